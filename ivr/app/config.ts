@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CARD_BRANDS, isCardBrand, type CardBrand } from '../domain/card-brand.js';
+
+const booleanSetting = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveMs = z.coerce.number().int().positive();
+
+const brandList = z
+  .string()
+  .transform((raw, ctx) => {
+    const brands = raw
+      .split(',')
+      .map((b) => b.trim().toLowerCase())
+      .filter(Boolean);
+    const unknown = brands.filter((b) => !isCardBrand(b));
+    if (unknown.length > 0 || brands.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a comma-separated list of ${CARD_BRANDS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return new Set(brands as CardBrand[]) as ReadonlySet<CardBrand>;
+  });
+
+const vaultKey = z
+  .string()
+  .transform((raw, ctx) => {
+    const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+    if (key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: 'expected 32 bytes as 64 hex characters or base64' });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+/**
+ * Every setting of the system, read from the environment (and an optional
+ * JSON file named by CONFIG_FILE; the environment wins). Keys are the
+ * environment variable names.
+ */
+export const configSchema = z
+  .object({
+    /** Where the database, recordings and generated keys live. */
+    DATA_DIR: z.string().min(1).default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    HTTP_PORT: port.default(8080),
+    /** Card brands the merchant accepts. */
+    ACCEPTED_BRANDS: brandList.default(new Set<CardBrand>(['visa', 'mastercard', 'amex'])),
+    /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
+    VAULT_KEY: vaultKey.optional(),
+    VAULT_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
+    PSP: z.enum(['sandbox']).default('sandbox'),
+    /** How long one authorisation may wait for the PSP before it is in doubt. */
+    PSP_TIMEOUT_MS: positiveMs.default(20_000),
+    PSP_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    /** Simulated network latency of the sandbox PSP. */
+    SANDBOX_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(150),
+    RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).default(60),
+    ORDER_LOOKUP: z.enum(['file', 'http']).default('file'),
+    /** JSON list of orders for ORDER_LOOKUP=file; default: the shipped demo orders. */
+    ORDERS_FILE: z.string().min(1).optional(),
+    /** The merchant's order endpoint for ORDER_LOOKUP=http. */
+    ORDER_LOOKUP_URL: z.url().optional(),
+    /** Bearer token sent to ORDER_LOOKUP_URL. Secret. */
+    ORDER_LOOKUP_TOKEN: z.string().min(1).optional(),
+    ORDER_LOOKUP_TIMEOUT_MS: positiveMs.default(3000),
+    LANGUAGE: z.enum(['fr-FR', 'en-GB']).default('fr-FR'),
+    /** Ask the caller to confirm the card's last four before authorising. */
+    CONFIRM_CARD: booleanSetting.default(false),
+    /** Ask the caller to confirm the amount before the card number. */
+    CONFIRM_AMOUNT: booleanSetting.default(false),
+    MAX_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
+    FIRST_DIGIT_TIMEOUT_MS: positiveMs.default(10_000),
+    INTER_DIGIT_TIMEOUT_MS: positiveMs.default(5_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+/** Settings whose values are never printed, not even in an error. */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['VAULT_KEY', 'ORDER_LOOKUP_TOKEN']);
+
+/** A setting that is missing or wrong; its message is one line naming it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
+    super(`config: ${setting}: ${problem}`);
+  }
+}
+
+/**
+ * Reads the configuration. Only keys the schema knows are taken from the
+ * environment; an unknown key in the CONFIG_FILE is an error (a typo there
+ * would otherwise be silently ignored).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(configSchema.shape);
+  const input: Record<string, unknown> = {};
+  if (env.CONFIG_FILE) Object.assign(input, readConfigFile(env.CONFIG_FILE, known));
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const setting = issue.path.map(String).join('.') || '(config)';
+    throw new ConfigError(setting, describeIssue(issue, setting, input[setting]));
+  }
+  return parsed.data;
+}
+
+function readConfigFile(path: string, known: string[]): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('CONFIG_FILE', `cannot read ${path} as JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError('CONFIG_FILE', `${path} must hold a JSON object of settings`);
+  }
+  const unknown = Object.keys(data).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new ConfigError('CONFIG_FILE', `${path} has unknown setting ${unknown[0]}`);
+  // Numbers and booleans in the file are read like their environment spelling.
+  return Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]),
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue, setting: string, value: unknown): string {
+  const shown = SECRET_SETTINGS.has(setting) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `expected one of ${issue.values.map(String).join(', ')}${shown}`;
+  }
+  return `${issue.message.replace(/\s+/g, ' ')}${shown}`;
+}

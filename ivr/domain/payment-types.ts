@@ -1,0 +1,98 @@
+/**
+ * The payment domain's shared vocabulary. Everything below the flow (vault, psp,
+ * store, order lookup) speaks in these words; none of them carries card data.
+ */
+
+/** ISO 4217 alphabetic code, upper case (e.g. "EUR"). */
+export type CurrencyCode = string;
+
+/** An amount in the currency's minor unit (cents, pence). */
+export interface Money {
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+}
+
+/** How a payment session entered the IVR (shared/DESIGN.md "Call entry modes"). */
+export type EntryMode = 'direct' | 'agent-assisted';
+
+/** The card fields a caller keys. Only the vault ever holds their digits. */
+export type CardField = 'card-number' | 'expiry' | 'security-code';
+export const CARD_FIELDS: readonly CardField[] = ['card-number', 'expiry', 'security-code'];
+
+/** Why a captured field was refused; each has its own prompt (Twilio <Pay> error types). */
+export type CaptureErrorType =
+  | 'invalid-card-number'
+  | 'invalid-card-type'
+  | 'invalid-date'
+  | 'invalid-security-code'
+  | 'input-timeout'
+  | 'input-matching-failed';
+
+/**
+ * Lifecycle of a payment session as stored and reported by the API.
+ *
+ * pending → capturing → authorising → approved | declined | in_doubt | error
+ * pending | capturing → abandoned | cancelled | failed
+ * in_doubt → approved | declined | error   (reconciliation)
+ */
+export type PaymentStatus =
+  | 'pending'
+  | 'capturing'
+  | 'authorising'
+  | 'approved'
+  | 'declined'
+  | 'failed'
+  | 'abandoned'
+  | 'cancelled'
+  | 'in_doubt'
+  | 'error';
+
+export const FINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = [
+  'approved',
+  'declined',
+  'failed',
+  'abandoned',
+  'cancelled',
+  'error',
+];
+
+/** How a payment flow ended (the flow's own result, mapped onto a PaymentStatus). */
+export type PaymentResult =
+  | 'approved'
+  | 'declined'
+  | 'too-many-failed-attempts'
+  | 'caller-hung-up'
+  | 'cancelled'
+  | 'psp-error'
+  | 'in-doubt'
+  | 'internal-error';
+
+export function statusForResult(result: PaymentResult): PaymentStatus {
+  switch (result) {
+    case 'approved':
+      return 'approved';
+    case 'declined':
+      return 'declined';
+    case 'too-many-failed-attempts':
+      return 'failed';
+    case 'caller-hung-up':
+      return 'abandoned';
+    case 'cancelled':
+      return 'cancelled';
+    case 'psp-error':
+    case 'internal-error':
+      return 'error';
+    case 'in-doubt':
+      return 'in_doubt';
+  }
+}
+
+/** A PSP's reason for refusing a card, normalised across providers. */
+export type DeclineReason =
+  | 'generic-decline'
+  | 'insufficient-funds'
+  | 'expired-card'
+  | 'incorrect-security-code'
+  | 'card-not-supported'
+  | 'fraud-suspected'
+  | 'do-not-honour';

@@ -1,0 +1,179 @@
+import type { CardBrand } from '../domain/card-brand.js';
+import type {
+  CaptureErrorType,
+  CardField,
+  DeclineReason,
+  EntryMode,
+  PaymentResult,
+} from '../domain/payment-types.js';
+import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
+
+/**
+ * States of one payment flow. Legal moves are in TRANSITIONS (payment-flow.ts).
+ *
+ * - idle: created, call not yet started
+ * - collecting-reference: direct pay, the caller keys an order reference
+ * - looking-up-order: waiting for the order lookup port
+ * - confirming-amount: optional "press 1 to confirm the amount"
+ * - securing: masking on and recording pause asked; waits for the recorder's ack
+ * - collecting-card: one card field at a time (the context says which)
+ * - confirming-card: optional "card ending 1111, press 1 to confirm, 2 to re-enter"
+ * - awaiting-agent: agent-assisted, waiting for the agent's next command
+ * - authorising: waiting for the PSP
+ * - ended: the result is known; final prompts may still be playing
+ */
+export type FlowState =
+  | 'idle'
+  | 'collecting-reference'
+  | 'looking-up-order'
+  | 'confirming-amount'
+  | 'securing'
+  | 'collecting-card'
+  | 'confirming-card'
+  | 'awaiting-agent'
+  | 'authorising'
+  | 'ended';
+
+/** Keys of a phone keypad (RFC 4733 events 0–15). */
+export type DtmfKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#' | 'A' | 'B' | 'C' | 'D';
+
+export type TimerName = 'first-digit' | 'inter-digit' | 'recorder';
+
+/** What the agent (or a CTI system) asks of an agent-assisted flow. */
+export type AgentCommand =
+  | { readonly type: 'capture'; readonly field: CardField }
+  | { readonly type: 'recapture'; readonly field: CardField }
+  | { readonly type: 'cancel' }
+  | { readonly type: 'complete' };
+
+export type AuthorisationOutcomeEvent =
+  /** `spokenReference`: the short payment reference read back to the caller. */
+  | { readonly kind: 'approved'; readonly pspReference: string; readonly spokenReference: string }
+  | { readonly kind: 'declined'; readonly reason: DeclineReason }
+  | { readonly kind: 'error'; readonly code: string }
+  | { readonly kind: 'in-doubt' };
+
+/** Everything that can happen to a flow. Time arrives only as timer events. */
+export type FlowEvent =
+  | { readonly type: 'start' }
+  | { readonly type: 'digit'; readonly key: DtmfKey }
+  | { readonly type: 'prompt-finished'; readonly playId: number }
+  | { readonly type: 'timer-expired'; readonly token: number }
+  | { readonly type: 'order-lookup-result'; readonly result: OrderLookupResult }
+  | { readonly type: 'recording-paused' }
+  | { readonly type: 'recording-pause-failed'; readonly reason: string }
+  | { readonly type: 'agent-command'; readonly command: AgentCommand }
+  | { readonly type: 'authorisation-result'; readonly outcome: AuthorisationOutcomeEvent }
+  | { readonly type: 'hangup' };
+
+/** Prompt identifiers; each language's catalogue has a recording for every one. */
+export type PromptId =
+  | 'welcome'
+  | 'enter-reference'
+  | 'unknown-reference'
+  | 'reference-timeout'
+  | 'order-service-unavailable'
+  | 'amount-is'
+  | 'confirm-amount'
+  | 'agent-capture-intro'
+  | 'enter-card-number'
+  | 'enter-expiry'
+  | 'enter-security-code'
+  | 'enter-security-code-amex'
+  | 'field-restarted'
+  | 'error-invalid-card-number'
+  | 'error-invalid-card-type'
+  | 'error-invalid-date'
+  | 'error-invalid-security-code'
+  | 'error-input-timeout'
+  | 'error-input-matching-failed'
+  | 'confirm-card-ending'
+  | 'confirm-card-keys'
+  | 'please-wait'
+  | 'payment-approved'
+  | 'your-payment-reference-is'
+  | 'payment-declined'
+  | 'payment-declined-insufficient-funds'
+  | 'payment-error'
+  | 'payment-in-doubt'
+  | 'too-many-attempts'
+  | 'payment-cancelled'
+  | 'goodbye';
+
+/** One thing to say: a recorded prompt, or a value spoken by concatenation. */
+export type PromptItem =
+  | { readonly prompt: PromptId }
+  | { readonly say: 'amount'; readonly amountMinor: number; readonly currency: string }
+  /** Read out one character at a time (digits and letters). */
+  | { readonly say: 'characters'; readonly value: string };
+
+/**
+ * Masked progress (shared/DESIGN.md "Masked progress events"): what an agent
+ * may see. By construction no variant has room for a card digit other than
+ * the last four of a complete PAN.
+ */
+export type ProgressEvent =
+  | { readonly type: 'field-started'; readonly field: CardField; readonly attempt: number }
+  | { readonly type: 'digit-entered'; readonly field: CardField; readonly count: number }
+  | { readonly type: 'field-restarted'; readonly field: CardField }
+  | {
+      readonly type: 'field-complete';
+      readonly field: CardField;
+      readonly valid: true;
+      readonly brand?: CardBrand;
+      readonly last4?: string;
+    }
+  | {
+      readonly type: 'field-error';
+      readonly field: CardField;
+      readonly error: CaptureErrorType;
+      readonly attempt: number;
+      readonly attemptsLeft: number;
+    }
+  | { readonly type: 'waiting-for-recorder'; readonly reason: string }
+  | { readonly type: 'waiting-for-agent' }
+  | { readonly type: 'authorising' }
+  | { readonly type: 'approved'; readonly pspReference: string }
+  | { readonly type: 'declined'; readonly reason: DeclineReason }
+  | { readonly type: 'caller-hung-up' }
+  | { readonly type: 'ended'; readonly result: PaymentResult };
+
+/** What the flow asks its runtime to do, in order. */
+export type FlowEffect =
+  | { readonly type: 'play'; readonly playId: number; readonly items: readonly PromptItem[]; readonly bargeIn: boolean }
+  | { readonly type: 'stop-playback' }
+  | { readonly type: 'start-timer'; readonly timer: TimerName; readonly ms: number; readonly token: number }
+  | { readonly type: 'cancel-timer' }
+  | { readonly type: 'mask'; readonly on: boolean }
+  | { readonly type: 'recording'; readonly action: 'pause' | 'resume' }
+  | { readonly type: 'lookup-order'; readonly reference: string }
+  | { readonly type: 'order-confirmed'; readonly order: Order }
+  | { readonly type: 'capture-attempt'; readonly field: CardField; readonly attempt: number; readonly outcome: 'accepted' | CaptureErrorType }
+  | { readonly type: 'authorise' }
+  | { readonly type: 'discard-card' }
+  | { readonly type: 'progress'; readonly event: ProgressEvent }
+  | { readonly type: 'end'; readonly result: PaymentResult }
+  /** Final prompts are done: hang up (direct) or hand the call back (agent-assisted). */
+  | { readonly type: 'release' };
+
+export interface PaymentFlowOptions {
+  readonly mode: EntryMode;
+  /** The order being paid; required for agent-assisted sessions, found by reference in direct pay. */
+  readonly order?: Order;
+  /** Tries per field (and for the reference) before the flow gives up. Default 3. */
+  readonly maxAttempts?: number;
+  /** Silence allowed after a prompt before the first key. Default 10 000 ms. */
+  readonly firstDigitTimeoutMs?: number;
+  /** Silence allowed between keys; when it runs out the field is checked as keyed. Default 5 000 ms. */
+  readonly interDigitTimeoutMs?: number;
+  /** Ask "card ending 1111, press 1 to confirm, 2 to re-enter". Default false. */
+  readonly confirmCard?: boolean;
+  /** Ask the caller to confirm the amount before the card number (direct pay). Default false. */
+  readonly confirmAmount?: boolean;
+  /** Agent-assisted: capture every field in turn without waiting for the agent. Default true. */
+  readonly autoCapture?: boolean;
+  /** Longest order reference a caller may key. Default 20. */
+  readonly maxReferenceLength?: number;
+  /** How long to wait for the recorder to confirm its pause before giving up. Default 30 000 ms. */
+  readonly recorderTimeoutMs?: number;
+}

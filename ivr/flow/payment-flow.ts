@@ -1,0 +1,695 @@
+import { inspect } from 'node:util';
+import { CARD_FIELDS, type CaptureErrorType, type CardField, type PaymentResult } from '../domain/payment-types.js';
+import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
+import type { CardEntry } from '../../vault/vault-card-entry.js';
+import { CommandRejectedError, InvalidStateError } from './flow-errors.js';
+import type {
+  AgentCommand,
+  AuthorisationOutcomeEvent,
+  DtmfKey,
+  FlowEffect,
+  FlowEvent,
+  FlowState,
+  PaymentFlowOptions,
+  ProgressEvent,
+  PromptId,
+  PromptItem,
+  TimerName,
+} from './flow-types.js';
+
+/** Legal moves; a move not listed here throws InvalidStateError. */
+export const TRANSITIONS: Readonly<Record<FlowState, readonly FlowState[]>> = {
+  idle: ['collecting-reference', 'securing', 'awaiting-agent', 'ended'],
+  'collecting-reference': ['collecting-reference', 'looking-up-order', 'ended'],
+  'looking-up-order': ['collecting-reference', 'confirming-amount', 'securing', 'ended'],
+  'confirming-amount': ['collecting-reference', 'securing', 'ended'],
+  securing: ['collecting-card', 'ended'],
+  'collecting-card': ['collecting-card', 'confirming-card', 'awaiting-agent', 'authorising', 'ended'],
+  'confirming-card': ['securing', 'authorising', 'ended'],
+  'awaiting-agent': ['securing', 'confirming-card', 'authorising', 'ended'],
+  authorising: ['ended'],
+  ended: [],
+};
+
+const FIELD_ERROR_PROMPT: Readonly<Record<CaptureErrorType, PromptId>> = {
+  'invalid-card-number': 'error-invalid-card-number',
+  'invalid-card-type': 'error-invalid-card-type',
+  'invalid-date': 'error-invalid-date',
+  'invalid-security-code': 'error-invalid-security-code',
+  'input-timeout': 'error-input-timeout',
+  'input-matching-failed': 'error-input-matching-failed',
+};
+
+const prompt = (id: PromptId): PromptItem => ({ prompt: id });
+
+/**
+ * One payment, driven by events (shared/DESIGN.md "ivr (flow)", "Capture
+ * rules"). It does no I/O and keeps no timers: it asks for them as effects and
+ * hears of them as events. Card digits go straight into the vault entry it is
+ * given; the flow itself holds only counts and verdicts, so its state, its
+ * effects and its progress events can be logged and streamed freely.
+ *
+ * Guarantee: every path into `ended` turns masking off and resumes recording
+ * if they were on, before the `end` effect.
+ */
+export class PaymentFlow {
+  #state: FlowState = 'idle';
+  #effects: FlowEffect[] = [];
+  #now = new Date(0);
+  #result: PaymentResult | undefined;
+
+  readonly #card: CardEntry;
+  readonly #mode: PaymentFlowOptions['mode'];
+  readonly #maxAttempts: number;
+  readonly #firstDigitMs: number;
+  readonly #interDigitMs: number;
+  readonly #confirmCard: boolean;
+  readonly #confirmAmount: boolean;
+  readonly #autoCapture: boolean;
+  readonly #maxReferenceLength: number;
+  readonly #recorderTimeoutMs: number;
+
+  #order: Order | undefined;
+  #reference = '';
+  #referenceAttempts = 0;
+  #confirmAttempts = 0;
+  #field: CardField | undefined;
+  #fieldLength = 0;
+  readonly #fieldFailures: Record<CardField, number> = { 'card-number': 0, expiry: 0, 'security-code': 0 };
+  readonly #captured = new Set<CardField>();
+  /** The previous field completed on its length: a `#` keyed now belongs to it. */
+  #absorbHash = false;
+  #pendingCapture: { field: CardField; lead: PromptItem[] } | undefined;
+  #introPlayed = false;
+
+  #playSeq = 0;
+  /** The barge-in prompt playing now, if any. */
+  #playing: number | undefined;
+  #finalPlay: number | undefined;
+  #released = false;
+  #timerSeq = 0;
+  #timer: { name: TimerName; token: number } | undefined;
+
+  #masked = false;
+  /** Pause asked of the recorder (resume is owed on every exit)... */
+  #recordingPaused = false;
+  /** ...and confirmed by it: only then may card capture start. */
+  #recorderAcked = false;
+  #callerGone = false;
+
+  constructor(options: PaymentFlowOptions, card: CardEntry) {
+    if (options.mode === 'agent-assisted' && !options.order) {
+      throw new TypeError('an agent-assisted flow needs the order from its session');
+    }
+    this.#card = card;
+    this.#mode = options.mode;
+    this.#order = options.order;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#firstDigitMs = options.firstDigitTimeoutMs ?? 10_000;
+    this.#interDigitMs = options.interDigitTimeoutMs ?? 5_000;
+    this.#confirmCard = options.confirmCard ?? false;
+    this.#confirmAmount = options.confirmAmount ?? false;
+    this.#autoCapture = options.autoCapture ?? true;
+    this.#maxReferenceLength = options.maxReferenceLength ?? 20;
+    this.#recorderTimeoutMs = options.recorderTimeoutMs ?? 30_000;
+  }
+
+  get state(): FlowState {
+    return this.#state;
+  }
+
+  get result(): PaymentResult | undefined {
+    return this.#result;
+  }
+
+  get order(): Order | undefined {
+    return this.#order;
+  }
+
+  /** The field being keyed now, if any. */
+  get field(): CardField | undefined {
+    return this.#state === 'collecting-card' ? this.#field : undefined;
+  }
+
+  get capturedFields(): ReadonlySet<CardField> {
+    return this.#captured;
+  }
+
+  /**
+   * Feeds one event; returns the effects to carry out, in order. `now` dates
+   * the expiry check and nothing else.
+   */
+  handle(event: FlowEvent, now: Date = new Date()): FlowEffect[] {
+    this.#effects = [];
+    this.#now = now;
+    switch (event.type) {
+      case 'start':
+        this.#onStart();
+        break;
+      case 'digit':
+        this.#onDigit(event.key);
+        break;
+      case 'prompt-finished':
+        this.#onPromptFinished(event.playId);
+        break;
+      case 'timer-expired':
+        if (this.#timer?.token === event.token) {
+          const name = this.#timer.name;
+          this.#timer = undefined;
+          this.#onTimer(name);
+        }
+        break;
+      case 'order-lookup-result':
+        if (this.#state === 'looking-up-order') this.#onOrderLookup(event.result);
+        break;
+      case 'recording-paused':
+        if (this.#recordingPaused) this.#recorderAcked = true;
+        if (this.#state === 'securing' && this.#pendingCapture) {
+          const { field, lead } = this.#pendingCapture;
+          this.#pendingCapture = undefined;
+          this.#startField(field, lead);
+        }
+        break;
+      case 'recording-pause-failed':
+        if (this.#state === 'securing') this.#progress({ type: 'waiting-for-recorder', reason: event.reason });
+        break;
+      case 'agent-command':
+        this.#onAgentCommand(event.command);
+        break;
+      case 'authorisation-result':
+        if (this.#state === 'authorising') this.#onAuthorisation(event.outcome);
+        break;
+      case 'hangup':
+        this.#onHangup();
+        break;
+    }
+    return this.#effects;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      state: this.#state,
+      mode: this.#mode,
+      field: this.#field,
+      fieldLength: this.#fieldLength,
+      captured: [...this.#captured],
+      result: this.#result,
+    };
+  }
+
+  [inspect.custom](): string {
+    return `PaymentFlow ${JSON.stringify(this.toJSON())}`;
+  }
+
+  // ---- events ------------------------------------------------------------
+
+  #onStart(): void {
+    if (this.#state !== 'idle') return;
+    if (this.#mode === 'direct') {
+      this.#go('collecting-reference');
+      this.#playPrompt([prompt('welcome'), prompt('enter-reference')]);
+      return;
+    }
+    if (this.#autoCapture) {
+      this.#introPlayed = true;
+      this.#secureThenCapture('card-number', [prompt('agent-capture-intro')]);
+    } else {
+      this.#go('awaiting-agent');
+      this.#progress({ type: 'waiting-for-agent' });
+    }
+  }
+
+  #onDigit(key: DtmfKey): void {
+    switch (this.#state) {
+      case 'collecting-reference':
+        return this.#onReferenceDigit(key);
+      case 'collecting-card':
+        return this.#onCardDigit(key);
+      case 'confirming-amount':
+        return this.#onConfirmAmountDigit(key);
+      case 'confirming-card':
+        return this.#onConfirmCardDigit(key);
+      default:
+        // Keys outside a collection window are dropped: nothing is stored, and
+        // masking is not on to protect them.
+        return;
+    }
+  }
+
+  #onPromptFinished(playId: number): void {
+    if (playId === this.#finalPlay) {
+      this.#finalPlay = undefined;
+      this.#release();
+      return;
+    }
+    if (playId !== this.#playing) return;
+    this.#playing = undefined;
+    const waitingForFirstKey =
+      (this.#state === 'collecting-reference' && this.#reference.length === 0) ||
+      (this.#state === 'collecting-card' && this.#fieldLength === 0) ||
+      this.#state === 'confirming-amount' ||
+      this.#state === 'confirming-card';
+    if (waitingForFirstKey) this.#startTimer('first-digit', this.#firstDigitMs);
+  }
+
+  #onTimer(name: TimerName): void {
+    switch (this.#state) {
+      case 'collecting-reference':
+        if (name === 'inter-digit' && this.#reference.length > 0) this.#submitReference();
+        else this.#referenceFailed('reference-timeout');
+        return;
+      case 'collecting-card':
+        if (name === 'inter-digit' && this.#fieldLength > 0) this.#finishField();
+        else this.#fieldFailed('input-timeout');
+        return;
+      case 'confirming-amount':
+        if (++this.#referenceAttempts >= this.#maxAttempts) {
+          this.#end('too-many-failed-attempts', [prompt('too-many-attempts')]);
+        } else {
+          this.#playPrompt([prompt('error-input-timeout'), prompt('amount-is'), this.#amountItem(), prompt('confirm-amount')]);
+        }
+        return;
+      case 'confirming-card':
+        this.#confirmationFailed('input-timeout');
+        return;
+      case 'securing':
+        if (name === 'recorder') this.#end('internal-error', [prompt('payment-error')]);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onOrderLookup(result: OrderLookupResult): void {
+    switch (result.kind) {
+      case 'found':
+        this.#order = result.order;
+        this.#emit({ type: 'order-confirmed', order: result.order });
+        if (this.#confirmAmount) {
+          this.#go('confirming-amount');
+          this.#playPrompt([prompt('amount-is'), this.#amountItem(), prompt('confirm-amount')]);
+        } else {
+          // The amount and the card prompt play as one, so a caller may key
+          // the card number while the amount is read (type-ahead).
+          this.#secureThenCapture('card-number', [prompt('amount-is'), this.#amountItem()]);
+        }
+        return;
+      case 'not-found':
+        this.#referenceFailed('unknown-reference');
+        return;
+      case 'unavailable':
+        this.#end('internal-error', [prompt('order-service-unavailable')]);
+        return;
+    }
+  }
+
+  #onAgentCommand(command: AgentCommand): void {
+    const reject = (reason: string): never => {
+      throw new CommandRejectedError(command.type, this.#state, reason);
+    };
+    if (this.#state === 'authorising' || this.#state === 'ended') reject('the card capture is over');
+    if (command.type === 'cancel') {
+      this.#end('cancelled', [prompt('payment-cancelled')]);
+      return;
+    }
+    if (this.#mode !== 'agent-assisted') reject('only agent-assisted payments take field commands');
+    if (this.#state === 'idle') reject('the caller has not joined yet');
+    switch (command.type) {
+      case 'capture':
+      case 'recapture': {
+        if (command.type === 'capture' && this.#captured.has(command.field)) {
+          reject(`${command.field} is already captured; use recapture`);
+        }
+        this.#abandonCurrentField();
+        this.#captured.delete(command.field);
+        const lead = this.#introPlayed ? [] : [prompt('agent-capture-intro')];
+        this.#introPlayed = true;
+        this.#secureThenCapture(command.field, lead);
+        return;
+      }
+      case 'complete':
+        if (this.#captured.size < CARD_FIELDS.length) reject('not every card field is captured');
+        this.#afterAllFields();
+        return;
+    }
+  }
+
+  #onAuthorisation(outcome: AuthorisationOutcomeEvent): void {
+    switch (outcome.kind) {
+      case 'approved':
+        this.#progress({ type: 'approved', pspReference: outcome.pspReference });
+        this.#end('approved', [
+          prompt('payment-approved'),
+          prompt('your-payment-reference-is'),
+          { say: 'characters', value: outcome.spokenReference },
+        ]);
+        return;
+      case 'declined':
+        this.#progress({ type: 'declined', reason: outcome.reason });
+        this.#end('declined', [
+          prompt(outcome.reason === 'insufficient-funds' ? 'payment-declined-insufficient-funds' : 'payment-declined'),
+        ]);
+        return;
+      case 'error':
+        this.#end('psp-error', [prompt('payment-error')]);
+        return;
+      case 'in-doubt':
+        this.#end('in-doubt', [prompt('payment-in-doubt')]);
+        return;
+    }
+  }
+
+  #onHangup(): void {
+    if (this.#callerGone) return;
+    this.#callerGone = true;
+    if (this.#state === 'ended') {
+      this.#release();
+      return;
+    }
+    this.#progress({ type: 'caller-hung-up' });
+    // Once the PSP has the card, its answer decides the payment, caller or not.
+    if (this.#state === 'authorising') return;
+    this.#end('caller-hung-up', []);
+  }
+
+  // ---- reference (direct pay) --------------------------------------------
+
+  #onReferenceDigit(key: DtmfKey): void {
+    if (key === '#') {
+      if (this.#reference.length > 0) this.#submitReference();
+      return;
+    }
+    if (key === '*') {
+      this.#reference = '';
+      this.#cancelTimer();
+      this.#playPrompt([prompt('enter-reference')]);
+      return;
+    }
+    if (!isDigit(key)) return;
+    this.#bargeIn();
+    if (this.#reference.length < this.#maxReferenceLength) this.#reference += key;
+    this.#startTimer('inter-digit', this.#interDigitMs);
+  }
+
+  #submitReference(): void {
+    this.#cancelTimer();
+    this.#bargeIn();
+    this.#go('looking-up-order');
+    this.#emit({ type: 'lookup-order', reference: this.#reference });
+  }
+
+  #referenceFailed(why: 'unknown-reference' | 'reference-timeout'): void {
+    this.#cancelTimer();
+    this.#referenceAttempts++;
+    this.#reference = '';
+    if (this.#referenceAttempts >= this.#maxAttempts) {
+      this.#end('too-many-failed-attempts', [prompt('too-many-attempts')]);
+      return;
+    }
+    this.#go('collecting-reference');
+    this.#playPrompt([prompt(why), prompt('enter-reference')]);
+  }
+
+  #onConfirmAmountDigit(key: DtmfKey): void {
+    if (key === '1') {
+      this.#cancelTimer();
+      this.#bargeIn();
+      this.#secureThenCapture('card-number', []);
+    } else if (key === '2') {
+      this.#cancelTimer();
+      this.#reference = '';
+      this.#order = undefined;
+      this.#go('collecting-reference');
+      this.#playPrompt([prompt('enter-reference')]);
+    }
+  }
+
+  // ---- card fields -------------------------------------------------------
+
+  /** Masking on and recording paused before the first card prompt (DESIGN.md "Capture rules"). */
+  #secureThenCapture(field: CardField, lead: PromptItem[]): void {
+    if (!this.#masked) {
+      this.#masked = true;
+      this.#emit({ type: 'mask', on: true });
+    }
+    if (this.#recordingPaused && this.#recorderAcked) {
+      this.#startField(field, lead);
+      return;
+    }
+    if (this.#state !== 'securing') this.#go('securing');
+    this.#pendingCapture = { field, lead };
+    if (!this.#recordingPaused) {
+      this.#recordingPaused = true;
+      this.#emit({ type: 'recording', action: 'pause' });
+      this.#startTimer('recorder', this.#recorderTimeoutMs);
+    }
+  }
+
+  #startField(field: CardField, lead: PromptItem[]): void {
+    this.#cancelTimer();
+    this.#go('collecting-card');
+    this.#field = field;
+    this.#fieldLength = 0;
+    this.#card.clearField(field);
+    this.#progress({ type: 'field-started', field, attempt: this.#fieldFailures[field] + 1 });
+    this.#playPrompt([...lead, prompt(this.#fieldPrompt(field))]);
+  }
+
+  #fieldPrompt(field: CardField): PromptId {
+    if (field === 'card-number') return 'enter-card-number';
+    if (field === 'expiry') return 'enter-expiry';
+    return this.#card.summary().brand === 'amex' ? 'enter-security-code-amex' : 'enter-security-code';
+  }
+
+  #onCardDigit(key: DtmfKey): void {
+    const field = this.#field as CardField;
+    if (key === '#') {
+      if (this.#absorbHash) this.#absorbHash = false;
+      else if (this.#fieldLength > 0) this.#finishField();
+      return;
+    }
+    this.#absorbHash = false;
+    if (key === '*') {
+      this.#card.clearField(field);
+      this.#fieldLength = 0;
+      this.#cancelTimer();
+      this.#progress({ type: 'field-restarted', field });
+      this.#playPrompt([prompt('field-restarted'), prompt(this.#fieldPrompt(field))]);
+      return;
+    }
+    if (!isDigit(key)) return;
+    this.#bargeIn();
+    const progress = this.#card.appendDigit(field, key);
+    if (progress.length !== this.#fieldLength) {
+      this.#fieldLength = progress.length;
+      this.#progress({ type: 'digit-entered', field, count: progress.length });
+    }
+    if (progress.complete) {
+      this.#absorbHash = true;
+      this.#finishField();
+    } else {
+      this.#startTimer('inter-digit', this.#interDigitMs);
+    }
+  }
+
+  #finishField(): void {
+    const field = this.#field as CardField;
+    this.#cancelTimer();
+    const verdict = this.#card.verify(field, this.#now);
+    if (!verdict.ok) {
+      this.#fieldFailed(verdict.error);
+      return;
+    }
+    this.#emit({ type: 'capture-attempt', field, attempt: this.#fieldFailures[field] + 1, outcome: 'accepted' });
+    this.#captured.add(field);
+    if (field === 'card-number') {
+      const { brand, last4 } = this.#card.summary();
+      this.#progress({
+        type: 'field-complete',
+        field,
+        valid: true,
+        ...(brand ? { brand } : {}),
+        ...(last4 ? { last4 } : {}),
+      });
+    } else {
+      this.#progress({ type: 'field-complete', field, valid: true });
+    }
+    this.#nextField();
+  }
+
+  #fieldFailed(error: CaptureErrorType): void {
+    const field = this.#field as CardField;
+    this.#cancelTimer();
+    this.#absorbHash = false;
+    this.#card.clearField(field);
+    const attempt = ++this.#fieldFailures[field];
+    const attemptsLeft = Math.max(0, this.#maxAttempts - attempt);
+    this.#emit({ type: 'capture-attempt', field, attempt, outcome: error });
+    this.#progress({ type: 'field-error', field, error, attempt, attemptsLeft });
+    if (attemptsLeft === 0) {
+      this.#end('too-many-failed-attempts', [prompt(FIELD_ERROR_PROMPT[error]), prompt('too-many-attempts')]);
+      return;
+    }
+    this.#startField(field, [prompt(FIELD_ERROR_PROMPT[error])]);
+  }
+
+  /** Agent switched fields mid-entry: the half-keyed field is dropped, not failed. */
+  #abandonCurrentField(): void {
+    if (this.#state === 'collecting-card' && this.#field) {
+      this.#card.clearField(this.#field);
+      this.#fieldLength = 0;
+      this.#cancelTimer();
+      this.#bargeIn();
+    }
+    this.#pendingCapture = undefined;
+  }
+
+  #nextField(): void {
+    if (this.#mode === 'agent-assisted' && !this.#autoCapture) {
+      this.#unsecure();
+      this.#go('awaiting-agent');
+      this.#progress({ type: 'waiting-for-agent' });
+      return;
+    }
+    const next = CARD_FIELDS.find((f) => !this.#captured.has(f));
+    if (next) this.#startField(next, []);
+    else this.#afterAllFields();
+  }
+
+  #afterAllFields(): void {
+    // Recording resumes after the last card field (DESIGN.md "Capture rules").
+    this.#unsecure();
+    if (!this.#confirmCard) {
+      this.#authorise();
+      return;
+    }
+    this.#go('confirming-card');
+    const { last4 } = this.#card.summary();
+    this.#playPrompt([prompt('confirm-card-ending'), { say: 'characters', value: last4 ?? '' }, prompt('confirm-card-keys')]);
+  }
+
+  #onConfirmCardDigit(key: DtmfKey): void {
+    if (key === '1') {
+      this.#cancelTimer();
+      this.#bargeIn();
+      this.#authorise();
+    } else if (key === '2') {
+      this.#confirmationFailed('input-matching-failed');
+    }
+  }
+
+  #confirmationFailed(error: 'input-matching-failed' | 'input-timeout'): void {
+    this.#cancelTimer();
+    this.#bargeIn();
+    const attempt = ++this.#confirmAttempts;
+    const attemptsLeft = Math.max(0, this.#maxAttempts - attempt);
+    this.#progress({ type: 'field-error', field: 'card-number', error, attempt, attemptsLeft });
+    if (attemptsLeft === 0) {
+      this.#end('too-many-failed-attempts', [prompt('too-many-attempts')]);
+      return;
+    }
+    if (error === 'input-timeout') {
+      this.#playPrompt([prompt('error-input-timeout'), prompt('confirm-card-keys')]);
+      return;
+    }
+    for (const field of CARD_FIELDS) this.#card.clearField(field);
+    this.#captured.clear();
+    this.#secureThenCapture('card-number', [prompt('error-input-matching-failed')]);
+  }
+
+  #authorise(): void {
+    this.#go('authorising');
+    this.#progress({ type: 'authorising' });
+    this.#playPrompt([prompt('please-wait')], false);
+    this.#emit({ type: 'authorise' });
+  }
+
+  // ---- ending ------------------------------------------------------------
+
+  #end(result: PaymentResult, finalPrompts: PromptItem[]): void {
+    this.#cancelTimer();
+    if (this.#playing !== undefined) {
+      this.#playing = undefined;
+      this.#emit({ type: 'stop-playback' });
+    }
+    this.#unsecure();
+    this.#emit({ type: 'discard-card' });
+    this.#go('ended');
+    this.#result = result;
+    this.#progress({ type: 'ended', result });
+    this.#emit({ type: 'end', result });
+    const items = this.#mode === 'direct' ? [...finalPrompts, prompt('goodbye')] : finalPrompts;
+    if (this.#callerGone || items.length === 0) {
+      this.#release();
+      return;
+    }
+    this.#finalPlay = ++this.#playSeq;
+    this.#emit({ type: 'play', playId: this.#finalPlay, items, bargeIn: false });
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#emit({ type: 'release' });
+  }
+
+  #unsecure(): void {
+    if (this.#masked) {
+      this.#masked = false;
+      this.#emit({ type: 'mask', on: false });
+    }
+    if (this.#recordingPaused) {
+      this.#recordingPaused = false;
+      this.#recorderAcked = false;
+      this.#emit({ type: 'recording', action: 'resume' });
+    }
+  }
+
+  // ---- plumbing ----------------------------------------------------------
+
+  #go(next: FlowState): void {
+    if (!TRANSITIONS[this.#state].includes(next)) throw new InvalidStateError(this.#state, next);
+    this.#state = next;
+  }
+
+  #playPrompt(items: PromptItem[], bargeIn = true): void {
+    const playId = ++this.#playSeq;
+    this.#playing = bargeIn ? playId : undefined;
+    this.#emit({ type: 'play', playId, items, bargeIn });
+  }
+
+  /** A key during a barge-in prompt stops it; the key itself is kept (type-ahead). */
+  #bargeIn(): void {
+    if (this.#playing === undefined) return;
+    this.#playing = undefined;
+    this.#emit({ type: 'stop-playback' });
+  }
+
+  #startTimer(name: TimerName, ms: number): void {
+    this.#timer = { name, token: ++this.#timerSeq };
+    this.#emit({ type: 'start-timer', timer: name, ms, token: this.#timer.token });
+  }
+
+  #cancelTimer(): void {
+    if (!this.#timer) return;
+    this.#timer = undefined;
+    this.#emit({ type: 'cancel-timer' });
+  }
+
+  #amountItem(): PromptItem {
+    const order = this.#order as Order;
+    return { say: 'amount', amountMinor: order.amountMinor, currency: order.currency };
+  }
+
+  #progress(event: ProgressEvent): void {
+    this.#emit({ type: 'progress', event });
+  }
+
+  #emit(effect: FlowEffect): void {
+    this.#effects.push(effect);
+  }
+}
+
+function isDigit(key: DtmfKey): boolean {
+  return key >= '0' && key <= '9' && key.length === 1;
+}

@@ -1,0 +1,144 @@
+import type { CardBrand } from '../ivr/domain/card-brand.js';
+import type {
+  CaptureErrorType,
+  CardField,
+  CurrencyCode,
+  DeclineReason,
+  EntryMode,
+  PaymentStatus,
+} from '../ivr/domain/payment-types.js';
+
+/**
+ * What the store keeps of a payment. By construction it has no field that
+ * could hold a PAN, an expiry or a security code (PCI DSS 4.0 req. 3.2.1, 3.3.1).
+ */
+export interface PaymentSessionRecord {
+  readonly id: string;
+  readonly mode: EntryMode;
+  readonly reference: string;
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+  readonly description: string | null;
+  readonly status: PaymentStatus;
+  readonly cardBrand: CardBrand | null;
+  readonly cardLast4: string | null;
+  readonly pspReference: string | null;
+  readonly authCode: string | null;
+  readonly declineReason: DeclineReason | null;
+  /** Set when the flow asks to authorise; reused for every retry of the same payment. */
+  readonly idempotencyKey: string | null;
+  readonly callId: string | null;
+  readonly language: string | null;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface NewPaymentSession {
+  readonly id?: string;
+  readonly mode: EntryMode;
+  readonly reference: string;
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+  readonly description?: string | null;
+  readonly callId?: string | null;
+  readonly language?: string | null;
+}
+
+export type PaymentSessionUpdate = Partial<
+  Pick<
+    PaymentSessionRecord,
+    'status' | 'cardBrand' | 'cardLast4' | 'pspReference' | 'authCode' | 'declineReason' | 'idempotencyKey' | 'callId'
+  >
+>;
+
+/** One try at one card field: accepted or refused with its error type. */
+export interface CaptureAttemptRecord {
+  readonly sessionId: string;
+  readonly field: CardField;
+  readonly attempt: number;
+  readonly outcome: 'accepted' | CaptureErrorType;
+  readonly at: string;
+}
+
+export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error' | 'in_doubt';
+
+/**
+ * An authorisation intent, written before the PSP is called so a crash or
+ * timeout can be reconciled by its idempotency key.
+ */
+export interface AuthorisationRecord {
+  readonly idempotencyKey: string;
+  readonly sessionId: string;
+  readonly psp: string;
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+  readonly state: AuthorisationState;
+  readonly pspReference: string | null;
+  readonly detail: string | null;
+  readonly requestedAt: string;
+  readonly resolvedAt: string | null;
+}
+
+/** Who did something: a call, an agent, the system itself. */
+export interface Actor {
+  readonly kind: 'call' | 'agent' | 'supervisor' | 'api-key' | 'system';
+  readonly id: string;
+}
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly sessionId: string | null;
+  readonly actor: Actor;
+  readonly action: string;
+  /** Masked details only (brand, last four, error type...). */
+  readonly detail: Record<string, unknown>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type AuditVerification =
+  | { readonly ok: true; readonly rows: number }
+  | { readonly ok: false; readonly rows: number; readonly firstBrokenSeq: number; readonly reason: string };
+
+export interface PaymentQuery {
+  readonly reference?: string;
+  readonly status?: PaymentStatus;
+  readonly mode?: EntryMode;
+  readonly limit?: number;
+}
+
+/** The store port: sessions, capture attempts, authorisation intents, audit trail. */
+export interface PaymentStore {
+  createSession(input: NewPaymentSession): PaymentSessionRecord;
+  getSession(id: string): PaymentSessionRecord | undefined;
+  updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord;
+  listSessions(query: PaymentQuery): PaymentSessionRecord[];
+
+  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord;
+  listCaptureAttempts(sessionId: string): CaptureAttemptRecord[];
+
+  /** Writes the intent (state `requested`); throws if the key exists for another session. */
+  recordAuthorisationIntent(input: {
+    idempotencyKey: string;
+    sessionId: string;
+    psp: string;
+    amountMinor: number;
+    currency: CurrencyCode;
+  }): AuthorisationRecord;
+  resolveAuthorisation(
+    idempotencyKey: string,
+    update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
+  ): AuthorisationRecord;
+  getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined;
+  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[];
+
+  appendAudit(entry: { sessionId: string | null; actor: Actor; action: string; detail?: Record<string, unknown> }): AuditEntry;
+  listAudit(filter: { sessionId?: string; afterSeq?: number; limit?: number }): AuditEntry[];
+  verifyAudit(): AuditVerification;
+
+  /** A write probe for readiness checks. */
+  isWritable(): boolean;
+  close(): void;
+}
