@@ -14,9 +14,14 @@ const CARD_LIKE_RUN = /(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])/g;
  */
 export function scrubPans(text: string): string {
   if (!/[0-9]{4}/.test(text)) return text;
-  return text.replace(CARD_LIKE_RUN, (run) => {
+  return text.replace(CARD_LIKE_RUN, (run: string, offset: number) => {
     const digits = run.replace(/[ -]/g, '');
     if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) return run;
-    return `[PAN ****${digits.slice(-4)}]`;
+    const masked = `[PAN ****${digits.slice(-4)}]`;
+    // A bare JSON number becomes a string, so the line stays valid JSON.
+    const before = text[offset - 1];
+    const after = text[offset + run.length];
+    const bareNumber = (before === ':' || before === '[' || before === ',') && (after === ',' || after === '}' || after === ']');
+    return bareNumber ? `"${masked}"` : masked;
   });
 }

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../ivr/app/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function errorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.DATA_DIR).toBe('./data');
+    expect(c.HTTP_HOST).toBe('127.0.0.1');
+    expect(c.HTTP_PORT).toBe(8080);
+    expect([...c.ACCEPTED_BRANDS]).toEqual(['visa', 'mastercard', 'amex']);
+    expect(c.VAULT_KEY).toBeUndefined();
+    expect(c.LANGUAGE).toBe('fr-FR');
+    expect(c.CONFIRM_AMOUNT).toBe(false);
+  });
+
+  it('reads and converts the environment', () => {
+    const c = loadConfig({ HTTP_PORT: '9090', ACCEPTED_BRANDS: 'Visa, maestro', CONFIRM_CARD: 'on', VAULT_KEY: 'ab'.repeat(32) });
+    expect(c.HTTP_PORT).toBe(9090);
+    expect([...c.ACCEPTED_BRANDS]).toEqual(['visa', 'maestro']);
+    expect(c.CONFIRM_CARD).toBe(true);
+    expect(c.VAULT_KEY?.length).toBe(32);
+  });
+
+  it('names the bad setting in one line', () => {
+    const err = errorOf({ HTTP_PORT: 'eighty' });
+    expect(err.setting).toBe('HTTP_PORT');
+    expect(err.message).toMatch(/^config: HTTP_PORT: .*"eighty"/);
+    expect(err.message).not.toContain('\n');
+    expect(errorOf({ ACCEPTED_BRANDS: 'visa,diners-club' }).message).toContain('diners-club');
+    expect(errorOf({ LANGUAGE: 'de-DE' }).message).toMatch(/LANGUAGE: expected one of fr-FR, en-GB/);
+    expect(errorOf({ ORDER_LOOKUP: 'http' }).setting).toBe('ORDER_LOOKUP_URL');
+  });
+
+  it('never prints a secret, even when it is wrong', () => {
+    const err = errorOf({ VAULT_KEY: 'not-a-key-s3cr3t' });
+    expect(err.setting).toBe('VAULT_KEY');
+    expect(err.message).not.toContain('s3cr3t');
+  });
+
+  it('reads a JSON file named by CONFIG_FILE, with the environment winning', () => {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ HTTP_PORT: 7000, LANGUAGE: 'en-GB', CONFIRM_CARD: true }));
+    const c = loadConfig({ CONFIG_FILE: file, LANGUAGE: 'fr-FR' });
+    expect(c.HTTP_PORT).toBe(7000);
+    expect(c.LANGUAGE).toBe('fr-FR');
+    expect(c.CONFIRM_CARD).toBe(true);
+  });
+
+  it('refuses an unknown key or bad JSON in the file', () => {
+    const file = join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ HTTP_PROT: 7000 }));
+    expect(errorOf({ CONFIG_FILE: file }).message).toContain('HTTP_PROT');
+    writeFileSync(file, '{');
+    expect(errorOf({ CONFIG_FILE: file }).setting).toBe('CONFIG_FILE');
+  });
+});
