@@ -6,6 +6,27 @@ import { luhnValid } from '../domain/card-rules.js';
  */
 const CARD_LIKE_RUN = /(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])/g;
 
+/** A Luhn-valid 12–19 digit run found in some text. */
+export interface PanFinding {
+  readonly offset: number;
+  readonly length: number;
+  /** The only digits a finding may show (PCI DSS 4.0 req. 3.4.1). */
+  readonly last4: string;
+}
+
+/** Every Luhn-valid 12–19 digit run in `text` (grouped by spaces or dashes too). */
+export function findPans(text: string): PanFinding[] {
+  const found: PanFinding[] = [];
+  if (!/[0-9]{4}/.test(text)) return found;
+  for (const match of text.matchAll(CARD_LIKE_RUN)) {
+    const digits = match[0].replace(/[ -]/g, '');
+    if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) {
+      found.push({ offset: match.index, length: match[0].length, last4: digits.slice(-4) });
+    }
+  }
+  return found;
+}
+
 /**
  * Replaces every Luhn-valid 12–19 digit run in `text` with a masked form that
  * keeps only the last four digits (PCI DSS 4.0 req. 3.4.1). A safety net under
@@ -13,15 +34,18 @@ const CARD_LIKE_RUN = /(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])/g;
  * does not leave the process readable.
  */
 export function scrubPans(text: string): string {
-  if (!/[0-9]{4}/.test(text)) return text;
-  return text.replace(CARD_LIKE_RUN, (run: string, offset: number) => {
-    const digits = run.replace(/[ -]/g, '');
-    if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) return run;
-    const masked = `[PAN ****${digits.slice(-4)}]`;
+  const found = findPans(text);
+  if (found.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const { offset, length, last4 } of found) {
+    const masked = `[PAN ****${last4}]`;
     // A bare JSON number becomes a string, so the line stays valid JSON.
     const before = text[offset - 1];
-    const after = text[offset + run.length];
+    const after = text[offset + length];
     const bareNumber = (before === ':' || before === '[' || before === ',') && (after === ',' || after === '}' || after === ']');
-    return bareNumber ? `"${masked}"` : masked;
-  });
+    out += text.slice(from, offset) + (bareNumber ? `"${masked}"` : masked);
+    from = offset + length;
+  }
+  return out + text.slice(from);
 }
