@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { CARD_BRANDS, isCardBrand, type CardBrand } from '../domain/card-brand.js';
 
 const booleanSetting = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
-const port = z.coerce.number().int().min(1).max(65535);
+/** 0 asks the OS for a free port (tests). */
+const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
 
 const brandList = z
@@ -47,6 +48,8 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
+    /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
+    ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Card brands the merchant accepts. */
     ACCEPTED_BRANDS: brandList.default(new Set<CardBrand>(['visa', 'mastercard', 'amex'])),
     /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
@@ -85,7 +88,7 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 
 /** Settings whose values are never printed, not even in an error. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['VAULT_KEY', 'ORDER_LOOKUP_TOKEN']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['VAULT_KEY', 'ORDER_LOOKUP_TOKEN', 'ADMIN_API_KEY']);
 
 /** A setting that is missing or wrong; its message is one line naming it. */
 export class ConfigError extends Error {

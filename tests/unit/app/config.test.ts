@@ -39,6 +39,7 @@ describe('config', () => {
 
   it('names the bad setting in one line', () => {
     const err = errorOf({ HTTP_PORT: 'eighty' });
+    expect(errorOf({ HTTP_PORT: '70000' }).setting).toBe('HTTP_PORT');
     expect(err.setting).toBe('HTTP_PORT');
     expect(err.message).toMatch(/^config: HTTP_PORT: .*"eighty"/);
     expect(err.message).not.toContain('\n');

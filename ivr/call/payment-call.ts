@@ -1,0 +1,312 @@
+import type { Logger } from 'pino';
+import { statusForResult, type PaymentResult, type PaymentStatus } from '../domain/payment-types.js';
+import { PaymentFlow } from '../flow/payment-flow.js';
+import type {
+  AgentCommand,
+  AuthorisationOutcomeEvent,
+  DtmfKey,
+  FlowEffect,
+  FlowEvent,
+  PaymentFlowOptions,
+  ProgressEvent,
+} from '../flow/flow-types.js';
+import type { OrderLookup } from '../orders/order-lookup-port.js';
+import type { CardVault, VaultRef } from '../../vault/card-vault.js';
+import { vaultCardEntry } from '../../vault/vault-card-entry.js';
+import type { Authoriser } from '../../psp/authoriser.js';
+import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { CallMedia } from './call-media.js';
+
+export interface PaymentCallDeps {
+  readonly store: PaymentStore;
+  readonly vault: CardVault;
+  readonly authoriser: Authoriser;
+  readonly orders: OrderLookup;
+  readonly logger: Logger;
+  /** Where masked progress goes (agent-bridge's stream). */
+  readonly onProgress?: (sessionId: string | undefined, event: ProgressEvent) => void;
+  /** Default: the wall clock. */
+  readonly now?: () => Date;
+}
+
+export interface PaymentCallOptions {
+  /** The telephony call's id (SIP Call-ID or media server uuid). */
+  readonly callId: string;
+  readonly media: CallMedia;
+  /** Flow settings; for agent-assisted calls `session` supplies the order. */
+  readonly flow: Omit<PaymentFlowOptions, 'order'>;
+  /** The agent-assisted session this call joins. */
+  readonly session?: PaymentSessionRecord;
+  readonly language?: string;
+}
+
+/** Statuses the runtime leaves alone: the authoriser and reconciler own them. */
+const AUTHORISER_OWNED: ReadonlySet<PaymentStatus> = new Set(['approved', 'declined', 'in_doubt', 'error']);
+
+/**
+ * Runs one payment flow on one call: feeds it events from the caller, the
+ * agent, timers, the order lookup and the PSP, and carries out its effects
+ * against the call's media, the vault, the store and the authoriser. Events
+ * are handled one at a time, in order, so the flow never sees re-entrancy.
+ */
+export class PaymentCall {
+  readonly callId: string;
+  readonly #deps: PaymentCallDeps;
+  readonly #media: CallMedia;
+  readonly #flow: PaymentFlow;
+  readonly #vaultRef: VaultRef;
+  readonly #actor: Actor;
+  readonly #language: string | undefined;
+  readonly #queue: FlowEvent[] = [];
+  #draining = false;
+  #session: PaymentSessionRecord | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #resolveDone!: (result: PaymentResult) => void;
+  /** Settles with the flow's result once the call is released. */
+  readonly done: Promise<PaymentResult>;
+
+  constructor(deps: PaymentCallDeps, options: PaymentCallOptions) {
+    this.#deps = deps;
+    this.callId = options.callId;
+    this.#media = options.media;
+    this.#session = options.session;
+    this.#language = options.language;
+    this.#actor = { kind: 'call', id: options.callId };
+    this.#vaultRef = deps.vault.open();
+    const order = options.session
+      ? {
+          reference: options.session.reference,
+          amountMinor: options.session.amountMinor,
+          currency: options.session.currency,
+          ...(options.session.description ? { description: options.session.description } : {}),
+        }
+      : undefined;
+    this.#flow = new PaymentFlow(
+      { ...options.flow, ...(order ? { order } : {}) },
+      vaultCardEntry(deps.vault, this.#vaultRef),
+    );
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get sessionId(): string | undefined {
+    return this.#session?.id;
+  }
+
+  get flow(): PaymentFlow {
+    return this.#flow;
+  }
+
+  start(): void {
+    if (this.#session) {
+      this.#deps.store.updateSession(this.#session.id, { callId: this.callId });
+    }
+    this.#audit('call-started', { mode: this.#session ? 'agent-assisted' : 'direct' });
+    this.#dispatch({ type: 'start' });
+  }
+
+  /** A key the media server detected (RFC 4733, INFO or in-band: the flow does not care which). */
+  digit(key: DtmfKey): void {
+    this.#dispatch({ type: 'digit', key });
+  }
+
+  hangup(): void {
+    this.#dispatch({ type: 'hangup' });
+  }
+
+  /**
+   * An agent's command, applied at once so a refusal reaches the caller of
+   * this method (CommandRejectedError → HTTP 409).
+   */
+  command(command: AgentCommand, actor: Actor): void {
+    if (this.#draining) throw new Error('payment call is busy; retry');
+    this.#deps.store.appendAudit({
+      sessionId: this.sessionId ?? null,
+      actor,
+      action: 'agent-command',
+      detail: { command: command.type, ...('field' in command ? { field: command.field } : {}) },
+    });
+    this.#dispatch({ type: 'agent-command', command });
+  }
+
+  #dispatch(event: FlowEvent): void {
+    this.#queue.push(event);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+        const effects = this.#flow.handle(next, this.#now());
+        for (const effect of effects) this.#apply(effect);
+      }
+    } catch (err) {
+      this.#queue.length = 0;
+      throw err;
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #apply(effect: FlowEffect): void {
+    switch (effect.type) {
+      case 'play':
+        this.#media.play(effect.items, { bargeIn: effect.bargeIn }).then(
+          () => this.#dispatch({ type: 'prompt-finished', playId: effect.playId }),
+          (err: unknown) => {
+            this.#deps.logger.warn({ err, callId: this.callId }, 'prompt playback failed');
+            this.#dispatch({ type: 'prompt-finished', playId: effect.playId });
+          },
+        );
+        return;
+      case 'stop-playback':
+        this.#media.stopPlayback();
+        return;
+      case 'start-timer':
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#dispatch({ type: 'timer-expired', token: effect.token }), effect.ms);
+        return;
+      case 'cancel-timer':
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        return;
+      case 'mask':
+        this.#media.setMasking(effect.on);
+        this.#audit(effect.on ? 'masking-on' : 'masking-off');
+        return;
+      case 'recording':
+        this.#applyRecording(effect.action);
+        return;
+      case 'lookup-order':
+        this.#deps.orders.find(effect.reference).then(
+          (result) => this.#dispatch({ type: 'order-lookup-result', result }),
+          (err: unknown) =>
+            this.#dispatch({ type: 'order-lookup-result', result: { kind: 'unavailable', reason: String(err) } }),
+        );
+        return;
+      case 'order-confirmed':
+        this.#session = this.#deps.store.createSession({
+          mode: 'direct',
+          reference: effect.order.reference,
+          amountMinor: effect.order.amountMinor,
+          currency: effect.order.currency,
+          description: effect.order.description ?? null,
+          callId: this.callId,
+          language: this.#language ?? null,
+        });
+        this.#audit('order-found', { reference: effect.order.reference, amountMinor: effect.order.amountMinor });
+        return;
+      case 'capture-attempt':
+        if (this.#session) {
+          this.#deps.store.recordCaptureAttempt({
+            sessionId: this.#session.id,
+            field: effect.field,
+            attempt: effect.attempt,
+            outcome: effect.outcome,
+          });
+        }
+        this.#audit(effect.outcome === 'accepted' ? 'field-accepted' : 'field-refused', {
+          field: effect.field,
+          attempt: effect.attempt,
+          outcome: effect.outcome,
+        });
+        return;
+      case 'authorise':
+        this.#authorise();
+        return;
+      case 'discard-card':
+        this.#deps.vault.discard(this.#vaultRef);
+        return;
+      case 'progress':
+        this.#onProgress(effect.event);
+        return;
+      case 'end':
+        this.#onEnd(effect.result);
+        return;
+      case 'release':
+        clearTimeout(this.#timer);
+        this.#media.release();
+        this.#resolveDone(this.#flow.result ?? 'internal-error');
+        return;
+    }
+  }
+
+  #applyRecording(action: 'pause' | 'resume'): void {
+    if (action === 'pause') {
+      this.#media.pauseRecording().then(
+        () => {
+          this.#audit('recording-paused');
+          this.#dispatch({ type: 'recording-paused' });
+        },
+        (err: unknown) => {
+          this.#audit('recording-pause-failed', { reason: String(err) });
+          this.#dispatch({ type: 'recording-pause-failed', reason: String(err) });
+        },
+      );
+      return;
+    }
+    this.#media.resumeRecording().then(
+      () => this.#audit('recording-resumed'),
+      (err: unknown) => {
+        this.#deps.logger.error({ err, callId: this.callId }, 'recording did not resume');
+        this.#audit('recording-resume-failed', { reason: String(err) });
+      },
+    );
+  }
+
+  #authorise(): void {
+    const session = this.#session;
+    if (!session) {
+      this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'no-session' } });
+      return;
+    }
+    const { brand, last4 } = this.#deps.vault.summary(this.#vaultRef);
+    this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
+    this.#deps.vault
+      .redeem(this.#vaultRef, this.#now(), (card) => this.#deps.authoriser.authorise(this.#session!, card, this.#actor))
+      .then(
+        (result): AuthorisationOutcomeEvent => {
+          switch (result.kind) {
+            case 'approved':
+              return { kind: 'approved', pspReference: result.pspReference, spokenReference: result.authCode };
+            case 'declined':
+              return { kind: 'declined', reason: result.reason };
+            case 'error':
+              return { kind: 'error', code: result.code };
+            case 'in-doubt':
+              return { kind: 'in-doubt' };
+          }
+        },
+        (err: unknown): AuthorisationOutcomeEvent => {
+          this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'authorisation failed');
+          return { kind: 'error', code: 'authorisation-failed' };
+        },
+      )
+      .then((outcome) => this.#dispatch({ type: 'authorisation-result', outcome }));
+  }
+
+  #onProgress(event: ProgressEvent): void {
+    const session = this.#session;
+    if (session && event.type === 'field-started' && session.status === 'pending') {
+      this.#session = this.#deps.store.updateSession(session.id, { status: 'capturing' });
+    }
+    if (event.type === 'caller-hung-up') this.#audit('caller-hung-up');
+    this.#deps.onProgress?.(this.sessionId, event);
+  }
+
+  #onEnd(result: PaymentResult): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const session = this.#session && this.#deps.store.getSession(this.#session.id);
+    if (session && !AUTHORISER_OWNED.has(session.status)) {
+      this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
+    }
+    this.#audit('payment-ended', { result });
+    this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');
+  }
+
+  #audit(action: string, detail: Record<string, unknown> = {}): void {
+    this.#deps.store.appendAudit({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+}

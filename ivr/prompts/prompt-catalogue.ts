@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AudioItem } from '../../media-server/media-server-port.js';
+import type { PromptItem } from '../flow/flow-types.js';
+import { projectRoot } from '../app/project-root.js';
+import { PROMPT_TEXTS, type PromptLanguage } from './prompt-texts.js';
+import { amountFragments, characterFragments, FRAGMENT_TEXTS } from './spoken-values.js';
+
+/** A prompt or fragment with no recording: a build problem, caught at start-up. */
+export class MissingPromptError extends Error {
+  override readonly name = 'MissingPromptError';
+}
+
+/** Pause after a whole sentence, so prompts do not run into each other. */
+const SENTENCE_GAP: AudioItem = { silenceMs: 120 };
+
+/**
+ * Turns the flow's prompt items into the audio files of one language:
+ * recorded prompts as they are, amounts and references by concatenating
+ * fragments (ivr/prompts/spoken-values.ts).
+ */
+export class PromptCatalogue {
+  readonly language: PromptLanguage;
+  readonly #dir: string;
+
+  constructor(language: PromptLanguage, audioRoot: string = join(projectRoot(), 'ivr/prompts/audio')) {
+    this.language = language;
+    this.#dir = join(audioRoot, language);
+  }
+
+  /** Checks every recording is there; call at start-up. */
+  verify(): void {
+    const ids = [...Object.keys(PROMPT_TEXTS[this.language]), ...Object.keys(FRAGMENT_TEXTS[this.language])];
+    const missing = ids.filter((id) => !existsSync(this.#file(id)));
+    if (missing.length > 0) {
+      throw new MissingPromptError(`${missing.length} ${this.language} recordings missing (e.g. ${missing[0]}); run npm run prompts`);
+    }
+  }
+
+  resolve(items: readonly PromptItem[]): AudioItem[] {
+    const out: AudioItem[] = [];
+    for (const item of items) {
+      if ('prompt' in item) {
+        out.push({ file: this.#file(item.prompt) }, SENTENCE_GAP);
+      } else if (item.say === 'amount') {
+        for (const id of amountFragments(item.amountMinor, item.currency, this.language)) out.push({ file: this.#file(id) });
+        out.push(SENTENCE_GAP);
+      } else {
+        for (const id of characterFragments(item.value)) out.push({ file: this.#file(id) }, { silenceMs: 60 });
+        out.push(SENTENCE_GAP);
+      }
+    }
+    return out;
+  }
+
+  #file(id: string): string {
+    return join(this.#dir, `${id}.wav`);
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApplication, type Application } from '../../ivr/app/application.js';
+import { loadConfig } from '../../ivr/app/config.js';
+import { createLogger } from '../../ivr/app/logger.js';
+import { PaymentCall } from '../../ivr/call/payment-call.js';
+import type { DtmfKey, ProgressEvent } from '../../ivr/flow/flow-types.js';
+import { findCardDataInFiles, findCardDataInText } from '../support/card-scan.js';
+import { ScriptedCaller, until } from '../support/scripted-caller.js';
+
+// Public test card numbers (the sandbox PSP's table, after Stripe's test cards).
+const APPROVE = '4242424242424242';
+const DECLINE = '4000000000000002';
+const NO_ANSWER = '4000000000000341';
+const BAD_LUHN = '4242424242424241';
+const TEST_CARD_DATA = [APPROVE, DECLINE, NO_ANSWER, BAD_LUHN];
+
+/**
+ * The payment core wired as `npm start` wires it (SQLite store, vault,
+ * sandbox PSP, authoriser, reconciler, file order lookup), with a scripted
+ * caller in place of telephony. Afterwards, every log line and every byte of
+ * the data directory is scanned for the card numbers keyed.
+ */
+describe('payment core, end to end below telephony', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'payment-core-'));
+  const lines: string[] = [];
+  const progress: { sessionId: string | undefined; event: ProgressEvent }[] = [];
+  let app: Application;
+  let callSeq = 0;
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'trace',
+      SANDBOX_LATENCY_MS: '0',
+      PSP_TIMEOUT_MS: '300',
+      PSP_MAX_RETRIES: '0',
+      FIRST_DIGIT_TIMEOUT_MS: '2000',
+      INTER_DIGIT_TIMEOUT_MS: '2000',
+    });
+    const logger = createLogger({ level: 'trace', destination: { write: (l: string) => void lines.push(l) } });
+    app = await buildApplication({ config, logger, dataDir });
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function newCall(): { call: PaymentCall; caller: ScriptedCaller } {
+    const caller = new ScriptedCaller();
+    const call = new PaymentCall(
+      {
+        store: app.store,
+        vault: app.vault,
+        authoriser: app.authoriser,
+        orders: app.orders,
+        logger: createLogger({ level: 'trace', destination: { write: (l: string) => void lines.push(l) } }),
+        onProgress: (sessionId, event) => progress.push({ sessionId, event }),
+      },
+      { callId: `call-${++callSeq}`, media: caller, flow: { mode: 'direct', interDigitTimeoutMs: 2000 } },
+    );
+    return { call, caller };
+  }
+
+  async function key(call: PaymentCall, keys: string): Promise<void> {
+    for (const k of keys) {
+      call.digit(k as DtmfKey);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  async function toCardNumber(call: PaymentCall): Promise<void> {
+    call.start();
+    await key(call, '1001#');
+    await until(() => call.flow.state === 'collecting-card', 2000, 'card number prompt');
+  }
+
+  it('pays order 1001 with an approving card', async () => {
+    const { call, caller } = newCall();
+    await toCardNumber(call);
+    await key(call, `${APPROVE}1230123`);
+    expect(await call.done).toBe('approved');
+    const session = app.store.getSession(call.sessionId!)!;
+    expect(session).toMatchObject({
+      status: 'approved',
+      reference: '1001',
+      amountMinor: 4250,
+      currency: 'EUR',
+      cardBrand: 'visa',
+      cardLast4: '4242',
+    });
+    expect(session.pspReference).toBeTruthy();
+    expect(caller.log.indexOf('mask on')).toBeLessThan(caller.log.indexOf('mask off'));
+    expect(caller.secure).toEqual({ masked: false, recordingPaused: false });
+    expect(caller.released).toBe(true);
+    expect(app.store.listCaptureAttempts(session.id).map((a) => a.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+  });
+
+  it('records a wrong-Luhn attempt, then approves the good card', async () => {
+    const { call } = newCall();
+    await toCardNumber(call);
+    await key(call, `${BAD_LUHN}#`);
+    await until(() => call.flow.field === 'card-number' && progress.at(-1)?.event.type === 'field-started');
+    await key(call, `${APPROVE}1230123`);
+    expect(await call.done).toBe('approved');
+    expect(app.store.listCaptureAttempts(call.sessionId!).map((a) => `${a.field}:${a.outcome}`)).toEqual([
+      'card-number:invalid-card-number',
+      'card-number:accepted',
+      'expiry:accepted',
+      'security-code:accepted',
+    ]);
+  });
+
+  it('records a declined card as declined', async () => {
+    const { call } = newCall();
+    await toCardNumber(call);
+    await key(call, `${DECLINE}1230123`);
+    expect(await call.done).toBe('declined');
+    expect(app.store.getSession(call.sessionId!)).toMatchObject({ status: 'declined', declineReason: 'generic-decline' });
+  });
+
+  it('leaves a PSP timeout in doubt, then reconciles it to what the PSP did', async () => {
+    const { call } = newCall();
+    await toCardNumber(call);
+    await key(call, `${NO_ANSWER}1230123`);
+    expect(await call.done).toBe('in-doubt');
+    expect(app.store.getSession(call.sessionId!)?.status).toBe('in_doubt');
+    const summary = await app.reconciler.reconcileOnce();
+    expect(summary.resolved).toBeGreaterThanOrEqual(1);
+    expect(app.store.getSession(call.sessionId!)?.status).toBe('approved');
+  });
+
+  it('abandons the payment when the caller hangs up in the card number, with recording resumed', async () => {
+    const { call, caller } = newCall();
+    await toCardNumber(call);
+    await key(call, APPROVE.slice(0, 8));
+    call.hangup();
+    expect(await call.done).toBe('caller-hung-up');
+    expect(app.store.getSession(call.sessionId!)?.status).toBe('abandoned');
+    expect(caller.secure).toEqual({ masked: false, recordingPaused: false });
+    expect(app.vault.size).toBe(0);
+  });
+
+  it('keeps an audit trail that verifies, for every session', () => {
+    const verdict = app.store.verifyAudit();
+    expect(verdict.ok).toBe(true);
+    const actions = app.store.listAudit({}).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['call-started', 'order-found', 'masking-on', 'recording-paused', 'payment-ended']));
+  });
+
+  it('left no card number in any log line, progress event or byte of the data directory', async () => {
+    await app.stop();
+    expect(lines.length).toBeGreaterThan(4);
+    expect(findCardDataInText(lines.join('\n'), TEST_CARD_DATA)).toEqual([]);
+    expect(findCardDataInText(JSON.stringify(progress), TEST_CARD_DATA)).toEqual([]);
+    expect(findCardDataInFiles(dataDir, TEST_CARD_DATA)).toEqual([]);
+    // Restarted on the same data: the scan above saw real data, not an empty folder.
+    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+    app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
+    expect(app.store.listSessions({ reference: '1001' }).length).toBe(5);
+  });
+});
