@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { CardBrand } from '../ivr/domain/card-brand.js';
@@ -121,6 +122,8 @@ export class SqlitePaymentStore implements PaymentStore {
     this.path = join(options.dataDir, 'payments.db');
     this.#now = options.now ?? (() => new Date());
     this.#db = new Database(this.path);
+    // Payment records are for the service account only (the folder is 0700 too).
+    chmodSync(this.path, 0o600);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
