@@ -25,6 +25,16 @@ const brandList = z
     return new Set(brands as CardBrand[]) as ReadonlySet<CardBrand>;
   });
 
+const cidrList = z.string().transform((raw, ctx) => {
+  const cidrs = raw.split(',').map((c) => c.trim()).filter(Boolean);
+  const bad = cidrs.find((c) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c));
+  if (bad !== undefined || cidrs.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of addresses or CIDRs${bad ? ` (bad: ${bad})` : ''}` });
+    return z.NEVER;
+  }
+  return cidrs as readonly string[];
+});
+
 const vaultKey = z
   .string()
   .transform((raw, ctx) => {
@@ -50,6 +60,22 @@ export const configSchema = z
     HTTP_PORT: port.default(8080),
     /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Which media server drives the calls. */
+    MEDIA_SERVER: z.enum(['embedded']).default('embedded'),
+    /** SIP (UDP and TCP) listens here. */
+    SIP_HOST: z.string().min(1).default('127.0.0.1'),
+    SIP_PORT: port.default(5060),
+    /** Sources allowed to talk SIP to us; others get 403. */
+    SIP_ALLOW: cidrList.default(['127.0.0.0/8', '::1/128']),
+    /** Even RTP ports are taken from this inclusive range. */
+    RTP_PORT_MIN: port.default(20000),
+    RTP_PORT_MAX: port.default(29999),
+    /** What a masked key press becomes towards other parties. */
+    MASK_MODE: z.enum(['silence', 'tone']).default('tone'),
+    /** Record every call (stereo WAV under DATA_DIR/recordings), paused during card capture. */
+    RECORDING: booleanSetting.default(true),
+    /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
+    PAY_NUMBER: z.string().regex(/^[A-Za-z0-9_.!~*'()-]+$/, 'a SIP user part').default('pay'),
     /** Card brands the merchant accepts. */
     ACCEPTED_BRANDS: brandList.default(new Set<CardBrand>(['visa', 'mastercard', 'amex'])),
     /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
@@ -80,6 +106,9 @@ export const configSchema = z
     INTER_DIGIT_TIMEOUT_MS: positiveMs.default(5_000),
   })
   .superRefine((c, ctx) => {
+    if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
+    }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });
     }
