@@ -73,6 +73,34 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
   `,
+  // 2: agents and supervisors, CTI API keys, and agent-assisted sessions.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'supervisor')),
+    sip_uri TEXT,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'supervisor')),
+    user_id TEXT REFERENCES users (id),
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  ALTER TABLE payment_sessions ADD COLUMN agent_id TEXT REFERENCES users (id);
+  ALTER TABLE payment_sessions ADD COLUMN session_code TEXT;
+  ALTER TABLE payment_sessions ADD COLUMN agent_uri TEXT;
+  ALTER TABLE payment_sessions ADD COLUMN auto_capture INTEGER NOT NULL DEFAULT 1;
+  CREATE UNIQUE INDEX payment_sessions_code ON payment_sessions (session_code) WHERE session_code IS NOT NULL;
+  CREATE INDEX payment_sessions_agent ON payment_sessions (agent_id);
+  `,
 ];
 
 export function migrate(db: Database): void {

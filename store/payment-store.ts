@@ -29,6 +29,14 @@ export interface PaymentSessionRecord {
   readonly idempotencyKey: string | null;
   readonly callId: string | null;
   readonly language: string | null;
+  /** Agent-assisted: the agent who owns the session. */
+  readonly agentId: string | null;
+  /** Agent-assisted: the code the PBX dials (sip:pay-<code>@...). */
+  readonly code: string | null;
+  /** Agent-assisted: where the IVR calls the agent back. */
+  readonly agentUri: string | null;
+  /** Agent-assisted: capture every field without waiting for the agent. */
+  readonly autoCapture: boolean;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -43,6 +51,10 @@ export interface NewPaymentSession {
   readonly description?: string | null;
   readonly callId?: string | null;
   readonly language?: string | null;
+  readonly agentId?: string | null;
+  readonly code?: string | null;
+  readonly agentUri?: string | null;
+  readonly autoCapture?: boolean;
 }
 
 export type PaymentSessionUpdate = Partial<
@@ -106,6 +118,8 @@ export interface PaymentQuery {
   readonly reference?: string;
   readonly status?: PaymentStatus;
   readonly mode?: EntryMode;
+  readonly agentId?: string;
+  readonly code?: string;
   readonly limit?: number;
 }
 

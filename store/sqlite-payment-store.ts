@@ -64,6 +64,10 @@ interface SessionRow {
   idempotency_key: string | null;
   call_id: string | null;
   language: string | null;
+  agent_id: string | null;
+  session_code: string | null;
+  agent_uri: string | null;
+  auto_capture: number;
   created_at: string;
   updated_at: string;
 }
@@ -132,8 +136,10 @@ export class SqlitePaymentStore implements PaymentStore {
     migrate(this.#db);
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
-      insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language, created_at, updated_at)
-        VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language, @at, @at)`),
+      insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
+          agent_id, session_code, agent_uri, auto_capture, created_at, updated_at)
+        VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
+          @agent_id, @session_code, @agent_uri, @auto_capture, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
       insertAttempt: p('INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES (?, ?, ?, ?, ?)'),
       listAttempts: p('SELECT session_id, field, attempt, outcome, at FROM capture_attempts WHERE session_id = ? ORDER BY id'),
@@ -163,6 +169,10 @@ export class SqlitePaymentStore implements PaymentStore {
       description: input.description ?? null,
       call_id: input.callId ?? null,
       language: input.language ?? null,
+      agent_id: input.agentId ?? null,
+      session_code: input.code ?? null,
+      agent_uri: input.agentUri ?? null,
+      auto_capture: input.autoCapture === false ? 0 : 1,
       at: this.#stamp(),
     });
     return this.getSession(id)!;
@@ -210,6 +220,14 @@ export class SqlitePaymentStore implements PaymentStore {
     if (query.mode !== undefined) {
       where.push('mode = ?');
       values.push(query.mode);
+    }
+    if (query.agentId !== undefined) {
+      where.push('agent_id = ?');
+      values.push(query.agentId);
+    }
+    if (query.code !== undefined) {
+      where.push('session_code = ?');
+      values.push(query.code);
     }
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     const sql = `SELECT * FROM payment_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`;
@@ -328,6 +346,11 @@ export class SqlitePaymentStore implements PaymentStore {
     return { ok: true, rows };
   }
 
+  /** The open database, for the sibling SQLite adapters (identities) that share the file. */
+  get database(): Db {
+    return this.#db;
+  }
+
   isWritable(): boolean {
     try {
       this.#sql.probe!.run(this.#stamp());
@@ -377,6 +400,10 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     idempotencyKey: r.idempotency_key,
     callId: r.call_id,
     language: r.language,
+    agentId: r.agent_id,
+    code: r.session_code,
+    agentUri: r.agent_uri,
+    autoCapture: r.auto_capture === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type RunningHttpServer } from '../../agent-bridge/http-server.js';
 import { resolveAdminApiKey } from '../../agent-bridge/admin-api-key.js';
-import { mountPaymentsRoutes } from '../../agent-bridge/payments-routes.js';
+import { canSee, mountApi } from '../../agent-bridge/api/api-routes.js';
+import { AccessTokens } from '../../agent-bridge/identity/access-token.js';
+import { Authenticator } from '../../agent-bridge/identity/authenticator.js';
+import { LoginThrottle } from '../../agent-bridge/identity/login-throttle.js';
+import { ProgressHub } from '../../agent-bridge/stream/progress-hub.js';
+import { StreamServer } from '../../agent-bridge/stream/stream-server.js';
+import { SqliteIdentityStore } from '../../store/sqlite-identity-store.js';
+import { LiveSessions } from '../call/live-sessions.js';
 import { CardVault } from '../../vault/card-vault.js';
 import { SqlitePaymentStore } from '../../store/sqlite-payment-store.js';
 import { SandboxPsp } from '../../psp/sandbox-psp.js';
@@ -31,6 +38,9 @@ export interface Application {
   readonly authoriser: Authoriser;
   readonly reconciler: Reconciler;
   readonly orders: OrderLookup;
+  readonly identities: SqliteIdentityStore;
+  readonly progress: ProgressHub;
+  readonly liveSessions: LiveSessions;
   stop(): Promise<void>;
 }
 
@@ -84,6 +94,16 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     logger.info({ path: adminKey.path }, 'admin API key generated; read it from this file (mode 0600)');
   }
 
+  const identities = new SqliteIdentityStore(store.database);
+  const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
+  const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities });
+  const progress = new ProgressHub();
+  const liveSessions = new LiveSessions();
+  const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
+    const session = store.getSession(sessionId);
+    return session !== undefined && canSee(principal, session);
+  };
+
   let http: RunningHttpServer;
   try {
     http = await startHttpServer({
@@ -91,7 +111,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
       readiness: { store: () => store.isWritable() },
-      routes: (app) => mountPaymentsRoutes(app, { store, adminKey: adminKey.key }),
+      routes: (app) =>
+        mountApi(app, {
+          store,
+          identities,
+          authenticator,
+          tokens,
+          throttle: new LoginThrottle(),
+          sessions: liveSessions,
+          sipHost: config.SIP_HOST,
+          sipPort: config.SIP_PORT,
+        }),
     });
   } catch (err) {
     reconciler.stop();
@@ -100,8 +130,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     throw err;
   }
 
+  const stream = new StreamServer({ hub: progress, authenticator, canSee: visible });
+  stream.attach(http.server);
+
   return {
     httpUrl: http.url,
+    identities,
+    progress,
+    liveSessions,
     store,
     vault,
     psp,
@@ -109,6 +145,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     reconciler,
     orders,
     async stop() {
+      stream.close();
       await http.close();
       reconciler.stop();
       clearInterval(sweeper);

@@ -1,0 +1,260 @@
+import { randomInt } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { z } from 'zod';
+import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
+import type { AgentCommand } from '../../ivr/flow/flow-types.js';
+import type { CardField } from '../../ivr/domain/payment-types.js';
+import { FINAL_PAYMENT_STATUSES } from '../../ivr/domain/payment-types.js';
+import type { IdentityStore } from '../../store/identity-store.js';
+import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { AccessTokens } from '../identity/access-token.js';
+import { actorOf, ownAgentId, SESSION_COOKIE, type Authenticator, type Principal } from '../identity/authenticator.js';
+import type { LoginThrottle } from '../identity/login-throttle.js';
+import { verifyPassword } from '../identity/password-hash.js';
+import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery } from './api-schemas.js';
+import { openApiDocument } from './openapi.js';
+
+/** Commands to the payment call a session's caller is on. */
+export interface SessionControl {
+  /** Applies the command to the live call; 'not-joined' when no call is on the session. Throws CommandRejectedError. */
+  command(sessionId: string, command: AgentCommand, actor: Actor): 'applied' | 'not-joined';
+}
+
+export interface ApiDeps {
+  readonly store: PaymentStore;
+  readonly identities: IdentityStore;
+  readonly authenticator: Authenticator;
+  readonly tokens: AccessTokens;
+  readonly throttle: LoginThrottle;
+  readonly sessions: SessionControl;
+  /** Where the PBX sends transferred callers: sip:pay-<code>@host:port. */
+  readonly sipHost: string;
+  readonly sipPort: number;
+  /** Mark the session cookie Secure (when served over TLS). */
+  readonly secureCookies?: boolean;
+}
+
+type Locals = { principal: Principal };
+
+/** Whether a principal may see and act on a session: agents their own, supervisors and CTI keys all. */
+export function canSee(principal: Principal, session: Pick<PaymentSessionRecord, 'agentId'>): boolean {
+  const own = ownAgentId(principal);
+  return own === undefined || session.agentId === own;
+}
+
+/** The REST API under /api/v1 (shared/DESIGN.md "agent-bridge"). */
+export function mountApi(app: Express, deps: ApiDeps): void {
+  const json = express.json({ limit: '16kb' });
+
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  app.post('/api/v1/auth/login', json, async (req, res) => {
+    const body = parse(loginRequest, req.body, res);
+    if (!body) return;
+    const keys = [`user:${body.username}`, `ip:${req.socket.remoteAddress ?? ''}`];
+    const wait = deps.throttle.retryAfterMs(keys);
+    if (wait > 0) {
+      res.status(429).set('Retry-After', String(Math.ceil(wait / 1000))).json({ error: 'too-many-attempts' });
+      return;
+    }
+    const found = deps.identities.findUserForLogin(body.username);
+    const ok = found !== undefined && !found.user.disabled && (await verifyPassword(body.password, found.passwordHash));
+    if (!ok || !found) {
+      deps.throttle.fail(keys);
+      deps.store.appendAudit({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
+      res.status(401).json({ error: 'invalid-credentials' });
+      return;
+    }
+    deps.throttle.succeed(keys);
+    const { token, claims } = deps.tokens.issue(found.user.id, found.user.role);
+    deps.store.appendAudit({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
+    res.cookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: deps.secureCookies ?? false,
+      maxAge: deps.tokens.ttlSeconds * 1000,
+      path: '/',
+    });
+    res.json({
+      token,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      user: { id: found.user.id, displayName: found.user.displayName, role: found.user.role },
+    });
+  });
+
+  app.post('/api/v1/auth/logout', (_req, res) => {
+    res.clearCookie(SESSION_COOKIE, { path: '/' }).status(204).end();
+  });
+
+  const auth = (req: Request, res: Response<unknown, Locals>, next: NextFunction): void => {
+    const principal = deps.authenticator.authenticate(req);
+    if (!principal) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorised' });
+      return;
+    }
+    res.locals.principal = principal;
+    next();
+  };
+
+  app.get('/api/v1/me', auth, (_req, res: Response<unknown, Locals>) => {
+    const p = res.locals.principal;
+    const user = p.kind === 'user' ? deps.identities.getUser(p.id) : undefined;
+    res.json({ kind: p.kind, id: p.id, role: p.role, displayName: user?.displayName ?? null, sipUri: user?.sipUri ?? null });
+  });
+
+  app.post('/api/v1/sessions', auth, json, (req, res: Response<unknown, Locals>) => {
+    const body = parse(createSessionRequest, req.body, res);
+    if (!body) return;
+    const principal = res.locals.principal;
+    const agentId = ownAgentId(principal) ?? null;
+    const agent = agentId ? deps.identities.getUser(agentId) : undefined;
+    const agentUri = body.agentUri ?? agent?.sipUri ?? undefined;
+    if (!agentUri) {
+      res.status(400).json({ error: 'invalid-request', field: 'agentUri', message: 'required: no SIP URI is on file for this caller' });
+      return;
+    }
+    const session = deps.store.createSession({
+      mode: 'agent-assisted',
+      reference: body.reference,
+      amountMinor: body.amount,
+      currency: body.currency,
+      description: body.description ?? null,
+      language: body.language ?? null,
+      agentId,
+      agentUri,
+      code: newCode(deps.store),
+      autoCapture: body.autoCapture ?? true,
+    });
+    deps.store.appendAudit({
+      sessionId: session.id,
+      actor: actorOf(principal),
+      action: 'session-created',
+      detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency },
+    });
+    res.status(201).json({ id: session.id, code: session.code, transferUri: transferUri(deps, session), status: session.status });
+  });
+
+  app.get('/api/v1/sessions', auth, (req, res: Response<unknown, Locals>) => {
+    const query = parse(listSessionsQuery, req.query, res);
+    if (!query) return;
+    const own = ownAgentId(res.locals.principal);
+    const sessions = deps.store.listSessions({ ...query, ...(own ? { agentId: own } : {}) });
+    res.json({ sessions: sessions.map((s) => sessionJson(deps, s)) });
+  });
+
+  const withSession = (req: Request, res: Response<unknown, Locals>): PaymentSessionRecord | undefined => {
+    const session = deps.store.getSession(String(req.params.id));
+    if (!session) {
+      res.status(404).json({ error: 'not-found' });
+      return undefined;
+    }
+    if (!canSee(res.locals.principal, session)) {
+      res.status(403).json({ error: 'forbidden' });
+      return undefined;
+    }
+    return session;
+  };
+
+  app.get('/api/v1/sessions/:id', auth, (req, res: Response<unknown, Locals>) => {
+    const session = withSession(req, res);
+    if (session) res.json(sessionJson(deps, session));
+  });
+
+  const act = (name: 'capture' | 'recapture' | 'cancel' | 'complete') => [
+    auth,
+    json,
+    (req: Request, res: Response<unknown, Locals>) => {
+      const session = withSession(req, res);
+      if (!session) return;
+      let command: AgentCommand;
+      if (name === 'capture' || name === 'recapture') {
+        const body = parse(fieldCommand, req.body, res);
+        if (!body) return;
+        command = { type: name, field: body.field as CardField };
+      } else {
+        command = { type: name };
+      }
+      const actor = actorOf(res.locals.principal);
+      try {
+        const applied = deps.sessions.command(session.id, command, actor);
+        if (applied === 'not-joined') {
+          if (name === 'cancel' && session.status === 'pending') {
+            deps.store.updateSession(session.id, { status: 'cancelled' });
+            deps.store.appendAudit({ sessionId: session.id, actor, action: 'session-cancelled' });
+          } else {
+            res.status(409).json({ error: 'caller-not-joined' });
+            return;
+          }
+        }
+      } catch (err) {
+        if (err instanceof CommandRejectedError) {
+          res.status(409).json({ error: 'command-rejected', message: err.reason });
+          return;
+        }
+        throw err;
+      }
+      res.status(202).json(sessionJson(deps, deps.store.getSession(session.id)!));
+    },
+  ];
+  app.post('/api/v1/sessions/:id/capture', ...act('capture'));
+  app.post('/api/v1/sessions/:id/recapture', ...act('recapture'));
+  app.post('/api/v1/sessions/:id/cancel', ...act('cancel'));
+  app.post('/api/v1/sessions/:id/complete', ...act('complete'));
+
+  app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
+    const query = parse(paymentsQuery, req.query, res);
+    if (!query) return;
+    const own = ownAgentId(res.locals.principal);
+    const payments = deps.store.listSessions({ reference: query.reference, ...(own ? { agentId: own } : {}) });
+    res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
+  });
+}
+
+/** What the API shows of a session: masked card details only. */
+export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: PaymentSessionRecord): Record<string, unknown> {
+  return {
+    id: s.id,
+    mode: s.mode,
+    code: s.code,
+    transferUri: transferUri(deps, s),
+    reference: s.reference,
+    status: s.status,
+    amount: s.amountMinor,
+    currency: s.currency,
+    description: s.description,
+    cardBrand: s.cardBrand,
+    cardLast4: s.cardLast4,
+    pspReference: s.pspReference,
+    declineReason: s.declineReason,
+    agentId: s.agentId,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
+function transferUri(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: PaymentSessionRecord): string | null {
+  if (!s.code) return null;
+  const host = deps.sipHost.includes(':') ? `[${deps.sipHost}]` : deps.sipHost;
+  return `sip:pay-${s.code}@${host}:${deps.sipPort}`;
+}
+
+/** A 6-digit code no live session uses (a PBX may need digits only). */
+function newCode(store: PaymentStore): string {
+  for (;;) {
+    const code = String(randomInt(100_000, 1_000_000));
+    const clash = store.listSessions({ code, limit: 5 }).some((s) => !FINAL_PAYMENT_STATUSES.includes(s.status));
+    if (!clash) return code;
+  }
+}
+
+/** Validates with a schema; on failure answers 400 naming the field and returns undefined. */
+function parse<S extends z.ZodType>(schema: S, input: unknown, res: Response): z.output<S> | undefined {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '');
+  res.status(400).json({ error: 'invalid-request', field, message: issue.message });
+  return undefined;
+}

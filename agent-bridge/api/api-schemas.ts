@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { CARD_FIELDS } from '../../ivr/domain/payment-types.js';
+
+/** Request and response shapes of the REST API: they validate requests and generate the OpenAPI document. */
+export const loginRequest = z
+  .object({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(256),
+  })
+  .strict();
+
+export const createSessionRequest = z
+  .object({
+    amount: z.number().int().min(0).max(100_000_000).describe('Amount in minor units (cents, pence)'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+    reference: z.string().min(1).max(64).describe("The merchant's order or invoice reference"),
+    description: z.string().max(200).optional(),
+    agentUri: z
+      .string()
+      .regex(/^sips?:[^\s]+$/, 'a sip: URI')
+      .optional()
+      .describe("Where the IVR calls the agent back; default the agent's own SIP URI"),
+    language: z.enum(['fr-FR', 'en-GB']).optional(),
+    autoCapture: z.boolean().optional().describe('Capture every field without waiting for the agent (default true)'),
+  })
+  .strict();
+
+export const fieldCommand = z.object({ field: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict();
+
+export const listSessionsQuery = z
+  .object({
+    status: z.enum(['pending', 'capturing', 'authorising', 'approved', 'declined', 'failed', 'abandoned', 'cancelled', 'in_doubt', 'error']).optional(),
+    reference: z.string().min(1).max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+export const paymentsQuery = z.object({ reference: z.string().min(1).max(64) }).strict();
+
+export const sessionView = z.object({
+  id: z.string(),
+  mode: z.enum(['direct', 'agent-assisted']),
+  code: z.string().nullable(),
+  transferUri: z.string().nullable(),
+  reference: z.string(),
+  status: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  description: z.string().nullable(),
+  cardBrand: z.string().nullable(),
+  cardLast4: z.string().nullable(),
+  pspReference: z.string().nullable(),
+  declineReason: z.string().nullable(),
+  agentId: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const errorView = z.object({ error: z.string(), field: z.string().optional(), message: z.string().optional() });

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { createSessionRequest, errorView, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, sessionView } from './api-schemas.js';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input' });
+
+const jsonBody = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(s) } } });
+const jsonResponse = (description: string, s: z.ZodType) => ({ description, content: { 'application/json': { schema: schema(s) } } });
+const errors = {
+  '400': jsonResponse('Invalid request: `field` names the first bad field', errorView),
+  '401': jsonResponse('No or bad credentials', errorView),
+  '403': jsonResponse('Not your session', errorView),
+};
+
+function queryParameters(s: z.ZodObject) {
+  return Object.entries(s.shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: !(field as z.ZodType).safeParse(undefined).success,
+    schema: schema(field as z.ZodType),
+  }));
+}
+
+const sessionAction = (summary: string, body?: z.ZodType) => ({
+  post: {
+    summary,
+    security: [{ bearer: [] }, { cookie: [] }],
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    ...(body ? { requestBody: jsonBody(body) } : {}),
+    responses: { '202': jsonResponse('Applied', sessionView), '409': jsonResponse('Not possible in the current state', errorView), ...errors },
+  },
+});
+
+/** The OpenAPI 3.0 document of the REST API, generated from the same zod schemas that validate requests. */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Secure payment IVR — agent-bridge API', version: '1' },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Access token, API key or the admin API key' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'pay_session' },
+      },
+    },
+    paths: {
+      '/api/v1/auth/login': {
+        post: { summary: 'Log in (agents and supervisors)', requestBody: jsonBody(loginRequest), responses: { '200': { description: 'Token and cookie' }, '429': { description: 'Too many failed attempts' }, ...errors } },
+      },
+      '/api/v1/sessions': {
+        post: {
+          summary: 'Create an agent-assisted payment session',
+          security: [{ bearer: [] }, { cookie: [] }],
+          requestBody: jsonBody(createSessionRequest),
+          responses: { '201': { description: 'Created: id, code, transferUri, status' }, ...errors },
+        },
+        get: {
+          summary: 'List sessions (agents see their own)',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: queryParameters(listSessionsQuery),
+          responses: { '200': { description: 'Sessions' }, ...errors },
+        },
+      },
+      '/api/v1/sessions/{id}': {
+        get: {
+          summary: 'One session',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': jsonResponse('The session', sessionView), '404': jsonResponse('No such session', errorView), ...errors },
+        },
+      },
+      '/api/v1/sessions/{id}/capture': sessionAction('Capture a card field next', fieldCommand),
+      '/api/v1/sessions/{id}/recapture': sessionAction('Capture a card field again', fieldCommand),
+      '/api/v1/sessions/{id}/cancel': sessionAction('Cancel the payment'),
+      '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
+      '/api/v1/payments': {
+        get: {
+          summary: 'Payments for an order reference',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: queryParameters(paymentsQuery),
+          responses: { '200': { description: 'Payments' }, ...errors },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Role } from '../../store/identity-store.js';
+
+export interface TokenClaims {
+  /** User id. */
+  readonly sub: string;
+  readonly role: Role;
+  /** Expiry, seconds since the epoch. */
+  readonly exp: number;
+}
+
+/**
+ * Short-lived bearer tokens for agents and supervisors: a JSON claim set and
+ * its HMAC-SHA256, both base64url (the shape of a JWT with a fixed
+ * algorithm, so no "alg" header can be abused). The key lives in
+ * DATA_DIR/token-key (0600), made at first start.
+ */
+export class AccessTokens {
+  readonly #key: Buffer;
+  readonly ttlSeconds: number;
+  readonly #now: () => number;
+
+  constructor(key: Buffer, ttlSeconds = 1800, now: () => number = Date.now) {
+    if (key.length < 32) throw new RangeError('token key must be at least 32 bytes');
+    this.#key = key;
+    this.ttlSeconds = ttlSeconds;
+    this.#now = now;
+  }
+
+  static keyFromDataDir(dataDir: string): Buffer {
+    const path = join(dataDir, 'token-key');
+    if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
+    const key = randomBytes(32);
+    writeFileSync(path, key.toString('base64url'), { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return key;
+  }
+
+  issue(sub: string, role: Role): { token: string; claims: TokenClaims } {
+    const claims: TokenClaims = { sub, role, exp: Math.floor(this.#now() / 1000) + this.ttlSeconds };
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return { token: `${payload}.${this.#sign(payload)}`, claims };
+  }
+
+  /** The claims of a valid, unexpired token; undefined otherwise. */
+  verify(token: string): TokenClaims | undefined {
+    const [payload, signature, extra] = token.split('.');
+    if (!payload || !signature || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.#sign(payload));
+    const given = Buffer.from(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    let claims: TokenClaims;
+    try {
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
+    } catch {
+      return undefined;
+    }
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.#now()) return undefined;
+    if (claims.role !== 'agent' && claims.role !== 'supervisor') return undefined;
+    return claims;
+  }
+
+  #sign(payload: string): string {
+    return createHmac('sha256', this.#key).update(payload).digest('base64url');
+  }
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Role } from '../../store/identity-store.js';
+import type { IdentityStore } from '../../store/identity-store.js';
+import type { Actor } from '../../store/payment-store.js';
+import { matchesKey } from '../admin-api-key.js';
+import type { AccessTokens } from './access-token.js';
+
+/** Who is calling the API. */
+export type Principal =
+  | { readonly kind: 'user'; readonly id: string; readonly role: Role }
+  | { readonly kind: 'api-key'; readonly id: string; readonly role: Role; readonly userId: string | null }
+  | { readonly kind: 'admin-key'; readonly id: 'admin'; readonly role: 'supervisor' };
+
+/** The browser console's cookie: HttpOnly, SameSite=Strict, holds an access token. */
+export const SESSION_COOKIE = 'pay_session';
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The audit trail's name for a principal. */
+export function actorOf(principal: Principal): Actor {
+  if (principal.kind === 'user') return { kind: principal.role, id: principal.id };
+  return { kind: 'api-key', id: principal.id };
+}
+
+/** The agent a principal acts as, if it is bound to one (supervisors and CTI keys see everything). */
+export function ownAgentId(principal: Principal): string | undefined {
+  if (principal.role === 'supervisor') return undefined;
+  if (principal.kind === 'user') return principal.id;
+  if (principal.kind === 'api-key') return principal.userId ?? undefined;
+  return undefined;
+}
+
+/**
+ * Finds the principal of a request: `Authorization: Bearer` with the admin
+ * key, an access token or an API key; or the console's session cookie.
+ * Credentials are never read from the URL.
+ */
+export class Authenticator {
+  readonly #adminKey: string;
+  readonly #tokens: AccessTokens;
+  readonly #identities: IdentityStore;
+
+  constructor(options: { adminKey: string; tokens: AccessTokens; identities: IdentityStore }) {
+    this.#adminKey = options.adminKey;
+    this.#tokens = options.tokens;
+    this.#identities = options.identities;
+  }
+
+  authenticate(req: IncomingMessage): Principal | undefined {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer) return this.#fromBearer(bearer);
+    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    return cookie ? this.#fromToken(cookie) : undefined;
+  }
+
+  #fromBearer(credential: string): Principal | undefined {
+    if (matchesKey(credential, this.#adminKey)) return { kind: 'admin-key', id: 'admin', role: 'supervisor' };
+    if (credential.includes('.')) return this.#fromToken(credential);
+    const key = this.#identities.findApiKeyByHash(hashApiKey(credential));
+    return key ? { kind: 'api-key', id: key.id, role: key.role, userId: key.userId } : undefined;
+  }
+
+  #fromToken(token: string): Principal | undefined {
+    const claims = this.#tokens.verify(token);
+    if (!claims) return undefined;
+    const user = this.#identities.getUser(claims.sub);
+    if (!user || user.disabled) return undefined;
+    return { kind: 'user', id: user.id, role: user.role };
+  }
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}

@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Authenticator, Principal } from '../identity/authenticator.js';
+import type { ProgressFrame, ProgressHub } from './progress-hub.js';
+
+export const STREAM_PATH = '/api/v1/stream';
+
+export interface StreamServerOptions {
+  readonly hub: ProgressHub;
+  readonly authenticator: Authenticator;
+  /** Whether the principal may see the session (agents: their own only). */
+  readonly canSee: (principal: Principal, sessionId: string) => boolean;
+  /** A client that misses this many heartbeats in a row is dropped. Default every 15 s. */
+  readonly heartbeatMs?: number;
+}
+
+interface Client {
+  readonly socket: WebSocket;
+  readonly principal: Principal;
+  /** One session, or undefined for every session the principal may see. */
+  readonly session: string | undefined;
+  alive: boolean;
+}
+
+/**
+ * The WebSocket stream of masked progress at /api/v1/stream, on agent-bridge's
+ * HTTP server. `?session=<id>` follows one session, no parameter follows all
+ * the client may see; `after=<seq>` (one session) or a `{"type":"resume",
+ * "after":{"<session>":seq}}` message replays what a reconnecting client
+ * missed. Credentials come from the Authorization header or the console's
+ * cookie, never the URL.
+ */
+export class StreamServer {
+  readonly #options: StreamServerOptions;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
+  readonly #clients = new Set<Client>();
+  readonly #unsubscribe: () => void;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(options: StreamServerOptions) {
+    this.#options = options;
+    this.#unsubscribe = options.hub.subscribe((frame) => this.#broadcast(frame));
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 15_000);
+    this.#heartbeat.unref();
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+  }
+
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.#unsubscribe();
+    for (const client of this.#clients) client.socket.terminate();
+    this.#wss.close();
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== STREAM_PATH) {
+      refuse(socket, 404, 'Not Found');
+      return;
+    }
+    const principal = this.#options.authenticator.authenticate(req);
+    if (!principal) {
+      refuse(socket, 401, 'Unauthorized');
+      return;
+    }
+    const session = url.searchParams.get('session') ?? undefined;
+    if (session !== undefined && !this.#options.canSee(principal, session)) {
+      refuse(socket, 403, 'Forbidden');
+      return;
+    }
+    const after = Number(url.searchParams.get('after') ?? '0');
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const client: Client = { socket: ws, principal, session, alive: true };
+      this.#clients.add(client);
+      ws.on('pong', () => (client.alive = true));
+      ws.on('close', () => this.#clients.delete(client));
+      ws.on('error', () => ws.terminate());
+      ws.on('message', (data) => this.#onMessage(client, data.toString()));
+      if (session !== undefined) for (const frame of this.#options.hub.replay(session, Number.isFinite(after) ? after : 0)) send(ws, frame);
+    });
+  }
+
+  #onMessage(client: Client, text: string): void {
+    let message: { type?: unknown; after?: unknown };
+    try {
+      message = JSON.parse(text) as typeof message;
+    } catch {
+      return;
+    }
+    if (message.type !== 'resume' || typeof message.after !== 'object' || message.after === null) return;
+    for (const [sessionId, seq] of Object.entries(message.after as Record<string, unknown>)) {
+      if (!this.#wants(client, sessionId) || typeof seq !== 'number') continue;
+      for (const frame of this.#options.hub.replay(sessionId, seq)) send(client.socket, frame);
+    }
+  }
+
+  #wants(client: Client, sessionId: string): boolean {
+    if (client.session !== undefined) return client.session === sessionId;
+    return this.#options.canSee(client.principal, sessionId);
+  }
+
+  #broadcast(frame: ProgressFrame): void {
+    for (const client of this.#clients) if (this.#wants(client, frame.sessionId)) send(client.socket, frame);
+  }
+
+  #beat(): void {
+    for (const client of this.#clients) {
+      if (!client.alive) {
+        client.socket.terminate();
+        this.#clients.delete(client);
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+    }
+  }
+}
+
+function send(ws: WebSocket, frame: ProgressFrame): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: reason.toLowerCase() })}`);
+}

@@ -1,0 +1,35 @@
+/** Who may use agent-bridge. */
+export type Role = 'agent' | 'supervisor';
+
+export interface UserRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly role: Role;
+  /** Where the IVR calls the agent back by default. */
+  readonly sipUri: string | null;
+  readonly createdAt: string;
+  readonly disabled: boolean;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  /** A key may act as one agent; null for a CTI-wide key. */
+  readonly userId: string | null;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+/** The identity port: users (passwords as scrypt hashes) and API keys (as SHA-256 hashes). */
+export interface IdentityStore {
+  createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): UserRecord;
+  getUser(id: string): UserRecord | undefined;
+  /** With the stored hash, for login only. */
+  findUserForLogin(username: string): { user: UserRecord; passwordHash: string } | undefined;
+  listUsers(): UserRecord[];
+  createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord;
+  findApiKeyByHash(keyHash: string): ApiKeyRecord | undefined;
+  revokeApiKey(id: string): void;
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  sip_uri: string | null;
+  password_hash: string;
+  created_at: string;
+  disabled: number;
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: Role;
+  user_id: string | null;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A username that is taken. */
+export class DuplicateUserError extends Error {
+  override readonly name = 'DuplicateUserError';
+}
+
+/** Identities in the payment database (tables from store/migrations.ts). */
+export class SqliteIdentityStore implements IdentityStore {
+  readonly #db: Database;
+  readonly #now: () => Date;
+
+  constructor(db: Database, now: () => Date = () => new Date()) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): UserRecord {
+    const id = `usr_${randomBytes(8).toString('hex')}`;
+    try {
+      this.#db
+        .prepare('INSERT INTO users (id, username, display_name, role, sip_uri, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.username, input.displayName, input.role, input.sipUri ?? null, input.passwordHash, this.#now().toISOString());
+    } catch (err) {
+      if (String(err).includes('UNIQUE')) throw new DuplicateUserError(`user ${input.username} exists`);
+      throw err;
+    }
+    return this.getUser(id)!;
+  }
+
+  getUser(id: string): UserRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  findUserForLogin(username: string): { user: UserRecord; passwordHash: string } | undefined {
+    const row = this.#db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  listUsers(): UserRecord[] {
+    return (this.#db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(toUser);
+  }
+
+  createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord {
+    const id = `key_${randomBytes(8).toString('hex')}`;
+    this.#db
+      .prepare('INSERT INTO api_keys (id, name, role, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, input.name, input.role, input.userId ?? null, input.keyHash, this.#now().toISOString());
+    return toApiKey(this.#db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow);
+  }
+
+  findApiKeyByHash(keyHash: string): ApiKeyRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL').get(keyHash) as ApiKeyRow | undefined;
+    return row && toApiKey(row);
+  }
+
+  revokeApiKey(id: string): void {
+    this.#db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.#now().toISOString(), id);
+  }
+}
+
+function toUser(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    role: r.role,
+    sipUri: r.sip_uri,
+    createdAt: r.created_at,
+    disabled: r.disabled === 1,
+  };
+}
+
+function toApiKey(r: ApiKeyRow): ApiKeyRecord {
+  return { id: r.id, name: r.name, role: r.role, userId: r.user_id, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
