@@ -74,6 +74,8 @@ export const configSchema = z
     MASK_MODE: z.enum(['silence', 'tone']).default('tone'),
     /** Record every call (stereo WAV under DATA_DIR/recordings), paused during card capture. */
     RECORDING: booleanSetting.default(true),
+    /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */
+    RECORDER_WEBHOOK_URL: z.url().optional(),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
     PAY_NUMBER: z.string().regex(/^[A-Za-z0-9_.!~*'()-]+$/, 'a SIP user part').default('pay'),
     /** Card brands the merchant accepts. */

@@ -1,4 +1,5 @@
 import type { CallMedia } from '../../ivr/call/call-media.js';
+import type { CallRecording } from '../../ivr/call/leg-call-media.js';
 import type { PromptItem } from '../../ivr/flow/flow-types.js';
 
 /**
@@ -14,6 +15,9 @@ export class ScriptedCaller implements CallMedia {
   /** When set, pauseRecording rejects with this reason. */
   recorderFailure: string | undefined;
   #stop: (() => void) | undefined;
+
+  /** Recording commands also go to this recorder (an external one under test). */
+  constructor(readonly recording?: CallRecording) {}
 
   play(items: readonly PromptItem[]): Promise<void> {
     this.played.push(items);
@@ -38,12 +42,13 @@ export class ScriptedCaller implements CallMedia {
 
   pauseRecording(): Promise<void> {
     this.log.push('recording pause');
-    return this.recorderFailure ? Promise.reject(new Error(this.recorderFailure)) : Promise.resolve();
+    if (this.recorderFailure) return Promise.reject(new Error(this.recorderFailure));
+    return this.recording?.pause() ?? Promise.resolve();
   }
 
   resumeRecording(): Promise<void> {
     this.log.push('recording resume');
-    return Promise.resolve();
+    return this.recording?.resume() ?? Promise.resolve();
   }
 
   release(): void {
