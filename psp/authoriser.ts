@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CardData } from '../vault/card-data.js';
-import type { DeclineReason } from '../ivr/domain/payment-types.js';
-import type { Actor, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
-import type { AuthorisationOutcome, PaymentServiceProvider } from './psp-port.js';
+import type { DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
+import type { Actor, AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider } from './psp-port.js';
 
+/** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =
   | { readonly kind: 'approved'; readonly pspReference: string; readonly authCode: string }
   | { readonly kind: 'declined'; readonly reason: DeclineReason }
@@ -13,21 +14,44 @@ export type AuthorisationResult =
 export interface AuthoriserOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
-  /** The PSP has this long, retries included; then the outcome is unknown (in doubt). Default 20 000 ms. */
+  /** The PSP has this long, retries and back-off included; then the outcome is unknown (in doubt). Default 20 000 ms. */
   readonly timeoutMs?: number;
-  /** Retries of retryable errors and lost answers, same idempotency key. Default 2. */
+  /** Retries of retryable errors and lost answers, with the same idempotency key. Default 2. */
   readonly maxRetries?: number;
-  /** First back-off; doubles per retry. Default 250 ms. */
+  /** The first back-off; it doubles per retry and never passes the deadline. Default 250 ms. */
   readonly retryBaseDelayMs?: number;
+  /** The clock of the deadline. Default: the wall clock. */
+  readonly now?: () => Date;
+  /** Waits between retries. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Session statuses after which the PSP is not asked again for that payment. */
+const SETTLED: ReadonlySet<PaymentStatus> = new Set(['approved', 'declined', 'failed', 'abandoned', 'cancelled', 'error', 'in_doubt']);
+
+const SYSTEM: Actor = { kind: 'system', id: 'authoriser' };
+
+/** The PSP gave no answer in time, or the connection failed: nothing is known. */
+class NoAnswer extends Error {
+  override readonly name = 'NoAnswer';
 }
 
 /**
  * Sends one payment to the PSP so that it is never lost and never charged
- * twice: the intent and its idempotency key are written before the PSP is
- * called (so a crash leaves a `requested` row to reconcile), retries reuse
- * the key, and a PSP that does not answer leaves the payment `in_doubt` for
- * the reconciler, never `error`.
+ * twice (shared/DESIGN.md "Rules that hold everywhere"):
+ *
+ * 1. the session's idempotency key is reused, or made and stored on the session;
+ * 2. the intent (`requested`) and an audit row are written before the PSP is
+ *    called, so a crash leaves a row for the reconciler; if they cannot be
+ *    written the PSP is not called (`error` / `store-unavailable`);
+ * 3. retryable errors and lost answers are retried with the same key, with
+ *    exponential back-off, all inside one `timeoutMs`;
+ * 4. the answer settles the authorisation and the session, with an audit row.
+ *    No answer (timeout, network), or a PSP still failing with a retryable
+ *    error after the last retry, leaves the payment `in_doubt` for the
+ *    reconciler, never `error`: the PSP may have charged.
+ *
+ * Only the brand and last four of the card are written anywhere.
  */
 export class Authoriser {
   readonly #psp: PaymentServiceProvider;
@@ -35,96 +59,198 @@ export class Authoriser {
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #baseDelay: number;
+  readonly #now: () => Date;
   readonly #sleep: (ms: number) => Promise<void>;
+  /** Authorisations under way, by session: a second call for the same payment shares the first. */
+  readonly #inFlight = new Map<string, Promise<AuthorisationResult>>();
 
   constructor(options: AuthoriserOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
-    this.#maxRetries = options.maxRetries ?? 2;
+    this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
     this.#baseDelay = options.retryBaseDelayMs ?? 250;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#now = options.now ?? (() => new Date());
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  async authorise(session: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
-    const key = session.idempotencyKey ?? `idem_${randomUUID()}`;
+  /**
+   * Authorises the session's amount on `card`. Resolves with the outcome;
+   * rejects only on a programming error. A session already settled (or in
+   * doubt) is not sent again: its recorded outcome is returned.
+   */
+  authorise(session: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
+    const running = this.#inFlight.get(session.id);
+    if (running) return running;
+    const run = this.#authorise(session, card, actor).finally(() => this.#inFlight.delete(session.id));
+    this.#inFlight.set(session.id, run);
+    return run;
+  }
+
+  async #authorise(given: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
+    let key: string;
     try {
+      const session = this.#store.getSession(given.id);
+      if (!session) return { kind: 'error', code: 'payment-not-found' };
+      if (SETTLED.has(session.status)) return this.#recorded(session);
+      key = session.idempotencyKey ?? `idem_${randomUUID()}`;
       this.#store.updateSession(session.id, {
         idempotencyKey: key,
         cardBrand: card.brand,
         cardLast4: card.last4,
         ...(session.status === 'authorising' ? {} : { status: 'authorising' as const }),
       });
-      this.#store.recordAuthorisationIntent({
+      const intent = this.#store.recordAuthorisationIntent({
         idempotencyKey: key,
         sessionId: session.id,
         psp: this.#psp.name,
         amountMinor: session.amountMinor,
         currency: session.currency,
       });
+      // A key already settled (the session record lagging behind): report it, do not send again.
+      if (intent.state !== 'requested') return this.#fromAuthorisation(intent, session);
       this.#store.appendAudit({
         sessionId: session.id,
         actor,
         action: 'authorisation-requested',
-        detail: { psp: this.#psp.name, idempotencyKey: key, brand: card.brand, last4: card.last4, amountMinor: session.amountMinor },
+        detail: { psp: this.#psp.name, idempotencyKey: key, brand: card.brand, last4: card.last4, amountMinor: session.amountMinor, currency: session.currency },
       });
     } catch {
       // No record, no charge: the caller hears an apology instead.
       return { kind: 'error', code: 'store-unavailable' };
     }
 
+    const request: AuthorisationRequest = {
+      amountMinor: given.amountMinor,
+      currency: given.currency,
+      reference: given.reference,
+      idempotencyKey: key,
+      moto: true,
+    };
+    const outcome = await this.#send(request, card);
+    return this.#settle(given.id, key, outcome);
+  }
+
+  /** The PSP's answer, or undefined when none came (in doubt). */
+  async #send(request: AuthorisationRequest, card: CardData): Promise<AuthorisationOutcome | undefined> {
     // Every try, and the back-off between them, fits in one timeout: the caller is waiting.
-    const deadline = Date.now() + this.#timeoutMs;
+    const deadline = this.#now().getTime() + this.#timeoutMs;
     let outcome: AuthorisationOutcome | undefined;
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
-      if (attempt > 0) await this.#sleep(Math.min(this.#baseDelay * 2 ** (attempt - 1), Math.max(0, deadline - Date.now())));
-      const remaining = deadline - Date.now();
+      if (attempt > 0) {
+        const wait = Math.min(this.#baseDelay * 2 ** (attempt - 1), deadline - this.#now().getTime());
+        if (wait > 0) await this.#sleep(wait);
+      }
+      const remaining = deadline - this.#now().getTime();
       if (remaining <= 0) break;
       try {
-        outcome = await this.#psp.authorise(
-          { amountMinor: session.amountMinor, currency: session.currency, reference: session.reference, idempotencyKey: key, moto: true },
-          card,
-          { signal: AbortSignal.timeout(remaining) },
-        );
+        outcome = await withDeadline(this.#psp.authorise(request, card, { signal: AbortSignal.timeout(remaining) }), remaining);
       } catch {
+        // Rejected: no answer (network failure, abort). Same key again, if time allows.
         outcome = undefined;
         continue;
       }
       if (outcome.kind !== 'error' || !outcome.retryable) break;
     }
     // A PSP still failing with a retryable error may have charged: only its ledger can tell.
-    if (outcome?.kind === 'error' && outcome.retryable) outcome = undefined;
-    return this.#settle(session.id, key, outcome);
+    return outcome?.kind === 'error' && outcome.retryable ? undefined : outcome;
   }
 
   #settle(sessionId: string, key: string, outcome: AuthorisationOutcome | undefined): AuthorisationResult {
-    const system: Actor = { kind: 'system', id: 'authoriser' };
-    if (!outcome) {
-      this.#store.resolveAuthorisation(key, { state: 'in_doubt', detail: 'no-answer' });
-      this.#store.updateSession(sessionId, { status: 'in_doubt' });
-      this.#store.appendAudit({ sessionId, actor: system, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
-      return { kind: 'in-doubt' };
+    const result = toResult(outcome);
+    try {
+      const intent = this.#store.getAuthorisation(key);
+      // The reconciler settled this key while we waited (a PSP that ignored the
+      // abort for longer than the reconciler's grace): its answer stands.
+      if (intent && intent.state !== 'requested' && intent.state !== 'in_doubt') {
+        const session = this.#store.getSession(sessionId);
+        return session ? this.#fromAuthorisation(intent, session) : result;
+      }
+      if (intent?.state === 'in_doubt' && !outcome) return result;
+      switch (outcome?.kind) {
+        case undefined:
+          this.#store.resolveAuthorisation(key, { state: 'in_doubt', detail: 'no-answer' });
+          this.#store.updateSession(sessionId, { status: 'in_doubt' });
+          this.#store.appendAudit({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
+          break;
+        case 'approved':
+          this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
+          this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
+          this.#store.appendAudit({
+            sessionId,
+            actor: SYSTEM,
+            action: 'authorisation-approved',
+            detail: { idempotencyKey: key, pspReference: outcome.pspReference },
+          });
+          break;
+        case 'declined':
+          this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
+          this.#store.updateSession(sessionId, {
+            status: 'declined',
+            declineReason: outcome.reason,
+            ...(outcome.pspReference ? { pspReference: outcome.pspReference } : {}),
+          });
+          this.#store.appendAudit({
+            sessionId,
+            actor: SYSTEM,
+            action: 'authorisation-declined',
+            detail: { idempotencyKey: key, reason: outcome.reason },
+          });
+          break;
+        case 'error':
+          this.#store.resolveAuthorisation(key, { state: 'error', detail: outcome.code });
+          this.#store.updateSession(sessionId, { status: 'error' });
+          this.#store.appendAudit({ sessionId, actor: SYSTEM, action: 'authorisation-error', detail: { idempotencyKey: key, code: outcome.code } });
+          break;
+      }
+    } catch {
+      // The PSP answered but the store could not take it: the intent is still
+      // `requested` (or `in_doubt`), so the reconciler will record the PSP's
+      // answer by its key. The caller hears what the PSP said.
     }
-    switch (outcome.kind) {
+    return result;
+  }
+
+  /** The outcome a settled or in-doubt session already has. */
+  #recorded(session: PaymentSessionRecord): AuthorisationResult {
+    const intent = session.idempotencyKey ? this.#store.getAuthorisation(session.idempotencyKey) : undefined;
+    if (intent) return this.#fromAuthorisation(intent, session);
+    return { kind: 'error', code: `payment-${session.status}` };
+  }
+
+  #fromAuthorisation(intent: AuthorisationRecord, session: PaymentSessionRecord): AuthorisationResult {
+    switch (intent.state) {
       case 'approved':
-        this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
-        this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
-        this.#store.appendAudit({ sessionId, actor: system, action: 'authorisation-approved', detail: { pspReference: outcome.pspReference } });
-        return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode };
+        return { kind: 'approved', pspReference: intent.pspReference ?? session.pspReference ?? '', authCode: session.authCode ?? '' };
       case 'declined':
-        this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
-        this.#store.updateSession(sessionId, {
-          status: 'declined',
-          declineReason: outcome.reason,
-          ...(outcome.pspReference ? { pspReference: outcome.pspReference } : {}),
-        });
-        this.#store.appendAudit({ sessionId, actor: system, action: 'authorisation-declined', detail: { reason: outcome.reason } });
-        return { kind: 'declined', reason: outcome.reason };
+        return { kind: 'declined', reason: session.declineReason ?? 'generic-decline' };
       case 'error':
-        this.#store.resolveAuthorisation(key, { state: 'error', detail: outcome.code });
-        this.#store.updateSession(sessionId, { status: 'error' });
-        this.#store.appendAudit({ sessionId, actor: system, action: 'authorisation-error', detail: { code: outcome.code } });
-        return { kind: 'error', code: outcome.code };
+        return { kind: 'error', code: intent.detail ?? 'psp-error' };
+      case 'in_doubt':
+      case 'requested':
+        return { kind: 'in-doubt' };
     }
   }
+}
+
+function toResult(outcome: AuthorisationOutcome | undefined): AuthorisationResult {
+  switch (outcome?.kind) {
+    case undefined:
+      return { kind: 'in-doubt' };
+    case 'approved':
+      return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode };
+    case 'declined':
+      return { kind: 'declined', reason: outcome.reason };
+    case 'error':
+      return { kind: 'error', code: outcome.code };
+  }
+}
+
+/** `promise`, or a NoAnswer rejection after `ms` even if the adapter ignores its AbortSignal. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswer(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

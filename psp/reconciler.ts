@@ -1,38 +1,60 @@
 import type { Logger } from 'pino';
-import type { Actor, AuthorisationRecord, PaymentStore } from '../store/payment-store.js';
-import type { PaymentServiceProvider } from './psp-port.js';
+import { FINAL_PAYMENT_STATUSES, type PaymentStatus } from '../ivr/domain/payment-types.js';
+import type { Actor, AuthorisationRecord, AuthorisationState, PaymentStore } from '../store/payment-store.js';
+import type { AuthorisationLookup, PaymentServiceProvider } from './psp-port.js';
 
 export interface ReconcilerOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
-  /** Default 60 000 ms. */
+  /** Time between passes after the first (which `start()` runs at once). Default 60 000 ms. */
   readonly intervalMs?: number;
   /** Each lookup may take this long. Default 10 000 ms. */
   readonly lookupTimeoutMs?: number;
+  /**
+   * A `requested` intent written while this reconciler lives is left to the
+   * authoriser that wrote it until it is this old; then it is in doubt too
+   * (that authoriser died). Keep it above the authoriser's `timeoutMs`.
+   * Intents older than the reconciler itself (a crash before this start)
+   * are in doubt at once. Default 120 000 ms.
+   */
+  readonly staleAfterMs?: number;
+  /** Default: the wall clock. */
+  readonly now?: () => Date;
   readonly logger?: Logger;
 }
 
 export interface ReconcileSummary {
+  /** In-doubt authorisations asked about in this pass. */
   readonly checked: number;
+  /** Of those, the ones the PSP's answer settled. */
   readonly resolved: number;
+  /** Of those, the ones still in doubt (no answer, or a retryable error). */
   readonly stillInDoubt: number;
 }
 
 const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
 
 /**
- * Settles payments whose PSP answer never arrived: asks the PSP what it did
- * with each in-doubt idempotency key, at start-up and then periodically, and
- * records the answer. A `requested` intent found here was left by a crash
- * between writing the intent and hearing the PSP: it is in doubt first.
+ * Settles payments whose PSP answer never arrived (shared/DESIGN.md: "a PSP
+ * timeout leaves the payment in doubt and reconciled, never silently lost"):
+ * asks the PSP what it did with each in-doubt idempotency key, at start-up and
+ * then every `intervalMs`, and records the answer with an audit row.
+ *
+ * A `requested` intent from before this reconciler existed was cut off by a
+ * crash between writing the intent and hearing the PSP: it is moved to
+ * `in_doubt` (audited) and then reconciled like the others. `not-found` means
+ * the PSP never saw the key, so nothing was charged: the payment is `error`.
  */
 export class Reconciler {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
   readonly #intervalMs: number;
   readonly #lookupTimeoutMs: number;
+  readonly #staleAfterMs: number;
+  readonly #now: () => Date;
   readonly #logger: Logger | undefined;
-  readonly #inFlight = new Set<string>();
+  /** Intents requested at or before this instant belong to an earlier process. */
+  readonly #bornAt: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<ReconcileSummary> | undefined;
 
@@ -41,87 +63,140 @@ export class Reconciler {
     this.#store = options.store;
     this.#intervalMs = options.intervalMs ?? 60_000;
     this.#lookupTimeoutMs = options.lookupTimeoutMs ?? 10_000;
+    this.#staleAfterMs = options.staleAfterMs ?? 120_000;
+    this.#now = options.now ?? (() => new Date());
     this.#logger = options.logger;
+    this.#bornAt = this.#now().getTime();
   }
 
+  /** Runs a pass at once and then every `intervalMs` (an unref'd timer). Calling it again does nothing. */
   start(): void {
-    this.#markCrashedIntents();
+    if (this.#timer) return;
     const run = (): void => {
       this.reconcileOnce().catch((err: unknown) => this.#logger?.error({ err }, 'reconciliation failed'));
     };
-    run();
     this.#timer = setInterval(run, this.#intervalMs);
     this.#timer.unref();
+    run();
   }
 
+  /** Stops the timer; a pass under way finishes. Safe to call twice. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
 
-  /** One pass over every in-doubt payment; concurrent calls share the pass. */
+  /** One pass over every in-doubt payment; a call during a pass shares it. */
   reconcileOnce(): Promise<ReconcileSummary> {
     this.#running ??= this.#pass().finally(() => (this.#running = undefined));
     return this.#running;
   }
 
-  /** Intents still `requested` when the process starts were cut off by a crash. */
-  #markCrashedIntents(): void {
-    for (const intent of this.#store.listAuthorisations({ state: 'requested' })) {
-      this.#store.resolveAuthorisation(intent.idempotencyKey, { state: 'in_doubt', detail: 'interrupted' });
-      const session = this.#store.getSession(intent.sessionId);
-      if (session && session.status !== 'in_doubt') this.#store.updateSession(session.id, { status: 'in_doubt' });
-      this.#store.appendAudit({
-        sessionId: intent.sessionId,
-        actor: ACTOR,
-        action: 'authorisation-interrupted',
-        detail: { idempotencyKey: intent.idempotencyKey },
-      });
-    }
-  }
-
   async #pass(): Promise<ReconcileSummary> {
-    const pending = this.#store.listAuthorisations({ state: 'in_doubt' }).filter((a) => !this.#inFlight.has(a.idempotencyKey));
+    this.#markInterrupted();
+    const pending = this.#store.listAuthorisations({ state: 'in_doubt' });
     let resolved = 0;
     for (const intent of pending) {
-      this.#inFlight.add(intent.idempotencyKey);
       try {
         if (await this.#reconcile(intent)) resolved++;
       } catch (err) {
-        this.#logger?.warn({ err, idempotencyKey: intent.idempotencyKey }, 'PSP lookup failed; will retry');
-      } finally {
-        this.#inFlight.delete(intent.idempotencyKey);
+        this.#logger?.warn({ err, sessionId: intent.sessionId }, 'PSP lookup failed; the payment stays in doubt');
       }
     }
     return { checked: pending.length, resolved, stillInDoubt: pending.length - resolved };
   }
 
+  /** `requested` intents nobody is waiting for any more become `in_doubt`, session first. */
+  #markInterrupted(): void {
+    const now = this.#now().getTime();
+    for (const intent of this.#store.listAuthorisations({ state: 'requested' })) {
+      const requestedAt = Date.parse(intent.requestedAt);
+      const crashed = requestedAt <= this.#bornAt;
+      if (!crashed && now - requestedAt < this.#staleAfterMs) continue;
+      try {
+        const session = this.#store.getSession(intent.sessionId);
+        const from = session?.status;
+        if (session && from !== 'in_doubt' && !isFinal(session.status)) this.#store.updateSession(session.id, { status: 'in_doubt' });
+        this.#store.resolveAuthorisation(intent.idempotencyKey, { state: 'in_doubt', detail: crashed ? 'interrupted' : 'abandoned-by-authoriser' });
+        this.#store.appendAudit({
+          sessionId: intent.sessionId,
+          actor: ACTOR,
+          action: 'authorisation-interrupted',
+          detail: { idempotencyKey: intent.idempotencyKey, sessionStatus: from ?? null },
+        });
+      } catch (err) {
+        this.#logger?.error({ err, sessionId: intent.sessionId }, 'could not mark an interrupted authorisation in doubt');
+      }
+    }
+  }
+
+  /** True when the PSP's answer settled the payment. */
   async #reconcile(intent: AuthorisationRecord): Promise<boolean> {
     const answer = await this.#psp.lookup(intent.idempotencyKey, { signal: AbortSignal.timeout(this.#lookupTimeoutMs) });
-    const sessionId = intent.sessionId;
-    const key = intent.idempotencyKey;
-    switch (answer.kind) {
-      case 'approved':
-        this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: answer.pspReference });
-        this.#store.updateSession(sessionId, { status: 'approved', pspReference: answer.pspReference, authCode: answer.authCode });
-        break;
-      case 'declined':
-        this.#store.resolveAuthorisation(key, { state: 'declined', detail: answer.reason });
-        this.#store.updateSession(sessionId, { status: 'declined', declineReason: answer.reason });
-        break;
-      case 'error':
-        if (answer.retryable) return false;
-        this.#store.resolveAuthorisation(key, { state: 'error', detail: answer.code });
-        this.#store.updateSession(sessionId, { status: 'error' });
-        break;
-      case 'not-found':
-        // The PSP never saw the key: nothing was charged.
-        this.#store.resolveAuthorisation(key, { state: 'error', detail: 'not-found-at-psp' });
-        this.#store.updateSession(sessionId, { status: 'error' });
-        break;
+    if (answer.kind === 'error' && answer.retryable) return false;
+    const { sessionId, idempotencyKey: key } = intent;
+    const settled = settlement(answer);
+    const session = this.#store.getSession(sessionId);
+    // Session first: if a later write fails, the intent is still in doubt and the next pass repeats this.
+    let conflict: PaymentStatus | null = null;
+    if (session && session.status !== settled.status) {
+      if (isFinal(session.status)) {
+        conflict = session.status;
+      } else {
+        // An authorising session (its authoriser gone) is in doubt before it is settled.
+        if (session.status !== 'in_doubt') this.#store.updateSession(sessionId, { status: 'in_doubt' });
+        this.#store.updateSession(sessionId, settled.session);
+      }
     }
-    this.#store.appendAudit({ sessionId, actor: ACTOR, action: 'authorisation-reconciled', detail: { idempotencyKey: key, outcome: answer.kind } });
-    this.#logger?.info({ sessionId, outcome: answer.kind }, 'in-doubt payment reconciled');
+    this.#store.resolveAuthorisation(key, settled.authorisation);
+    this.#store.appendAudit({
+      sessionId,
+      actor: ACTOR,
+      action: 'authorisation-reconciled',
+      detail: {
+        idempotencyKey: key,
+        outcome: answer.kind,
+        state: settled.authorisation.state,
+        ...(settled.authorisation.pspReference ? { pspReference: settled.authorisation.pspReference } : {}),
+        ...(conflict ? { sessionStatus: conflict } : {}),
+      },
+    });
+    if (conflict) {
+      this.#logger?.error({ sessionId, outcome: answer.kind, sessionStatus: conflict }, 'PSP outcome differs from a settled session');
+    } else {
+      this.#logger?.info({ sessionId, outcome: answer.kind }, 'in-doubt payment reconciled');
+    }
     return true;
+  }
+}
+
+function isFinal(status: PaymentStatus): boolean {
+  return FINAL_PAYMENT_STATUSES.includes(status);
+}
+
+/** What a definite lookup answer writes on the session and on the authorisation. */
+function settlement(answer: AuthorisationLookup): {
+  status: PaymentStatus;
+  session: Parameters<PaymentStore['updateSession']>[1];
+  authorisation: { state: AuthorisationState; pspReference?: string | null; detail?: string | null };
+} {
+  switch (answer.kind) {
+    case 'approved':
+      return {
+        status: 'approved',
+        session: { status: 'approved', pspReference: answer.pspReference, authCode: answer.authCode },
+        authorisation: { state: 'approved', pspReference: answer.pspReference },
+      };
+    case 'declined':
+      return {
+        status: 'declined',
+        session: { status: 'declined', declineReason: answer.reason, ...(answer.pspReference ? { pspReference: answer.pspReference } : {}) },
+        authorisation: { state: 'declined', pspReference: answer.pspReference ?? null, detail: answer.reason },
+      };
+    case 'error':
+      return { status: 'error', session: { status: 'error' }, authorisation: { state: 'error', detail: answer.code } };
+    case 'not-found':
+      // The PSP never saw the key: nothing was charged.
+      return { status: 'error', session: { status: 'error' }, authorisation: { state: 'error', detail: 'not-found-at-psp' } };
   }
 }

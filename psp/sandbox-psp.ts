@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { z } from 'zod';
+import { isCardBrand, type CardBrand } from '../ivr/domain/card-brand.js';
+import { luhnValid } from '../ivr/domain/card-rules.js';
+import type { CurrencyCode, DeclineReason } from '../ivr/domain/payment-types.js';
 import type { CardData } from '../vault/card-data.js';
-import type { DeclineReason } from '../ivr/domain/payment-types.js';
 import type {
   AuthorisationLookup,
   AuthorisationOutcome,
@@ -10,25 +13,41 @@ import type {
   PaymentServiceProvider,
 } from './psp-port.js';
 
-/** The sandbox never answered (the no-answer test card): the caller's wait was aborted. */
+/**
+ * No answer came from the sandbox: the caller's signal aborted the wait (the
+ * no-answer test card, or any call aborted during the simulated latency).
+ * The outcome is unknown, not failed: `lookup` tells whether it was charged.
+ */
 export class PspTimeoutError extends Error {
   override readonly name = 'PspTimeoutError';
-  constructor() {
-    super('the PSP did not answer in time');
+  constructor(options?: { cause?: unknown }) {
+    super('the PSP did not answer in time', options);
   }
 }
 
-type CardBehaviour =
+/** The sandbox's ledger file is unreadable or is not a ledger. */
+export class SandboxLedgerError extends Error {
+  override readonly name = 'SandboxLedgerError';
+}
+
+/** What the sandbox does with a card. */
+export type SandboxCardBehaviour =
   | { readonly kind: 'approve' }
   | { readonly kind: 'decline'; readonly reason: DeclineReason }
   | { readonly kind: 'error'; readonly code: string }
+  /** Charges (approved, in the ledger) but the answer is lost on the way back. */
   | { readonly kind: 'no-answer' };
 
 /**
- * The sandbox's test cards: the numbers Stripe publishes for testing, with the
- * outcomes the sandbox gives them. Any other Luhn-valid card approves.
+ * The sandbox's test cards, and the ONLY place they are listed in code.
+ * These are publicly documented PSP test numbers (Stripe's "Testing" page,
+ * docs.stripe.com/testing), never real cards. The outcomes follow Stripe's
+ * documentation except 4000000000000341, which Stripe documents as "attaching
+ * succeeds, charging fails"; here it is the card whose answer never arrives.
+ * Any other Luhn-valid number approves; any security code and expiry are
+ * accepted (the flow has already refused a past expiry).
  */
-const TEST_CARDS: ReadonlyMap<string, CardBehaviour> = new Map<string, CardBehaviour>([
+export const SANDBOX_TEST_CARDS: ReadonlyMap<string, SandboxCardBehaviour> = new Map<string, SandboxCardBehaviour>([
   ['4242424242424242', { kind: 'approve' }],
   ['5555555555554444', { kind: 'approve' }],
   ['378282246310005', { kind: 'approve' }],
@@ -39,29 +58,44 @@ const TEST_CARDS: ReadonlyMap<string, CardBehaviour> = new Map<string, CardBehav
   ['4000000000000341', { kind: 'no-answer' }],
 ]);
 
-/** One charge the sandbox recorded. Card data is limited to brand and last four. */
+/** One charge the sandbox recorded. Card data is limited to brand and last four (PCI DSS 4.0 req. 3.4.1). */
 export interface SandboxCharge {
   readonly idempotencyKey: string;
   readonly amountMinor: number;
-  readonly currency: string;
+  readonly currency: CurrencyCode;
   readonly reference: string;
-  readonly brand: string;
+  readonly brand: CardBrand;
   readonly last4: string;
+  /** The sandbox's own id of the charge; the outcome carries it too when approved or declined. */
+  readonly pspReference: string;
   readonly outcome: AuthorisationOutcome;
+  /** ISO 8601 time the charge was recorded. */
   readonly at: string;
 }
 
 export interface SandboxPspOptions {
-  /** Where the ledger survives restarts (for reconciliation after a crash). Default: memory only. */
+  /**
+   * A JSON file the ledger is loaded from at construction and rewritten
+   * atomically (temp file, fsync, rename) after each charge, so `lookup`
+   * answers for charges made before a restart. Holds no card number.
+   * Default: none (the ledger lives in memory only).
+   */
   readonly ledgerFile?: string;
-  /** Simulated network round trip. Default 150 ms. */
+  /** Simulated network round trip of `authorise`; `lookup` takes at most 50 ms of it. Default 150 ms; 0 in tests. */
   readonly latencyMs?: number;
 }
 
 /**
- * A deterministic PSP for development and tests. Idempotent like a real one:
- * the same key returns the recorded outcome and never charges twice; the same
- * key with another amount, currency or reference is refused.
+ * A deterministic PSP for development and tests; the outcome depends on the
+ * card number only (`SANDBOX_TEST_CARDS`).
+ *
+ * Idempotent like Stripe: the first request with a key that gets as far as a
+ * charge is recorded, and every later request with that key returns the
+ * recorded outcome without charging again, even a replay of the no-answer
+ * card (its answer was lost once, the PSP still has it). The same key with
+ * another amount, currency or reference is refused with
+ * `idempotency-key-reuse`. A request refused before charging (bad amount,
+ * currency or card number) records nothing.
  */
 export class SandboxPsp implements PaymentServiceProvider {
   readonly name = 'sandbox';
@@ -69,30 +103,37 @@ export class SandboxPsp implements PaymentServiceProvider {
   readonly #latencyMs: number;
   readonly #ledger = new Map<string, SandboxCharge>();
 
+  /** @throws SandboxLedgerError if `ledgerFile` exists and is not a ledger. */
   constructor(options: SandboxPspOptions = {}) {
     this.#ledgerFile = options.ledgerFile;
     this.#latencyMs = options.latencyMs ?? 150;
-    if (this.#ledgerFile && existsSync(this.#ledgerFile)) {
-      const charges = JSON.parse(readFileSync(this.#ledgerFile, 'utf8')) as SandboxCharge[];
-      for (const charge of charges) this.#ledger.set(charge.idempotencyKey, charge);
+    if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
+    if (this.#ledgerFile !== undefined && existsSync(this.#ledgerFile)) {
+      for (const charge of loadLedger(this.#ledgerFile)) this.#ledger.set(charge.idempotencyKey, charge);
     }
   }
 
+  /** Every charge recorded, oldest first. */
   charges(): readonly SandboxCharge[] {
     return [...this.#ledger.values()];
   }
 
   async authorise(request: AuthorisationRequest, card: CardData, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
     await delay(this.#latencyMs, options.signal);
+    // From here to the ledger write nothing awaits: two concurrent requests with one key cannot both charge.
     const previous = this.#ledger.get(request.idempotencyKey);
     if (previous) {
-      if (previous.amountMinor !== request.amountMinor || previous.currency !== request.currency || previous.reference !== request.reference) {
-        return { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
-      }
-      return previous.outcome;
+      const same = previous.amountMinor === request.amountMinor && previous.currency === request.currency && previous.reference === request.reference;
+      return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
     }
-    const behaviour = TEST_CARDS.get(card.reveal().pan) ?? { kind: 'approve' };
-    const outcome = outcomeOf(behaviour);
+    const invalid = invalidRequest(request);
+    if (invalid) return { kind: 'error', code: invalid, retryable: false };
+    const { pan } = card.reveal();
+    if (!luhnValid(pan)) return { kind: 'error', code: 'invalid-card-number', retryable: false };
+
+    const behaviour = SANDBOX_TEST_CARDS.get(pan) ?? { kind: 'approve' };
+    const pspReference = `sbx_${randomBytes(12).toString('hex')}`;
+    const outcome = outcomeOf(behaviour, pspReference);
     this.#ledger.set(request.idempotencyKey, {
       idempotencyKey: request.idempotencyKey,
       amountMinor: request.amountMinor,
@@ -100,12 +141,14 @@ export class SandboxPsp implements PaymentServiceProvider {
       reference: request.reference,
       brand: card.brand,
       last4: card.last4,
+      pspReference,
       outcome,
       at: new Date().toISOString(),
     });
     this.#persist();
     if (behaviour.kind === 'no-answer') {
       // Charged, but the answer is lost on the way back: only lookup() tells.
+      // Without a signal this waits forever (no timer is held, so it keeps no process alive).
       await delay(Number.POSITIVE_INFINITY, options.signal);
     }
     return outcome;
@@ -117,20 +160,39 @@ export class SandboxPsp implements PaymentServiceProvider {
   }
 
   #persist(): void {
-    if (!this.#ledgerFile) return;
-    const temp = `${this.#ledgerFile}.tmp`;
-    writeFileSync(temp, JSON.stringify([...this.#ledger.values()], null, 1), { mode: 0o600 });
-    renameSync(temp, this.#ledgerFile);
+    if (this.#ledgerFile === undefined) return;
+    const temp = `${this.#ledgerFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify([...this.#ledger.values()], null, 1)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.#ledgerFile);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
   }
 }
 
-function outcomeOf(behaviour: CardBehaviour): AuthorisationOutcome {
+/** The codes a request is refused with before anything is charged (Stripe: a validation error saves no idempotent result). */
+function invalidRequest(request: AuthorisationRequest): string | undefined {
+  if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor <= 0) return 'invalid-amount';
+  if (!/^[A-Z]{3}$/.test(request.currency)) return 'invalid-currency';
+  if (request.idempotencyKey.length === 0 || request.reference.length === 0) return 'invalid-request';
+  return undefined;
+}
+
+function outcomeOf(behaviour: SandboxCardBehaviour, pspReference: string): AuthorisationOutcome {
   switch (behaviour.kind) {
     case 'approve':
     case 'no-answer':
-      return { kind: 'approved', pspReference: `sbx_${randomBytes(8).toString('hex')}`, authCode: authCode() };
+      return { kind: 'approved', pspReference, authCode: authCode() };
     case 'decline':
-      return { kind: 'declined', reason: behaviour.reason, pspReference: `sbx_${randomBytes(8).toString('hex')}` };
+      return { kind: 'declined', reason: behaviour.reason, pspReference };
     case 'error':
       return { kind: 'error', code: behaviour.code, retryable: false };
   }
@@ -145,7 +207,7 @@ function authCode(): string {
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(new PspTimeoutError());
+      reject(new PspTimeoutError({ cause: signal.reason }));
       return;
     }
     const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
@@ -155,8 +217,60 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     function onAbort(): void {
       clearTimeout(timer);
-      reject(new PspTimeoutError());
+      reject(new PspTimeoutError({ cause: signal?.reason }));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+const DECLINE_REASONS = [
+  'generic-decline',
+  'insufficient-funds',
+  'expired-card',
+  'incorrect-security-code',
+  'card-not-supported',
+  'fraud-suspected',
+  'do-not-honour',
+] as const satisfies readonly DeclineReason[];
+// Fails to compile if DeclineReason gains a member the ledger schema does not know.
+const declineReasonsComplete: Exclude<DeclineReason, (typeof DECLINE_REASONS)[number]> extends never ? true : never = true;
+void declineReasonsComplete;
+
+const outcomeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('approved'), pspReference: z.string(), authCode: z.string() }),
+  z.object({ kind: z.literal('declined'), reason: z.enum(DECLINE_REASONS), pspReference: z.string().optional() }),
+  z.object({ kind: z.literal('error'), code: z.string(), retryable: z.boolean() }),
+]);
+
+const chargeSchema = z.object({
+  idempotencyKey: z.string().min(1),
+  amountMinor: z.number().int(),
+  currency: z.string(),
+  reference: z.string(),
+  brand: z.string().refine(isCardBrand, 'a card brand'),
+  last4: z.string().regex(/^\d{4}$/, 'four digits'),
+  /** Absent in ledgers written before it was added: taken from the outcome then. */
+  pspReference: z.string().optional(),
+  outcome: outcomeSchema,
+  at: z.string(),
+});
+
+function loadLedger(path: string): SandboxCharge[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new SandboxLedgerError(`cannot read sandbox ledger ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = z.array(chargeSchema).safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `charge ${issue.path.join('.')}` : 'top level';
+    throw new SandboxLedgerError(`sandbox ledger ${path}: ${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data.map((charge) => ({
+    ...charge,
+    brand: charge.brand as CardBrand,
+    pspReference: charge.pspReference ?? (charge.outcome.kind === 'error' ? undefined : charge.outcome.pspReference) ?? 'sbx_unknown',
+  }));
 }

@@ -1,9 +1,11 @@
 import type { Database } from 'better-sqlite3';
+import { SchemaVersionError } from './store-errors.js';
 
 /**
  * Schema versions, applied in order inside one transaction each and tracked
- * with PRAGMA user_version. Never edit a shipped migration: add the next one.
- * No table has a column that could hold a PAN, expiry or security code.
+ * with PRAGMA user_version (version n = the first n entries applied). Never
+ * edit a shipped migration: add the next one. No table has a column that
+ * could hold a PAN, expiry or security code (PCI DSS 4.0 req. 3.2.1).
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -101,14 +103,54 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX payment_sessions_code ON payment_sessions (session_code) WHERE session_code IS NOT NULL;
   CREATE INDEX payment_sessions_agent ON payment_sessions (agent_id);
   `,
+  // 3: the checks migration 1 left to the code. SQLite cannot add a CHECK to an
+  // existing table without rebuilding it, so these are BEFORE triggers. The
+  // brand and decline-reason lists also mean neither column can ever hold card
+  // digits (PCI DSS 4.0 req. 3.3.1); a new brand or reason needs a migration.
+  `
+  CREATE TRIGGER payment_sessions_check_insert BEFORE INSERT ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+  CREATE TRIGGER payment_sessions_check_update BEFORE UPDATE OF amount_minor, card_brand, decline_reason ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+
+  CREATE TRIGGER authorisations_check_insert BEFORE INSERT ON authorisations
+    WHEN typeof(NEW.amount_minor) <> 'integer' OR NEW.amount_minor < 0
+      OR NOT (length(NEW.currency) = 3 AND NEW.currency GLOB '[A-Z][A-Z][A-Z]')
+    BEGIN SELECT RAISE(ABORT, 'authorisations: amount_minor must be an integer >= 0, currency three capital letters'); END;
+  -- What was asked of the PSP is fixed once written; only the answer changes.
+  CREATE TRIGGER authorisations_intent_fixed BEFORE UPDATE OF idempotency_key, session_id, psp, amount_minor, currency, requested_at ON authorisations
+    BEGIN SELECT RAISE(ABORT, 'authorisations: the intent cannot change'); END;
+
+  CREATE TRIGGER audit_log_check_insert BEFORE INSERT ON audit_log
+    WHEN NEW.actor_kind NOT IN ('call','agent','supervisor','api-key','system')
+      OR length(NEW.prev_hash) <> 64 OR length(NEW.hash) <> 64 OR NOT json_valid(NEW.detail)
+    BEGIN SELECT RAISE(ABORT, 'audit_log: bad actor kind, hash or detail'); END;
+  `,
 ];
 
-export function migrate(db: Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+/**
+ * Brings the schema up to date: each pending migration runs in its own
+ * IMMEDIATE transaction that re-reads the version first, so two processes
+ * opening the same file at once cannot both apply it. Returns the version.
+ */
+export function migrate(db: Database): number {
+  const step = db.transaction((): boolean => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) throw new SchemaVersionError(current, MIGRATIONS.length);
+    if (current === MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[current]!);
+    // PRAGMA takes no bound parameters; the value is our own integer.
+    db.pragma(`user_version = ${current + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // one migration per transaction
   }
+  return MIGRATIONS.length;
 }

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { CardBrand } from '../ivr/domain/card-brand.js';
-import type { DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
+import type { CurrencyCode, DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
 import { migrate } from './migrations.js';
 import type {
   Actor,
@@ -21,20 +21,32 @@ import type {
 import {
   AuthorisationNotFoundError,
   IdempotencyKeyConflictError,
+  InvalidAuthorisationTransitionError,
   InvalidStatusTransitionError,
   PaymentNotFoundError,
 } from './store-errors.js';
 
 export interface SqlitePaymentStoreOptions {
-  /** The database is `<dataDir>/payments.db`. */
-  readonly dataDir: string;
-  /** Default: the wall clock. */
+  /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
+  readonly dataDir?: string;
+  /** The database file itself, instead of `dataDir`; `':memory:'` for a throw-away store. */
+  readonly file?: string;
+  /** The clock for every timestamp. Default: the wall clock. */
   readonly now?: () => Date;
+  /** How long a statement waits for another connection's write lock. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
 }
 
-/** Legal status changes (payment-types.ts); a status may also stay as it is. */
-const NEXT_STATUS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
+/** The file name inside `dataDir`. */
+export const PAYMENTS_DB_FILE = 'payments.db';
+
+/**
+ * Legal status changes. The lifecycle of payment-types.ts, plus `→ error`
+ * from pending and capturing, which `statusForResult('internal-error')`
+ * produces. A status may always stay as it is; a final status changes no more.
+ */
+export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
   capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
   authorising: ['approved', 'declined', 'in_doubt', 'error'],
   in_doubt: ['approved', 'declined', 'error'],
@@ -46,7 +58,17 @@ const NEXT_STATUS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   error: [],
 };
 
-const GENESIS_HASH = '0'.repeat(64);
+/** Legal authorisation state changes; a state may also stay as it is. */
+export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState, readonly AuthorisationState[]>> = {
+  requested: ['in_doubt', 'approved', 'declined', 'error'],
+  in_doubt: ['approved', 'declined', 'error'],
+  approved: [],
+  declined: [],
+  error: [],
+};
+
+/** The `prev_hash` of the first audit row. */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
 interface SessionRow {
   id: string;
@@ -70,6 +92,14 @@ interface SessionRow {
   auto_capture: number;
   created_at: string;
   updated_at: string;
+}
+
+interface AttemptRow {
+  session_id: string;
+  field: CaptureAttemptRecord['field'];
+  attempt: number;
+  outcome: CaptureAttemptRecord['outcome'];
+  at: string;
 }
 
 interface AuthorisationRow {
@@ -97,6 +127,7 @@ interface AuditRow {
   hash: string;
 }
 
+/** Session fields `updateSession` may set, and their columns. */
 const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
   status: 'status',
   cardBrand: 'card_brand',
@@ -108,32 +139,76 @@ const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
   callId: 'call_id',
 };
 
+/** `listSessions` filters and their columns. */
+const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
+  reference: 'reference',
+  status: 'status',
+  mode: 'mode',
+  agentId: 'agent_id',
+  code: 'session_code',
+};
+
 /**
- * The store on SQLite (better-sqlite3): WAL journal, foreign keys, prepared
- * statements made once. The audit trail is a hash chain: each row carries
- * the SHA-256 of its content and of the row before, so an edit, a deletion
- * or a reordering is found by `verifyAudit` (PCI DSS 4.0 req. 10.3.4).
+ * The store on SQLite (better-sqlite3): WAL journal, foreign keys on, a busy
+ * timeout for a second connection (the admin CLI), migrations in code
+ * (migrations.ts). Statements are prepared once: the fixed ones in the
+ * constructor, the few shapes of the optional-filter queries on first use.
+ *
+ * The audit trail is a hash chain: each row carries the SHA-256 of its own
+ * content and of the row before, so an edit, a deletion or a reordering is
+ * found by `verifyAudit` (PCI DSS 4.0 req. 10.3.4); triggers refuse UPDATE
+ * and DELETE on it (req. 10.3.2).
  */
 export class SqlitePaymentStore implements PaymentStore {
+  /** The database file (or `:memory:`). */
   readonly path: string;
   readonly #db: Db;
   readonly #now: () => Date;
-  readonly #sql: Record<string, Statement>;
-  #lastHash: string;
-  #lastSeq: number;
+  readonly #sql: {
+    insertSession: Statement;
+    getSession: Statement;
+    insertAttempt: Statement;
+    listAttempts: Statement;
+    insertAuthorisation: Statement;
+    getAuthorisation: Statement;
+    resolveAuthorisation: Statement;
+    insertAudit: Statement;
+    lastAudit: Statement;
+    allAudit: Statement;
+    probe: Statement;
+  };
+  /** Statements whose SQL is assembled from fixed fragments only, by shape. */
+  readonly #shapes = new Map<string, Statement>();
+  /** The highest audit seq this store has written or seen: a truncated tail is found against it. */
+  #auditHighWater = 0;
 
-  constructor(options: SqlitePaymentStoreOptions) {
-    this.path = join(options.dataDir, 'payments.db');
-    this.#now = options.now ?? (() => new Date());
+  /** `options` may also be the path of the database file. */
+  constructor(options: SqlitePaymentStoreOptions | string) {
+    const opts: SqlitePaymentStoreOptions = typeof options === 'string' ? { file: options } : options;
+    if (opts.file !== undefined) {
+      this.path = opts.file;
+    } else if (opts.dataDir !== undefined) {
+      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      this.path = join(opts.dataDir, PAYMENTS_DB_FILE);
+    } else {
+      throw new TypeError('SqlitePaymentStore needs a dataDir or a file');
+    }
+    this.#now = opts.now ?? (() => new Date());
     this.#db = new Database(this.path);
-    // Payment records are for the service account only (the folder is 0700 too).
-    chmodSync(this.path, 0o600);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    // A committed payment survives a power cut, not only a process crash.
-    this.#db.pragma('synchronous = FULL');
-    migrate(this.#db);
+    try {
+      // Payment records are for the service account only (the folder is 0700 too).
+      // SQLite gives the -wal and -shm files the database file's mode.
+      if (this.path !== ':memory:') chmodSync(this.path, 0o600);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('foreign_keys = ON');
+      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
+      // A committed payment survives a power cut, not only a process crash.
+      this.#db.pragma('synchronous = FULL');
+      migrate(this.#db);
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
@@ -146,21 +221,22 @@ export class SqlitePaymentStore implements PaymentStore {
       insertAuthorisation: p(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at)
         VALUES (?, ?, ?, ?, ?, 'requested', ?)`),
       getAuthorisation: p('SELECT * FROM authorisations WHERE idempotency_key = ?'),
-      resolveAuthorisation: p('UPDATE authorisations SET state = ?, psp_reference = ?, detail = ?, resolved_at = ? WHERE idempotency_key = ?'),
+      resolveAuthorisation: p(
+        'UPDATE authorisations SET state = @state, psp_reference = @psp_reference, detail = @detail, resolved_at = @resolved_at WHERE idempotency_key = @key',
+      ),
       insertAudit: p(`INSERT INTO audit_log (seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       lastAudit: p('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
       allAudit: p('SELECT * FROM audit_log ORDER BY seq'),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
-    const last = this.#sql.lastAudit!.get() as { seq: number; hash: string } | undefined;
-    this.#lastSeq = last?.seq ?? 0;
-    this.#lastHash = last?.hash ?? GENESIS_HASH;
+    this.#auditHighWater = (this.#sql.lastAudit.get() as { seq: number } | undefined)?.seq ?? 0;
   }
 
   createSession(input: NewPaymentSession): PaymentSessionRecord {
+    // 80 random bits, hex: unguessable, and safe in a URL or a SIP URI user part.
     const id = input.id ?? `pay_${randomBytes(10).toString('hex')}`;
-    this.#sql.insertSession!.run({
+    this.#sql.insertSession.run({
       id,
       mode: input.mode,
       reference: input.reference,
@@ -179,157 +255,199 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   getSession(id: string): PaymentSessionRecord | undefined {
-    const row = this.#sql.getSession!.get(id) as SessionRow | undefined;
+    const row = this.#sql.getSession.get(id) as SessionRow | undefined;
     return row && toSession(row);
   }
 
+  /**
+   * Sets the given fields (`null` clears one, `undefined` leaves it).
+   * @throws PaymentNotFoundError, InvalidStatusTransitionError
+   */
   updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord {
-    return this.#db.transaction(() => {
-      const current = this.getSession(id);
-      if (!current) throw new PaymentNotFoundError(id);
-      if (update.status && update.status !== current.status && !NEXT_STATUS[current.status].includes(update.status)) {
-        throw new InvalidStatusTransitionError(id, current.status, update.status);
-      }
-      const sets: string[] = [];
-      const values: unknown[] = [];
-      for (const [key, column] of Object.entries(UPDATE_COLUMNS) as [keyof PaymentSessionUpdate, string][]) {
-        if (update[key] !== undefined) {
-          sets.push(`${column} = ?`);
-          values.push(update[key]);
+    return this.#db
+      .transaction(() => {
+        const current = this.getSession(id);
+        if (!current) throw new PaymentNotFoundError(id);
+        if (update.status !== undefined && !canMove(PAYMENT_STATUS_TRANSITIONS, current.status, update.status)) {
+          throw new InvalidStatusTransitionError(id, current.status, update.status);
         }
-      }
-      if (sets.length > 0) {
+        const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
+        if (keys.length === 0) return current;
         // Columns come from UPDATE_COLUMNS only, never from input.
-        this.#db.prepare(`UPDATE payment_sessions SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, this.#stamp(), id);
-      }
-      return this.getSession(id)!;
-    })();
+        const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
+        this.#shape(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
+        return this.getSession(id)!;
+      })
+      .immediate();
   }
 
+  /** Newest first; `limit` defaults to 100, at most 1000. */
   listSessions(query: PaymentQuery): PaymentSessionRecord[] {
-    const where: string[] = [];
-    const values: unknown[] = [];
-    if (query.reference !== undefined) {
-      where.push('reference = ?');
-      values.push(query.reference);
-    }
-    if (query.status !== undefined) {
-      where.push('status = ?');
-      values.push(query.status);
-    }
-    if (query.mode !== undefined) {
-      where.push('mode = ?');
-      values.push(query.mode);
-    }
-    if (query.agentId !== undefined) {
-      where.push('agent_id = ?');
-      values.push(query.agentId);
-    }
-    if (query.code !== undefined) {
-      where.push('session_code = ?');
-      values.push(query.code);
-    }
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-    const sql = `SELECT * FROM payment_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`;
-    return (this.#db.prepare(sql).all(...values) as SessionRow[]).map(toSession);
+    const keys = (Object.keys(SESSION_FILTERS) as (keyof typeof SESSION_FILTERS)[]).filter((k) => query[k] !== undefined);
+    const where = keys.length ? `WHERE ${keys.map((k) => `${SESSION_FILTERS[k]} = @${k}`).join(' AND ')}` : '';
+    const sql = `SELECT * FROM payment_sessions ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+    const params = { ...Object.fromEntries(keys.map((k) => [k, query[k]])), limit: clampLimit(query.limit, 100, 1000) };
+    return (this.#shape(sql).all(params) as SessionRow[]).map(toSession);
   }
 
+  /** @throws PaymentNotFoundError */
   recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord {
     const at = this.#stamp();
-    this.#sql.insertAttempt!.run(attempt.sessionId, attempt.field, attempt.attempt, attempt.outcome, at);
-    return { ...attempt, at };
+    this.#db
+      .transaction(() => {
+        if (!this.#sql.getSession.get(attempt.sessionId)) throw new PaymentNotFoundError(attempt.sessionId);
+        this.#sql.insertAttempt.run(attempt.sessionId, attempt.field, attempt.attempt, attempt.outcome, at);
+      })
+      .immediate();
+    return { sessionId: attempt.sessionId, field: attempt.field, attempt: attempt.attempt, outcome: attempt.outcome, at };
   }
 
+  /** In the order they were recorded. */
   listCaptureAttempts(sessionId: string): CaptureAttemptRecord[] {
-    return (this.#sql.listAttempts!.all(sessionId) as { session_id: string; field: CaptureAttemptRecord['field']; attempt: number; outcome: CaptureAttemptRecord['outcome']; at: string }[]).map(
-      (r) => ({ sessionId: r.session_id, field: r.field, attempt: r.attempt, outcome: r.outcome, at: r.at }),
-    );
+    return (this.#sql.listAttempts.all(sessionId) as AttemptRow[]).map((r) => ({
+      sessionId: r.session_id,
+      field: r.field,
+      attempt: r.attempt,
+      outcome: r.outcome,
+      at: r.at,
+    }));
   }
 
-  recordAuthorisationIntent(input: { idempotencyKey: string; sessionId: string; psp: string; amountMinor: number; currency: string }): AuthorisationRecord {
-    return this.#db.transaction(() => {
-      const existing = this.getAuthorisation(input.idempotencyKey);
-      if (existing) {
-        if (existing.sessionId !== input.sessionId) throw new IdempotencyKeyConflictError(input.idempotencyKey);
-        return existing;
-      }
-      this.#sql.insertAuthorisation!.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
-      return this.getAuthorisation(input.idempotencyKey)!;
-    })();
+  /**
+   * Writes the intent in state `requested`. Writing the same intent again
+   * returns the row as it is (whatever its state).
+   * @throws PaymentNotFoundError, IdempotencyKeyConflictError (the key exists for another session or amount)
+   */
+  recordAuthorisationIntent(input: {
+    idempotencyKey: string;
+    sessionId: string;
+    psp: string;
+    amountMinor: number;
+    currency: CurrencyCode;
+  }): AuthorisationRecord {
+    return this.#db
+      .transaction(() => {
+        const existing = this.getAuthorisation(input.idempotencyKey);
+        if (existing) {
+          if (existing.sessionId !== input.sessionId || existing.amountMinor !== input.amountMinor || existing.currency !== input.currency) {
+            throw new IdempotencyKeyConflictError(input.idempotencyKey);
+          }
+          return existing;
+        }
+        if (!this.#sql.getSession.get(input.sessionId)) throw new PaymentNotFoundError(input.sessionId);
+        this.#sql.insertAuthorisation.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
+        return this.getAuthorisation(input.idempotencyKey)!;
+      })
+      .immediate();
   }
 
+  /**
+   * Records the PSP's answer (or `in_doubt`). A field left undefined keeps
+   * its value; `resolvedAt` is stamped when the state first becomes final.
+   * @throws AuthorisationNotFoundError, InvalidAuthorisationTransitionError
+   */
   resolveAuthorisation(
     idempotencyKey: string,
     update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
   ): AuthorisationRecord {
-    const current = this.getAuthorisation(idempotencyKey);
-    if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
-    const resolvedAt = update.state === 'requested' || update.state === 'in_doubt' ? null : this.#stamp();
-    this.#sql.resolveAuthorisation!.run(
-      update.state,
-      update.pspReference ?? current.pspReference,
-      update.detail ?? current.detail,
-      resolvedAt,
-      idempotencyKey,
-    );
-    return this.getAuthorisation(idempotencyKey)!;
+    return this.#db
+      .transaction(() => {
+        const current = this.getAuthorisation(idempotencyKey);
+        if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
+        if (!canMove(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
+          throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
+        }
+        const final = update.state !== 'requested' && update.state !== 'in_doubt';
+        this.#sql.resolveAuthorisation.run({
+          state: update.state,
+          psp_reference: update.pspReference === undefined ? current.pspReference : update.pspReference,
+          detail: update.detail === undefined ? current.detail : update.detail,
+          resolved_at: final ? (current.resolvedAt ?? this.#stamp()) : null,
+          key: idempotencyKey,
+        });
+        return this.getAuthorisation(idempotencyKey)!;
+      })
+      .immediate();
   }
 
   getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {
-    const row = this.#sql.getAuthorisation!.get(idempotencyKey) as AuthorisationRow | undefined;
+    const row = this.#sql.getAuthorisation.get(idempotencyKey) as AuthorisationRow | undefined;
     return row && toAuthorisation(row);
   }
 
+  /** Oldest first. */
   listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[] {
     const where: string[] = [];
-    const values: unknown[] = [];
-    if (filter.state) {
-      where.push('state = ?');
-      values.push(filter.state);
-    }
-    if (filter.sessionId) {
-      where.push('session_id = ?');
-      values.push(filter.sessionId);
-    }
-    const sql = `SELECT * FROM authorisations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at`;
-    return (this.#db.prepare(sql).all(...values) as AuthorisationRow[]).map(toAuthorisation);
+    if (filter.state !== undefined) where.push('state = @state');
+    if (filter.sessionId !== undefined) where.push('session_id = @sessionId');
+    const sql = `SELECT * FROM authorisations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at, rowid`;
+    const params = {
+      ...(filter.state !== undefined ? { state: filter.state } : {}),
+      ...(filter.sessionId !== undefined ? { sessionId: filter.sessionId } : {}),
+    };
+    return (this.#shape(sql).all(params) as AuthorisationRow[]).map(toAuthorisation);
   }
 
+  /**
+   * Appends one row to the chain. The last row is read inside the same
+   * IMMEDIATE transaction, so two connections (the service and the admin
+   * CLI) cannot both take the same seq. `detail` is stored as canonical JSON.
+   */
   appendAudit(entry: { sessionId: string | null; actor: Actor; action: string; detail?: Record<string, unknown> }): AuditEntry {
-    return this.#db.transaction(() => {
-      const seq = this.#lastSeq + 1;
-      const at = this.#stamp();
-      const detail = canonicalJson(entry.detail ?? {});
-      const prevHash = this.#lastHash;
-      const hash = auditHash({ seq, at, sessionId: entry.sessionId, actor: entry.actor, action: entry.action, detail, prevHash });
-      this.#sql.insertAudit!.run(seq, at, entry.sessionId, entry.actor.kind, entry.actor.id, entry.action, detail, prevHash, hash);
-      this.#lastSeq = seq;
-      this.#lastHash = hash;
-      return { seq, at, sessionId: entry.sessionId, actor: entry.actor, action: entry.action, detail: entry.detail ?? {}, prevHash, hash };
-    })();
+    const row = this.#db
+      .transaction((): AuditRow => {
+        const last = this.#sql.lastAudit.get() as { seq: number; hash: string } | undefined;
+        const seq = (last?.seq ?? 0) + 1;
+        const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+        const at = this.#stamp();
+        const detail = canonicalJson(entry.detail ?? {});
+        const hash = auditHash({ seq, at, sessionId: entry.sessionId, actor: entry.actor, action: entry.action, detail, prevHash });
+        this.#sql.insertAudit.run(seq, at, entry.sessionId, entry.actor.kind, entry.actor.id, entry.action, detail, prevHash, hash);
+        return {
+          seq,
+          at,
+          session_id: entry.sessionId,
+          actor_kind: entry.actor.kind,
+          actor_id: entry.actor.id,
+          action: entry.action,
+          detail,
+          prev_hash: prevHash,
+          hash,
+        };
+      })
+      .immediate();
+    this.#auditHighWater = Math.max(this.#auditHighWater, row.seq);
+    return toAudit(row);
   }
 
+  /** In seq order, after `afterSeq` (default 0); `limit` defaults to 1000, at most 10 000. */
   listAudit(filter: { sessionId?: string; afterSeq?: number; limit?: number }): AuditEntry[] {
-    const where: string[] = ['seq > ?'];
-    const values: unknown[] = [filter.afterSeq ?? 0];
-    if (filter.sessionId) {
-      where.push('session_id = ?');
-      values.push(filter.sessionId);
-    }
-    const limit = Math.min(Math.max(filter.limit ?? 1000, 1), 10_000);
-    const rows = this.#db.prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`).all(...values) as AuditRow[];
+    const bySession = filter.sessionId !== undefined;
+    const sql = `SELECT * FROM audit_log WHERE seq > @afterSeq ${bySession ? 'AND session_id = @sessionId' : ''} ORDER BY seq LIMIT @limit`;
+    const rows = this.#shape(sql).all({
+      afterSeq: filter.afterSeq ?? 0,
+      limit: clampLimit(filter.limit, 1000, 10_000),
+      ...(bySession ? { sessionId: filter.sessionId } : {}),
+    }) as AuditRow[];
     return rows.map(toAudit);
   }
 
+  /**
+   * Recomputes the chain from the first row. Reports the first row that is
+   * out of sequence (a deleted row leaves a gap), whose `prev_hash` is not
+   * the hash of the row before (deleted or reordered rows), or whose content
+   * does not match its hash (an edited row); and rows missing at the end,
+   * below the highest seq this store has written or seen.
+   */
   verifyAudit(): AuditVerification {
-    let prevHash = GENESIS_HASH;
+    let prevHash = AUDIT_GENESIS_HASH;
     let expectedSeq = 1;
     let rows = 0;
-    for (const row of this.#sql.allAudit!.iterate() as IterableIterator<AuditRow>) {
+    for (const row of this.#sql.allAudit.iterate() as IterableIterator<AuditRow>) {
       rows++;
       const fail = (reason: string): AuditVerification => ({ ok: false, rows, firstBrokenSeq: row.seq, reason });
-      if (row.seq !== expectedSeq) return fail(`expected row ${expectedSeq}, found ${row.seq} (a row is missing)`);
-      if (row.prev_hash !== prevHash) return fail('prev_hash does not match the row before');
+      if (row.seq !== expectedSeq) return fail(`expected row ${expectedSeq}, found ${row.seq}: a row is missing`);
+      if (row.prev_hash !== prevHash) return fail('prev_hash is not the hash of the row before: rows were removed or reordered');
       const hash = auditHash({
         seq: row.seq,
         at: row.at,
@@ -339,10 +457,14 @@ export class SqlitePaymentStore implements PaymentStore {
         detail: row.detail,
         prevHash: row.prev_hash,
       });
-      if (hash !== row.hash) return fail('content does not match its hash (the row was edited)');
+      if (hash !== row.hash) return fail('the content does not match its hash: the row was edited');
       prevHash = row.hash;
       expectedSeq++;
     }
+    if (rows < this.#auditHighWater) {
+      return { ok: false, rows, firstBrokenSeq: rows + 1, reason: `the trail ends at ${rows}; row ${this.#auditHighWater} existed: rows were removed from the end` };
+    }
+    this.#auditHighWater = rows;
     return { ok: true, rows };
   }
 
@@ -351,17 +473,28 @@ export class SqlitePaymentStore implements PaymentStore {
     return this.#db;
   }
 
+  /** A real write (one row of `store_probe`), committed: false when the database cannot take it. */
   isWritable(): boolean {
     try {
-      this.#sql.probe!.run(this.#stamp());
+      this.#sql.probe.run(this.#stamp());
       return true;
     } catch {
       return false;
     }
   }
 
+  /** Safe to call twice. */
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  #shape(sql: string): Statement {
+    let statement = this.#shapes.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#shapes.set(sql, statement);
+    }
+    return statement;
   }
 
   #stamp(): string {
@@ -369,13 +502,34 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 }
 
-function auditHash(row: { seq: number; at: string; sessionId: string | null; actor: Actor; action: string; detail: string; prevHash: string }): string {
-  const canonical = JSON.stringify([row.seq, row.at, row.sessionId, row.actor.kind, row.actor.id, row.action, row.detail, row.prevHash]);
-  return createHash('sha256').update(canonical).digest('hex');
+function canMove<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
+  return from === to || table[from].includes(to);
 }
 
-/** JSON with object keys sorted, so the same detail always hashes the same. */
-function canonicalJson(value: unknown): string {
+function clampLimit(limit: number | undefined, fallback: number, max: number): number {
+  return Number.isFinite(limit) ? Math.min(Math.max(Math.trunc(limit!), 1), max) : fallback;
+}
+
+/**
+ * The hash of one audit row: SHA-256, hex, over the JSON array
+ * [seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash],
+ * where `detail` is the stored canonical JSON text.
+ */
+export function auditHash(row: {
+  seq: number;
+  at: string;
+  sessionId: string | null;
+  actor: Actor;
+  action: string;
+  detail: string;
+  prevHash: string;
+}): string {
+  const canonical = JSON.stringify([row.seq, row.at, row.sessionId, row.actor.kind, row.actor.id, row.action, row.detail, row.prevHash]);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** JSON with object keys sorted at every depth, so the same detail always hashes the same. */
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -1,5 +1,7 @@
 import type { PaymentStatus } from '../ivr/domain/payment-types.js';
+import type { AuthorisationState } from './payment-store.js';
 
+/** No payment session has this id. */
 export class PaymentNotFoundError extends Error {
   override readonly name = 'PaymentNotFoundError';
   constructor(readonly id: string) {
@@ -19,6 +21,7 @@ export class InvalidStatusTransitionError extends Error {
   }
 }
 
+/** No authorisation intent has this idempotency key. */
 export class AuthorisationNotFoundError extends Error {
   override readonly name = 'AuthorisationNotFoundError';
   constructor(readonly idempotencyKey: string) {
@@ -26,10 +29,37 @@ export class AuthorisationNotFoundError extends Error {
   }
 }
 
-/** An idempotency key already used by another payment. */
+/**
+ * An authorisation already settled (approved, declined, error) cannot be
+ * settled differently: requested → in_doubt | approved | declined | error,
+ * in_doubt → approved | declined | error.
+ */
+export class InvalidAuthorisationTransitionError extends Error {
+  override readonly name = 'InvalidAuthorisationTransitionError';
+  constructor(
+    readonly idempotencyKey: string,
+    readonly from: AuthorisationState,
+    readonly to: AuthorisationState,
+  ) {
+    super(`authorisation ${idempotencyKey} cannot go from ${from} to ${to}`);
+  }
+}
+
+/** An idempotency key already used by another payment (or for another amount). */
 export class IdempotencyKeyConflictError extends Error {
   override readonly name = 'IdempotencyKeyConflictError';
   constructor(readonly idempotencyKey: string) {
     super(`idempotency key ${idempotencyKey} belongs to another payment`);
+  }
+}
+
+/** The database was written by a newer version of this service (PRAGMA user_version). */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`database schema version ${found} is newer than this build knows (${known})`);
   }
 }

@@ -8,10 +8,16 @@ export class OrdersFileError extends Error {
   override readonly name = 'OrdersFileError';
 }
 
-/** Orders from a JSON file (a list of {reference, amountMinor, currency, description?}), read once. */
+/**
+ * Orders from a JSON file, read and validated once at construction: a list of
+ * `{ "reference": "1001", "amountMinor": 4250, "currency": "EUR", "description"?: "…" }`
+ * with digit-string references (callers key them), each reference once.
+ * The shipped demo file is `ivr/orders/demo-orders.json`.
+ */
 export class FileOrderLookup implements OrderLookup {
   readonly #orders = new Map<string, Order>();
 
+  /** @throws OrdersFileError naming the file and the bad entry. */
   constructor(path: string) {
     let data: unknown;
     try {
@@ -19,19 +25,30 @@ export class FileOrderLookup implements OrderLookup {
     } catch (err) {
       throw new OrdersFileError(`cannot read orders file ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
-    const parsed = z.array(orderSchema).safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new OrdersFileError(`orders file ${path}: entry ${issue.path.join('.')}: ${issue.message}`);
-    }
-    for (const order of parsed.data) {
-      if (this.#orders.has(order.reference)) throw new OrdersFileError(`orders file ${path}: reference ${order.reference} appears twice`);
+    if (!Array.isArray(data)) throw new OrdersFileError(`orders file ${path}: expected a JSON list of orders`);
+    data.forEach((entry: unknown, index) => {
+      const parsed = orderSchema.safeParse(entry);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+        throw new OrdersFileError(`orders file ${path}: entry ${index}${entryLabel(entry)}: ${field}${issue?.message ?? 'invalid'}`);
+      }
+      const order = parsed.data;
+      if (this.#orders.has(order.reference)) {
+        throw new OrdersFileError(`orders file ${path}: entry ${index}: reference ${order.reference} appears twice`);
+      }
       this.#orders.set(order.reference, order);
-    }
+    });
   }
 
   find(reference: string): Promise<OrderLookupResult> {
     const order = this.#orders.get(reference);
     return Promise.resolve(order ? { kind: 'found', order } : { kind: 'not-found' });
   }
+}
+
+/** ` (reference "…")` when the bad entry has a printable reference, to find it in the file. */
+function entryLabel(entry: unknown): string {
+  const reference = z.object({ reference: z.union([z.string().max(40), z.number()]) }).safeParse(entry);
+  return reference.success ? ` (reference ${JSON.stringify(reference.data.reference)})` : '';
 }

@@ -1,156 +1,254 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Authoriser } from '../../../psp/authoriser.js';
-import { Reconciler } from '../../../psp/reconciler.js';
-import type { AuthorisationLookup, AuthorisationOutcome, AuthorisationRequest, AuthoriseOptions, PaymentServiceProvider } from '../../../psp/psp-port.js';
+import { Authoriser, type AuthoriserOptions } from '../../../psp/authoriser.js';
+import type { PaymentSessionRecord, PaymentStore } from '../../../store/payment-store.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { CardData } from '../../../vault/card-data.js';
+import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
+import { CountingPsp } from './counting-psp.js';
 
-// A public test card number (Stripe's documented Visa test card).
+// Public test card numbers only (Stripe's documented Visa test card).
 const VISA = '4242424242424242';
-const ACTOR = { kind: 'call', id: 'call-1' } as const;
-
-/** A PSP scripted per attempt, keeping every request it saw and charging once per key. */
-class ScriptedPsp implements PaymentServiceProvider {
-  readonly name = 'scripted';
-  readonly requests: AuthorisationRequest[] = [];
-  readonly ledger = new Map<string, AuthorisationOutcome>();
-  constructor(private readonly script: ('approve' | 'retryable' | 'hang' | 'decline')[]) {}
-
-  authorise(request: AuthorisationRequest, _card: CardData, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
-    this.requests.push(request);
-    const step = this.script.shift() ?? 'approve';
-    if (step === 'hang') {
-      this.ledger.set(request.idempotencyKey, { kind: 'approved', pspReference: 'psp_hang', authCode: 'H1' });
-      return new Promise((_, reject) => options.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
-    }
-    const outcome: AuthorisationOutcome =
-      step === 'approve'
-        ? (this.ledger.get(request.idempotencyKey) ?? { kind: 'approved', pspReference: `psp_${this.ledger.size + 1}`, authCode: 'A1' })
-        : step === 'decline'
-          ? { kind: 'declined', reason: 'do-not-honour' }
-          : { kind: 'error', code: 'http-503', retryable: true };
-    if (outcome.kind !== 'error') this.ledger.set(request.idempotencyKey, outcome);
-    return Promise.resolve(outcome);
-  }
-
-  lookup(key: string): Promise<AuthorisationLookup> {
-    return Promise.resolve(this.ledger.get(key) ?? { kind: 'not-found' });
-  }
-}
+const CALL = { kind: 'call', id: 'call-1' } as const;
 
 let dir: string;
 let store: SqlitePaymentStore;
+let sleeps: number[];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'authoriser-'));
   store = new SqlitePaymentStore({ dataDir: dir });
+  sleeps = [];
 });
 afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const card = () => new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' });
-const newSession = () => store.createSession({ mode: 'direct', reference: '1001', amountMinor: 4250, currency: 'EUR' });
-const authoriser = (psp: PaymentServiceProvider, timeoutMs = 500) =>
-  new Authoriser({ psp, store, timeoutMs, maxRetries: 2, retryBaseDelayMs: 1 });
+const card = (): CardData => new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' });
+
+/** A session at the point the flow authorises: card captured. */
+function capturedSession(): PaymentSessionRecord {
+  const s = store.createSession({ mode: 'direct', reference: 'INV-1001', amountMinor: 4250, currency: 'EUR', callId: 'call-1' });
+  return store.updateSession(s.id, { status: 'capturing' });
+}
+
+function authoriser(psp: CountingPsp, options: Partial<AuthoriserOptions> = {}): Authoriser {
+  return new Authoriser({
+    psp,
+    store,
+    timeoutMs: 400,
+    maxRetries: 2,
+    retryBaseDelayMs: 10,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+    ...options,
+  });
+}
+
+const actions = (sessionId: string): string[] => store.listAudit({ sessionId }).map((a) => `${a.action}:${a.actor.kind}`);
 
 describe('Authoriser', () => {
-  it('writes the intent before calling the PSP and records the approval', async () => {
-    const psp = new ScriptedPsp(['approve']);
-    const s = newSession();
-    const result = await authoriser(psp).authorise(s, card(), ACTOR);
-    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1' });
-    const key = psp.requests[0]!.idempotencyKey;
-    expect(store.getAuthorisation(key)).toMatchObject({ state: 'approved', sessionId: s.id });
-    expect(store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: 'psp_1', cardLast4: '4242', idempotencyKey: key });
-    expect(store.listAudit({ sessionId: s.id }).map((a) => a.action)).toEqual(['authorisation-requested', 'authorisation-approved']);
-  });
-
-  it('retries a retryable error with the same idempotency key: two calls, one charge', async () => {
-    const psp = new ScriptedPsp(['retryable', 'approve']);
-    const result = await authoriser(psp).authorise(newSession(), card(), ACTOR);
-    expect(result.kind).toBe('approved');
-    expect(psp.requests).toHaveLength(2);
-    expect(new Set(psp.requests.map((r) => r.idempotencyKey)).size).toBe(1);
-    expect(psp.ledger.size).toBe(1);
-    expect(psp.requests[0]!.moto).toBe(true);
+  it('writes the intent and its audit row before calling the PSP, then records the approval', async () => {
+    const psp = new CountingPsp(['approve']);
+    const s = capturedSession();
+    psp.onAuthorise = (request) => {
+      // What a crash at this instant would leave: the key on the session, a requested intent, an audit row.
+      expect(store.getSession(s.id)).toMatchObject({ status: 'authorising', idempotencyKey: request.idempotencyKey, cardBrand: 'visa', cardLast4: '4242' });
+      expect(store.getAuthorisation(request.idempotencyKey)).toMatchObject({ state: 'requested', sessionId: s.id, psp: 'counting', amountMinor: 4250, currency: 'EUR' });
+      expect(actions(s.id)).toEqual(['authorisation-requested:call']);
+    };
+    const result = await authoriser(psp).authorise(s, card(), CALL);
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    const request = psp.requests[0]!;
+    expect(request).toEqual({ amountMinor: 4250, currency: 'EUR', reference: 'INV-1001', idempotencyKey: expect.stringMatching(/^idem_/), moto: true });
+    expect(psp.signals[0]).toBeInstanceOf(AbortSignal);
+    expect(store.getAuthorisation(request.idempotencyKey)).toMatchObject({ state: 'approved', pspReference: 'psp_1', resolvedAt: expect.any(String) });
+    expect(store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', idempotencyKey: request.idempotencyKey });
+    expect(actions(s.id)).toEqual(['authorisation-requested:call', 'authorisation-approved:system']);
+    expect(store.listAudit({ sessionId: s.id })[0]!.detail).toEqual({
+      psp: 'counting',
+      idempotencyKey: request.idempotencyKey,
+      brand: 'visa',
+      last4: '4242',
+      amountMinor: 4250,
+      currency: 'EUR',
+    });
+    expect(psp.charges.get(request.idempotencyKey)).toBe(1);
   });
 
   it('records a decline with its reason', async () => {
-    const s = newSession();
-    expect(await authoriser(new ScriptedPsp(['decline'])).authorise(s, card(), ACTOR)).toEqual({ kind: 'declined', reason: 'do-not-honour' });
-    expect(store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: 'do-not-honour' });
+    const psp = new CountingPsp(['decline']);
+    const s = capturedSession();
+    expect(await authoriser(psp).authorise(s, card(), CALL)).toEqual({ kind: 'declined', reason: 'do-not-honour' });
+    const key = psp.requests[0]!.idempotencyKey;
+    expect(store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: 'do-not-honour', pspReference: expect.stringMatching(/^dcl_/) });
+    expect(store.getAuthorisation(key)).toMatchObject({ state: 'declined', detail: 'do-not-honour' });
+    expect(actions(s.id)).toEqual(['authorisation-requested:call', 'authorisation-declined:system']);
   });
 
-  it('leaves a PSP that never answers in doubt, within one timeout, then reconciles it', async () => {
-    const psp = new ScriptedPsp(['hang', 'hang', 'hang']);
-    const s = newSession();
-    const started = Date.now();
-    expect(await authoriser(psp, 300).authorise(s, card(), ACTOR)).toEqual({ kind: 'in-doubt' });
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(store.getSession(s.id)?.status).toBe('in_doubt');
-    const summary = await new Reconciler({ psp, store }).reconcileOnce();
-    expect(summary).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
-    expect(store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: 'psp_hang' });
-    expect(psp.ledger.size).toBe(1);
-  });
-
-  it('still failing after the retries means in doubt, not failed', async () => {
-    const psp = new ScriptedPsp(['retryable', 'retryable', 'retryable']);
-    expect(await authoriser(psp).authorise(newSession(), card(), ACTOR)).toEqual({ kind: 'in-doubt' });
-    expect(psp.requests).toHaveLength(3);
-  });
-
-  it('does not call the PSP when the intent cannot be written', async () => {
-    const psp = new ScriptedPsp(['approve']);
-    const s = newSession();
-    store.close();
-    expect(await authoriser(psp).authorise(s, card(), ACTOR)).toEqual({ kind: 'error', code: 'store-unavailable' });
-    expect(psp.requests).toHaveLength(0);
-    store = new SqlitePaymentStore({ dataDir: dir });
-  });
-
-  it('writes no card number to the database', async () => {
-    await authoriser(new ScriptedPsp(['approve'])).authorise(newSession(), card(), ACTOR);
-    store.close();
-    const bytes = ['payments.db', 'payments.db-wal'].map((f) => {
-      try {
-        return readFileSync(join(dir, f)).toString('latin1');
-      } catch {
-        return '';
-      }
-    });
-    expect(bytes.join('')).not.toContain(VISA);
-    store = new SqlitePaymentStore({ dataDir: dir });
-  });
-});
-
-describe('Reconciler', () => {
-  it('treats an intent left requested by a crash as in doubt, then settles it', async () => {
-    const psp = new ScriptedPsp([]);
-    const s = newSession();
-    store.updateSession(s.id, { status: 'authorising', idempotencyKey: 'crashed' });
-    store.recordAuthorisationIntent({ idempotencyKey: 'crashed', sessionId: s.id, psp: 'scripted', amountMinor: 4250, currency: 'EUR' });
-    psp.ledger.set('crashed', { kind: 'declined', reason: 'insufficient-funds' });
-    const reconciler = new Reconciler({ psp, store, intervalMs: 60_000 });
-    reconciler.start();
-    reconciler.stop();
-    await reconciler.reconcileOnce();
-    expect(store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: 'insufficient-funds' });
-    expect(store.listAudit({ sessionId: s.id }).map((a) => a.action)).toEqual(['authorisation-interrupted', 'authorisation-reconciled']);
-  });
-
-  it('marks a key the PSP never saw as error: nothing was charged', async () => {
-    const s = newSession();
-    store.updateSession(s.id, { status: 'authorising' });
-    store.recordAuthorisationIntent({ idempotencyKey: 'unseen', sessionId: s.id, psp: 'scripted', amountMinor: 4250, currency: 'EUR' });
-    store.resolveAuthorisation('unseen', { state: 'in_doubt' });
-    store.updateSession(s.id, { status: 'in_doubt' });
-    await new Reconciler({ psp: new ScriptedPsp([]), store }).reconcileOnce();
+  it('records a PSP error that is not retryable as error, after one call', async () => {
+    const psp = new CountingPsp(['fatal']);
+    const s = capturedSession();
+    expect(await authoriser(psp).authorise(s, card(), CALL)).toEqual({ kind: 'error', code: 'invalid-merchant' });
+    expect(psp.calls).toBe(1);
     expect(store.getSession(s.id)?.status).toBe('error');
-    expect(store.getAuthorisation('unseen')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
+    expect(store.getAuthorisation(psp.requests[0]!.idempotencyKey)).toMatchObject({ state: 'error', detail: 'invalid-merchant' });
+  });
+
+  it('retries a retryable error with the same idempotency key and exponential back-off: one charge', async () => {
+    const psp = new CountingPsp(['retryable', 'retryable', 'approve']);
+    const s = capturedSession();
+    expect((await authoriser(psp).authorise(s, card(), CALL)).kind).toBe('approved');
+    expect(psp.calls).toBe(3);
+    const keys = psp.requests.map((r) => r.idempotencyKey);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).toBe(keys[0]);
+    expect(store.getSession(s.id)?.idempotencyKey).toBe(keys[0]);
+    expect(sleeps).toEqual([10, 20]);
+    expect(psp.charges.get(keys[0]!)).toBe(1);
+    expect(store.listAuthorisations({ sessionId: s.id })).toHaveLength(1);
+  });
+
+  it('retries a lost connection (a rejection) with the same key', async () => {
+    const psp = new CountingPsp(['reject', 'approve']);
+    const s = capturedSession();
+    expect((await authoriser(psp).authorise(s, card(), CALL)).kind).toBe('approved');
+    expect(psp.requests.map((r) => r.idempotencyKey)).toEqual([psp.requests[0]!.idempotencyKey, psp.requests[0]!.idempotencyKey]);
+  });
+
+  it('leaves a PSP that never answers in doubt, never error, within one timeout', async () => {
+    const psp = new CountingPsp(['hang', 'hang', 'hang']);
+    const s = capturedSession();
+    const started = Date.now();
+    expect(await authoriser(psp, { timeoutMs: 150 }).authorise(s, card(), CALL)).toEqual({ kind: 'in-doubt' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(psp.signals[0]?.aborted).toBe(true);
+    const key = psp.requests[0]!.idempotencyKey;
+    expect(store.getSession(s.id)?.status).toBe('in_doubt');
+    expect(store.getAuthorisation(key)).toMatchObject({ state: 'in_doubt', detail: 'no-answer', resolvedAt: null });
+    expect(actions(s.id)).toEqual(['authorisation-requested:call', 'authorisation-in-doubt:system']);
+    expect(psp.charges.get(key)).toBe(1);
+  });
+
+  it('is in doubt on time even when the adapter ignores the abort signal', async () => {
+    const psp = new CountingPsp(['hang-deaf']);
+    const started = Date.now();
+    expect(await authoriser(psp, { timeoutMs: 100, maxRetries: 0 }).authorise(capturedSession(), card(), CALL)).toEqual({ kind: 'in-doubt' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('is in doubt, not error, when the PSP still fails with a retryable error after the last retry', async () => {
+    const psp = new CountingPsp(['retryable', 'retryable', 'retryable', 'approve']);
+    const s = capturedSession();
+    expect(await authoriser(psp).authorise(s, card(), CALL)).toEqual({ kind: 'in-doubt' });
+    expect(psp.calls).toBe(3);
+    expect(store.getSession(s.id)?.status).toBe('in_doubt');
+  });
+
+  it('stops retrying at the deadline: the back-off never outlasts timeoutMs', async () => {
+    let clock = 0;
+    const psp = new CountingPsp(['retryable', 'retryable', 'retryable']);
+    const a = authoriser(psp, {
+      timeoutMs: 1000,
+      maxRetries: 5,
+      retryBaseDelayMs: 400,
+      now: () => new Date(clock),
+      sleep: (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+    });
+    expect(await a.authorise(capturedSession(), card(), CALL)).toEqual({ kind: 'in-doubt' });
+    expect(sleeps).toEqual([400, 600]);
+    expect(psp.calls).toBe(2);
+  });
+
+  it('reuses the idempotency key already on the session', async () => {
+    const psp = new CountingPsp(['approve']);
+    const s = store.updateSession(capturedSession().id, { idempotencyKey: 'idem_from_before' });
+    await authoriser(psp).authorise(s, card(), CALL);
+    expect(psp.requests[0]!.idempotencyKey).toBe('idem_from_before');
+    expect(store.getAuthorisation('idem_from_before')?.state).toBe('approved');
+  });
+
+  it('does not send a settled payment again: it reports the recorded outcome', async () => {
+    const psp = new CountingPsp(['approve', 'approve']);
+    const s = capturedSession();
+    const a = authoriser(psp);
+    const first = await a.authorise(s, card(), CALL);
+    expect(await a.authorise(s, card(), CALL)).toEqual(first);
+    expect(psp.calls).toBe(1);
+  });
+
+  it('shares one call between two concurrent requests for the same payment', async () => {
+    const psp = new CountingPsp(['approve', 'approve']);
+    const s = capturedSession();
+    const a = authoriser(psp);
+    const [one, two] = await Promise.all([a.authorise(s, card(), CALL), a.authorise(s, card(), CALL)]);
+    expect(one).toEqual(two);
+    expect(psp.calls).toBe(1);
+  });
+
+  it('does not call the PSP when the store is closed', async () => {
+    const psp = new CountingPsp(['approve']);
+    const s = capturedSession();
+    store.close();
+    expect(await authoriser(psp).authorise(s, card(), CALL)).toEqual({ kind: 'error', code: 'store-unavailable' });
+    expect(psp.calls).toBe(0);
+  });
+
+  it.each(['recordAuthorisationIntent', 'appendAudit', 'updateSession'] as const)(
+    'does not call the PSP when %s fails',
+    async (method) => {
+      const psp = new CountingPsp(['approve']);
+      const s = capturedSession();
+      const failing = failingStore(store, method);
+      const a = new Authoriser({ psp, store: failing, timeoutMs: 400 });
+      expect(await a.authorise(s, card(), CALL)).toEqual({ kind: 'error', code: 'store-unavailable' });
+      expect(psp.calls).toBe(0);
+    },
+  );
+
+  it('tells the caller what the PSP said even when the answer cannot be stored, leaving the intent for the reconciler', async () => {
+    const psp = new CountingPsp(['approve']);
+    const s = capturedSession();
+    psp.onAuthorise = () => store.database.pragma('query_only = ON');
+    const result = await authoriser(psp).authorise(s, card(), CALL);
+    store.database.pragma('query_only = OFF');
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    expect(store.getAuthorisation(psp.requests[0]!.idempotencyKey)?.state).toBe('requested');
+  });
+
+  it('writes no card number, expiry or security code anywhere in the database', async () => {
+    const psp = new CountingPsp(['retryable', 'approve', 'decline', 'hang']);
+    await authoriser(psp).authorise(capturedSession(), card(), CALL);
+    await authoriser(psp).authorise(capturedSession(), card(), CALL);
+    await authoriser(psp, { timeoutMs: 50, maxRetries: 0 }).authorise(capturedSession(), card(), CALL);
+    const everything = JSON.stringify([store.listSessions({}), store.listAuthorisations({}), store.listAudit({})]);
+    expect(findCardDataInText(everything, [VISA])).toEqual([]);
+    expect(everything).not.toMatch(/expir|securityCode|cvv|"pan"/i);
+    store.close();
+    expect(findCardDataInFiles(dir, [VISA])).toEqual([]);
   });
 });
+
+/** The store with one method throwing, as a full disk or a locked file would. */
+function failingStore(inner: PaymentStore, method: keyof PaymentStore): PaymentStore {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === method) {
+        return () => {
+          throw new Error('SQLITE_FULL: database or disk is full');
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+

@@ -1,66 +1,193 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PspTimeoutError, SandboxPsp } from '../../../psp/sandbox-psp.js';
+import type { CardBrand } from '../../../ivr/domain/card-brand.js';
+import type { AuthorisationRequest } from '../../../psp/psp-port.js';
+import { PspTimeoutError, SANDBOX_TEST_CARDS, SandboxLedgerError, SandboxPsp } from '../../../psp/sandbox-psp.js';
 import { CardData } from '../../../vault/card-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sandbox-psp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const card = (pan: string, brand: 'visa' | 'mastercard' | 'amex' = 'visa') =>
-  new CardData({ pan, expiry: '1230', securityCode: '123', brand });
-const request = (key: string, amountMinor = 4250) => ({ amountMinor, currency: 'EUR', reference: '1001', idempotencyKey: key, moto: true as const });
+const card = (pan: string, brand: CardBrand = 'visa') => new CardData({ pan, expiry: '1230', securityCode: '123', brand });
+const request = (key: string, changes: Partial<AuthorisationRequest> = {}): AuthorisationRequest => ({
+  amountMinor: 4250,
+  currency: 'EUR',
+  reference: '1001',
+  idempotencyKey: key,
+  moto: true,
+  ...changes,
+});
 
-// Public test card numbers (Stripe's documented test cards).
-const CASES: [string, string, unknown][] = [
-  ['4242424242424242', 'visa', { kind: 'approved' }],
-  ['5555555555554444', 'mastercard', { kind: 'approved' }],
-  ['378282246310005', 'amex', { kind: 'approved' }],
-  ['4000000000000002', 'visa', { kind: 'declined', reason: 'generic-decline' }],
-  ['4000000000009995', 'visa', { kind: 'declined', reason: 'insufficient-funds' }],
-  ['4000000000000069', 'visa', { kind: 'declined', reason: 'expired-card' }],
-  ['4000000000000119', 'visa', { kind: 'error', code: 'processing-error', retryable: false }],
+// Public test card numbers (Stripe's documented test cards), with the outcome each must give.
+const APPROVE = ['4242424242424242', '5555555555554444', '378282246310005'];
+const DECLINE: [string, string][] = [
+  ['4000000000000002', 'generic-decline'],
+  ['4000000000009995', 'insufficient-funds'],
+  ['4000000000000069', 'expired-card'],
 ];
+const PROCESSING_ERROR = '4000000000000119';
+const NO_ANSWER = '4000000000000341';
+const OTHER_VALID = '4000056655665556'; // Stripe's Visa debit test card: not in the table, Luhn-valid.
 
-describe('SandboxPsp', () => {
-  it('answers each test card as documented', async () => {
-    const psp = new SandboxPsp({ latencyMs: 0 });
-    for (const [pan, brand, expected] of CASES) {
-      expect(await psp.authorise(request(`k-${pan}`), card(pan, brand as 'visa'))).toMatchObject(expected as object);
-    }
+describe('SandboxPsp test cards', () => {
+  const psp = new SandboxPsp({ latencyMs: 0 });
+
+  it.each(APPROVE)('approves %s with an sbx_ reference and a 6-character auth code', async (pan) => {
+    const outcome = await psp.authorise(request(`k-${pan}`), card(pan, pan.startsWith('37') ? 'amex' : 'visa'));
+    expect(outcome).toEqual({ kind: 'approved', pspReference: expect.stringMatching(/^sbx_[0-9a-f]+$/), authCode: expect.stringMatching(/^[0-9A-Z]{6}$/) });
   });
 
-  it('charges once per idempotency key and returns the same outcome', async () => {
+  it.each(DECLINE)('declines %s as %s', async (pan, reason) => {
+    expect(await psp.authorise(request(`k-${pan}`), card(pan))).toEqual({ kind: 'declined', reason, pspReference: expect.stringMatching(/^sbx_/) });
+  });
+
+  it('answers a non-retryable processing error for 4000000000000119', async () => {
+    expect(await psp.authorise(request('k-119'), card(PROCESSING_ERROR))).toEqual({ kind: 'error', code: 'processing-error', retryable: false });
+  });
+
+  it('approves any other Luhn-valid card, whatever the security code and expiry', async () => {
+    const odd = new CardData({ pan: OTHER_VALID, expiry: '0199', securityCode: '0000', brand: 'visa' });
+    expect(await psp.authorise(request('k-other'), odd)).toMatchObject({ kind: 'approved' });
+  });
+
+  it('refuses a card number that fails Luhn, recording nothing', async () => {
+    const before = psp.charges().length;
+    expect(await psp.authorise(request('k-luhn'), card('4242424242424241'))).toEqual({ kind: 'error', code: 'invalid-card-number', retryable: false });
+    expect(psp.charges()).toHaveLength(before);
+    expect(await psp.lookup('k-luhn')).toEqual({ kind: 'not-found' });
+  });
+
+  it('refuses a bad amount or currency before charging', async () => {
+    expect(await psp.authorise(request('k-zero', { amountMinor: 0 }), card(APPROVE[0]!))).toMatchObject({ code: 'invalid-amount' });
+    expect(await psp.authorise(request('k-frac', { amountMinor: 1.5 }), card(APPROVE[0]!))).toMatchObject({ code: 'invalid-amount' });
+    expect(await psp.authorise(request('k-cur', { currency: 'eur' }), card(APPROVE[0]!))).toMatchObject({ code: 'invalid-currency' });
+    expect(await psp.lookup('k-zero')).toEqual({ kind: 'not-found' });
+  });
+
+  it('keeps the test-card table and this test in step', () => {
+    expect(new Set(SANDBOX_TEST_CARDS.keys())).toEqual(new Set([...APPROVE, ...DECLINE.map(([pan]) => pan), PROCESSING_ERROR, NO_ANSWER]));
+  });
+});
+
+describe('SandboxPsp idempotency', () => {
+  it('charges once per key and returns the same outcome; lookup tells it', async () => {
     const psp = new SandboxPsp({ latencyMs: 0 });
-    const first = await psp.authorise(request('same'), card('4242424242424242'));
-    const second = await psp.authorise(request('same'), card('4242424242424242'));
+    const first = await psp.authorise(request('same'), card(APPROVE[0]!));
+    const second = await psp.authorise(request('same'), card(APPROVE[0]!));
     expect(second).toEqual(first);
     expect(psp.charges()).toHaveLength(1);
     expect(await psp.lookup('same')).toEqual(first);
     expect(await psp.lookup('never')).toEqual({ kind: 'not-found' });
   });
 
-  it('refuses a key reused for another amount', async () => {
-    const psp = new SandboxPsp({ latencyMs: 0 });
-    await psp.authorise(request('reuse'), card('4242424242424242'));
-    expect(await psp.authorise(request('reuse', 1), card('4242424242424242'))).toEqual({ kind: 'error', code: 'idempotency-key-reuse', retryable: false });
+  it('charges once for two concurrent requests with one key', async () => {
+    const psp = new SandboxPsp({ latencyMs: 5 });
+    const [a, b] = await Promise.all([psp.authorise(request('race'), card(APPROVE[0]!)), psp.authorise(request('race'), card(APPROVE[0]!))]);
+    expect(a).toEqual(b);
+    expect(psp.charges()).toHaveLength(1);
   });
 
-  it('charges the no-answer card but never answers; lookup tells', async () => {
+  it('replays a decline and an error as recorded', async () => {
     const psp = new SandboxPsp({ latencyMs: 0 });
-    await expect(psp.authorise(request('lost'), card('4000000000000341'), { signal: AbortSignal.timeout(50) })).rejects.toBeInstanceOf(PspTimeoutError);
-    expect(await psp.lookup('lost')).toMatchObject({ kind: 'approved' });
+    const declined = await psp.authorise(request('d'), card(DECLINE[0]![0]));
+    expect(await psp.authorise(request('d'), card(DECLINE[0]![0]))).toEqual(declined);
+    await psp.authorise(request('e'), card(PROCESSING_ERROR));
+    expect(await psp.lookup('e')).toEqual({ kind: 'error', code: 'processing-error', retryable: false });
+    expect(psp.charges()).toHaveLength(2);
   });
 
-  it('keeps its ledger across restarts, without card numbers', async () => {
-    const ledgerFile = join(dir, 'ledger.json');
-    const a = new SandboxPsp({ latencyMs: 0, ledgerFile });
-    const outcome = await a.authorise(request('persisted'), card('4242424242424242'));
-    const b = new SandboxPsp({ latencyMs: 0, ledgerFile });
-    expect(await b.lookup('persisted')).toEqual(outcome);
-    const bytes = readFileSync(ledgerFile, 'utf8');
-    expect(bytes).not.toContain('4242424242424242');
-    expect(bytes).toContain('"last4": "4242"');
+  it.each<[string, Partial<AuthorisationRequest>]>([
+    ['amount', { amountMinor: 1 }],
+    ['currency', { currency: 'GBP' }],
+    ['reference', { reference: '1002' }],
+  ])('refuses a key reused with another %s, keeping the first charge', async (_what, changes) => {
+    const psp = new SandboxPsp({ latencyMs: 0 });
+    const first = await psp.authorise(request('reuse'), card(APPROVE[0]!));
+    expect(await psp.authorise(request('reuse', changes), card(APPROVE[0]!))).toEqual({ kind: 'error', code: 'idempotency-key-reuse', retryable: false });
+    expect(psp.charges()).toHaveLength(1);
+    expect(await psp.lookup('reuse')).toEqual(first);
   });
 });
+
+describe('SandboxPsp no-answer card', () => {
+  it('records the charge as approved, rejects with PspTimeoutError on abort, and lookup finds it approved', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0 });
+    const controller = new AbortController();
+    const pending = psp.authorise(request('lost'), card(NO_ANSWER), { signal: controller.signal });
+    let settled = false;
+    void pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    expect(settled).toBe(false);
+    expect(psp.charges()).toMatchObject([{ idempotencyKey: 'lost', last4: '0341', outcome: { kind: 'approved' } }]);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(PspTimeoutError);
+    const found = await psp.lookup('lost');
+    expect(found).toMatchObject({ kind: 'approved', pspReference: psp.charges()[0]!.pspReference });
+  });
+
+  it('rejects with PspTimeoutError when the abort comes during the latency, charging nothing', async () => {
+    const psp = new SandboxPsp({ latencyMs: 1000 });
+    await expect(psp.authorise(request('early'), card(APPROVE[0]!), { signal: AbortSignal.timeout(20) })).rejects.toBeInstanceOf(PspTimeoutError);
+    expect(psp.charges()).toHaveLength(0);
+    expect(await psp.lookup('early')).toEqual({ kind: 'not-found' });
+  });
+
+  it('rejects at once for a signal already aborted', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0 });
+    await expect(psp.lookup('x', { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(PspTimeoutError);
+  });
+});
+
+describe('SandboxPsp ledger file', () => {
+  it('keeps its ledger across a restart, so an in-doubt charge is found by the next process', async () => {
+    const ledgerFile = join(dir, 'restart.json');
+    const a = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    const approved = await a.authorise(request('persisted'), card(APPROVE[1]!, 'mastercard'));
+    await expect(a.authorise(request('in-doubt'), card(NO_ANSWER), { signal: AbortSignal.timeout(20) })).rejects.toBeInstanceOf(PspTimeoutError);
+
+    const b = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    expect(await b.lookup('persisted')).toEqual(approved);
+    expect(await b.lookup('in-doubt')).toMatchObject({ kind: 'approved' });
+    expect(b.charges()).toEqual(a.charges());
+    // Still idempotent after the restart: no second charge.
+    expect(await b.authorise(request('persisted'), card(APPROVE[1]!, 'mastercard'))).toEqual(approved);
+    expect(b.charges()).toHaveLength(2);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes no card number or security code to the file', async () => {
+    const ledgerFile = join(dir, 'no-pan.json');
+    const psp = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    const pans = [...APPROVE, ...DECLINE.map(([pan]) => pan), PROCESSING_ERROR, OTHER_VALID];
+    for (const [i, pan] of pans.entries()) {
+      await psp.authorise(request(`pan-${i}`), new CardData({ pan, expiry: '1230', securityCode: '987', brand: 'visa' }));
+    }
+    await expect(psp.authorise(request('pan-x'), card(NO_ANSWER), { signal: AbortSignal.timeout(10) })).rejects.toThrow();
+    const bytes = readFileSync(ledgerFile);
+    expect(psp.charges()).toHaveLength(pans.length + 1);
+    for (const pan of [...pans, NO_ANSWER]) expect(bytes.includes(pan)).toBe(false);
+    // The security code as a value (a byte search for "987" could hit a random sbx_ reference).
+    expect(leaves(JSON.parse(bytes.toString('utf8')))).not.toContain('987');
+    expect(bytes.includes('"last4": "4242"')).toBe(true);
+  });
+
+  it('refuses a ledger file that is not a ledger, naming it', () => {
+    const ledgerFile = join(dir, 'bad.json');
+    writeFileSync(ledgerFile, JSON.stringify([{ idempotencyKey: 'k', amountMinor: 1 }]));
+    expect(() => new SandboxPsp({ ledgerFile })).toThrow(SandboxLedgerError);
+    expect(() => new SandboxPsp({ ledgerFile })).toThrow(ledgerFile);
+    writeFileSync(ledgerFile, '{');
+    expect(() => new SandboxPsp({ ledgerFile })).toThrow(SandboxLedgerError);
+  });
+});
+
+function leaves(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.flatMap(leaves);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(leaves);
+  return [value];
+}

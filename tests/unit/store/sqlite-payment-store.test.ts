@@ -1,146 +1,540 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CARD_BRANDS } from '../../../ivr/domain/card-brand.js';
+import type { PaymentStatus } from '../../../ivr/domain/payment-types.js';
+import { MIGRATIONS } from '../../../store/migrations.js';
+import type { AuthorisationState } from '../../../store/payment-store.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import {
+  AuthorisationNotFoundError,
   IdempotencyKeyConflictError,
+  InvalidAuthorisationTransitionError,
   InvalidStatusTransitionError,
   PaymentNotFoundError,
+  SchemaVersionError,
 } from '../../../store/store-errors.js';
 
 const CALL = { kind: 'call', id: 'call-1' } as const;
+const T0 = Date.parse('2030-01-02T03:04:05.000Z');
+
 let dir: string;
+let clock: number;
 let store: SqlitePaymentStore;
+const now = (): Date => new Date(clock);
+const tick = (ms = 1000): void => {
+  clock += ms;
+};
+const open = (): SqlitePaymentStore => new SqlitePaymentStore({ dataDir: dir, now });
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'store-test-'));
-  store = new SqlitePaymentStore({ dataDir: dir });
+  dir = mkdtempSync(join(tmpdir(), 'payment-store-'));
+  clock = T0;
+  store = open();
 });
 afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function session() {
-  return store.createSession({ mode: 'direct', reference: '1001', amountMinor: 4250, currency: 'EUR', callId: 'call-1' });
+function newSession(reference = '1001') {
+  return store.createSession({ mode: 'direct', reference, amountMinor: 4250, currency: 'EUR', callId: 'call-1' });
 }
 
-describe('payment sessions', () => {
-  it('creates, reads, updates and lists', () => {
-    const s = session();
-    expect(s).toMatchObject({ status: 'pending', reference: '1001', amountMinor: 4250, currency: 'EUR', cardLast4: null });
-    expect(s.id).toMatch(/^pay_[0-9a-f]{20}$/);
-    const updated = store.updateSession(s.id, { status: 'capturing', cardBrand: 'visa', cardLast4: '4242' });
-    expect(updated).toMatchObject({ status: 'capturing', cardBrand: 'visa', cardLast4: '4242' });
-    expect(store.listSessions({ reference: '1001' }).map((x) => x.id)).toEqual([s.id]);
-    expect(store.listSessions({ status: 'approved' })).toEqual([]);
+/** A second connection to the same file, as an operator (or an attacker) with sqlite3 would have. */
+function raw(): Database.Database {
+  return new Database(join(dir, 'payments.db'));
+}
+
+describe('opening the database', () => {
+  it('lives in <dataDir>/payments.db, WAL, foreign keys on, busy timeout, migrated, owner-only', () => {
+    expect(store.path).toBe(join(dir, 'payments.db'));
+    const db = store.database;
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(statSync(store.path).mode & 0o777).toBe(0o600);
   });
 
-  it('follows the lifecycle and refuses illegal moves', () => {
-    const s = session();
-    expect(() => store.updateSession(s.id, { status: 'approved' })).toThrow(InvalidStatusTransitionError);
-    store.updateSession(s.id, { status: 'authorising' });
-    store.updateSession(s.id, { status: 'in_doubt' });
-    store.updateSession(s.id, { status: 'approved' });
-    expect(() => store.updateSession(s.id, { status: 'declined' })).toThrow(InvalidStatusTransitionError);
-    expect(() => store.updateSession('pay_nope', { status: 'capturing' })).toThrow(PaymentNotFoundError);
+  it('creates a missing data folder', () => {
+    store.close();
+    const nested = join(dir, 'a', 'b');
+    store = new SqlitePaymentStore({ dataDir: nested });
+    expect(existsSync(join(nested, 'payments.db'))).toBe(true);
   });
 
-  it('refuses what is not a last four in the database itself', () => {
-    const s = session();
-    expect(() => store.updateSession(s.id, { cardLast4: '42424242' })).toThrow(/CHECK constraint/);
+  it('takes a file path instead, as an option or a string, and :memory:', () => {
+    store.close();
+    const file = join(dir, 'other.db');
+    store = new SqlitePaymentStore({ file, busyTimeoutMs: 250 });
+    expect(store.path).toBe(file);
+    expect(store.database.pragma('busy_timeout', { simple: true })).toBe(250);
+    store.close();
+    store = new SqlitePaymentStore(file);
+    expect(store.path).toBe(file);
+    store.close();
+    store = new SqlitePaymentStore({ file: ':memory:' });
+    expect(newSession().status).toBe('pending');
+    expect(() => new SqlitePaymentStore({})).toThrow(TypeError);
+  });
+
+  it('migrates once and keeps its data across a reopen', () => {
+    const s = newSession();
+    store.close();
+    store = open();
+    expect(store.getSession(s.id)?.id).toBe(s.id);
+    expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+  });
+
+  it('refuses a database from a newer build', () => {
+    store.close();
+    const db = raw();
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => open()).toThrow(SchemaVersionError);
   });
 });
 
-describe('capture attempts and authorisation intents', () => {
-  it('records attempts in order', () => {
-    const s = session();
-    store.recordCaptureAttempt({ sessionId: s.id, field: 'card-number', attempt: 1, outcome: 'invalid-card-number' });
-    store.recordCaptureAttempt({ sessionId: s.id, field: 'card-number', attempt: 2, outcome: 'accepted' });
-    expect(store.listCaptureAttempts(s.id).map((a) => a.outcome)).toEqual(['invalid-card-number', 'accepted']);
+describe('schema', () => {
+  it('has no column that could hold a card number, expiry or security code', () => {
+    const columns = store.database
+      .prepare("SELECT m.name AS tbl, p.name AS col FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'")
+      .all() as { tbl: string; col: string }[];
+    expect(columns.length).toBeGreaterThan(20);
+    expect(columns.filter((c) => /pan|card_?number|expir|cvv|cvc|security|track|pin/i.test(c.col))).toEqual([]);
   });
 
-  it('writes an intent once per key and resolves it', () => {
-    const s = session();
-    const intent = { idempotencyKey: 'k1', sessionId: s.id, psp: 'sandbox', amountMinor: 4250, currency: 'EUR' };
-    expect(store.recordAuthorisationIntent(intent).state).toBe('requested');
-    expect(store.recordAuthorisationIntent(intent).state).toBe('requested');
-    const other = session();
-    expect(() => store.recordAuthorisationIntent({ ...intent, sessionId: other.id })).toThrow(IdempotencyKeyConflictError);
-    store.resolveAuthorisation('k1', { state: 'in_doubt', detail: 'no-answer' });
-    expect(store.listAuthorisations({ state: 'in_doubt' }).map((a) => a.idempotencyKey)).toEqual(['k1']);
-    const done = store.resolveAuthorisation('k1', { state: 'approved', pspReference: 'sbx_1' });
-    expect(done).toMatchObject({ state: 'approved', pspReference: 'sbx_1', detail: 'no-answer' });
-    expect(done.resolvedAt).not.toBeNull();
+  it('checks amounts, currencies, last four, brands and decline reasons in the database itself', () => {
+    const bad = (input: object) => () => store.createSession({ mode: 'direct', reference: 'r', amountMinor: 1, currency: 'EUR', ...input });
+    expect(bad({ amountMinor: -1 })).toThrow(/CHECK constraint/);
+    expect(bad({ amountMinor: 12.5 })).toThrow(/integer/);
+    expect(bad({ currency: 'eur' })).toThrow(/CHECK constraint/);
+    expect(bad({ currency: 'EURO' })).toThrow(/CHECK constraint/);
+    expect(bad({ mode: 'walk-in' })).toThrow(/CHECK constraint/);
+    const s = newSession();
+    expect(() => store.updateSession(s.id, { cardLast4: '42424242' })).toThrow(/CHECK constraint/);
+    expect(() => store.updateSession(s.id, { cardLast4: '42a2' })).toThrow(/CHECK constraint/);
+    expect(() => store.updateSession(s.id, { cardBrand: '4242424242424242' as never })).toThrow(/card_brand/);
+    expect(() => store.updateSession(s.id, { declineReason: 'because' as never })).toThrow(/decline_reason/);
+    for (const brand of CARD_BRANDS) expect(store.updateSession(s.id, { cardBrand: brand }).cardBrand).toBe(brand);
+    expect(() => store.database.prepare("UPDATE payment_sessions SET status = 'paid' WHERE id = ?").run(s.id)).toThrow(/CHECK constraint/);
+    const intent = { idempotencyKey: 'k', sessionId: s.id, psp: 'p', amountMinor: 1.5, currency: 'EUR' };
+    expect(() => store.recordAuthorisationIntent(intent)).toThrow(/integer/);
+    expect(() => store.recordAuthorisationIntent({ ...intent, amountMinor: 1, currency: 'eu' })).toThrow(/currency/);
+  });
+});
+
+describe('payment sessions', () => {
+  it('creates a pending session with a pay_ id and the clock\'s ISO 8601 UTC time', () => {
+    const s = newSession();
+    expect(s).toEqual({
+      id: expect.stringMatching(/^pay_[0-9a-f]{20}$/),
+      mode: 'direct',
+      reference: '1001',
+      amountMinor: 4250,
+      currency: 'EUR',
+      description: null,
+      status: 'pending',
+      cardBrand: null,
+      cardLast4: null,
+      pspReference: null,
+      authCode: null,
+      declineReason: null,
+      idempotencyKey: null,
+      callId: 'call-1',
+      language: null,
+      agentId: null,
+      code: null,
+      agentUri: null,
+      autoCapture: true,
+      createdAt: '2030-01-02T03:04:05.000Z',
+      updatedAt: '2030-01-02T03:04:05.000Z',
+    });
+    expect(newSession().id).not.toBe(s.id);
+  });
+
+  it('keeps every field of an agent-assisted session', () => {
+    store.database
+      .prepare("INSERT INTO users (id, username, display_name, role, password_hash, created_at) VALUES ('u1', 'sue', 'Sue', 'agent', 'x', ?)")
+      .run(now().toISOString());
+    const s = store.createSession({
+      id: 'pay_given',
+      mode: 'agent-assisted',
+      reference: 'INV-7',
+      amountMinor: 0,
+      currency: 'GBP',
+      description: 'Deposit',
+      language: 'en-GB',
+      agentId: 'u1',
+      code: '482913',
+      agentUri: 'sip:sue@pbx.example',
+      autoCapture: false,
+    });
+    expect(store.getSession('pay_given')).toEqual(s);
+    expect(s).toMatchObject({ mode: 'agent-assisted', agentId: 'u1', code: '482913', agentUri: 'sip:sue@pbx.example', autoCapture: false, language: 'en-GB', description: 'Deposit' });
+    expect(() => store.createSession({ mode: 'agent-assisted', reference: 'x', amountMinor: 1, currency: 'GBP', agentId: 'nobody' })).toThrow(/FOREIGN KEY/);
+  });
+
+  it('reads an unknown id as undefined', () => {
+    expect(store.getSession('pay_nope')).toBeUndefined();
+  });
+
+  it('updates the given fields only, clears with null, and stamps updatedAt', () => {
+    const s = newSession();
+    tick();
+    const updated = store.updateSession(s.id, { status: 'capturing', cardBrand: 'visa', cardLast4: '4242', idempotencyKey: 'k1' });
+    expect(updated).toMatchObject({ status: 'capturing', cardBrand: 'visa', cardLast4: '4242', idempotencyKey: 'k1', callId: 'call-1' });
+    expect(updated.createdAt).toBe('2030-01-02T03:04:05.000Z');
+    expect(updated.updatedAt).toBe('2030-01-02T03:04:06.000Z');
+    expect(store.updateSession(s.id, { callId: null, cardLast4: null })).toMatchObject({ callId: null, cardLast4: null, cardBrand: 'visa' });
+    expect(store.updateSession(s.id, {})).toEqual(store.getSession(s.id));
+    const other = newSession();
+    expect(() => store.updateSession(other.id, { idempotencyKey: 'k1' })).toThrow(/UNIQUE/);
+  });
+
+  it('throws PaymentNotFoundError for an unknown id', () => {
+    expect(() => store.updateSession('pay_nope', { status: 'capturing' })).toThrow(PaymentNotFoundError);
+    expect(() => store.updateSession('pay_nope', {})).toThrow(PaymentNotFoundError);
+  });
+
+  it('lists by reference, status, mode, agent and code, newest first, with a limit', () => {
+    const a = newSession('A');
+    tick();
+    const b = newSession('B');
+    tick();
+    const c = store.createSession({ mode: 'agent-assisted', reference: 'A', amountMinor: 1, currency: 'EUR', code: '123456' });
+    store.updateSession(b.id, { status: 'capturing' });
+    expect(store.listSessions({}).map((s) => s.id)).toEqual([c.id, b.id, a.id]);
+    expect(store.listSessions({ reference: 'A' }).map((s) => s.id)).toEqual([c.id, a.id]);
+    expect(store.listSessions({ reference: 'A', mode: 'direct' }).map((s) => s.id)).toEqual([a.id]);
+    expect(store.listSessions({ status: 'capturing' }).map((s) => s.id)).toEqual([b.id]);
+    expect(store.listSessions({ code: '123456' }).map((s) => s.id)).toEqual([c.id]);
+    expect(store.listSessions({ agentId: 'u1' })).toEqual([]);
+    expect(store.listSessions({ limit: 2 }).map((s) => s.id)).toEqual([c.id, b.id]);
+    expect(store.listSessions({ limit: 0 })).toHaveLength(1);
+  });
+});
+
+describe('status transitions', () => {
+  // payment-types.ts: pending → capturing → authorising → approved | declined | in_doubt | error;
+  // pending | capturing → abandoned | cancelled | failed; in_doubt → approved | declined | error;
+  // plus pending | capturing → error (statusForResult('internal-error')). Final statuses never change.
+  const LEGAL: Record<PaymentStatus, PaymentStatus[]> = {
+    pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+    capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
+    authorising: ['approved', 'declined', 'in_doubt', 'error'],
+    in_doubt: ['approved', 'declined', 'error'],
+    approved: [],
+    declined: [],
+    failed: [],
+    abandoned: [],
+    cancelled: [],
+    error: [],
+  };
+  const PATH: Record<PaymentStatus, PaymentStatus[]> = {
+    pending: [],
+    capturing: ['capturing'],
+    authorising: ['capturing', 'authorising'],
+    in_doubt: ['capturing', 'authorising', 'in_doubt'],
+    approved: ['capturing', 'authorising', 'approved'],
+    declined: ['capturing', 'authorising', 'declined'],
+    error: ['capturing', 'authorising', 'error'],
+    failed: ['capturing', 'failed'],
+    abandoned: ['abandoned'],
+    cancelled: ['capturing', 'cancelled'],
+  };
+  const STATUSES = Object.keys(LEGAL) as PaymentStatus[];
+  const pairs = STATUSES.flatMap((from) => STATUSES.map((to) => [from, to, from === to || LEGAL[from].includes(to)] as const));
+
+  it.each(pairs)('%s → %s allowed: %s', (from, to, allowed) => {
+    const s = newSession();
+    for (const step of PATH[from]) store.updateSession(s.id, { status: step });
+    expect(store.getSession(s.id)?.status).toBe(from);
+    if (allowed) {
+      expect(store.updateSession(s.id, { status: to }).status).toBe(to);
+    } else {
+      let thrown: unknown;
+      try {
+        store.updateSession(s.id, { status: to, cardLast4: '1111' });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(InvalidStatusTransitionError);
+      expect(thrown).toMatchObject({ id: s.id, from, to });
+      // Nothing of a refused update is written.
+      expect(store.getSession(s.id)).toMatchObject({ status: from, cardLast4: null });
+    }
+  });
+});
+
+describe('capture attempts', () => {
+  it('records attempts in order with the clock time', () => {
+    const s = newSession();
+    const first = store.recordCaptureAttempt({ sessionId: s.id, field: 'card-number', attempt: 1, outcome: 'invalid-card-number' });
+    expect(first).toEqual({ sessionId: s.id, field: 'card-number', attempt: 1, outcome: 'invalid-card-number', at: '2030-01-02T03:04:05.000Z' });
+    tick();
+    store.recordCaptureAttempt({ sessionId: s.id, field: 'card-number', attempt: 2, outcome: 'accepted' });
+    store.recordCaptureAttempt({ sessionId: s.id, field: 'expiry', attempt: 1, outcome: 'accepted' });
+    expect(store.listCaptureAttempts(s.id).map((a) => `${a.field}#${a.attempt}:${a.outcome}@${a.at.slice(17, 19)}`)).toEqual([
+      'card-number#1:invalid-card-number@05',
+      'card-number#2:accepted@06',
+      'expiry#1:accepted@06',
+    ]);
+    expect(store.listCaptureAttempts(newSession().id)).toEqual([]);
+  });
+
+  it('refuses an unknown session and an unknown field', () => {
+    expect(() => store.recordCaptureAttempt({ sessionId: 'pay_nope', field: 'expiry', attempt: 1, outcome: 'accepted' })).toThrow(PaymentNotFoundError);
+    const s = newSession();
+    expect(() => store.recordCaptureAttempt({ sessionId: s.id, field: 'pin' as never, attempt: 1, outcome: 'accepted' })).toThrow(/CHECK constraint/);
+  });
+});
+
+describe('authorisation intents', () => {
+  const intentFor = (sessionId: string, key = 'k1') => ({ idempotencyKey: key, sessionId, psp: 'sandbox', amountMinor: 4250, currency: 'EUR' });
+
+  it('writes an intent once per key; the same intent again returns it', () => {
+    const s = newSession();
+    const first = store.recordAuthorisationIntent(intentFor(s.id));
+    expect(first).toEqual({
+      idempotencyKey: 'k1',
+      sessionId: s.id,
+      psp: 'sandbox',
+      amountMinor: 4250,
+      currency: 'EUR',
+      state: 'requested',
+      pspReference: null,
+      detail: null,
+      requestedAt: '2030-01-02T03:04:05.000Z',
+      resolvedAt: null,
+    });
+    tick();
+    expect(store.recordAuthorisationIntent(intentFor(s.id))).toEqual(first);
+    expect(store.getAuthorisation('k1')).toEqual(first);
+    expect(store.getAuthorisation('k2')).toBeUndefined();
+  });
+
+  it('refuses a key used by another session or for another amount, and an unknown session', () => {
+    const s = newSession();
+    store.recordAuthorisationIntent(intentFor(s.id));
+    expect(() => store.recordAuthorisationIntent(intentFor(newSession().id))).toThrow(IdempotencyKeyConflictError);
+    expect(() => store.recordAuthorisationIntent({ ...intentFor(s.id), amountMinor: 1 })).toThrow(IdempotencyKeyConflictError);
+    expect(() => store.recordAuthorisationIntent(intentFor('pay_nope', 'k9'))).toThrow(PaymentNotFoundError);
+  });
+
+  it('resolves: in doubt keeps resolvedAt empty, a final state stamps it, unset fields are kept', () => {
+    const s = newSession();
+    store.recordAuthorisationIntent(intentFor(s.id));
+    tick();
+    expect(store.resolveAuthorisation('k1', { state: 'in_doubt', detail: 'no-answer' })).toMatchObject({ state: 'in_doubt', detail: 'no-answer', resolvedAt: null });
+    tick();
+    const done = store.resolveAuthorisation('k1', { state: 'approved', pspReference: 'psp_1' });
+    expect(done).toMatchObject({ state: 'approved', pspReference: 'psp_1', detail: 'no-answer', resolvedAt: '2030-01-02T03:04:07.000Z' });
+    tick();
+    // The same answer again (a reconciler repeating a half-written pass) changes nothing of substance.
+    expect(store.resolveAuthorisation('k1', { state: 'approved', detail: null })).toMatchObject({ pspReference: 'psp_1', detail: null, resolvedAt: done.resolvedAt });
+  });
+
+  const FINAL: AuthorisationState[] = ['approved', 'declined', 'error'];
+  it.each(FINAL)('a settled authorisation (%s) is not settled differently', (state) => {
+    const s = newSession();
+    store.recordAuthorisationIntent(intentFor(s.id));
+    store.resolveAuthorisation('k1', { state });
+    for (const to of ['requested', 'in_doubt', ...FINAL.filter((f) => f !== state)] as AuthorisationState[]) {
+      expect(() => store.resolveAuthorisation('k1', { state: to })).toThrow(InvalidAuthorisationTransitionError);
+    }
+    expect(store.getAuthorisation('k1')?.state).toBe(state);
+  });
+
+  it('does not move an in-doubt authorisation back to requested, and knows no unknown key', () => {
+    const s = newSession();
+    store.recordAuthorisationIntent(intentFor(s.id));
+    store.resolveAuthorisation('k1', { state: 'in_doubt' });
+    expect(() => store.resolveAuthorisation('k1', { state: 'requested' })).toThrow(InvalidAuthorisationTransitionError);
+    expect(() => store.resolveAuthorisation('nope', { state: 'error' })).toThrow(AuthorisationNotFoundError);
+  });
+
+  it('keeps the intent itself fixed in the database', () => {
+    const s = newSession();
+    store.recordAuthorisationIntent(intentFor(s.id));
+    expect(() => store.database.prepare("UPDATE authorisations SET amount_minor = 1 WHERE idempotency_key = 'k1'").run()).toThrow(/intent cannot change/);
+  });
+
+  it('lists by state and session, oldest first', () => {
+    const a = newSession();
+    const b = newSession();
+    store.recordAuthorisationIntent(intentFor(a.id, 'ka'));
+    tick();
+    store.recordAuthorisationIntent(intentFor(b.id, 'kb'));
+    tick();
+    store.recordAuthorisationIntent(intentFor(b.id, 'kc'));
+    store.resolveAuthorisation('kb', { state: 'in_doubt' });
+    expect(store.listAuthorisations({}).map((x) => x.idempotencyKey)).toEqual(['ka', 'kb', 'kc']);
+    expect(store.listAuthorisations({ state: 'requested' }).map((x) => x.idempotencyKey)).toEqual(['ka', 'kc']);
+    expect(store.listAuthorisations({ sessionId: b.id }).map((x) => x.idempotencyKey)).toEqual(['kb', 'kc']);
+    expect(store.listAuthorisations({ sessionId: b.id, state: 'in_doubt' }).map((x) => x.idempotencyKey)).toEqual(['kb']);
   });
 });
 
 describe('audit trail', () => {
-  function fill(n: number): void {
-    for (let i = 0; i < n; i++) store.appendAudit({ sessionId: null, actor: CALL, action: `step-${i}`, detail: { i, b: 'x', a: 1 } });
+  function fill(n: number, sessionId: string | null = null): void {
+    for (let i = 0; i < n; i++) {
+      store.appendAudit({ sessionId, actor: CALL, action: `step-${i}`, detail: { i, b: 'x', a: { z: 1, y: [2, 1] } } });
+      tick();
+    }
   }
 
-  it('chains every row to the one before and verifies', () => {
-    fill(5);
-    const rows = store.listAudit({});
-    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(rows[0]!.prevHash).toBe('0'.repeat(64));
-    for (let i = 1; i < rows.length; i++) expect(rows[i]!.prevHash).toBe(rows[i - 1]!.hash);
-    expect(store.verifyAudit()).toEqual({ ok: true, rows: 5 });
+  /** The documented hash, computed here independently of the store. */
+  function expectedHash(e: { seq: number; at: string; sessionId: string | null; actor: { kind: string; id: string }; action: string; detail: string; prevHash: string }): string {
+    const text = JSON.stringify([e.seq, e.at, e.sessionId, e.actor.kind, e.actor.id, e.action, e.detail, e.prevHash]);
+    return createHash('sha256').update(text).digest('hex');
+  }
+
+  it('appends rows chained by SHA-256 over a canonical serialisation', () => {
+    const s = newSession();
+    const first = store.appendAudit({ sessionId: s.id, actor: { kind: 'agent', id: 'u1' }, action: 'session-created', detail: { b: 2, a: 1 } });
+    expect(first).toMatchObject({ seq: 1, at: '2030-01-02T03:04:05.000Z', sessionId: s.id, actor: { kind: 'agent', id: 'u1' }, detail: { a: 1, b: 2 } });
+    expect(first.prevHash).toBe('0'.repeat(64));
+    expect(first.hash).toBe(expectedHash({ ...first, detail: '{"a":1,"b":2}' }));
+    const second = store.appendAudit({ sessionId: null, actor: CALL, action: 'x' });
+    expect(second).toMatchObject({ seq: 2, prevHash: first.hash, detail: {} });
+    expect(second.hash).toBe(expectedHash({ ...second, detail: '{}' }));
+    // Key order does not change what is stored.
+    const c = store.appendAudit({ sessionId: null, actor: CALL, action: 'y', detail: { n: { b: 1, a: [{ d: 1, c: 2 }] } } });
+    expect(store.database.prepare('SELECT detail FROM audit_log WHERE seq = ?').pluck().get(c.seq)).toBe('{"n":{"a":[{"c":2,"d":1}],"b":1}}');
   });
 
-  it('is append-only inside SQLite', () => {
+  it('lists by session, after a seq, with a limit', () => {
+    const s = newSession();
     fill(2);
-    const raw = new Database(store.path);
-    expect(() => raw.prepare("UPDATE audit_log SET action = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
-    expect(() => raw.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
-    raw.close();
+    fill(3, s.id);
+    expect(store.listAudit({}).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.listAudit({ sessionId: s.id }).map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect(store.listAudit({ afterSeq: 3 }).map((r) => r.seq)).toEqual([4, 5]);
+    expect(store.listAudit({ sessionId: s.id, afterSeq: 3, limit: 1 }).map((r) => r.seq)).toEqual([4]);
+    expect(store.listAudit({})[0]).toMatchObject({ actor: CALL, detail: { i: 0, b: 'x', a: { z: 1, y: [2, 1] } } });
   });
 
-  it('finds a row edited directly in the database file', () => {
-    fill(6);
-    store.close();
-    const raw = new Database(join(dir, 'payments.db'));
-    raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare(`UPDATE audit_log SET detail = '{"i":99}' WHERE seq = 4`).run();
-    raw.close();
-    store = new SqlitePaymentStore({ dataDir: dir });
-    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 4 });
-  });
-
-  it('finds a deleted row', () => {
-    fill(6);
-    store.close();
-    const raw = new Database(join(dir, 'payments.db'));
-    raw.exec('DROP TRIGGER audit_log_no_delete');
-    raw.prepare('DELETE FROM audit_log WHERE seq = 3').run();
-    raw.close();
-    store = new SqlitePaymentStore({ dataDir: dir });
-    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 4 });
-  });
-
-  it('keeps the chain across a restart', () => {
+  it('verifies an intact chain, also across a reopen', () => {
+    expect(store.verifyAudit()).toEqual({ ok: true, rows: 0 });
     fill(3);
     store.close();
-    store = new SqlitePaymentStore({ dataDir: dir });
+    store = open();
     fill(2);
     expect(store.verifyAudit()).toEqual({ ok: true, rows: 5 });
   });
-});
 
-describe('readiness and contents', () => {
-  it('probes writability and keeps no card data columns', () => {
-    expect(store.isWritable()).toBe(true);
-    const raw = new Database(store.path, { readonly: true });
-    const columns = raw
-      .prepare("SELECT name FROM pragma_table_info('payment_sessions') UNION SELECT name FROM pragma_table_info('authorisations')")
-      .all()
-      .map((r) => (r as { name: string }).name);
-    raw.close();
-    expect(columns.filter((c) => /pan|card_number|expiry|cvv|cvc|security/.test(c))).toEqual([]);
-    expect(readdirSync(dir).some((f) => f.startsWith('payments.db'))).toBe(true);
-    expect(readFileSync(store.path).length).toBeGreaterThan(0);
+  it('keeps one chain when two connections append to the same file', () => {
+    const second = open();
+    try {
+      for (let i = 0; i < 10; i++) (i % 2 ? store : second).appendAudit({ sessionId: null, actor: CALL, action: `a${i}` });
+    } finally {
+      second.close();
+    }
+    expect(store.listAudit({}).map((r) => r.action)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9']);
+    expect(store.verifyAudit()).toEqual({ ok: true, rows: 10 });
+  });
+
+  it('refuses UPDATE and DELETE inside SQLite', () => {
+    fill(2);
+    const db = raw();
+    try {
+      expect(() => db.prepare("UPDATE audit_log SET action = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+    expect(store.verifyAudit()).toEqual({ ok: true, rows: 2 });
+  });
+
+  /** Tampers with the file through a second connection, then opens a fresh store on it. */
+  function tamper(sql: string[], trigger: 'audit_log_no_update' | 'audit_log_no_delete' | 'both'): void {
+    store.close();
+    const db = raw();
+    if (trigger !== 'audit_log_no_delete') db.exec('DROP TRIGGER audit_log_no_update');
+    if (trigger !== 'audit_log_no_update') db.exec('DROP TRIGGER audit_log_no_delete');
+    for (const statement of sql) db.exec(statement);
+    db.close();
+    store = open();
+  }
+
+  it('finds a row edited directly in the database file, at its seq', () => {
+    fill(6);
+    expect(store.verifyAudit()).toEqual({ ok: true, rows: 6 });
+    tamper([`UPDATE audit_log SET detail = '{"i":99}' WHERE seq = 4`], 'audit_log_no_update');
+    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 4, reason: expect.stringMatching(/edited/) });
+  });
+
+  it('finds an edited row whose own hash was recomputed, at the next row', () => {
+    fill(6);
+    const row4 = store.listAudit({ afterSeq: 3, limit: 1 })[0]!;
+    const forged = expectedHash({ ...row4, action: 'refund', detail: canonical(row4.detail) });
+    tamper([`UPDATE audit_log SET action = 'refund', hash = '${forged}' WHERE seq = 4`], 'audit_log_no_update');
+    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 5, reason: expect.stringMatching(/prev_hash/) });
+  });
+
+  it('finds a deleted row: a gap in seq', () => {
+    fill(6);
+    tamper(['DELETE FROM audit_log WHERE seq = 3'], 'audit_log_no_delete');
+    expect(store.verifyAudit()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, reason: expect.stringMatching(/missing/) });
+  });
+
+  it('finds a deleted first row', () => {
+    fill(3);
+    tamper(['DELETE FROM audit_log WHERE seq = 1'], 'audit_log_no_delete');
+    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 2 });
+  });
+
+  it('finds reordered rows: contents of 3 and 4 swapped', () => {
+    fill(6);
+    const cols = 'at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash';
+    tamper(
+      [
+        `CREATE TEMP TABLE swap AS SELECT seq, ${cols} FROM audit_log WHERE seq IN (3, 4)`,
+        ...['at', 'session_id', 'actor_kind', 'actor_id', 'action', 'detail', 'prev_hash', 'hash'].map(
+          (c) => `UPDATE audit_log SET ${c} = (SELECT ${c} FROM swap WHERE swap.seq = 7 - audit_log.seq) WHERE seq IN (3, 4)`,
+        ),
+      ],
+      'audit_log_no_update',
+    );
+    expect(store.listAudit({}).map((r) => r.action)).toEqual(['step-0', 'step-1', 'step-3', 'step-2', 'step-4', 'step-5']);
+    expect(store.verifyAudit()).toMatchObject({ ok: false, firstBrokenSeq: 3 });
+  });
+
+  it('finds rows removed from the end while the store was open', () => {
+    fill(5);
+    const db = raw();
+    db.exec('DROP TRIGGER audit_log_no_delete');
+    db.exec('DELETE FROM audit_log WHERE seq >= 4');
+    db.close();
+    expect(store.verifyAudit()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, reason: expect.stringMatching(/end/) });
   });
 });
+
+describe('readiness and closing', () => {
+  it('probes with a real write', () => {
+    expect(store.isWritable()).toBe(true);
+    expect(store.database.prepare('SELECT at FROM store_probe').pluck().get()).toBe('2030-01-02T03:04:05.000Z');
+    store.database.pragma('query_only = ON');
+    expect(store.isWritable()).toBe(false);
+    store.database.pragma('query_only = OFF');
+    expect(store.isWritable()).toBe(true);
+  });
+
+  it('is not writable once closed, and closes twice', () => {
+    store.close();
+    expect(store.isWritable()).toBe(false);
+    expect(() => store.close()).not.toThrow();
+  });
+});
+
+function canonical(value: Record<string, unknown>): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}
