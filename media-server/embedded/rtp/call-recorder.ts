@@ -1,0 +1,197 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { WavFileWriter, type WavFileWriterOptions } from '../media/wav-writer.js';
+import { FRAME_SAMPLES } from './jitter-buffer.js';
+
+export interface CallRecorderOptions {
+  /** Start paused (the flow paused recording before it started). Default false. */
+  readonly paused?: boolean;
+  /** Wall clock for the sidecar's ISO times. Default `() => new Date()`. */
+  readonly now?: () => Date;
+  /** Passed to the WAV writer (tests inject failing sinks). Default: a 0600 file, stereo, 8 kHz. */
+  readonly writer?: Pick<WavFileWriterOptions, 'openFile' | 'chunkBytes' | 'mode'>;
+}
+
+/** One pause: sample offsets into the recording and wall-clock times; `to…` null while it lasts. */
+export interface RecordingPauseSpan {
+  readonly fromSample: number;
+  readonly from: string;
+  readonly toSample: number | null;
+  readonly to: string | null;
+}
+
+/**
+ * The sidecar `<path>.json`. It describes the timeline only: never a digit,
+ * a key or anything keyed (PCI DSS 3.3: no sensitive authentication data
+ * after authorisation, in any form).
+ */
+export interface RecordingSidecar {
+  readonly format: 'secure-ivr-recording/1';
+  readonly recording: string;
+  readonly sampleRate: 8000;
+  /** Left: what the leg's party said (received); right: what that party heard (sent). */
+  readonly channels: readonly ['received', 'sent'];
+  readonly startedAt: string;
+  readonly stoppedAt: string | null;
+  /** Samples per channel written when the sidecar was last saved. */
+  readonly samples: number;
+  readonly pauses: readonly RecordingPauseSpan[];
+}
+
+interface MutablePause {
+  fromSample: number;
+  from: string;
+  toSample: number | null;
+  to: string | null;
+}
+
+/**
+ * One leg's recording: a stereo 8 kHz 16-bit WAV appended one 20 ms frame
+ * per tick, and a sidecar JSON of the pause spans, rewritten (atomically,
+ * through a temporary file and rename) at start, at every pause and resume,
+ * and at stop, so a crash leaves a current one.
+ *
+ * While paused, zeros are written on both channels instead of the audio:
+ * the timeline keeps its length and nothing said or keyed in a paused span
+ * is on disk (shared/DESIGN.md "Capture rules"). A pause takes effect from
+ * the next frame appended.
+ */
+export class CallRecorder {
+  readonly path: string;
+  readonly sidecarPath: string;
+  readonly #writer: WavFileWriter;
+  readonly #now: () => Date;
+  readonly #startedAt: string;
+  readonly #pauses: MutablePause[] = [];
+  #stoppedAt: string | null = null;
+  #paused = false;
+  #sidecarWrites: Promise<void> = Promise.resolve();
+  #sidecarFailure: unknown = undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(path: string, writer: WavFileWriter, now: () => Date) {
+    this.path = path;
+    this.sidecarPath = `${path}.json`;
+    this.#writer = writer;
+    this.#now = now;
+    this.#startedAt = now().toISOString();
+  }
+
+  /** Creates the WAV file and the sidecar. */
+  static async start(path: string, options: CallRecorderOptions = {}): Promise<CallRecorder> {
+    const writer = await WavFileWriter.create(path, { ...options.writer, sampleRate: 8000, channels: 2 });
+    const recorder = new CallRecorder(path, writer, options.now ?? (() => new Date()));
+    if (options.paused) recorder.#openPause();
+    try {
+      await recorder.#saveSidecar();
+    } catch (error) {
+      await writer.close().catch(() => undefined);
+      throw error;
+    }
+    return recorder;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get stopped(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  /** Samples per channel written so far. */
+  get samples(): number {
+    return this.#writer.framesWritten;
+  }
+
+  /**
+   * Appends one 160-sample frame: `received` left, `sent` right; zeros
+   * while paused. Throws `WavWriterStateError` if an earlier disk write failed.
+   */
+  append(received: Int16Array, sent: Int16Array): void {
+    if (this.#paused) this.#writer.appendSilence(FRAME_SAMPLES);
+    else this.#writer.append(received, sent, FRAME_SAMPLES);
+  }
+
+  /** Silence from the next frame on; resolves when the sidecar records it. */
+  async pause(): Promise<void> {
+    if (this.#paused || this.stopped) return;
+    this.#openPause();
+    await this.#saveSidecar();
+  }
+
+  /** Audio again from the next frame on. */
+  async resume(): Promise<void> {
+    if (!this.#paused || this.stopped) return;
+    this.#closePause();
+    await this.#saveSidecar();
+  }
+
+  /** Closes the WAV file (patching its sizes) and writes the final sidecar. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /** The sidecar as it stands. */
+  sidecar(): RecordingSidecar {
+    return {
+      format: 'secure-ivr-recording/1',
+      recording: basename(this.path),
+      sampleRate: 8000,
+      channels: ['received', 'sent'],
+      startedAt: this.#startedAt,
+      stoppedAt: this.#stoppedAt,
+      samples: this.#writer.framesWritten,
+      pauses: this.#pauses.map((p) => ({ ...p })),
+    };
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#paused) this.#closePause();
+    this.#stoppedAt = this.#now().toISOString();
+    let failure: unknown;
+    try {
+      await this.#writer.close();
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      await this.#saveSidecar();
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  #openPause(): void {
+    this.#paused = true;
+    this.#pauses.push({ fromSample: this.#writer.framesWritten, from: this.#now().toISOString(), toSample: null, to: null });
+  }
+
+  #closePause(): void {
+    this.#paused = false;
+    const open = this.#pauses[this.#pauses.length - 1];
+    if (open && open.toSample === null) {
+      open.toSample = this.#writer.framesWritten;
+      open.to = this.#now().toISOString();
+    }
+  }
+
+  /** Queues a write of the sidecar as it stands now; resolves when it (and every earlier one) is on disk. */
+  #saveSidecar(): Promise<void> {
+    const json = `${JSON.stringify(this.sidecar(), null, 2)}\n`;
+    const temporary = `${this.sidecarPath}.tmp`;
+    this.#sidecarWrites = this.#sidecarWrites.then(async () => {
+      try {
+        await writeFile(temporary, json, { mode: 0o600 });
+        await rename(temporary, this.sidecarPath);
+      } catch (error) {
+        this.#sidecarFailure ??= error;
+      }
+    });
+    return this.#sidecarWrites.then(() => {
+      if (this.#sidecarFailure !== undefined) throw this.#sidecarFailure;
+    });
+  }
+}

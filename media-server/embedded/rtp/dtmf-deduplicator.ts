@@ -1,0 +1,91 @@
+import type { DtmfKey } from '../media/dtmf-key.js';
+
+/** How a key press reached us: RTP event, SIP INFO, or tones in the audio. */
+export type DtmfMethod = 'rfc4733' | 'info' | 'inband';
+
+export interface DtmfDeduplicatorOptions {
+  /**
+   * Two reports of the same key by different methods this close together
+   * (first report to later one) are one key press. Default 300 ms: in-band
+   * detection trails the first RFC 4733 packet by the jitter buffer (40 ms)
+   * plus the detector's two blocks (26–38 ms), and an INFO may lead or trail
+   * the RTP by a SIP hop; a person cannot press the same key twice within
+   * 300 ms *and* have one method miss one press and the other miss the other.
+   */
+  readonly windowMs?: number;
+}
+
+const METHOD_BIT: Readonly<Record<DtmfMethod, number>> = { rfc4733: 1, info: 2, inband: 4 };
+
+/** Presses remembered; 16 presses in one window is far beyond human (Q.24: ≥ 80 ms per digit). */
+const CAPACITY = 16;
+
+/**
+ * Counts each key press once when it reaches us by more than one method (a
+ * phone that sends RFC 4733 events and leaves the tones in the audio, or
+ * sends INFO and RFC 4733).
+ *
+ * Every accepted report opens a press record: key, time, the set of methods
+ * that reported it. A later report of the same key by a method the record
+ * does not hold yet, within `windowMs` of the record, joins that record and
+ * is a duplicate; records are matched oldest first, so two quick presses of
+ * the same key each pair with their own reports. A report by a method that
+ * already reported the press is a new press: each method's own receiver
+ * already reports a press once, so "1 1" by RFC 4733 alone is never merged.
+ * Allocation-free.
+ */
+export class DtmfDeduplicator {
+  readonly windowMs: number;
+  readonly #keys: (DtmfKey | undefined)[] = new Array<DtmfKey | undefined>(CAPACITY).fill(undefined);
+  readonly #at = new Float64Array(CAPACITY);
+  readonly #methods = new Uint8Array(CAPACITY);
+  #next = 0;
+  #duplicates = 0;
+
+  constructor(options: DtmfDeduplicatorOptions = {}) {
+    this.windowMs = options.windowMs ?? 300;
+    if (!(this.windowMs >= 0) || !Number.isFinite(this.windowMs)) throw new RangeError(`windowMs must be a finite number ≥ 0, got ${this.windowMs}`);
+  }
+
+  /** Reports dropped as another method's report of an accepted press. */
+  get duplicates(): number {
+    return this.#duplicates;
+  }
+
+  /**
+   * Whether this report is a new key press (report it) or another method's
+   * report of a press already accepted (drop it). `atMs`: a monotonic clock.
+   */
+  accept(key: DtmfKey, method: DtmfMethod, atMs: number): boolean {
+    const bit = METHOD_BIT[method];
+    const window = this.windowMs;
+    let match = -1;
+    let matchAt = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < CAPACITY; i++) {
+      if (this.#keys[i] !== key || (this.#methods[i] as number) & bit) continue;
+      const at = this.#at[i] as number;
+      if (Math.abs(atMs - at) > window) continue;
+      if (at < matchAt) {
+        match = i;
+        matchAt = at;
+      }
+    }
+    if (match >= 0) {
+      this.#methods[match] = (this.#methods[match] as number) | bit;
+      this.#duplicates++;
+      return false;
+    }
+    const slot = this.#next;
+    this.#next = (slot + 1) % CAPACITY;
+    this.#keys[slot] = key;
+    this.#at[slot] = atMs;
+    this.#methods[slot] = bit;
+    return true;
+  }
+
+  reset(): void {
+    this.#keys.fill(undefined);
+    this.#methods.fill(0);
+    this.#next = 0;
+  }
+}
