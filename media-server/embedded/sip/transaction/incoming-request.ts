@@ -1,0 +1,98 @@
+import {
+  BRANCH_MAGIC_COOKIE,
+  formatVia,
+  parseCSeq,
+  parseNameAddr,
+  parseVia,
+  type CSeq,
+  type SipRequest,
+  type Via,
+} from '../message/index.js';
+import type { TransportAddress } from '../transport/sip-transport.js';
+
+/**
+ * A parsed request as the transaction layer needs it: its top Via and CSeq
+ * read once, the address its responses go to (§18.2.2) and the key that
+ * matches it to a server transaction (§17.2.3).
+ */
+export interface IncomingRequest {
+  readonly message: SipRequest;
+  readonly source: TransportAddress;
+  /** The top Via, with `received`/`rport` already stamped (§18.2.1, RFC 3581 §4). */
+  readonly via: Via;
+  readonly cseq: CSeq;
+  /** Where responses to this request go (§18.2.2, RFC 3581 §4). */
+  readonly responseAddress: TransportAddress;
+  /** §17.2.3 server transaction key; an ACK gets its INVITE's key. */
+  readonly transactionKey: string;
+}
+
+const DEFAULT_SIP_PORT = 5060;
+
+/**
+ * Where a response to a request with this top Via goes (RFC 3261 §18.2.2):
+ * over a reliable transport, back on the connection the request came on;
+ * over UDP, to the source address (the `received` address) and the sent-by
+ * port, or the source port when the client asked for `rport` (RFC 3581 §4).
+ */
+export function responseAddressOf(via: Via, source: TransportAddress): TransportAddress {
+  if (source.protocol === 'tcp') return source;
+  const port = via.params.has('rport') ? source.port : (via.port ?? DEFAULT_SIP_PORT);
+  return port === source.port ? source : { protocol: source.protocol, address: source.address, port };
+}
+
+/**
+ * The §17.2.3 key. With an RFC 3261 branch: branch, sent-by and method
+ * (ACK counted as INVITE: "the method of the request matches the one that
+ * created the transaction, except for ACK, where the method of the request
+ * that created the transaction is INVITE"). Without the magic cookie
+ * (RFC 2543 peers) the fallback compares Request-URI, From tag, Call-ID,
+ * CSeq number and top Via; the To tag is left out, so an ACK for a non-2xx
+ * still finds its INVITE.
+ */
+export function serverTransactionKey(request: SipRequest, via: Via, cseq: CSeq): string {
+  const method = request.method === 'ACK' ? 'INVITE' : request.method;
+  const branch = via.params.get('branch');
+  if (branch && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
+    return `${branch}|${via.host.toLowerCase()}:${via.port ?? ''}|${method}`;
+  }
+  let fromTag = '';
+  try {
+    fromTag = parseNameAddr(request.headers.get('From') ?? '').params.get('tag') ?? '';
+  } catch {
+    // The parser checked From; unreachable in practice.
+  }
+  const sentBy = `${via.host.toLowerCase()}:${via.port ?? ''};${branch ?? ''}`;
+  return `2543|${request.uri}|${fromTag}|${request.headers.get('Call-ID')}|${cseq.seq}|${sentBy}|${method}`;
+}
+
+/** The key of the INVITE a CANCEL cancels (§9.2: matched "using the procedures of Section 17.2.3"). */
+export function cancelledInviteKey(cancel: IncomingRequest): string {
+  return serverTransactionKey({ ...cancel.message, method: 'INVITE' }, cancel.via, cancel.cseq);
+}
+
+/**
+ * Reads what the transaction layer needs of a request that
+ * `parseSipMessage` accepted (so its top Via and CSeq parse), and stamps the
+ * top Via as RFC 3261 §18.2.1 says: `received` when the sent-by host is not
+ * the packet's source address, and (RFC 3581 §4) `rport` with the source
+ * port, plus `received`, when the client asked for it.
+ */
+export function readIncomingRequest(request: SipRequest, source: TransportAddress): IncomingRequest {
+  const via = parseVia(request.headers.get('Via') as string);
+  const cseq = parseCSeq(request.headers.get('CSeq') as string);
+  const rport = via.params.has('rport');
+  if (rport || via.host !== source.address) {
+    via.params.set('received', source.address);
+    if (rport) via.params.set('rport', String(source.port));
+    request.headers.replaceFirst('Via', formatVia(via));
+  }
+  return {
+    message: request,
+    source,
+    via,
+    cseq,
+    responseAddress: responseAddressOf(via, source),
+    transactionKey: serverTransactionKey(request, via, cseq),
+  };
+}

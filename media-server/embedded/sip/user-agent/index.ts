@@ -1,0 +1,7 @@
+export * from './user-agent-errors.js';
+export * from './incoming-invite.js';
+export * from './outgoing-invite.js';
+export * from './sip-user-agent.js';
+export { InvalidStateError, SipTimeoutError, SipTransportError, SipUnsupportedError } from '../transaction/transaction-errors.js';
+export { SipAckTimeoutError, SipDialogTerminatedError, SipFinalResponseError, SipRequestPendingError } from '../dialog/dialog-errors.js';
+export { SipDialog, type DialogEndReason, type SipDialogEvents, type SipDialogState } from '../dialog/sip-dialog.js';
