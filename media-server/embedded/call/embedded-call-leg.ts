@@ -1,0 +1,226 @@
+import { EventEmitter } from 'node:events';
+import type {
+  AudioItem,
+  CallLeg,
+  CallLegEvents,
+  DtmfEvent,
+  DtmfKey,
+  HangupReason,
+  InboundCall,
+  LegEnded,
+  Listener,
+  PlaybackResult,
+  PlayOptions,
+  RecordingOptions,
+} from '../../media-server-port.js';
+import { answerOffer, type LocalMedia, type NegotiatedAudio } from '../sdp/sdp-negotiator.js';
+import type { SipDialog, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
+import { parseDtmfInfo } from './dtmf-info-body.js';
+
+/** What a leg needs of its RTP session (media-server/embedded/rtp). */
+export interface LegMedia {
+  readonly localPort: number;
+  setRemote(negotiated: NegotiatedAudio): void;
+  play(items: readonly AudioItem[], options?: PlayOptions): Promise<PlaybackResult>;
+  stopPlayback(): void;
+  setDtmfMasking(on: boolean): void;
+  setMuted(on: boolean): void;
+  startRecording(options: RecordingOptions): Promise<void>;
+  pauseRecording(): Promise<void>;
+  resumeRecording(): Promise<void>;
+  stopRecording(): Promise<void>;
+  /** A key press that came by signalling (INFO), so the session can count each press once. */
+  reportDtmf(key: DtmfKey, method: 'info', durationMs?: number): void;
+  on(event: 'dtmf', listener: (event: DtmfEvent) => void): unknown;
+  close(): Promise<void> | void;
+}
+
+export interface EmbeddedCallLegOptions {
+  readonly id: string;
+  readonly media: LegMedia;
+  readonly local: LocalMedia;
+  /** Answers re-INVITE offers with the next SDP version of this leg. */
+  readonly nextLocal: () => LocalMedia;
+  readonly onError?: (err: unknown) => void;
+}
+
+/** A party of a call on the embedded media server: one SIP dialog and one RTP session. */
+export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
+  readonly id: string;
+  /** The leg's RTP session; for the embedded server's bridge, not for callers of the port. */
+  readonly media: LegMedia;
+  readonly #nextLocal: () => LocalMedia;
+  readonly #onError: (err: unknown) => void;
+  #dialog: SipDialog | undefined;
+  #ended = false;
+  #held = false;
+  #bargeIn = false;
+
+  constructor(options: EmbeddedCallLegOptions) {
+    super();
+    this.id = options.id;
+    this.media = options.media;
+    this.#nextLocal = options.nextLocal;
+    this.#onError = options.onError ?? (() => undefined);
+    this.media.on('dtmf', (event) => this.#onDtmf(event));
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Binds the SIP dialog once the leg is answered (or the outbound call was). */
+  attachDialog(dialog: SipDialog): void {
+    this.#dialog = dialog;
+    dialog.on('info', (req) => {
+      const digit = parseDtmfInfo(req.headers.get('Content-Type'), req.body);
+      if (digit) this.media.reportDtmf(digit.key, 'info', digit.durationMs);
+    });
+    dialog.on('reinvite', (req, answer, reject) => {
+      try {
+        const { sdp, negotiated } = answerOffer(req.body.toString('latin1'), this.#nextLocal());
+        this.media.setRemote(negotiated);
+        answer(sdp);
+        if (negotiated.onHold !== this.#held) {
+          this.#held = negotiated.onHold;
+          this.emit('hold', this.#held);
+        }
+      } catch (err) {
+        // RFC 3261 §14.2: an offer we cannot accept gets 488, and the session stays as it was.
+        reject(488);
+        this.#onError(err);
+      }
+    });
+    dialog.on('ended', (reason) => {
+      this.end(reason === 'remote-bye' ? 'remote-hangup' : reason === 'local-bye' ? 'local-hangup' : 'failed');
+    });
+  }
+
+  override on<K extends keyof CallLegEvents>(event: K, listener: Listener<CallLegEvents[K]>): this {
+    return super.on(event, listener as never);
+  }
+
+  override off<K extends keyof CallLegEvents>(event: K, listener: Listener<CallLegEvents[K]>): this {
+    return super.off(event, listener as never);
+  }
+
+  async play(items: readonly AudioItem[], options: PlayOptions = {}): Promise<PlaybackResult> {
+    if (this.#ended) return 'hangup';
+    this.#bargeIn = options.bargeIn ?? false;
+    try {
+      return await this.media.play(items, options);
+    } finally {
+      this.#bargeIn = false;
+    }
+  }
+
+  stopPlayback(): void {
+    this.media.stopPlayback();
+  }
+
+  setDtmfMasking(on: boolean): void {
+    this.media.setDtmfMasking(on);
+  }
+
+  setMuted(on: boolean): void {
+    this.media.setMuted(on);
+  }
+
+  startRecording(options: RecordingOptions): Promise<void> {
+    return this.media.startRecording(options);
+  }
+
+  pauseRecording(): Promise<void> {
+    return this.media.pauseRecording();
+  }
+
+  resumeRecording(): Promise<void> {
+    return this.media.resumeRecording();
+  }
+
+  stopRecording(): Promise<void> {
+    return this.media.stopRecording();
+  }
+
+  async transfer(target: string): Promise<void> {
+    if (!this.#dialog) throw new Error('cannot transfer a leg that is not answered');
+    await this.#dialog.refer(target);
+  }
+
+  async hangup(): Promise<void> {
+    if (this.#ended) return;
+    try {
+      await this.#dialog?.bye();
+    } catch (err) {
+      this.#onError(err);
+    }
+    this.end('local-hangup');
+  }
+
+  /** Marks the leg ended once, frees its media and tells the listeners. */
+  end(reason: HangupReason, status?: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    void Promise.resolve(this.media.close()).catch((err: unknown) => this.#onError(err));
+    const event: LegEnded = status === undefined ? { reason } : { reason, status };
+    this.emit('ended', event);
+  }
+
+  #onDtmf(event: DtmfEvent): void {
+    if (this.#bargeIn) this.media.stopPlayback();
+    this.emit('dtmf', event);
+  }
+}
+
+/** A call arriving at the embedded media server: the leg plus its INVITE. */
+export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall {
+  readonly from: string;
+  readonly calledUser: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly #invite: IncomingInvite;
+  readonly #answerSdp: string;
+  #answered = false;
+
+  constructor(options: EmbeddedCallLegOptions & { invite: IncomingInvite; answerSdp: string; negotiated: NegotiatedAudio }) {
+    super(options);
+    this.#invite = options.invite;
+    this.#answerSdp = options.answerSdp;
+    this.from = options.invite.from;
+    this.calledUser = options.invite.calledUser;
+    const headers = new Map<string, string>();
+    for (const [name, value] of options.invite.request.headers.entries()) {
+      const key = name.toLowerCase();
+      if (!headers.has(key)) headers.set(key, value);
+    }
+    this.headers = headers;
+    this.media.setRemote(options.negotiated);
+    options.invite.on('cancelled', () => this.end('cancelled', 487));
+  }
+
+  async answer(): Promise<void> {
+    if (this.ended) throw new Error('the caller has gone');
+    if (this.#answered) return;
+    this.#answered = true;
+    try {
+      this.attachDialog(await this.#invite.accept({ sdp: this.#answerSdp }));
+    } catch (err) {
+      // No ACK for our 200 (RFC 3261 §13.3.1.4): the call never really started.
+      this.end('failed');
+      throw err;
+    }
+  }
+
+  async reject(status: number, reason?: string): Promise<void> {
+    if (this.#answered || this.ended) return;
+    this.#invite.reject(status, reason);
+    this.end('rejected', status);
+  }
+
+  override async hangup(): Promise<void> {
+    if (!this.#answered && !this.ended) {
+      await this.reject(480, 'Temporarily Unavailable');
+      return;
+    }
+    await super.hangup();
+  }
+}

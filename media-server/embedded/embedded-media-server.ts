@@ -1,0 +1,255 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type {
+  Bridge,
+  CallLeg,
+  DialOptions,
+  HangupReason,
+  Listener,
+  MediaServer,
+  MediaServerEvents,
+} from '../media-server-port.js';
+import { EmbeddedCallLeg, EmbeddedInboundCall, type LegMedia } from './call/embedded-call-leg.js';
+import { MediaClock } from './rtp/media-clock.js';
+import { RtpPortAllocator } from './rtp/rtp-port-allocator.js';
+import { RtpSession } from './rtp/rtp-session.js';
+import { MediaBridge } from './rtp/media-bridge.js';
+import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
+import { SipStreamFramer } from './sip/message/index.js';
+import { SipTransport } from './sip/transport/sip-transport.js';
+import { SourceFilter } from './sip/transport/source-filter.js';
+import { SipUserAgent, type IncomingInvite } from './sip/user-agent/sip-user-agent.js';
+
+export interface EmbeddedMediaServerOptions {
+  /** SIP listens here (UDP and TCP). Default 127.0.0.1. */
+  readonly sipHost: string;
+  /** Default 5060; 0 picks a free port (tests). */
+  readonly sipPort: number;
+  /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
+  readonly allow?: readonly string[];
+  /** Address RTP binds to and SDP advertises. Default: sipHost. */
+  readonly rtpHost?: string;
+  /** Even ports in this inclusive range. Defaults 20000–29999. */
+  readonly rtpPortMin?: number;
+  readonly rtpPortMax?: number;
+  /** What a masked key press becomes towards other legs. Default 'tone'. */
+  readonly maskMode?: 'silence' | 'tone';
+  readonly logger: Logger;
+}
+
+/** An outbound call that was refused or not answered. */
+export class DialError extends Error {
+  override readonly name = 'DialError';
+  constructor(
+    readonly reason: HangupReason,
+    readonly status?: number,
+  ) {
+    super(`dial failed: ${reason}${status ? ` (${status})` : ''}`);
+  }
+}
+
+/**
+ * The default media server: SIP (UDP/TCP) and RTP (G.711, RFC 4733, in-band
+ * DTMF, masking, recording) in this process. See shared/DESIGN.md "media
+ * server port".
+ */
+export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> implements MediaServer {
+  readonly kind = 'embedded' as const;
+  readonly #options: EmbeddedMediaServerOptions;
+  readonly #logger: Logger;
+  readonly #transport: SipTransport;
+  readonly #ua: SipUserAgent;
+  readonly #ports: RtpPortAllocator;
+  readonly #clock: MediaClock;
+  readonly #legs = new Set<EmbeddedCallLeg>();
+  #started = false;
+
+  constructor(options: EmbeddedMediaServerOptions) {
+    super();
+    this.#options = options;
+    this.#logger = options.logger;
+    const allow = new SourceFilter(options.allow);
+    this.#transport = new SipTransport({
+      host: options.sipHost,
+      port: options.sipPort,
+      createFramer: (callbacks) => new SipStreamFramer(callbacks),
+      acceptTcpFrom: (address) => allow.allows(address),
+    });
+    this.#ua = new SipUserAgent({
+      transport: this.#transport,
+      allow,
+      contactHost: options.sipHost,
+      contactPort: options.sipPort,
+      logger: options.logger,
+    });
+    this.#ports = new RtpPortAllocator({
+      host: options.rtpHost ?? options.sipHost,
+      min: options.rtpPortMin ?? 20000,
+      max: options.rtpPortMax ?? 29999,
+    });
+    this.#clock = new MediaClock({ onHandlerError: (err) => this.#logger.error({ err }, 'media tick failed') });
+    this.#ua.on('invite', (invite) => {
+      this.#onInvite(invite).catch((err: unknown) => {
+        this.#logger.error({ err }, 'inbound call setup failed');
+        invite.reject(500);
+      });
+    });
+  }
+
+  get connected(): boolean {
+    return this.#started;
+  }
+
+  /** The SIP port actually bound (useful with port 0). */
+  get sipPort(): number {
+    return this.#transport.port;
+  }
+
+  get activeLegs(): number {
+    return this.#legs.size;
+  }
+
+  get clock(): MediaClock {
+    return this.#clock;
+  }
+
+  get sipCounters(): SipUserAgent['counters'] {
+    return this.#ua.counters;
+  }
+
+  override on<K extends keyof MediaServerEvents>(event: K, listener: Listener<MediaServerEvents[K]>): this {
+    return super.on(event, listener as never);
+  }
+
+  override off<K extends keyof MediaServerEvents>(event: K, listener: Listener<MediaServerEvents[K]>): this {
+    return super.off(event, listener as never);
+  }
+
+  async start(): Promise<void> {
+    await this.#transport.start();
+    await this.#ua.start();
+    this.#started = true;
+    this.emit('connected', true);
+  }
+
+  async stop(): Promise<void> {
+    this.#ua.setAcceptingCalls(false);
+    await Promise.allSettled([...this.#legs].map((leg) => leg.hangup()));
+    await this.#ua.stop();
+    await this.#transport.stop();
+    this.#clock.stop();
+    this.#started = false;
+    this.emit('connected', false);
+  }
+
+  setAcceptingCalls(accepting: boolean): void {
+    this.#ua.setAcceptingCalls(accepting);
+  }
+
+  async dial(target: string, options: DialOptions = {}): Promise<CallLeg> {
+    const { media, local, nextLocal } = await this.#openMedia();
+    const outgoing = this.#ua.invite(target, {
+      sdp: createOffer(local),
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.headers ? { headers: { ...options.headers } } : {}),
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    let dialog;
+    try {
+      dialog = await outgoing.dialog;
+    } catch (err) {
+      await media.close();
+      const status = (err as { status?: number }).status;
+      throw new DialError(status ? 'rejected' : 'no-answer', status);
+    }
+    const leg = new EmbeddedCallLeg({ id: newLegId(), media, local, nextLocal, onError: (e) => this.#legError(e) });
+    try {
+      media.setRemote(readAnswer(dialog.remoteSdp));
+    } catch (err) {
+      await dialog.bye().catch(() => undefined);
+      await media.close();
+      throw new DialError('failed', err instanceof NoCommonCodecError ? 488 : undefined);
+    }
+    leg.attachDialog(dialog);
+    this.#track(leg);
+    return leg;
+  }
+
+  bridge(a: CallLeg, b: CallLeg): Bridge {
+    if (!(a instanceof EmbeddedCallLeg) || !(b instanceof EmbeddedCallLeg)) {
+      throw new TypeError('the embedded media server bridges only its own legs');
+    }
+    const bridge = new MediaBridge(mediaOf(a), mediaOf(b));
+    let open = true;
+    const unbridge = (): void => {
+      if (!open) return;
+      open = false;
+      bridge.unbridge();
+    };
+    a.on('ended', unbridge);
+    b.on('ended', unbridge);
+    return { legs: [a, b], unbridge };
+  }
+
+  async #onInvite(invite: IncomingInvite): Promise<void> {
+    const { media, local, nextLocal } = await this.#openMedia();
+    let answer;
+    try {
+      answer = answerOffer(invite.sdp, local);
+    } catch (err) {
+      await media.close();
+      if (err instanceof NoCommonCodecError || err instanceof SdpError) {
+        // RFC 3261 §13.3.1.3: an offer we cannot accept gets 488.
+        invite.reject(488);
+        return;
+      }
+      throw err;
+    }
+    const call = new EmbeddedInboundCall({
+      id: newLegId(),
+      media,
+      local,
+      nextLocal,
+      invite,
+      answerSdp: answer.sdp,
+      negotiated: answer.negotiated,
+      onError: (e) => this.#legError(e),
+    });
+    this.#track(call);
+    invite.progress(180);
+    this.emit('call', call);
+  }
+
+  async #openMedia(): Promise<{ media: LegMedia & RtpSession; local: LocalMedia; nextLocal: () => LocalMedia }> {
+    const media = await RtpSession.open({
+      allocator: this.#ports,
+      clock: this.#clock,
+      maskMode: this.#options.maskMode ?? 'tone',
+      logger: this.#logger,
+    });
+    const address = this.#options.rtpHost ?? this.#options.sipHost;
+    const sessionId = randomInt(1, 2 ** 31);
+    let version = 1;
+    const local = { address, port: media.localPort, sessionId, sessionVersion: version };
+    return { media, local, nextLocal: () => ({ ...local, sessionVersion: ++version }) };
+  }
+
+  #track(leg: EmbeddedCallLeg): void {
+    this.#legs.add(leg);
+    leg.on('ended', () => this.#legs.delete(leg));
+  }
+
+  #legError(err: unknown): void {
+    this.#logger.warn({ err }, 'call leg error');
+  }
+}
+
+/** Every leg of this server was opened on an RtpSession by #openMedia. */
+function mediaOf(leg: EmbeddedCallLeg): RtpSession {
+  return leg.media as RtpSession;
+}
+
+function newLegId(): string {
+  return `leg_${randomBytes(8).toString('hex')}`;
+}
