@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -15,6 +16,8 @@ export interface HttpServerOptions {
   readonly readiness: Readonly<Record<string, ReadinessProbe>>;
   /** Mounts the API routes before the JSON 404 and error handlers. */
   readonly routes?: (app: Express) => void;
+  /** PEM certificate and key: serve HTTPS (and WSS) instead of HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 export interface RunningHttpServer {
@@ -30,9 +33,14 @@ export interface RunningHttpServer {
 export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No CORS headers anywhere: browsers on other origins cannot call the API.
   app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    if (options.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     next();
   });
 
@@ -68,7 +76,11 @@ export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>)
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const app = createHttpApp(options);
-  const server = createServer(app);
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, app) : createServer(app);
+  // Slow clients cannot hold connections open (slowloris).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -80,7 +92,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     server,
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type RunningHttpServer } from '../../agent-bridge/http-server.js';
@@ -111,6 +112,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
       readiness: { store: () => store.isWritable() },
+      ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
       routes: (app) =>
         mountApi(app, {
           store,

@@ -58,6 +58,9 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
+    /** PEM files: agent-bridge serves HTTPS and WSS when both are set. */
+    TLS_CERT: z.string().min(1).optional(),
+    TLS_KEY: z.string().min(1).optional(),
     /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Which media server drives the calls. */
@@ -108,6 +111,9 @@ export const configSchema = z
     INTER_DIGIT_TIMEOUT_MS: positiveMs.default(5_000),
   })
   .superRefine((c, ctx) => {
+    if ((c.TLS_CERT === undefined) !== (c.TLS_KEY === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
+    }
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
     }

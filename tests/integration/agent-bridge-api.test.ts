@@ -136,6 +136,23 @@ describe('agent-bridge API', () => {
     expect(app.store.listAudit({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
   });
 
+  it('sends security headers, no CORS, and refuses oversized bodies', async () => {
+    const res = await call('/healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    const preflight = await fetch(`${base}/api/v1/sessions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const token = await login('sue');
+    const big = await call('/api/v1/sessions', { method: 'POST', token, body: { amount: 1, currency: 'EUR', reference: 'x', description: 'y'.repeat(40_000) } });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: 'entity.too.large' });
+  });
+
   it('serves an OpenAPI document that validates', async () => {
     const doc = (await (await call('/api/v1/openapi.json')).json()) as Record<string, unknown>;
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
