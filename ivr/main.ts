@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   const app = await buildApplication({ config, logger, dataDir });
-  logger.info({ http: app.httpUrl, dataDir }, 'secure payment IVR started');
+  logger.info(
+    { http: app.httpUrl, payNumber: `sip:${config.PAY_NUMBER}@${config.SIP_HOST}:${app.sipPort}`, dataDir },
+    'secure payment IVR started',
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -20,6 +20,11 @@ import type { PaymentServiceProvider } from '../../psp/psp-port.js';
 import { FileOrderLookup } from '../orders/file-order-lookup.js';
 import { HttpOrderLookup } from '../orders/http-order-lookup.js';
 import type { OrderLookup } from '../orders/order-lookup-port.js';
+import { EmbeddedMediaServer } from '../../media-server/embedded/embedded-media-server.js';
+import type { MediaServer } from '../../media-server/media-server-port.js';
+import { PaymentIvr } from '../call/payment-ivr.js';
+import { RecorderWebhook } from '../call/recorder-webhook.js';
+import { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import type { Config } from './config.js';
 import { projectRoot } from './project-root.js';
 
@@ -42,17 +47,29 @@ export interface Application {
   readonly identities: SqliteIdentityStore;
   readonly progress: ProgressHub;
   readonly liveSessions: LiveSessions;
+  readonly mediaServer: MediaServer;
+  readonly ivr: PaymentIvr;
+  /** The SIP port the media server listens on (SIP_PORT, or the one picked for 0). */
+  readonly sipPort: number;
+  /** Where call recordings go; undefined when RECORDING=off. */
+  readonly recordingDir: string | undefined;
   stop(): Promise<void>;
 }
 
 /** How often the vault wipes entries past their time. */
 const VAULT_SWEEP_MS = 15_000;
+/** On stop, how long calls in progress get to finish before their legs are ended. */
+const STOP_DRAIN_MS = 5_000;
 
 /**
  * Wires the system on its configured adapters: SQLite store, in-memory vault,
- * sandbox PSP with authoriser and reconciler, order lookup, HTTP server.
+ * sandbox PSP with authoriser and reconciler, order lookup, embedded media
+ * server with the payment IVR on it, HTTP server with the stream.
  */
 export async function buildApplication({ config, logger, dataDir }: ApplicationOptions): Promise<Application> {
+  // A missing recording is a build problem: refuse to start rather than fail mid-call.
+  const prompts = new PromptCatalogue(config.LANGUAGE);
+  prompts.verify();
   const store = new SqlitePaymentStore({ dataDir });
   const vault = new CardVault({
     acceptedBrands: config.ACCEPTED_BRANDS,
@@ -105,13 +122,66 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     return session !== undefined && canSee(principal, session);
   };
 
+  const mediaServer = new EmbeddedMediaServer({
+    sipHost: config.SIP_HOST,
+    sipPort: config.SIP_PORT,
+    allow: config.SIP_ALLOW,
+    rtpPortMin: config.RTP_PORT_MIN,
+    rtpPortMax: config.RTP_PORT_MAX,
+    maskMode: config.MASK_MODE,
+    logger: logger.child({ component: 'media-server' }),
+  });
+  const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
+  const recorderWebhook = config.RECORDER_WEBHOOK_URL
+    ? new RecorderWebhook({ url: config.RECORDER_WEBHOOK_URL, store })
+    : undefined;
+  const ivr = new PaymentIvr({
+    mediaServer,
+    payNumber: config.PAY_NUMBER,
+    prompts,
+    recordingDir,
+    ...(recorderWebhook ? { externalRecorder: (callId, sessionId) => recorderWebhook.forCall(callId, sessionId) } : {}),
+    flow: {
+      maxAttempts: config.MAX_ATTEMPTS,
+      firstDigitTimeoutMs: config.FIRST_DIGIT_TIMEOUT_MS,
+      interDigitTimeoutMs: config.INTER_DIGIT_TIMEOUT_MS,
+      confirmCard: config.CONFIRM_CARD,
+      confirmAmount: config.CONFIRM_AMOUNT,
+    },
+    deps: {
+      store,
+      vault,
+      authoriser,
+      orders,
+      logger: logger.child({ component: 'payment-call' }),
+      onProgress: (sessionId, event) => {
+        if (sessionId) progress.publish(sessionId, event);
+      },
+    },
+    logger: logger.child({ component: 'ivr' }),
+  });
+  const closeCore = (): void => {
+    reconciler.stop();
+    clearInterval(sweeper);
+    vault.close();
+    store.close();
+  };
+  try {
+    await mediaServer.start();
+  } catch (err) {
+    closeCore();
+    throw err;
+  }
+  ivr.start();
+  const sipPort = mediaServer.sipPort;
+
   let http: RunningHttpServer;
   try {
     http = await startHttpServer({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
-      readiness: { store: () => store.isWritable() },
+      readiness: { store: () => store.isWritable(), mediaServer: () => mediaServer.connected },
       ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
       routes: (app) =>
         mountApi(app, {
@@ -122,13 +192,13 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           throttle: new LoginThrottle(),
           sessions: liveSessions,
           sipHost: config.SIP_HOST,
-          sipPort: config.SIP_PORT,
+          sipPort,
         }),
     });
   } catch (err) {
-    reconciler.stop();
-    clearInterval(sweeper);
-    store.close();
+    ivr.stop();
+    await mediaServer.stop();
+    closeCore();
     throw err;
   }
 
@@ -146,13 +216,20 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     authoriser,
     reconciler,
     orders,
+    mediaServer,
+    ivr,
+    sipPort,
+    recordingDir,
     async stop() {
+      // New calls get 503; calls in progress may finish before their legs are ended.
+      mediaServer.setAcceptingCalls(false);
+      ivr.stop();
+      await ivr.drain(STOP_DRAIN_MS);
+      await mediaServer.stop();
+      await ivr.drain(STOP_DRAIN_MS);
       stream.close();
       await http.close();
-      reconciler.stop();
-      clearInterval(sweeper);
-      vault.close();
-      store.close();
+      closeCore();
     },
   };
 }

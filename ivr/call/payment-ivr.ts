@@ -6,6 +6,7 @@ import type { PaymentFlowOptions } from '../flow/flow-types.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import { LegCallMedia, NO_RECORDING, type CallRecording } from './leg-call-media.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
+import { allRecordings } from './recorder-webhook.js';
 
 export interface PaymentIvrOptions {
   readonly mediaServer: MediaServer;
@@ -17,6 +18,8 @@ export interface PaymentIvrOptions {
   readonly flow: Omit<PaymentFlowOptions, 'mode' | 'order'>;
   /** Where call recordings go; undefined = RECORDING=off. */
   readonly recordingDir: string | undefined;
+  /** The contact centre's own recorder (RECORDER_WEBHOOK_URL), paused and resumed with ours. */
+  readonly externalRecorder?: (callId: string, sessionId: () => string | undefined) => CallRecording;
   readonly logger: Logger;
 }
 
@@ -50,9 +53,12 @@ export class PaymentIvr {
     this.#options.mediaServer.off('call', this.#onCall);
   }
 
-  /** Resolves when every payment call in progress has finished. */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.#calls].map((c) => c.done));
+  /** Resolves when every payment call in progress has finished, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.#calls].map((c) => c.done)), timeout]);
+    clearTimeout(timer);
   }
 
   async #handle(call: InboundCall): Promise<void> {
@@ -63,8 +69,9 @@ export class PaymentIvr {
       return;
     }
     await call.answer();
-    const recording = await this.#startRecording(call);
-    const payment = new PaymentCall(this.#options.deps, {
+    let payment: PaymentCall | undefined;
+    const recording = await this.#startRecording(call, () => payment?.sessionId);
+    payment = new PaymentCall(this.#options.deps, {
       callId: call.id,
       media: new LegCallMedia({
         leg: call,
@@ -76,9 +83,10 @@ export class PaymentIvr {
       language: this.#options.prompts.language,
     });
     this.#calls.add(payment);
-    call.on('dtmf', (event) => payment.digit(event.key));
+    const running = payment;
+    call.on('dtmf', (event) => running.digit(event.key));
     call.on('ended', () => {
-      payment.hangup();
+      running.hangup();
       void call.stopRecording().catch(() => undefined);
     });
     payment.start();
@@ -86,12 +94,18 @@ export class PaymentIvr {
     this.#calls.delete(payment);
   }
 
-  async #startRecording(call: InboundCall): Promise<CallRecording> {
+  async #startRecording(call: InboundCall, sessionId: () => string | undefined): Promise<CallRecording> {
+    const recordings: CallRecording[] = [];
     const dir = this.#options.recordingDir;
-    if (!dir) return NO_RECORDING;
-    const day = new Date().toISOString().slice(0, 10);
-    mkdirSync(join(dir, day), { recursive: true, mode: 0o700 });
-    await call.startRecording({ path: join(dir, day, `${call.id}.wav`) });
-    return { pause: () => call.pauseRecording(), resume: () => call.resumeRecording() };
+    if (dir) {
+      const day = new Date().toISOString().slice(0, 10);
+      mkdirSync(join(dir, day), { recursive: true, mode: 0o700 });
+      await call.startRecording({ path: join(dir, day, `${call.id}.wav`) });
+      recordings.push({ pause: () => call.pauseRecording(), resume: () => call.resumeRecording() });
+    }
+    const external = this.#options.externalRecorder?.(call.id, sessionId);
+    if (external) recordings.push(external);
+    if (recordings.length === 0) return NO_RECORDING;
+    return recordings.length === 1 ? recordings[0]! : allRecordings(recordings);
   }
 }

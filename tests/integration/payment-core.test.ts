@@ -34,6 +34,7 @@ describe('payment core, end to end below telephony', () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
       HTTP_PORT: '0',
+      SIP_PORT: '0',
       LOG_LEVEL: 'trace',
       SANDBOX_LATENCY_MS: '0',
       PSP_TIMEOUT_MS: '300',
@@ -159,7 +160,7 @@ describe('payment core, end to end below telephony', () => {
     expect(findCardDataInText(JSON.stringify(progress), TEST_CARD_DATA)).toEqual([]);
     expect(findCardDataInFiles(dataDir, TEST_CARD_DATA)).toEqual([]);
     // Restarted on the same data: the scan above saw real data, not an empty folder.
-    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'silent' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     expect(app.store.listSessions({ reference: '1001' }).length).toBe(5);
   });

@@ -47,7 +47,7 @@ describe('external recorder webhook', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/recorder`;
-    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', SANDBOX_LATENCY_MS: '0' });
+    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'silent', SANDBOX_LATENCY_MS: '0' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
   });
 
