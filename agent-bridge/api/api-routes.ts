@@ -159,7 +159,22 @@ export function mountApi(app: Express, deps: ApiDeps): void {
 
   app.get('/api/v1/sessions/:id', auth, (req, res: Response<unknown, Locals>) => {
     const session = withSession(req, res);
-    if (session) res.json(sessionJson(deps, session));
+    if (!session) return;
+    // Each field attempt and its outcome (an error type, never what was keyed), for QA and supervisors.
+    const attempts = deps.store
+      .listCaptureAttempts(session.id)
+      .map((a) => ({ field: a.field, attempt: a.attempt, outcome: a.outcome, at: a.at }));
+    res.json({ ...sessionJson(deps, session), attempts });
+  });
+
+  // The session's audit trail: who did what, when; details are masked by construction.
+  app.get('/api/v1/sessions/:id/audit', auth, (req, res: Response<unknown, Locals>) => {
+    const session = withSession(req, res);
+    if (!session) return;
+    const entries = deps.store
+      .listAudit({ sessionId: session.id })
+      .map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, detail: e.detail }));
+    res.json({ entries });
   });
 
   const act = (name: 'capture' | 'recapture' | 'cancel' | 'complete') => [
@@ -229,6 +244,8 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: Payme
     pspReference: s.pspReference,
     declineReason: s.declineReason,
     agentId: s.agentId,
+    // The media server's call id: the recording is DATA_DIR/recordings/<day>/<callId>.wav.
+    callId: s.callId,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };

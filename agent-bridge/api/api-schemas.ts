@@ -52,8 +52,28 @@ export const sessionView = z.object({
   pspReference: z.string().nullable(),
   declineReason: z.string().nullable(),
   agentId: z.string().nullable(),
+  callId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+/** One session with its field attempts (outcomes only, never what was keyed). */
+export const sessionDetailView = sessionView.extend({
+  attempts: z.array(
+    z.object({ field: z.string(), attempt: z.number().int(), outcome: z.string(), at: z.string() }),
+  ),
+});
+
+export const auditView = z.object({
+  entries: z.array(
+    z.object({
+      seq: z.number().int(),
+      at: z.string(),
+      actor: z.object({ kind: z.string(), id: z.string() }),
+      action: z.string(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
 });
 
 export const errorView = z.object({ error: z.string(), field: z.string().optional(), message: z.string().optional() });

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { createSessionRequest, errorView, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, sessionView } from './api-schemas.js';
+import {
+  auditView,
+  createSessionRequest,
+  errorView,
+  fieldCommand,
+  listSessionsQuery,
+  loginRequest,
+  paymentsQuery,
+  sessionDetailView,
+  sessionView,
+} from './api-schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input' });
 
@@ -64,7 +74,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'One session',
           security: [{ bearer: [] }, { cookie: [] }],
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': jsonResponse('The session', sessionView), '404': jsonResponse('No such session', errorView), ...errors },
+          responses: { '200': jsonResponse('The session', sessionDetailView), '404': jsonResponse('No such session', errorView), ...errors },
+        },
+      },
+      '/api/v1/sessions/{id}/audit': {
+        get: {
+          summary: "The session's audit trail",
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': jsonResponse('Audit entries, oldest first', auditView), '404': jsonResponse('No such session', errorView), ...errors },
         },
       },
       '/api/v1/sessions/{id}/capture': sessionAction('Capture a card field next', fieldCommand),
