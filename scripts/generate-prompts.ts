@@ -2,10 +2,12 @@
  * Records every prompt and spoken-value fragment with espeak-ng and converts
  * it with sox to 8 kHz mono 16-bit PCM WAV under ivr/prompts/audio/<language>/.
  * Run `npm run prompts` after changing a text; the WAV files are committed so
- * `npm start` needs neither tool.
+ * `npm start` needs neither tool. `npm run prompts -- --missing` records only
+ * prompts that have no file yet (another espeak-ng version renders the
+ * existing ones slightly differently: no need to churn them).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../ivr/app/project-root.js';
@@ -16,6 +18,7 @@ const VOICES: Record<PromptLanguage, string> = { 'fr-FR': 'fr-fr', 'en-GB': 'en-
 /** Words per minute: brisk but clear over G.711. */
 const SPEED = 175;
 
+const onlyMissing = process.argv.includes('--missing');
 const work = mkdtempSync(join(tmpdir(), 'prompts-'));
 let count = 0;
 try {
@@ -24,6 +27,7 @@ try {
     mkdirSync(outDir, { recursive: true });
     const texts = { ...PROMPT_TEXTS[language], ...FRAGMENT_TEXTS[language] };
     for (const [id, text] of Object.entries(texts)) {
+      if (onlyMissing && existsSync(join(outDir, `${id}.wav`))) continue;
       const raw = join(work, `${id}.wav`);
       execFileSync('espeak-ng', ['-v', VOICES[language], '-s', String(SPEED), '-w', raw, text]);
       // Trim leading/trailing silence, normalise to -3 dBFS, resample to telephone rate.

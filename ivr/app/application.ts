@@ -25,6 +25,7 @@ import type { MediaServer } from '../../media-server/media-server-port.js';
 import { PaymentIvr } from '../call/payment-ivr.js';
 import { RecorderWebhook } from '../call/recorder-webhook.js';
 import { PromptCatalogue } from '../prompts/prompt-catalogue.js';
+import { PROMPT_LANGUAGES } from '../prompts/prompt-texts.js';
 import type { Config } from './config.js';
 import { projectRoot } from './project-root.js';
 
@@ -68,8 +69,8 @@ const STOP_DRAIN_MS = 5_000;
  */
 export async function buildApplication({ config, logger, dataDir }: ApplicationOptions): Promise<Application> {
   // A missing recording is a build problem: refuse to start rather than fail mid-call.
-  const prompts = new PromptCatalogue(config.LANGUAGE);
-  prompts.verify();
+  const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language)]));
+  for (const catalogue of prompts.values()) catalogue.verify();
   const store = new SqlitePaymentStore({ dataDir });
   const vault = new CardVault({
     acceptedBrands: config.ACCEPTED_BRANDS,
@@ -139,6 +140,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     mediaServer,
     payNumber: config.PAY_NUMBER,
     prompts,
+    language: config.LANGUAGE,
     recordingDir,
     ...(recorderWebhook ? { externalRecorder: (callId, sessionId) => recorderWebhook.forCall(callId, sessionId) } : {}),
     flow: {
@@ -147,6 +149,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       interDigitTimeoutMs: config.INTER_DIGIT_TIMEOUT_MS,
       confirmCard: config.CONFIRM_CARD,
       confirmAmount: config.CONFIRM_AMOUNT,
+    },
+    agentAssisted: {
+      liveSessions,
+      agentUriOf: (agentId) => identities.getUser(agentId)?.sipUri ?? undefined,
+      muteAgentDuringCapture: config.AGENT_AUDIO_DURING_CAPTURE === 'muted',
+      dialTimeoutMs: config.AGENT_DIAL_TIMEOUT_MS,
+      codeTtlMs: config.SESSION_CODE_TTL_MINUTES * 60_000,
+      releaseCallerAfterPayment: config.RELEASE_CALLER_AFTER_PAYMENT,
     },
     deps: {
       store,

@@ -79,6 +79,14 @@ export const configSchema = z
     RECORDING: booleanSetting.default(true),
     /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */
     RECORDER_WEBHOOK_URL: z.url().optional(),
+    /** What the agent hears of the caller while a card field is keyed: tones masked, or nothing at all. */
+    AGENT_AUDIO_DURING_CAPTURE: z.enum(['masked', 'muted']).default('masked'),
+    /** How long the agent's phone may ring on the call-back before the caller goes on alone. */
+    AGENT_DIAL_TIMEOUT_MS: positiveMs.default(20_000),
+    /** A session's transfer code is good for this long after the session is created. */
+    SESSION_CODE_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+    /** Agent-assisted: hang the caller up after the result instead of leaving caller and agent bridged. */
+    RELEASE_CALLER_AFTER_PAYMENT: booleanSetting.default(false),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
     PAY_NUMBER: z.string().regex(/^[A-Za-z0-9_.!~*'()-]+$/, 'a SIP user part').default('pay'),
     /** Card brands the merchant accepts. */

@@ -25,12 +25,21 @@ export class LegCallMedia implements CallMedia {
   readonly #prompts: PromptCatalogue;
   readonly #recording: CallRecording;
   readonly #release: () => void;
+  readonly #muteWhileMasked: boolean;
 
-  constructor(options: { leg: CallLeg; prompts: PromptCatalogue; recording: CallRecording; release: () => void }) {
+  constructor(options: {
+    leg: CallLeg;
+    prompts: PromptCatalogue;
+    recording: CallRecording;
+    release: () => void;
+    /** AGENT_AUDIO_DURING_CAPTURE=muted: also protects digits a caller reads aloud. */
+    muteWhileMasked?: boolean;
+  }) {
     this.#leg = options.leg;
     this.#prompts = options.prompts;
     this.#recording = options.recording;
     this.#release = options.release;
+    this.#muteWhileMasked = options.muteWhileMasked ?? false;
   }
 
   async play(items: readonly PromptItem[], options: { readonly bargeIn: boolean }): Promise<void> {
@@ -43,6 +52,7 @@ export class LegCallMedia implements CallMedia {
 
   setMasking(on: boolean): void {
     this.#leg.setDtmfMasking(on);
+    if (this.#muteWhileMasked) this.#leg.setMuted(on);
   }
 
   pauseRecording(): Promise<void> {

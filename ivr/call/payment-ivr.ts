@@ -1,21 +1,41 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { InboundCall, MediaServer } from '../../media-server/media-server-port.js';
-import type { PaymentFlowOptions } from '../flow/flow-types.js';
+import type { CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
+import type { AgentUnavailableReason, PaymentFlowOptions, ProgressEvent } from '../flow/flow-types.js';
+import type { PromptLanguage } from '../prompts/prompt-texts.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';
+import type { PaymentSessionRecord } from '../../store/payment-store.js';
 import { LegCallMedia, NO_RECORDING, type CallRecording } from './leg-call-media.js';
+import type { LiveSessions } from './live-sessions.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
 import { allRecordings } from './recorder-webhook.js';
+import { joinableSession, sessionClaimOf } from './session-entry.js';
+
+export interface AgentAssistedOptions {
+  /** Where an agent's commands from the REST API find the call. */
+  readonly liveSessions: LiveSessions;
+  /** The agent's own SIP URI when the session names none (identity store). */
+  readonly agentUriOf: (agentId: string) => string | undefined;
+  /** AGENT_AUDIO_DURING_CAPTURE=muted: the agent hears nothing of the caller while a field is keyed. */
+  readonly muteAgentDuringCapture: boolean;
+  readonly dialTimeoutMs: number;
+  readonly codeTtlMs: number;
+  /** RELEASE_CALLER_AFTER_PAYMENT: hang the caller up after the result even with the agent on the line. */
+  readonly releaseCallerAfterPayment: boolean;
+}
 
 export interface PaymentIvrOptions {
   readonly mediaServer: MediaServer;
   /** User part of the direct pay number (PAY_NUMBER). */
   readonly payNumber: string;
   readonly deps: PaymentCallDeps;
-  readonly prompts: PromptCatalogue;
+  /** The recordings of each language; `language` is the default. */
+  readonly prompts: ReadonlyMap<PromptLanguage, PromptCatalogue>;
+  readonly language: PromptLanguage;
   /** Flow settings shared by every call. */
-  readonly flow: Omit<PaymentFlowOptions, 'mode' | 'order'>;
+  readonly flow: Omit<PaymentFlowOptions, 'mode' | 'order' | 'autoCapture'>;
+  readonly agentAssisted: AgentAssistedOptions;
   /** Where call recordings go; undefined = RECORDING=off. */
   readonly recordingDir: string | undefined;
   /** The contact centre's own recorder (RECORDER_WEBHOOK_URL), paused and resumed with ours. */
@@ -25,7 +45,9 @@ export interface PaymentIvrOptions {
 
 /**
  * Answers the calls the media server receives and runs a payment on each:
- * the direct pay number today; other numbers are refused.
+ * the direct pay number, and transfers into an agent's payment session
+ * (pay-<code> or X-Payment-Session), where the IVR calls the agent back and
+ * bridges both so they keep talking while the card is keyed.
  */
 export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
@@ -62,36 +84,120 @@ export class PaymentIvr {
   }
 
   async #handle(call: InboundCall): Promise<void> {
-    const { logger } = this.#options;
-    if (call.calledUser !== this.#options.payNumber) {
-      logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
-      await call.reject(404, 'Not Found');
-      return;
-    }
+    const claim = sessionClaimOf(call);
+    if (claim) return this.#agentAssisted(call, claim);
+    if (call.calledUser === this.#options.payNumber) return this.#direct(call);
+    this.#options.logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
+    await call.reject(404, 'Not Found');
+  }
+
+  async #direct(call: InboundCall): Promise<void> {
     await call.answer();
+    const prompts = this.#catalogue(undefined);
     let payment: PaymentCall | undefined;
     const recording = await this.#startRecording(call, () => payment?.sessionId);
     payment = new PaymentCall(this.#options.deps, {
       callId: call.id,
+      media: new LegCallMedia({ leg: call, prompts, recording, release: () => void call.hangup() }),
+      flow: { ...this.#options.flow, mode: 'direct' },
+      language: prompts.language,
+    });
+    await this.#run(call, payment);
+  }
+
+  async #agentAssisted(call: InboundCall, claim: NonNullable<ReturnType<typeof sessionClaimOf>>): Promise<void> {
+    const { deps, agentAssisted, logger } = this.#options;
+    const session = joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
+    if (!session) {
+      // Spoken, then hung up: the same for an unknown, expired or taken code.
+      logger.info({ leg: call.id }, 'transfer to an unknown or expired payment session');
+      await call.answer();
+      await call.play(this.#catalogue(undefined).resolve([{ prompt: 'unknown-session' }]));
+      await call.hangup();
+      return;
+    }
+    await call.answer();
+    // Call events go to the agent's console and, being actions on the payment, to the audit trail.
+    const progress = (event: ProgressEvent): void => {
+      const { type, ...detail } = event;
+      deps.store.appendAudit({ sessionId: session.id, actor: { kind: 'call', id: call.id }, action: type, detail });
+      deps.onProgress?.(session.id, event);
+    };
+    progress({ type: 'caller-connected' });
+
+    const agent = await this.#callAgentBack(session, progress);
+    const prompts = this.#catalogue(session.language);
+    const recording = await this.#startRecording(call, () => session.id);
+    // With the agent on the line the call stays bridged after the result, until a party hangs up.
+    const releaseCaller = (): boolean => !agent || agent.ended || agentAssisted.releaseCallerAfterPayment;
+    const payment = new PaymentCall(deps, {
+      callId: call.id,
+      session,
       media: new LegCallMedia({
         leg: call,
-        prompts: this.#options.prompts,
+        prompts,
         recording,
-        release: () => void call.hangup(),
+        muteWhileMasked: agentAssisted.muteAgentDuringCapture,
+        release: () => {
+          if (releaseCaller()) void call.hangup();
+        },
       }),
-      flow: { ...this.#options.flow, mode: 'direct' },
-      language: this.#options.prompts.language,
+      flow: { ...this.#options.flow, mode: 'agent-assisted', autoCapture: session.autoCapture },
+      language: prompts.language,
     });
+    agentAssisted.liveSessions.register(session.id, payment);
+    if (agent) {
+      const bridge = this.#options.mediaServer.bridge(call, agent);
+      agent.on('ended', () => {
+        bridge.unbridge();
+        if (call.ended) return;
+        progress({ type: 'agent-hung-up' });
+        // Mid-payment the caller finishes alone; after it, nobody is left to talk to.
+        if (payment.flow.result !== undefined) void call.hangup();
+      });
+      call.on('ended', () => void agent.hangup());
+    }
+    await this.#run(call, payment);
+  }
+
+  async #callAgentBack(session: PaymentSessionRecord, progress: (e: ProgressEvent) => void): Promise<CallLeg | undefined> {
+    const { agentAssisted, logger } = this.#options;
+    const uri = session.agentUri ?? (session.agentId ? agentAssisted.agentUriOf(session.agentId) : undefined);
+    if (!uri) {
+      progress({ type: 'agent-unavailable', reason: 'no-agent-uri' });
+      return undefined;
+    }
+    try {
+      const leg = await this.#options.mediaServer.dial(uri, {
+        headers: { 'X-Payment-Session': session.id },
+        timeoutMs: agentAssisted.dialTimeoutMs,
+      });
+      progress({ type: 'agent-connected' });
+      return leg;
+    } catch (err) {
+      const reason = dialFailure(err);
+      logger.warn({ sessionId: session.id, reason }, 'agent call-back failed; the caller pays alone');
+      progress({ type: 'agent-unavailable', reason });
+      return undefined;
+    }
+  }
+
+  /** Feeds the caller's keys and hang-up to the payment until it is done. */
+  async #run(call: InboundCall, payment: PaymentCall): Promise<void> {
     this.#calls.add(payment);
-    const running = payment;
-    call.on('dtmf', (event) => running.digit(event.key));
+    call.on('dtmf', (event) => payment.digit(event.key));
     call.on('ended', () => {
-      running.hangup();
+      payment.hangup();
       void call.stopRecording().catch(() => undefined);
     });
     payment.start();
     await payment.done;
     this.#calls.delete(payment);
+  }
+
+  #catalogue(language: string | null | undefined): PromptCatalogue {
+    const { prompts } = this.#options;
+    return prompts.get(language as PromptLanguage) ?? (prompts.get(this.#options.language) as PromptCatalogue);
   }
 
   async #startRecording(call: InboundCall, sessionId: () => string | undefined): Promise<CallRecording> {
@@ -106,6 +212,11 @@ export class PaymentIvr {
     const external = this.#options.externalRecorder?.(call.id, sessionId);
     if (external) recordings.push(external);
     if (recordings.length === 0) return NO_RECORDING;
-    return recordings.length === 1 ? recordings[0]! : allRecordings(recordings);
+    return recordings.length === 1 ? (recordings[0] as CallRecording) : allRecordings(recordings);
   }
+}
+
+function dialFailure(err: unknown): AgentUnavailableReason {
+  const reason = (err as { reason?: unknown }).reason;
+  return reason === 'rejected' || reason === 'no-answer' ? reason : 'failed';
 }

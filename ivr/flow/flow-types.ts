@@ -98,7 +98,9 @@ export type PromptId =
   | 'payment-in-doubt'
   | 'too-many-attempts'
   | 'payment-cancelled'
-  | 'goodbye';
+  | 'goodbye'
+  /** Agent-assisted: the code dialled matches no session waiting for its caller (said by the IVR, not the flow). */
+  | 'unknown-session';
 
 /** One thing to say: a recorded prompt, or a value spoken by concatenation. */
 export type PromptItem =
@@ -136,7 +138,17 @@ export type ProgressEvent =
   | { readonly type: 'approved'; readonly pspReference: string }
   | { readonly type: 'declined'; readonly reason: DeclineReason }
   | { readonly type: 'caller-hung-up' }
-  | { readonly type: 'ended'; readonly result: PaymentResult };
+  | { readonly type: 'ended'; readonly result: PaymentResult }
+  // Call events of an agent-assisted session (from the IVR, not the flow):
+  /** The caller's transfer reached the IVR and was answered. */
+  | { readonly type: 'caller-connected' }
+  /** The agent's phone answered the call-back and is bridged to the caller. */
+  | { readonly type: 'agent-connected' }
+  /** The agent could not be called back: the caller goes on alone. */
+  | { readonly type: 'agent-unavailable'; readonly reason: AgentUnavailableReason }
+  | { readonly type: 'agent-hung-up' };
+
+export type AgentUnavailableReason = 'no-agent-uri' | 'rejected' | 'no-answer' | 'failed';
 
 /** What the flow asks its runtime to do, in order. */
 export type FlowEffect =

@@ -43,6 +43,7 @@ export const PROMPT_TEXTS: Readonly<Record<PromptLanguage, Readonly<Record<Promp
     'too-many-attempts': "Trop d'essais.",
     'payment-cancelled': 'Paiement annulé.',
     goodbye: 'Au revoir.',
+    'unknown-session': "Ce paiement est introuvable ou a expiré. Merci de contacter votre conseiller.",
   },
   'en-GB': {
     welcome: 'Welcome to secure payments.',
@@ -76,5 +77,6 @@ export const PROMPT_TEXTS: Readonly<Record<PromptLanguage, Readonly<Record<Promp
     'too-many-attempts': 'Too many attempts.',
     'payment-cancelled': 'Payment cancelled.',
     goodbye: 'Goodbye.',
+    'unknown-session': 'This payment cannot be found or has expired. Please contact your adviser.',
   },
 };
