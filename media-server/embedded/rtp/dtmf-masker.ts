@@ -86,7 +86,9 @@ export class DtmfMasker {
   /** Output delay in samples. */
   readonly delaySamples: number;
   readonly mode: MaskMode;
-  masking = false;
+  /** Masking as applied to the samples leaving now (see `masking`). */
+  #masking = false;
+  #unmaskRequested = false;
   readonly #preRoll: number;
   readonly #hangOver: number;
   readonly #probeOptions: { readonly minToneLevelDbm0: number };
@@ -126,6 +128,32 @@ export class DtmfMasker {
       onDigitStart: (key, start) => this.#digitStarted(key, start),
       onDigitEnd: (key, start, end) => this.#digitEnded(key, start, end),
     });
+  }
+
+  /**
+   * Whether masking was asked for. Switching it on takes effect from the next
+   * sample out (and covers a tone already in the delay line). Switching it off
+   * waits until no flagged sample is left to send and no tone is going on: the
+   * flow turns masking off on the last digit of a field, which the detector
+   * reports at the start of its key press, and the rest of that tone must not
+   * reach the peer.
+   */
+  get masking(): boolean {
+    return this.#masking && !this.#unmaskRequested;
+  }
+
+  set masking(on: boolean) {
+    if (on) {
+      this.#masking = true;
+      this.#unmaskRequested = false;
+    } else if (this.#masking) {
+      this.#unmaskRequested = true;
+    }
+  }
+
+  /** Whether samples are still being masked (masking on, or switched off with a tone not yet over). */
+  get maskingActive(): boolean {
+    return this.#masking;
   }
 
   /** The in-band detector's view of the input: idle, something tone-like, or a key held. */
@@ -186,7 +214,7 @@ export class DtmfMasker {
         output[i] = 0;
         continue;
       }
-      const masked = this.masking && flags[n & RING_MASK] === 1;
+      const masked = this.#masking && flags[n & RING_MASK] === 1;
       if (masked) {
         if (runStart < 0) runStart = i;
       } else {
@@ -198,6 +226,10 @@ export class DtmfMasker {
       }
     }
     if (runStart >= 0) this.#fillMask(output, runStart, FRAME_SAMPLES - runStart);
+    if (this.#unmaskRequested && !externalTone && this.#detector.activity === 'idle' && from + FRAME_SAMPLES >= this.#maskUntil) {
+      this.#masking = false;
+      this.#unmaskRequested = false;
+    }
     if (this.#callbackFailed) {
       const error = this.#callbackError;
       this.#callbackFailed = false;

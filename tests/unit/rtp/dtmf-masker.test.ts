@@ -156,6 +156,30 @@ describe('DtmfMasker', () => {
     expect(detectKeys(out)).toEqual([]);
   });
 
+  it('switched off as the last key is reported (the flow ends a field on it), still masks the rest of that tone', () => {
+    // The flow hears a key at its start and turns masking off on a field's last digit: the tone goes on for
+    // another 100 ms, and none of it may reach the agent.
+    const { pcm, spans } = keySequence('123', { toneMs: 150, background: (n) => speechLike(n) });
+    const masker = new DtmfMasker({ mode: 'silence', onDigitStart: (key) => key === '3' && (masker.masking = false) });
+    masker.masking = true;
+    const out = new Int16Array(pcm.length + D);
+    const input = new Int16Array(160);
+    const output = new Int16Array(160);
+    for (let f = 0; f * 160 < out.length; f++) {
+      input.fill(0);
+      if (f * 160 < pcm.length) input.set(pcm.subarray(f * 160, f * 160 + 160));
+      masker.process(input, output);
+      out.set(output, f * 160);
+    }
+    expect(masker.masking).toBe(false);
+    expect(masker.maskingActive).toBe(false);
+    expect(unmaskedToneSamples(out, spans)).toBe(0);
+    expect(detectKeys(out)).toEqual([]);
+    // Soon after the tone the speech passes again, unchanged.
+    const after = spans.at(-1)!.end + 400;
+    expect(Array.from(out.subarray(after + D, pcm.length + D))).toEqual(Array.from(pcm.subarray(after)));
+  });
+
   it('with externalTone (an RFC 4733 event) masks everything not yet sent', () => {
     const masker = new DtmfMasker({ mode: 'silence' });
     masker.masking = true;
