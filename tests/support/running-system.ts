@@ -14,6 +14,8 @@ export interface RunningSystem {
   readonly adminKey: string;
   /** GET an API path with the admin key; the parsed JSON body. */
   api<T = unknown>(path: string): Promise<T>;
+  /** POST a JSON body to an API path with the admin key; the parsed JSON body. */
+  post<T = unknown>(path: string, body?: unknown): Promise<T>;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -71,6 +73,15 @@ export async function startSystem(env: Record<string, string>, timeoutMs = 20_00
       const res = await fetch(`${started.http}${path}`, { headers: { authorization: `Bearer ${adminKey}` } });
       if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
       return (await res.json()) as T;
+    },
+    async post<T>(path: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${started.http}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      });
+      if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+      return (res.status === 204 ? undefined : await res.json()) as T;
     },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -102,4 +102,44 @@ function tcpFree(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/** SIPp's play_dtmf sends a key every 200 ms and does not wait for them to go. */
+const PLAY_DTMF_KEY_MS = 200;
+
+/**
+ * The injection file (`-inf`) of tests/sipp/direct-pay-keys.xml and
+ * direct-pay-hangup.xml for one call: each step's keys, then a pause of
+ * `pauseMs` after the last of them. Written to `path`; returns SIPp's args.
+ */
+export function keyStepsInjection(path: string, ...steps: [keys: string, pauseMs: number][]): string[] {
+  if (steps.length > 6) throw new RangeError('the scenarios take up to six steps');
+  const fields = steps.flatMap(([keys, pauseMs]) => [keys, String(keys.length * PLAY_DTMF_KEY_MS + pauseMs)]);
+  while (fields.length < 12) fields.push('', '0');
+  writeFileSync(path, `SEQUENTIAL\n${fields.join(';')};\n`);
+  return ['-inf', path];
+}
+
+/**
+ * Ports for SIPp processes that run at the same time in one test file: P for
+ * `-p P -mp P+2` (SIPp also binds P+4), handed out in turn so that
+ * concurrent tests never draw the same ones; each is checked free.
+ */
+export class SippPortSequence {
+  readonly #base: number;
+  #next: number | undefined;
+
+  constructor(base: number) {
+    this.#base = base;
+  }
+
+  async next(): Promise<number> {
+    for (let i = 0; i < 50; i++) {
+      // Claimed before any await, so concurrent callers get different ports.
+      const port = this.#next ?? this.#base + Number(process.env.VITEST_POOL_ID ?? '1') * 1000;
+      this.#next = port + 6;
+      if ((await udpFree(port)) && (await tcpFree(port)) && (await udpFree(port + 2)) && (await udpFree(port + 4))) return port;
+    }
+    throw new Error('no free SIPp ports');
+  }
 }

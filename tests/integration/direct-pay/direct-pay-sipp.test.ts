@@ -8,7 +8,7 @@ import { writeDtmfUlaw } from '../../../scripts/dtmf-audio.js';
 import { infoInjectionCsv } from '../../../scripts/qa-csv.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
-import { freePort, killAllSipp, runSipp, type SippRun } from '../../support/sipp.js';
+import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../support/sipp.js';
 
 // Public test card numbers (the sandbox PSP's table, after Stripe's test cards).
 const VISA = '4242424242424242';
@@ -22,8 +22,6 @@ const EXPIRY = '1230';
 const TEST_CARD_DATA = [VISA, MASTERCARD, AMEX, DECLINED, NO_FUNDS, NO_ANSWER, BAD_LUHN];
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
-/** SIPp's play_dtmf sends a key every 200 ms and does not wait for them to go. */
-const KEY_MS = 200;
 
 interface Payment {
   readonly id: string;
@@ -84,18 +82,10 @@ describe('direct pay number with SIPp', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  // Concurrent tests must not draw the same caller ports: hand them out in turn.
-  // (SIPp binds -p, and -mp with the three ports above it.)
-  let firstCallerPort: Promise<number> | undefined;
-  let callersStarted = 0;
-  async function callerPort(): Promise<number> {
-    firstCallerPort ??= freePort(35000);
-    const n = callersStarted++;
-    return (await firstCallerPort) + 6 * n;
-  }
+  const callerPorts = new SippPortSequence(35000);
 
   async function call(scenario: string, extra: string[], calls = 1): Promise<SippRun> {
-    const port = await callerPort();
+    const port = await callerPorts.next();
     return runSipp({
       args: [
         `127.0.0.1:${system.sipPort}`,
@@ -113,14 +103,8 @@ describe('direct pay number with SIPp', () => {
     });
   }
 
-  /** An injection file for direct-pay-keys.xml / direct-pay-hangup.xml: each step's keys, then a pause. */
-  function steps(name: string, ...keyed: [keys: string, pauseMs: number][]): string[] {
-    const fields = keyed.flatMap(([keys, pauseMs]) => [keys, String(keys.length * KEY_MS + pauseMs)]);
-    while (fields.length < 12) fields.push('', '0');
-    const path = join(work, `${name}.csv`);
-    writeFileSync(path, `SEQUENTIAL\n${fields.join(';')};\n`);
-    return ['-inf', path];
-  }
+  const steps = (name: string, ...keyed: [keys: string, pauseMs: number][]): string[] =>
+    keyStepsInjection(join(work, `${name}.csv`), ...keyed);
 
   async function payments(reference: string): Promise<Payment[]> {
     return (await system.api<{ payments: Payment[] }>(`/api/v1/payments?reference=${reference}`)).payments;
