@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { mountConsole } from './console/console-routes.js';
 
 /** A named check behind /readyz: true when that dependency can serve. */
 export type ReadinessProbe = () => boolean | Promise<boolean>;
@@ -18,6 +19,8 @@ export interface HttpServerOptions {
   readonly routes?: (app: Express) => void;
   /** PEM certificate and key: serve HTTPS (and WSS) instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Serve the agent console's web page at `/` (after the API routes). Default true. */
+  readonly console?: boolean;
 }
 
 export interface RunningHttpServer {
@@ -27,8 +30,9 @@ export interface RunningHttpServer {
 }
 
 /**
- * agent-bridge's HTTP server: health endpoints for orchestrators, then the
- * API routes. Every error is JSON and carries no request body back.
+ * agent-bridge's HTTP server: health endpoints for orchestrators, the API
+ * routes, then the agent console's static page. Every error is JSON and
+ * carries no request body back.
  */
 export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>): Express {
   const app = express();
@@ -62,6 +66,7 @@ export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>)
   });
 
   options.routes?.(app);
+  if (options.console ?? true) mountConsole(app);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not-found' });
