@@ -157,6 +157,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       dialTimeoutMs: config.AGENT_DIAL_TIMEOUT_MS,
       codeTtlMs: config.SESSION_CODE_TTL_MINUTES * 60_000,
       releaseCallerAfterPayment: config.RELEASE_CALLER_AFTER_PAYMENT,
+      agentHearsPrompts: config.AGENT_HEARS_PROMPTS,
     },
     deps: {
       store,

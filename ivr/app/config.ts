@@ -87,6 +87,8 @@ export const configSchema = z
     SESSION_CODE_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
     /** Agent-assisted: hang the caller up after the result instead of leaving caller and agent bridged. */
     RELEASE_CALLER_AFTER_PAYMENT: booleanSetting.default(false),
+    /** Agent-assisted: the agent hears the IVR's prompts too (they know where the caller is). */
+    AGENT_HEARS_PROMPTS: booleanSetting.default(false),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
     PAY_NUMBER: z.string().regex(/^[A-Za-z0-9_.!~*'()-]+$/, 'a SIP user part').default('pay'),
     /** Card brands the merchant accepts. */

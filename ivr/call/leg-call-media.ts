@@ -26,6 +26,7 @@ export class LegCallMedia implements CallMedia {
   readonly #recording: CallRecording;
   readonly #release: () => void;
   readonly #muteWhileMasked: boolean;
+  readonly #promptsAlsoTo: (() => CallLeg | undefined) | undefined;
 
   constructor(options: {
     leg: CallLeg;
@@ -34,20 +35,32 @@ export class LegCallMedia implements CallMedia {
     release: () => void;
     /** AGENT_AUDIO_DURING_CAPTURE=muted: also protects digits a caller reads aloud. */
     muteWhileMasked?: boolean;
+    /** AGENT_HEARS_PROMPTS: the leg (the agent's) that hears the prompts too, while it is up. */
+    promptsAlsoTo?: () => CallLeg | undefined;
   }) {
     this.#leg = options.leg;
     this.#prompts = options.prompts;
     this.#recording = options.recording;
     this.#release = options.release;
     this.#muteWhileMasked = options.muteWhileMasked ?? false;
+    this.#promptsAlsoTo = options.promptsAlsoTo;
   }
 
   async play(items: readonly PromptItem[], options: { readonly bargeIn: boolean }): Promise<void> {
-    await this.#leg.play(this.#prompts.resolve(items), { bargeIn: options.bargeIn });
+    const audio = this.#prompts.resolve(items);
+    const other = this.#promptsAlsoTo?.();
+    // The agent's copy follows the caller's: it never holds up the flow.
+    if (other && !other.ended) void other.play(audio).catch(() => undefined);
+    try {
+      await this.#leg.play(audio, { bargeIn: options.bargeIn });
+    } finally {
+      if (other && !other.ended) other.stopPlayback();
+    }
   }
 
   stopPlayback(): void {
     this.#leg.stopPlayback();
+    this.#promptsAlsoTo?.()?.stopPlayback();
   }
 
   setMasking(on: boolean): void {

@@ -23,6 +23,8 @@ export interface AgentAssistedOptions {
   readonly codeTtlMs: number;
   /** RELEASE_CALLER_AFTER_PAYMENT: hang the caller up after the result even with the agent on the line. */
   readonly releaseCallerAfterPayment: boolean;
+  /** AGENT_HEARS_PROMPTS: the agent hears the IVR's prompts as well as the caller. */
+  readonly agentHearsPrompts: boolean;
 }
 
 export interface PaymentIvrOptions {
@@ -138,6 +140,7 @@ export class PaymentIvr {
         prompts,
         recording,
         muteWhileMasked: agentAssisted.muteAgentDuringCapture,
+        ...(agent && agentAssisted.agentHearsPrompts ? { promptsAlsoTo: () => agent } : {}),
         release: () => {
           if (releaseCaller()) void call.hangup();
         },
