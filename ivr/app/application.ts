@@ -134,7 +134,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   });
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   const recorderWebhook = config.RECORDER_WEBHOOK_URL
-    ? new RecorderWebhook({ url: config.RECORDER_WEBHOOK_URL, store })
+    ? new RecorderWebhook({
+        url: config.RECORDER_WEBHOOK_URL,
+        store,
+        // Capture waits for the pause; the agent sees why.
+        onRetry: ({ action, reason, sessionId }) => {
+          if (action === 'pause' && sessionId) progress.publish(sessionId, { type: 'waiting-for-recorder', reason });
+        },
+      })
     : undefined;
   const ivr = new PaymentIvr({
     mediaServer,

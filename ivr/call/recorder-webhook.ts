@@ -12,7 +12,14 @@ export interface RecorderWebhookOptions {
   /** Give up after this long in all. Default 20 000 ms. */
   readonly giveUpAfterMs?: number;
   /** Told of each failed try while the call waits (the agent is told the recorder is not paused yet). */
-  readonly onRetry?: (action: 'pause' | 'resume', reason: string) => void;
+  readonly onRetry?: (retry: RecorderRetry) => void;
+}
+
+export interface RecorderRetry {
+  readonly action: 'pause' | 'resume';
+  readonly reason: string;
+  readonly callId: string;
+  readonly sessionId: string | undefined;
 }
 
 /** The external recorder could not be paused or resumed in time. */
@@ -65,7 +72,7 @@ export class RecorderWebhook {
         store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason } });
       }
       if (Date.now() + delay > deadline) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${reason})`);
-      this.#options.onRetry?.(action, reason);
+      this.#options.onRetry?.({ action, reason, callId, sessionId });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);
     }

@@ -8,7 +8,7 @@ import { buildApplication, type Application } from '../../ivr/app/application.js
 import { loadConfig } from '../../ivr/app/config.js';
 import { createLogger } from '../../ivr/app/logger.js';
 import { PaymentCall } from '../../ivr/call/payment-call.js';
-import { RecorderUnavailableError, RecorderWebhook } from '../../ivr/call/recorder-webhook.js';
+import { RecorderUnavailableError, RecorderWebhook, type RecorderRetry } from '../../ivr/call/recorder-webhook.js';
 import type { DtmfKey } from '../../ivr/flow/flow-types.js';
 import { ScriptedCaller, until } from '../support/scripted-caller.js';
 
@@ -58,8 +58,10 @@ describe('external recorder webhook', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  const retries: RecorderRetry[] = [];
+
   function newCall(id: string): { call: PaymentCall; caller: ScriptedCaller } {
-    const webhook = new RecorderWebhook({ url, store: app.store, retryBaseDelayMs: 10 });
+    const webhook = new RecorderWebhook({ url, store: app.store, retryBaseDelayMs: 10, onRetry: (r) => retries.push(r) });
     let call: PaymentCall | undefined;
     const caller = new ScriptedCaller(webhook.forCall(id, () => call?.sessionId));
     call = new PaymentCall(
@@ -126,6 +128,11 @@ describe('external recorder webhook', () => {
       { attempt: 1, status: 503 },
       { attempt: 2, status: 503 },
       { attempt: 3, status: 204 },
+    ]);
+    // Each failed try is told (application.ts turns it into "waiting for the recorder" on the agent's console).
+    expect(retries.filter((r) => r.callId === 'call-retry')).toEqual([
+      { action: 'pause', reason: 'HTTP 503', callId: 'call-retry', sessionId: call.sessionId },
+      { action: 'pause', reason: 'HTTP 503', callId: 'call-retry', sessionId: call.sessionId },
     ]);
     call.hangup();
     await call.done;
