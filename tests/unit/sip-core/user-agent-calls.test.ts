@@ -251,28 +251,41 @@ describe('SipUserAgent: CANCEL (RFC 3261 §9)', () => {
 });
 
 describe('SipDialog: INFO, REFER, re-INVITE (RFC 3261 §14, RFC 6086, RFC 3515)', () => {
-  it('INFO reaches the \'info\' listeners before the 200 goes out', async () => {
+  it('INFO is answered 200 before the \'info\' listeners run; a listener that throws changes nothing', async () => {
     const p = await uaPair();
     const { uac, uas } = await establish(p);
     const order: string[] = [];
-    uas.on('info', (req) => {
-      order.push(`info ${req.body.toString()} (${p.wireB.responses(200).length} 200s so far)`);
-      throw new Error('a listener bug must not stop the 200');
-    });
     const before = p.wireB.responses(200).length;
+    uas.on('info', (req) => {
+      order.push(`info ${req.body.toString()} (${p.wireB.responses(200).length - before} 200 sent)`);
+      throw new Error('a listener bug must not stop the call');
+    });
     const response = await uac.request('INFO', { body: Buffer.from('Signal=5\r\nDuration=160\r\n'), contentType: 'application/dtmf-relay' });
     expect(response.status).toBe(200);
-    expect(order).toEqual([`info Signal=5\r\nDuration=160\r\n (${before} 200s so far)`]);
+    expect(order).toEqual(['info Signal=5\r\nDuration=160\r\n (1 200 sent)']);
     expect(p.wireA.requests('INFO')[0]!.message.headers.get('CSeq')).toBe('2 INFO');
+    expect(uas.state).toBe('confirmed');
   });
 
-  it('REFER is answered 202 after the listeners; refer() resolves', async () => {
+  it('a listener that hangs up on an INFO at once: the 200 to the INFO goes out before the BYE', async () => {
+    const p = await uaPair();
+    const { uac, uas } = await establish(p);
+    uas.on('info', () => void uas.bye());
+    const ended = new Promise((resolve) => uac.on('ended', resolve));
+    const response = await uac.request('INFO', { body: Buffer.from('Signal=#\r\nDuration=100\r\n'), contentType: 'application/dtmf-relay' });
+    expect(response.status).toBe(200);
+    expect(await ended).toBe('remote-bye');
+    const sent = p.wireB.sent.map((r) => (r.message.kind === 'response' ? `${r.message.status} ${r.message.headers.get('CSeq')}` : `${r.message.method}`));
+    expect(sent.slice(sent.indexOf('200 2 INFO'))).toEqual(['200 2 INFO', 'BYE']);
+  });
+
+  it('REFER is answered 202, then reaches the listeners; refer() resolves', async () => {
     const p = await uaPair();
     const { uac, uas } = await establish(p);
     const refers: string[] = [];
-    uac.on('refer', (req) => refers.push(req.headers.get('Refer-To') as string));
+    uac.on('refer', (req) => refers.push(`${req.headers.get('Refer-To')} (${p.wireA.responses(202).length} 202 sent)`));
     await uas.refer('sip:agent@10.0.0.7');
-    expect(refers).toEqual(['<sip:agent@10.0.0.7>']);
+    expect(refers).toEqual(['<sip:agent@10.0.0.7> (1 202 sent)']);
     expect(p.wireA.responses(202)).toHaveLength(1);
   });
 

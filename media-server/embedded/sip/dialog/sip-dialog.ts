@@ -44,7 +44,7 @@ const TRANSITIONS: Readonly<Record<SipDialogState, readonly SipDialogState[]>> =
 export type DialogEndReason = 'remote-bye' | 'local-bye' | 'ack-timeout' | 'transport-error' | 'request-failed';
 
 export interface SipDialogEvents {
-  /** An INFO (DTMF relay…); answered 200 once the listeners have run. */
+  /** An INFO (DTMF relay…), already answered 200: a BYE the listeners send follows that 200. */
   info: [request: SipRequest];
   /**
    * A re-INVITE (hold, unhold, new media). A listener calls `answer(sdp)`
@@ -52,9 +52,9 @@ export interface SipDialogEvents {
    * listener: 488. No answer within 16·T1: 500.
    */
   reinvite: [request: SipRequest, answer: (sdp: string) => void, reject: (status: number, reason?: string) => void];
-  /** A REFER (RFC 3515) with one Refer-To; answered 202 once the listeners have run. */
+  /** A REFER (RFC 3515) with one Refer-To, already answered 202. */
   refer: [request: SipRequest];
-  /** A NOTIFY (the progress of a REFER we sent, RFC 3515 §2.4.4); answered 200. */
+  /** A NOTIFY (the progress of a REFER we sent, RFC 3515 §2.4.4), already answered 200. */
   notify: [request: SipRequest];
   /** Once, when the dialog ends. */
   ended: [reason: DialogEndReason];
@@ -429,9 +429,13 @@ export class SipDialog extends GuardedEmitter<SipDialogEvents> {
       case 'INVITE':
         this.#onReinvite(incoming, transaction as InviteServerTransaction);
         return;
+      // INFO, REFER and NOTIFY: the response does not depend on the listeners, so it goes
+      // first. A listener may end the call at once (a hang-up on a key press, on a transfer's
+      // final NOTIFY); its BYE must not reach the peer before the answer to the request that
+      // caused it, which peers such as SIPp take as an unexpected BYE and abort on.
       case 'INFO':
-        this.emitSafely('info', request);
         this.#respond(transaction, 200);
+        this.emitSafely('info', request);
         return;
       case 'REFER': {
         // RFC 3515 §2.4.1: "A REFER request MUST contain exactly one Refer-To header field value."
@@ -439,13 +443,13 @@ export class SipDialog extends GuardedEmitter<SipDialogEvents> {
           this.#respond(transaction, 400, { reason: 'Bad Request (exactly one Refer-To)' });
           return;
         }
-        this.emitSafely('refer', request);
         this.#respond(transaction, 202);
+        this.emitSafely('refer', request);
         return;
       }
       case 'NOTIFY':
-        this.emitSafely('notify', request);
         this.#respond(transaction, 200);
+        this.emitSafely('notify', request);
         return;
       case 'OPTIONS':
         this.#respond(transaction, 200, { headers: [['Allow', ALLOW_HEADER], ['Accept', SDP]] });
