@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -9,7 +9,7 @@ import { loadConfig } from '../../../ivr/app/config.js';
 import { createLogger } from '../../../ivr/app/logger.js';
 import { projectRoot } from '../../../ivr/app/project-root.js';
 import { findCardDataInText } from '../../support/card-scan.js';
-import { freePort, killAllSipp, runSipp, startSipp, type SippRun } from '../../support/sipp.js';
+import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
 
 // The public Visa test card (sandbox PSP: approved), and what the caller keys after it.
 const PAN = '4242424242424242';
@@ -19,8 +19,6 @@ const PASSWORD = 'console test password 1';
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
 const ARTIFACTS = join(projectRoot(), 'test-artifacts');
-/** SIPp's play_dtmf sends a key every 200 ms (tests/sipp/direct-pay-keys.xml). */
-const KEY_MS = 200;
 
 /**
  * Card data the page may never have received: every 6-digit run of the PAN
@@ -54,6 +52,7 @@ describe('agent console in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  const sippPorts = new SippPortSequence(38000);
   let agentPort: number;
   let agentPhone: Promise<SippRun>;
 
@@ -85,7 +84,7 @@ describe('agent console in Chromium', () => {
     // No SIP URI on file: the agent gives the call-back number on the form.
     app.identities.createUser({ username: 'alice', displayName: 'Alice Agent', role: 'agent', passwordHash: await hashPassword(PASSWORD) });
 
-    agentPort = await freePort(38000);
+    agentPort = await sippPorts.next();
     agentPhone = startSipp([
       '-sf', join(projectRoot(), 'tests/integration/console/agent-phone-answer.xml'),
       '-i', '127.0.0.1',
@@ -200,13 +199,9 @@ describe('agent console in Chromium', () => {
     const match = /^sip:(pay-\d{6})@([\d.]+):(\d+)$/.exec(transferUri);
     expect(match).not.toBeNull();
     const [, service, host, port] = match!;
-    const callerPort = await freePort(39000);
+    const callerPort = await sippPorts.next();
     // Keys in steps (direct-pay-keys.xml): a moment for the agent call-back, then the card number, expiry, security code.
-    const steps = [['', 1000], [PAN, 1500], [EXPIRY, 1500], [CVV, 500]] as const;
-    const fields = steps.flatMap(([keys, pause]) => [keys, String(keys.length * KEY_MS + pause)]);
-    while (fields.length < 12) fields.push('', '0');
-    const inject = join(work, 'caller.csv');
-    writeFileSync(inject, `SEQUENTIAL\n${fields.join(';')};\n`);
+    const inject = keyStepsInjection(join(work, 'caller.csv'), ['', 1000], [PAN, 1500], [EXPIRY, 1500], [CVV, 500]);
     const caller = runSipp({
       args: [
         `${host}:${port}`,
@@ -216,7 +211,7 @@ describe('agent console in Chromium', () => {
         '-p', String(callerPort),
         '-mp', String(callerPort + 2),
         '-m', '1',
-        '-inf', inject,
+        ...inject,
       ],
       timeoutMs: 50_000,
     });
