@@ -244,12 +244,11 @@ function renderSessionList() {
     button.dataset.session = s.id;
     if (state.selected?.id === s.id) button.setAttribute('aria-current', 'true');
     const status = STATUSES[/** @type {keyof STATUSES} */ (s.status)] ?? { text: s.status, tone: 'info' };
-    button.append(
-      span('ref', s.reference),
-      span(`badge tone-${status.tone}`, status.text),
-      span('amount', formatAmount(s.amount, s.currency)),
-      span('when', new Date(s.createdAt).toLocaleString()),
-    );
+    const amount = formatAmount(s.amount, s.currency);
+    const when = new Date(s.createdAt).toLocaleString();
+    button.append(span('ref', s.reference), span(`badge tone-${status.tone}`, status.text), span('amount', amount), span('when', when));
+    // Read as one sentence, not as the four cells run together.
+    button.setAttribute('aria-label', `${s.reference}, ${status.text}, ${amount}, created ${when}`);
     button.addEventListener('click', () => void selectSession(s.id));
     const li = document.createElement('li');
     li.append(button);
