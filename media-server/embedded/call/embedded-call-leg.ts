@@ -179,6 +179,7 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
   readonly headers: ReadonlyMap<string, string>;
   readonly #invite: IncomingInvite;
   readonly #answerSdp: string;
+  readonly #negotiated: NegotiatedAudio;
   #answered = false;
 
   constructor(options: EmbeddedCallLegOptions & { invite: IncomingInvite; answerSdp: string; negotiated: NegotiatedAudio }) {
@@ -193,7 +194,8 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
       if (!headers.has(key)) headers.set(key, value);
     }
     this.headers = headers;
-    this.media.setRemote(options.negotiated);
+    // No remote for the RTP session yet: nothing is sent to the caller before our answer (see answer()).
+    this.#negotiated = options.negotiated;
     options.invite.on('cancelled', () => this.end('cancelled', 487));
   }
 
@@ -202,7 +204,12 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
     if (this.#answered) return;
     this.#answered = true;
     try {
-      this.attachDialog(await this.#invite.accept({ sdp: this.#answerSdp }));
+      // accept() sends the 200 before its first await. RFC 3264 §6: "Once the answerer has sent
+      // the answer, ... it MAY send media immediately": the RTP starts with the answer, not with
+      // the INVITE (a ringing caller, or whatever address an offer names, gets nothing before).
+      const accepted = this.#invite.accept({ sdp: this.#answerSdp });
+      this.media.setRemote(this.#negotiated);
+      this.attachDialog(await accepted);
     } catch (err) {
       // No ACK for our 200 (RFC 3261 §13.3.1.4): the call never really started.
       this.end('failed');
