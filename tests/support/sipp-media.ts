@@ -4,12 +4,11 @@
  * instead (an `RtpPhone`, one per call, passed to SIPp as an injection file):
  * what the media server sent each call is then there to decode.
  */
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PCMU } from '../../media-server/embedded/media/g711.js';
 import { RtpPhone } from '../integration/rtp/rtp-phone.js';
+import { tcpFree, udpFree } from './sipp.js';
 
 /** Ports above Linux's default ephemeral range (32768–60999), spread by vitest worker. */
 const SIPP_PORT_BASE = 61_000;
@@ -78,20 +77,4 @@ export function concatPcm(...parts: readonly Int16Array[]): Int16Array {
     at += part.length;
   }
   return out;
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-function tcpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
 }

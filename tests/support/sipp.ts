@@ -88,7 +88,8 @@ export async function freePort(base = 30000): Promise<number> {
   throw new Error('no free port found');
 }
 
-function udpFree(port: number): Promise<boolean> {
+/** Whether `port` can be bound on 127.0.0.1 for UDP now. */
+export function udpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     s.once('error', () => resolve(false));
@@ -96,7 +97,8 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
-function tcpFree(port: number): Promise<boolean> {
+/** Whether `port` can be bound on 127.0.0.1 for TCP now. */
+export function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
     s.once('error', () => resolve(false));

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +173,15 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
     }
   }
 
+  function readSidecar(callId: string): { pauses: { fromSample: number; toSample: number | null }[] } {
+    const root = join(dataDir, 'recordings');
+    for (const day of readdirSync(root)) {
+      const path = join(root, day, `${callId}.wav.json`);
+      if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as { pauses: { fromSample: number; toSample: number | null }[] };
+    }
+    throw new Error(`no recording for ${callId}`);
+  }
+
   function recorderCallsFor(sessionId: string): RecorderCall[] {
     return recorderCalls.filter((c) => c.sessionId === sessionId);
   }
@@ -203,6 +212,11 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
 
       const done = await statusOf(session.id, 'approved');
       expect(done).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+      // The call's own recording: one closed pause, as long as the card entry at least.
+      const sidecar = readSidecar(String(done.callId));
+      expect(sidecar.pauses).toHaveLength(1);
+      expect(sidecar.pauses[0]!.toSample).not.toBeNull();
+      expect(sidecar.pauses[0]!.toSample! - sidecar.pauses[0]!.fromSample).toBeGreaterThan(keys.length);
 
       // The agent's phone: audio only (no telephone-event packet), the caller's voice, no key tone.
       expect(toAgent.length).toBeGreaterThan(300);
