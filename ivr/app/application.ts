@@ -23,6 +23,8 @@ import type { OrderLookup } from '../orders/order-lookup-port.js';
 import { EmbeddedMediaServer } from '../../media-server/embedded/embedded-media-server.js';
 import type { MediaServer } from '../../media-server/media-server-port.js';
 import { PaymentIvr } from '../call/payment-ivr.js';
+import { settleInterruptedCalls } from '../call/interrupted-calls.js';
+import { recoverInterruptedRecordings } from '../../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../call/recorder-webhook.js';
 import { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import { PROMPT_LANGUAGES } from '../prompts/prompt-texts.js';
@@ -59,8 +61,8 @@ export interface Application {
 
 /** How often the vault wipes entries past their time. */
 const VAULT_SWEEP_MS = 15_000;
-/** On stop, how long calls in progress get to finish before their legs are ended. */
-const STOP_DRAIN_MS = 5_000;
+/** After the drain, how long the calls just ended get to settle (statuses, recordings). */
+const SETTLE_MS = 5_000;
 
 /**
  * Wires the system on its configured adapters: SQLite store, in-memory vault,
@@ -72,6 +74,15 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language)]));
   for (const catalogue of prompts.values()) catalogue.verify();
   const store = new SqlitePaymentStore({ dataDir });
+  // No call survives a crash: close what the last process left open before taking new ones.
+  const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
+  const interrupted = settleInterruptedCalls(store, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
+    logger.warn(
+      { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
+      'settled the payments whose calls the last stop interrupted',
+    );
+  }
   const vault = new CardVault({
     acceptedBrands: config.ACCEPTED_BRANDS,
     ttlMs: config.VAULT_TTL_SECONDS * 1000,
@@ -132,7 +143,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     maskMode: config.MASK_MODE,
     logger: logger.child({ component: 'media-server' }),
   });
-  const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   const recorderWebhook = config.RECORDER_WEBHOOK_URL
     ? new RecorderWebhook({
         url: config.RECORDER_WEBHOOK_URL,
@@ -193,13 +203,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   ivr.start();
   const sipPort = mediaServer.sipPort;
 
+  let stopping = false;
   let http: RunningHttpServer;
   try {
     http = await startHttpServer({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
-      readiness: { store: () => store.isWritable(), mediaServer: () => mediaServer.connected },
+      readiness: { store: () => store.isWritable(), mediaServer: () => mediaServer.connected, accepting: () => !stopping },
       ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
       routes: (app) =>
         mountApi(app, {
@@ -239,12 +250,13 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     sipPort,
     recordingDir,
     async stop() {
-      // New calls get 503; calls in progress may finish before their legs are ended.
+      // New calls get 503 (and /readyz says so); calls in progress may finish before their legs are ended.
+      stopping = true;
       mediaServer.setAcceptingCalls(false);
       ivr.stop();
-      await ivr.drain(STOP_DRAIN_MS);
+      await ivr.drain(config.SHUTDOWN_DRAIN_SECONDS * 1000);
       await mediaServer.stop();
-      await ivr.drain(STOP_DRAIN_MS);
+      await ivr.drain(SETTLE_MS);
       stream.close();
       await http.close();
       closeCore();

@@ -89,6 +89,8 @@ export const configSchema = z
     RELEASE_CALLER_AFTER_PAYMENT: booleanSetting.default(false),
     /** Agent-assisted: the agent hears the IVR's prompts too (they know where the caller is). */
     AGENT_HEARS_PROMPTS: booleanSetting.default(false),
+    /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */
+    SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
     PAY_NUMBER: z.string().regex(/^[A-Za-z0-9_.!~*'()-]+$/, 'a SIP user part').default('pay'),
     /** Card brands the merchant accepts. */

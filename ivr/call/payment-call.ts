@@ -135,13 +135,26 @@ export class PaymentCall {
     try {
       for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
         const effects = this.#flow.handle(next, this.#now());
-        for (const effect of effects) this.#apply(effect);
+        for (const effect of effects) this.#applySafely(effect);
       }
     } catch (err) {
       this.#queue.length = 0;
       throw err;
     } finally {
       this.#draining = false;
+    }
+  }
+
+  /**
+   * One effect failing (the store refusing a write, say) must not leave the
+   * caller in silence or take the process down: it is logged, and the
+   * remaining effects, release included, still run.
+   */
+  #applySafely(effect: FlowEffect): void {
+    try {
+      this.#apply(effect);
+    } catch (err) {
+      this.#deps.logger.error({ err, callId: this.callId, sessionId: this.sessionId, effect: effect.type }, 'payment call effect failed');
     }
   }
 
@@ -258,7 +271,14 @@ export class PaymentCall {
       return;
     }
     const { brand, last4 } = this.#deps.vault.summary(this.#vaultRef);
-    this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
+    try {
+      this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
+    } catch (err) {
+      // No record, no charge: the caller hears the apology instead (issue 7, crash safety).
+      this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'store not writable: authorisation not attempted');
+      this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'store-unavailable' } });
+      return;
+    }
     this.#deps.vault
       .redeem(this.#vaultRef, this.#now(), (card) => this.#deps.authoriser.authorise(this.#session!, card, this.#actor))
       .then(
@@ -302,8 +322,13 @@ export class PaymentCall {
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');
   }
 
+  /** A store that refuses the write is logged, never thrown into a media callback (it would end the process). */
   #audit(action: string, detail: Record<string, unknown> = {}): void {
-    this.#deps.store.appendAudit({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
+    try {
+      this.#deps.store.appendAudit({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
+    } catch (err) {
+      this.#deps.logger.error({ err, callId: this.callId, sessionId: this.sessionId, action }, 'audit entry not written');
+    }
   }
 
   #now(): Date {

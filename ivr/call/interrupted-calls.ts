@@ -1,0 +1,55 @@
+import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+
+export interface InterruptedRecording {
+  readonly callId: string;
+  readonly closedOpenPause: boolean;
+}
+
+export interface InterruptedCallsReport {
+  /** Sessions whose call died with the process mid-capture: now `abandoned`. */
+  readonly abandoned: readonly string[];
+  /** Sessions that were about to authorise but never wrote an intent: never charged, now `error`. */
+  readonly neverAuthorised: readonly string[];
+}
+
+const ACTOR: Actor = { kind: 'system', id: 'crash-recovery' };
+
+/**
+ * After a crash (kill -9, power loss) no call survives: a session whose call
+ * had joined and was still collecting the card is abandoned, with the state
+ * of its recording in the audit trail. A session caught between "authorising"
+ * and its intent was never sent to the PSP (the intent is written first), so
+ * it ends in error; one with an intent is the reconciler's (in doubt, then
+ * the PSP's answer). Run at start-up, before any call is taken.
+ */
+export function settleInterruptedCalls(store: PaymentStore, recordings: readonly InterruptedRecording[]): InterruptedCallsReport {
+  const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
+  const abandoned: string[] = [];
+  const neverAuthorised: string[] = [];
+  const joined = (s: PaymentSessionRecord): boolean => s.callId !== null;
+  const interrupted = [
+    ...store.listSessions({ status: 'capturing', limit: 1000 }),
+    ...store.listSessions({ status: 'pending', limit: 1000 }).filter(joined),
+  ];
+  for (const session of interrupted) {
+    const recording = session.callId ? recordingOf.get(session.callId) : undefined;
+    store.updateSession(session.id, { status: 'abandoned' });
+    store.appendAudit({
+      sessionId: session.id,
+      actor: ACTOR,
+      action: 'call-interrupted',
+      detail: {
+        previousStatus: session.status,
+        recording: recording ? (recording.closedOpenPause ? 'closed-while-paused' : 'closed') : 'none',
+      },
+    });
+    abandoned.push(session.id);
+  }
+  for (const session of store.listSessions({ status: 'authorising', limit: 1000 })) {
+    if (store.listAuthorisations({ sessionId: session.id }).length > 0) continue;
+    store.updateSession(session.id, { status: 'error' });
+    store.appendAudit({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
+    neverAuthorised.push(session.id);
+  }
+  return { abandoned, neverAuthorised };
+}

@@ -1,0 +1,82 @@
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { WAV_PCM_HEADER_LENGTH, WavHeaderOffset } from '../media/wav-format.js';
+import type { RecordingSidecar } from './call-recorder.js';
+
+/** Stereo 16-bit: bytes per sample frame. */
+const FRAME_BYTES = 4;
+
+export interface RecoveredRecording {
+  /** The WAV file's name without `.wav`: the media server's call id. */
+  readonly callId: string;
+  /** A pause was open when the process died: it now ends where the file does. */
+  readonly closedOpenPause: boolean;
+}
+
+/**
+ * Closes the recordings a crashed process left open: each sidecar without
+ * `stoppedAt` gets its WAV header patched to the samples on disk, an open
+ * pause closed at the end of the file (the recorder wrote silence in it up to
+ * the crash, so nothing keyed is there), and `stoppedAt` set, flagged
+ * `interrupted`. Run at start-up, before any new call is recorded.
+ */
+export function recoverInterruptedRecordings(dir: string, now: Date = new Date()): RecoveredRecording[] {
+  const recovered: RecoveredRecording[] = [];
+  for (const sidecarPath of sidecars(dir)) {
+    let sidecar: RecordingSidecar & { interrupted?: boolean };
+    try {
+      sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as RecordingSidecar;
+    } catch {
+      continue;
+    }
+    if (sidecar.stoppedAt !== null) continue;
+    const wavPath = join(sidecarPath, '..', sidecar.recording);
+    const samples = patchWavSizes(wavPath);
+    const openPause = sidecar.pauses.some((p) => p.toSample === null);
+    const closed: RecordingSidecar & { interrupted: true } = {
+      ...sidecar,
+      stoppedAt: now.toISOString(),
+      samples,
+      pauses: sidecar.pauses.map((p) => (p.toSample === null ? { ...p, toSample: samples, to: now.toISOString() } : p)),
+      interrupted: true,
+    };
+    const temporary = `${sidecarPath}.tmp`;
+    writeFileSync(temporary, JSON.stringify(closed, null, 2), { mode: 0o600 });
+    renameSync(temporary, sidecarPath);
+    recovered.push({ callId: sidecar.recording.replace(/\.wav$/, ''), closedOpenPause: openPause });
+  }
+  return recovered;
+}
+
+/** Writes the RIFF and data sizes of the whole frames on disk; returns samples per channel. */
+function patchWavSizes(path: string): number {
+  const size = statSync(path).size;
+  const samples = Math.max(0, Math.floor((size - WAV_PCM_HEADER_LENGTH) / FRAME_BYTES));
+  const dataBytes = samples * FRAME_BYTES;
+  const fd = openSync(path, 'r+');
+  try {
+    const field = Buffer.alloc(4);
+    field.writeUInt32LE(WAV_PCM_HEADER_LENGTH - 8 + dataBytes);
+    writeSync(fd, field, 0, 4, WavHeaderOffset.RIFF_SIZE);
+    field.writeUInt32LE(dataBytes);
+    writeSync(fd, field, 0, 4, WavHeaderOffset.DATA_SIZE);
+  } finally {
+    closeSync(fd);
+  }
+  return samples;
+}
+
+function* sidecars(dir: string): Generator<string> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const full = join(dir, name);
+    const stat = statSync(full);
+    if (stat.isDirectory()) yield* sidecars(full);
+    else if (stat.isFile() && name.endsWith('.wav.json')) yield full;
+  }
+}
