@@ -15,7 +15,7 @@ import type {
 } from '../../media-server-port.js';
 import { answerOffer, type LocalMedia, type NegotiatedAudio } from '../sdp/sdp-negotiator.js';
 import type { SipDialog, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
-import { parseDtmfInfo } from './dtmf-info-body.js';
+import { parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';
 
 /** What a leg needs of its RTP session (media-server/embedded/rtp). */
 export interface LegMedia {

@@ -3,7 +3,7 @@ export * from './media-clock.js';
 export * from './rtp-port-allocator.js';
 export * from './rtp-sequence-tracker.js';
 export * from './jitter-buffer.js';
-export * from './dtmf-deduplicator.js';
+export * from '../../dtmf/dtmf-deduplicator.js';
 export * from './dtmf-masker.js';
 export * from './prompt-cache.js';
 export * from './media-player.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DtmfDeduplicator } from '../../../media-server/embedded/rtp/dtmf-deduplicator.js';
+import { DtmfDeduplicator } from '../../../media-server/dtmf/dtmf-deduplicator.js';
 
 describe('DtmfDeduplicator', () => {
   it('counts one press reported by RFC 4733 then in-band once', () => {

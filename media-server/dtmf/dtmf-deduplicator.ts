@@ -1,7 +1,4 @@
-import type { DtmfKey } from '../media/dtmf-key.js';
-
-/** How a key press reached us: RTP event, SIP INFO, or tones in the audio. */
-export type DtmfMethod = 'rfc4733' | 'info' | 'inband';
+import type { DtmfKey, DtmfMethod } from '../media-server-port.js';
 
 export interface DtmfDeduplicatorOptions {
   /**
