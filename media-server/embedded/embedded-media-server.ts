@@ -17,7 +17,7 @@ import { RtpSession } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
 import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
 import { SipStreamFramer } from './sip/message/index.js';
-import { SipTransport } from './sip/transport/sip-transport.js';
+import { SipTransport, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite } from './sip/user-agent/sip-user-agent.js';
 
@@ -35,8 +35,19 @@ export interface EmbeddedMediaServerOptions {
   readonly rtpPortMax?: number;
   /** What a masked key press becomes towards other legs. Default 'tone'. */
   readonly maskMode?: 'silence' | 'tone';
+  /**
+   * Caps on what one peer can make the SIP transport hold (SIP_UDP_MAX_MESSAGE_BYTES,
+   * SIP_TCP_MAX_CONNECTIONS, SIP_TCP_MAX_CONNECTIONS_PER_SOURCE, SIP_TCP_IDLE_TIMEOUT_MS).
+   * Each default is `SipTransportOptions`': 65 507 bytes, 1024, 256, 120 s.
+   */
+  readonly sipLimits?: SipTransportLimits;
   readonly logger: Logger;
 }
+
+export type SipTransportLimits = Pick<
+  SipTransportOptions,
+  'maxUdpMessageBytes' | 'maxTcpConnections' | 'maxTcpConnectionsPerSource' | 'tcpIdleTimeoutMs'
+>;
 
 /** An outbound call that was refused or not answered. */
 export class DialError extends Error {
@@ -75,6 +86,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       port: options.sipPort,
       createFramer: (callbacks) => new SipStreamFramer(callbacks),
       acceptTcpFrom: (address) => allow.allows(address),
+      ...options.sipLimits,
     });
     this.#ua = new SipUserAgent({
       transport: this.#transport,
@@ -116,6 +128,16 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
 
   get sipCounters(): SipUserAgent['counters'] {
     return this.#ua.counters;
+  }
+
+  /** What the SIP transport carried and refused below the message layer (caps, framing, SIP_ALLOW on TCP). */
+  get sipTransportCounters(): Readonly<SipTransportCounters> {
+    return this.#transport.counters;
+  }
+
+  /** TCP connections open now, both directions. */
+  get sipTcpConnections(): number {
+    return this.#transport.tcpConnections;
   }
 
   override on<K extends keyof MediaServerEvents>(event: K, listener: Listener<MediaServerEvents[K]>): this {
