@@ -18,6 +18,10 @@ export interface RunningSystem {
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Sends `signal` (SIGKILL: a crash) without waiting. */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code, or the signal that ended the process. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function startSystem(env: Record<string, string>, timeoutMs = 20_00
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
 
   const started = await new Promise<{ http: string; payNumber: string }>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`system did not start:\n${output.join('\n')}`)), timeoutMs);
@@ -83,13 +87,17 @@ export async function startSystem(env: Record<string, string>, timeoutMs = 20_00
       if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
       return (res.status === 204 ? undefined : await res.json()) as T;
     },
+    exited,
+    kill(signal) {
+      child.kill(signal);
+    },
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
       const code = await exited;
       clearTimeout(timer);
-      return code;
+      return typeof code === 'number' ? code : null;
     },
   };
 }
