@@ -138,6 +138,12 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     sipHost: config.SIP_HOST,
     sipPort: config.SIP_PORT,
     allow: config.SIP_ALLOW,
+    sipLimits: {
+      maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,
+      maxTcpConnections: config.SIP_TCP_MAX_CONNECTIONS,
+      maxTcpConnectionsPerSource: config.SIP_TCP_MAX_CONNECTIONS_PER_SOURCE,
+      tcpIdleTimeoutMs: config.SIP_TCP_IDLE_TIMEOUT_MS,
+    },
     rtpPortMin: config.RTP_PORT_MIN,
     rtpPortMax: config.RTP_PORT_MAX,
     maskMode: config.MASK_MODE,

@@ -70,6 +70,14 @@ export const configSchema = z
     SIP_PORT: port.default(5060),
     /** Sources allowed to talk SIP to us; others get 403. */
     SIP_ALLOW: cidrList.default(['127.0.0.0/8', '::1/128']),
+    /** UDP datagrams larger than this are dropped unread (and counted). 65 507 is the most UDP over IPv4 carries. */
+    SIP_UDP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1500).max(65_507).default(65_507),
+    /** Inbound SIP TCP connections open at once; more are closed before a byte is read. */
+    SIP_TCP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(65_535).default(1024),
+    /** The same, per source address. */
+    SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(1).max(65_535).default(256),
+    /** A SIP TCP connection that completes no message for this long is closed (idle, or a never-ending one). */
+    SIP_TCP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
     /** Even RTP ports are taken from this inclusive range. */
     RTP_PORT_MIN: port.default(20000),
     RTP_PORT_MAX: port.default(29999),
