@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { CardData } from '../vault/card-data.js';
 import type { DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
 import type { Actor, AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
-import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider } from './psp-port.js';
+import type { PspRecordStore } from '../store/psp-record-store.js';
+import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
 
 /** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =
@@ -14,6 +15,8 @@ export type AuthorisationResult =
 export interface AuthoriserOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
+  /** Where the PSP's token of a tokenising session's card is kept. Default: tokens are not kept. */
+  readonly records?: PspRecordStore;
   /** The PSP has this long, retries and back-off included; then the outcome is unknown (in doubt). Default 20 000 ms. */
   readonly timeoutMs?: number;
   /** Retries of retryable errors and lost answers, with the same idempotency key. Default 2. */
@@ -56,6 +59,7 @@ class NoAnswer extends Error {
 export class Authoriser {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
+  readonly #records: PspRecordStore | undefined;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #baseDelay: number;
@@ -67,6 +71,7 @@ export class Authoriser {
   constructor(options: AuthoriserOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
+    this.#records = options.records;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
     this.#baseDelay = options.retryBaseDelayMs ?? 250;
@@ -89,11 +94,13 @@ export class Authoriser {
 
   async #authorise(given: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
     let key: string;
+    let tokenise: TokenisationRequest | undefined;
     try {
       const session = this.#store.getSession(given.id);
       if (!session) return { kind: 'error', code: 'payment-not-found' };
       if (SETTLED.has(session.status)) return this.#recorded(session);
       key = session.idempotencyKey ?? `idem_${randomUUID()}`;
+      tokenise = tokenisationOf(session);
       this.#store.updateSession(session.id, {
         idempotencyKey: key,
         cardBrand: card.brand,
@@ -126,6 +133,7 @@ export class Authoriser {
       reference: given.reference,
       idempotencyKey: key,
       moto: true,
+      ...(tokenise ? { tokenise } : {}),
     };
     const outcome = await this.#send(request, card);
     return this.#settle(given.id, key, outcome);
@@ -174,6 +182,7 @@ export class Authoriser {
           this.#store.appendAudit({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
           break;
         case 'approved':
+          if (outcome.token) saveToken(this.#records, this.#store, sessionId, this.#psp.name, outcome.token);
           this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
           this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
           this.#store.appendAudit({
@@ -231,6 +240,29 @@ export class Authoriser {
         return { kind: 'in-doubt' };
     }
   }
+}
+
+/** What a session asks the PSP to store: on `tokenise`, or always for a store-only (amount 0) session. */
+export function tokenisationOf(session: PaymentSessionRecord): TokenisationRequest | undefined {
+  if (!session.tokenise && session.amountMinor !== 0) return undefined;
+  return { customerReference: session.customerReference ?? session.id };
+}
+
+/**
+ * Keeps the PSP's token of the session's card, with the brand and last four
+ * the session already holds, and audits it (the token is the PSP's id, not card data).
+ */
+export function saveToken(
+  records: PspRecordStore | undefined,
+  store: PaymentStore,
+  sessionId: string,
+  psp: string,
+  token: { token: string; customer: string },
+): void {
+  if (!records) return;
+  const session = store.getSession(sessionId);
+  records.saveToken({ sessionId, psp, token: token.token, customer: token.customer, cardBrand: session?.cardBrand ?? null, cardLast4: session?.cardLast4 ?? null });
+  store.appendAudit({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
 }
 
 function toResult(outcome: AuthorisationOutcome | undefined): AuthorisationResult {

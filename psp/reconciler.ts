@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
 import { FINAL_PAYMENT_STATUSES, type PaymentStatus } from '../ivr/domain/payment-types.js';
 import type { Actor, AuthorisationRecord, AuthorisationState, PaymentStore } from '../store/payment-store.js';
+import type { PspRecordStore } from '../store/psp-record-store.js';
+import { saveToken } from './authoriser.js';
 import type { AuthorisationLookup, PaymentServiceProvider } from './psp-port.js';
 
 export interface ReconcilerOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
+  /** Where the token of a tokenising session's card is kept when its approval is reconciled. */
+  readonly records?: PspRecordStore;
   /** Time between passes after the first (which `start()` runs at once). Default 60 000 ms. */
   readonly intervalMs?: number;
   /** Each lookup may take this long. Default 10 000 ms. */
@@ -48,6 +52,7 @@ const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
 export class Reconciler {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
+  readonly #records: PspRecordStore | undefined;
   readonly #intervalMs: number;
   readonly #lookupTimeoutMs: number;
   readonly #staleAfterMs: number;
@@ -61,6 +66,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
+    this.#records = options.records;
     this.#intervalMs = options.intervalMs ?? 60_000;
     this.#lookupTimeoutMs = options.lookupTimeoutMs ?? 10_000;
     this.#staleAfterMs = options.staleAfterMs ?? 120_000;
@@ -132,7 +138,10 @@ export class Reconciler {
 
   /** True when the PSP's answer settled the payment. */
   async #reconcile(intent: AuthorisationRecord): Promise<boolean> {
-    const answer = await this.#psp.lookup(intent.idempotencyKey, { signal: AbortSignal.timeout(this.#lookupTimeoutMs) });
+    const answer = await this.#psp.lookup(intent.idempotencyKey, {
+      signal: AbortSignal.timeout(this.#lookupTimeoutMs),
+      requestedAt: new Date(intent.requestedAt),
+    });
     if (answer.kind === 'error' && answer.retryable) return false;
     const { sessionId, idempotencyKey: key } = intent;
     const settled = settlement(answer);
@@ -145,6 +154,7 @@ export class Reconciler {
       } else {
         // An authorising session (its authoriser gone) is in doubt before it is settled.
         if (session.status !== 'in_doubt') this.#store.updateSession(sessionId, { status: 'in_doubt' });
+        if (answer.kind === 'approved' && answer.token) saveToken(this.#records, this.#store, sessionId, this.#psp.name, answer.token);
         this.#store.updateSession(sessionId, settled.session);
       }
     }

@@ -11,19 +11,13 @@ import type {
   AuthorisationRequest,
   AuthoriseOptions,
   PaymentServiceProvider,
+  ReversalOutcome,
+  ReversalRequest,
 } from './psp-port.js';
+import { PspTimeoutError } from './psp-errors.js';
 
-/**
- * No answer came from the sandbox: the caller's signal aborted the wait (the
- * no-answer test card, or any call aborted during the simulated latency).
- * The outcome is unknown, not failed: `lookup` tells whether it was charged.
- */
-export class PspTimeoutError extends Error {
-  override readonly name = 'PspTimeoutError';
-  constructor(options?: { cause?: unknown }) {
-    super('the PSP did not answer in time', options);
-  }
-}
+/** The sandbox rejects with it when the caller's signal aborts the wait (the no-answer test card, or an abort during the latency). */
+export { PspTimeoutError };
 
 /** The sandbox's ledger file is unreadable or is not a ledger. */
 export class SandboxLedgerError extends Error {
@@ -71,6 +65,16 @@ export interface SandboxCharge {
   readonly outcome: AuthorisationOutcome;
   /** ISO 8601 time the charge was recorded. */
   readonly at: string;
+  /** Refunds and the void made on this charge, oldest first. */
+  readonly reversals?: readonly SandboxReversal[];
+}
+
+/** One refund or void the sandbox recorded against a charge. */
+export interface SandboxReversal {
+  readonly idempotencyKey: string;
+  readonly kind: 'refund' | 'void';
+  readonly amountMinor: number;
+  readonly pspReference: string;
 }
 
 export interface SandboxPspOptions {
@@ -127,13 +131,18 @@ export class SandboxPsp implements PaymentServiceProvider {
       return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
     }
     const invalid = invalidRequest(request);
+    // Tokenise-only (amount 0): a card verification, like Stripe's SetupIntent or Adyen's zero-value auth.
     if (invalid) return { kind: 'error', code: invalid, retryable: false };
     const { pan } = card.reveal();
     if (!luhnValid(pan)) return { kind: 'error', code: 'invalid-card-number', retryable: false };
 
     const behaviour = SANDBOX_TEST_CARDS.get(pan) ?? { kind: 'approve' };
     const pspReference = `sbx_${randomBytes(12).toString('hex')}`;
-    const outcome = outcomeOf(behaviour, pspReference);
+    const decided = outcomeOf(behaviour, pspReference);
+    const outcome: AuthorisationOutcome =
+      decided.kind === 'approved' && request.tokenise
+        ? { ...decided, token: { token: `sbxtok_${randomBytes(12).toString('hex')}`, customer: request.tokenise.customerReference } }
+        : decided;
     this.#ledger.set(request.idempotencyKey, {
       idempotencyKey: request.idempotencyKey,
       amountMinor: request.amountMinor,
@@ -159,6 +168,37 @@ export class SandboxPsp implements PaymentServiceProvider {
     return this.#ledger.get(idempotencyKey)?.outcome ?? { kind: 'not-found' };
   }
 
+  /**
+   * Refunds part or all of an approved charge, or voids it while nothing is
+   * refunded. The same key answers the same; a refund past what is left, a
+   * second void, or a void after a refund is refused.
+   */
+  async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
+    await delay(Math.min(this.#latencyMs, 50), options.signal);
+    const charge = [...this.#ledger.values()].find((c) => c.outcome.kind === 'approved' && c.pspReference === request.pspReference);
+    if (!charge) return { kind: 'refused', code: 'payment-not-found' };
+    const reversals = charge.reversals ?? [];
+    const earlier = reversals.find((r) => r.idempotencyKey === request.idempotencyKey);
+    if (earlier) return { kind: 'succeeded', pspReference: earlier.pspReference };
+    if (reversals.some((r) => r.kind === 'void')) return { kind: 'refused', code: 'already-voided' };
+    const refunded = reversals.reduce((sum, r) => sum + r.amountMinor, 0);
+    if (request.currency !== charge.currency) return { kind: 'refused', code: 'currency-mismatch' };
+    if (request.kind === 'void' && refunded > 0) return { kind: 'refused', code: 'already-refunded' };
+    const amountMinor = request.kind === 'void' ? charge.amountMinor - refunded : request.amountMinor;
+    if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || refunded + amountMinor > charge.amountMinor) {
+      return { kind: 'refused', code: 'amount-too-large' };
+    }
+    const reversal: SandboxReversal = { idempotencyKey: request.idempotencyKey, kind: request.kind, amountMinor, pspReference: `sbxrev_${randomBytes(12).toString('hex')}` };
+    this.#ledger.set(charge.idempotencyKey, { ...charge, reversals: [...reversals, reversal] });
+    this.#persist();
+    return { kind: 'succeeded', pspReference: reversal.pspReference };
+  }
+
+  /** The sandbox has no credentials: always ready. */
+  checkCredentials(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   #persist(): void {
     if (this.#ledgerFile === undefined) return;
     const temp = `${this.#ledgerFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -180,7 +220,8 @@ export class SandboxPsp implements PaymentServiceProvider {
 
 /** The codes a request is refused with before anything is charged (Stripe: a validation error saves no idempotent result). */
 function invalidRequest(request: AuthorisationRequest): string | undefined {
-  if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor <= 0) return 'invalid-amount';
+  const least = request.tokenise ? 0 : 1;
+  if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor < least) return 'invalid-amount';
   if (!/^[A-Z]{3}$/.test(request.currency)) return 'invalid-currency';
   if (request.idempotencyKey.length === 0 || request.reference.length === 0) return 'invalid-request';
   return undefined;
@@ -237,7 +278,12 @@ const declineReasonsComplete: Exclude<DeclineReason, (typeof DECLINE_REASONS)[nu
 void declineReasonsComplete;
 
 const outcomeSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('approved'), pspReference: z.string(), authCode: z.string() }),
+  z.object({
+    kind: z.literal('approved'),
+    pspReference: z.string(),
+    authCode: z.string(),
+    token: z.object({ token: z.string(), customer: z.string() }).optional(),
+  }),
   z.object({ kind: z.literal('declined'), reason: z.enum(DECLINE_REASONS), pspReference: z.string().optional() }),
   z.object({ kind: z.literal('error'), code: z.string(), retryable: z.boolean() }),
 ]);
@@ -253,6 +299,9 @@ const chargeSchema = z.object({
   pspReference: z.string().optional(),
   outcome: outcomeSchema,
   at: z.string(),
+  reversals: z
+    .array(z.object({ idempotencyKey: z.string(), kind: z.enum(['refund', 'void']), amountMinor: z.number().int(), pspReference: z.string() }))
+    .optional(),
 });
 
 function loadLedger(path: string): SandboxCharge[] {

@@ -132,6 +132,58 @@ export const MIGRATIONS: readonly string[] = [
       OR length(NEW.prev_hash) <> 64 OR length(NEW.hash) <> 64 OR NOT json_valid(NEW.detail)
     BEGIN SELECT RAISE(ABORT, 'audit_log: bad actor kind, hash or detail'); END;
   `,
+  // 4: real PSPs. Sessions that store the card at the PSP for repeat payments;
+  // the PSP's reusable token (its own identifiers, never card data: PCI DSS 4.0
+  // req. 3.2.1); refunds and voids with their idempotency keys; and the PSP's
+  // asynchronous notifications (Adyen webhooks), reduced to what reconciling needs.
+  `
+  ALTER TABLE payment_sessions ADD COLUMN tokenise INTEGER NOT NULL DEFAULT 0 CHECK (tokenise IN (0, 1));
+  ALTER TABLE payment_sessions ADD COLUMN customer_reference TEXT;
+
+  CREATE TABLE payment_tokens (
+    session_id TEXT PRIMARY KEY REFERENCES payment_sessions (id),
+    psp TEXT NOT NULL,
+    token TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    card_brand TEXT CHECK (card_brand IS NULL OR card_brand IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro')),
+    card_last4 TEXT CHECK (card_last4 IS NULL OR (length(card_last4) = 4 AND card_last4 GLOB '[0-9][0-9][0-9][0-9]')),
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE reversals (
+    idempotency_key TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    kind TEXT NOT NULL CHECK (kind IN ('refund', 'void')),
+    psp TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (typeof(amount_minor) = 'integer' AND amount_minor > 0),
+    currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+    state TEXT NOT NULL CHECK (state IN ('requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt')),
+    psp_reference TEXT,
+    detail TEXT,
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    resolved_at TEXT
+  );
+  CREATE INDEX reversals_session ON reversals (session_id);
+  CREATE INDEX reversals_psp_reference ON reversals (psp_reference);
+  CREATE TRIGGER reversals_intent_fixed BEFORE UPDATE OF idempotency_key, session_id, kind, psp, amount_minor, currency, requested_at ON reversals
+    BEGIN SELECT RAISE(ABORT, 'reversals: the request cannot change'); END;
+
+  CREATE TABLE psp_notifications (
+    psp TEXT NOT NULL,
+    event_code TEXT NOT NULL,
+    psp_reference TEXT NOT NULL,
+    original_reference TEXT,
+    merchant_reference TEXT NOT NULL,
+    success INTEGER NOT NULL CHECK (success IN (0, 1)),
+    detail TEXT,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (psp, event_code, psp_reference)
+  );
+  CREATE INDEX psp_notifications_merchant_reference ON psp_notifications (merchant_reference);
+  CREATE INDEX psp_notifications_original_reference ON psp_notifications (original_reference);
+  `,
 ];
 
 /**

@@ -37,6 +37,10 @@ export interface PaymentSessionRecord {
   readonly agentUri: string | null;
   /** Agent-assisted: capture every field without waiting for the agent. */
   readonly autoCapture: boolean;
+  /** Store the card at the PSP for repeat payments (amount 0: store only). */
+  readonly tokenise: boolean;
+  /** The merchant's customer the stored card belongs to (tokenising sessions). */
+  readonly customerReference: string | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -55,6 +59,8 @@ export interface NewPaymentSession {
   readonly code?: string | null;
   readonly agentUri?: string | null;
   readonly autoCapture?: boolean;
+  readonly tokenise?: boolean;
+  readonly customerReference?: string | null;
 }
 
 export type PaymentSessionUpdate = Partial<

@@ -90,6 +90,8 @@ interface SessionRow {
   session_code: string | null;
   agent_uri: string | null;
   auto_capture: number;
+  tokenise: number;
+  customer_reference: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -212,9 +214,9 @@ export class SqlitePaymentStore implements PaymentStore {
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, created_at, updated_at)
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, created_at, updated_at)
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
-          @agent_id, @session_code, @agent_uri, @auto_capture, @at, @at)`),
+          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
       insertAttempt: p('INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES (?, ?, ?, ?, ?)'),
       listAttempts: p('SELECT session_id, field, attempt, outcome, at FROM capture_attempts WHERE session_id = ? ORDER BY id'),
@@ -249,6 +251,8 @@ export class SqlitePaymentStore implements PaymentStore {
       session_code: input.code ?? null,
       agent_uri: input.agentUri ?? null,
       auto_capture: input.autoCapture === false ? 0 : 1,
+      tokenise: input.tokenise ? 1 : 0,
+      customer_reference: input.customerReference ?? null,
       at: this.#stamp(),
     });
     return this.getSession(id)!;
@@ -558,6 +562,8 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     code: r.session_code,
     agentUri: r.agent_uri,
     autoCapture: r.auto_capture === 1,
+    tokenise: r.tokenise === 1,
+    customerReference: r.customer_reference,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

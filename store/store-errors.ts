@@ -63,3 +63,19 @@ export class SchemaVersionError extends Error {
     super(`database schema version ${found} is newer than this build knows (${known})`);
   }
 }
+
+/**
+ * A reversal already settled cannot be settled differently:
+ * requested → pending | succeeded | refused | error | in_doubt,
+ * pending → succeeded | refused, in_doubt → pending | succeeded | refused | error.
+ */
+export class InvalidReversalTransitionError extends Error {
+  override readonly name = 'InvalidReversalTransitionError';
+  constructor(
+    readonly idempotencyKey: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`reversal ${idempotencyKey} cannot go from ${from} to ${to}`);
+  }
+}

@@ -106,7 +106,20 @@ export const configSchema = z
     /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
     VAULT_KEY: vaultKey.optional(),
     VAULT_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
-    PSP: z.enum(['sandbox']).default('sandbox'),
+    PSP: z.enum(['sandbox', 'stripe', 'adyen']).default('sandbox'),
+    /** auto: the PSP captures at once; manual: authorise only (capture later at the PSP, or void). */
+    PSP_CAPTURE: z.enum(['auto', 'manual']).default('auto'),
+    /** Stripe secret or restricted key (sk_… / rk_…). Secret. */
+    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_\S+$/, 'a Stripe secret key (sk_… or rk_…)').optional(),
+    /** Where the Stripe adapter sends its requests (scheme, host, port). */
+    STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default('https://api.stripe.com'),
+    /** Adyen API key (X-API-Key). Secret. */
+    ADYEN_API_KEY: z.string().min(1).optional(),
+    ADYEN_MERCHANT_ACCOUNT: z.string().min(1).optional(),
+    /** Adyen Checkout API base, with its version; live: https://<prefix>-checkout-live.adyenpayments.com/checkout/v71. */
+    ADYEN_API_BASE: z.url({ protocol: /^https?$/ }).default('https://checkout-test.adyen.com/v71'),
+    /** Hex HMAC key that signs Adyen's webhooks to /psp/adyen/webhooks. Secret. */
+    ADYEN_HMAC_KEY: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'hex').optional(),
     /** How long one authorisation may wait for the PSP before it is in doubt. */
     PSP_TIMEOUT_MS: positiveMs.default(20_000),
     PSP_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
@@ -137,6 +150,13 @@ export const configSchema = z
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
     }
+    const needs: Record<string, readonly (keyof typeof c)[]> = {
+      stripe: ['STRIPE_SECRET_KEY'],
+      adyen: ['ADYEN_API_KEY', 'ADYEN_MERCHANT_ACCOUNT', 'ADYEN_HMAC_KEY'],
+    };
+    for (const setting of needs[c.PSP] ?? []) {
+      if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when PSP=${c.PSP}` });
+    }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });
     }
@@ -145,7 +165,14 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 
 /** Settings whose values are never printed, not even in an error. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['VAULT_KEY', 'ORDER_LOOKUP_TOKEN', 'ADMIN_API_KEY']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  'VAULT_KEY',
+  'ORDER_LOOKUP_TOKEN',
+  'ADMIN_API_KEY',
+  'STRIPE_SECRET_KEY',
+  'ADYEN_API_KEY',
+  'ADYEN_HMAC_KEY',
+]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */
 export class ConfigError extends Error {

@@ -4,6 +4,8 @@ import type {
   AuthorisationRequest,
   AuthoriseOptions,
   PaymentServiceProvider,
+  ReversalOutcome,
+  ReversalRequest,
 } from '../../../psp/psp-port.js';
 import type { CardData } from '../../../vault/card-data.js';
 
@@ -83,6 +85,20 @@ export class CountingPsp implements PaymentServiceProvider {
     this.lookups.push(idempotencyKey);
     if (this.lookupAnswer) return this.lookupAnswer(idempotencyKey);
     return Promise.resolve(this.ledger.get(idempotencyKey) ?? { kind: 'not-found' });
+  }
+
+  /** Reversals it was asked for; each succeeds unless `reverseAnswer` says otherwise. */
+  readonly reversals: ReversalRequest[] = [];
+  reverseAnswer: ((request: ReversalRequest) => Promise<ReversalOutcome>) | undefined;
+
+  reverse(request: ReversalRequest): Promise<ReversalOutcome> {
+    this.reversals.push(request);
+    if (this.reverseAnswer) return this.reverseAnswer(request);
+    return Promise.resolve({ kind: 'succeeded', pspReference: `rev_${this.reversals.length}` });
+  }
+
+  checkCredentials(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   #charge(key: string): AuthorisationOutcome {

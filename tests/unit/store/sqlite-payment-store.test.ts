@@ -151,6 +151,8 @@ describe('payment sessions', () => {
       code: null,
       agentUri: null,
       autoCapture: true,
+      tokenise: false,
+      customerReference: null,
       createdAt: '2030-01-02T03:04:05.000Z',
       updatedAt: '2030-01-02T03:04:05.000Z',
     });

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Actor, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { PspRecordStore, ReversalRecord, ReversalState } from '../store/psp-record-store.js';
+import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
+
+/** Why a refund or void cannot be asked for; `code` is what the API answers. */
+export class ReversalNotAllowedError extends Error {
+  override readonly name = 'ReversalNotAllowedError';
+  constructor(
+    readonly code: 'payment-not-approved' | 'nothing-to-reverse' | 'amount-too-large' | 'already-reversed' | 'payment-not-found',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PaymentReversalsOptions {
+  readonly psp: PaymentServiceProvider;
+  readonly store: PaymentStore;
+  readonly records: PspRecordStore;
+  /** The PSP has this long per reversal, retries included; then it is in doubt and sent again later. Default 20 000 ms. */
+  readonly timeoutMs?: number;
+  /** Retries of retryable errors and lost answers, with the same idempotency key. Default 2. */
+  readonly maxRetries?: number;
+  /** Time between passes that send in-doubt reversals again (same key). Default 60 000 ms. */
+  readonly intervalMs?: number;
+  readonly logger?: Logger;
+}
+
+/** States in which a reversal holds money: it counts against what is left to refund. */
+const HOLDING: ReadonlySet<ReversalState> = new Set(['requested', 'pending', 'succeeded', 'in_doubt']);
+
+/**
+ * Refunds and voids of approved payments, asked for by a supervisor. Like the
+ * authoriser: the request is written (with its idempotency key and an audit
+ * row) before the PSP is asked, retried with the same key, and a lost answer
+ * leaves it `in_doubt`, sent again with the same key on the next pass (a
+ * reversal needs no card data, so it can always be repeated safely). An
+ * answer the PSP gives later (Adyen's REFUND and CANCELLATION webhooks)
+ * settles a `pending` one through `settleFromPsp`.
+ */
+export class PaymentReversals {
+  readonly #psp: PaymentServiceProvider;
+  readonly #store: PaymentStore;
+  readonly #records: PspRecordStore;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #intervalMs: number;
+  readonly #logger: Logger | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: PaymentReversalsOptions) {
+    this.#psp = options.psp;
+    this.#store = options.store;
+    this.#records = options.records;
+    this.#timeoutMs = options.timeoutMs ?? 20_000;
+    this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
+    this.#intervalMs = options.intervalMs ?? 60_000;
+    this.#logger = options.logger;
+  }
+
+  /** What is left to refund of a session's payment. */
+  refundable(session: PaymentSessionRecord): number {
+    const held = this.#records
+      .listReversals({ sessionId: session.id })
+      .filter((r) => HOLDING.has(r.state))
+      .reduce((sum, r) => sum + r.amountMinor, 0);
+    return Math.max(0, session.amountMinor - held);
+  }
+
+  /**
+   * Refunds `amountMinor` (default: all that is left) or voids the payment.
+   * Resolves with the reversal as recorded after the PSP's answer.
+   * @throws ReversalNotAllowedError
+   */
+  async reverse(sessionId: string, request: { kind: 'refund' | 'void'; amountMinor?: number }, actor: Actor): Promise<ReversalRecord> {
+    const session = this.#store.getSession(sessionId);
+    if (!session) throw new ReversalNotAllowedError('payment-not-found', `no payment ${sessionId}`);
+    if (session.status !== 'approved' || !session.pspReference) {
+      throw new ReversalNotAllowedError('payment-not-approved', `payment ${sessionId} is ${session.status}, not approved`);
+    }
+    const left = this.refundable(session);
+    if (left === 0) throw new ReversalNotAllowedError('nothing-to-reverse', 'nothing is left to refund or void');
+    if (request.kind === 'void' && left !== session.amountMinor) {
+      throw new ReversalNotAllowedError('already-reversed', 'a payment partly refunded can no longer be voided');
+    }
+    const amountMinor = request.kind === 'void' ? left : (request.amountMinor ?? left);
+    if (amountMinor > left) throw new ReversalNotAllowedError('amount-too-large', `at most ${left} is left to refund`);
+
+    const key = `rev_${randomUUID()}`;
+    this.#records.recordReversalIntent({
+      idempotencyKey: key,
+      sessionId,
+      kind: request.kind,
+      psp: this.#psp.name,
+      amountMinor,
+      currency: session.currency,
+      actor,
+    });
+    this.#store.appendAudit({
+      sessionId,
+      actor,
+      action: `${request.kind}-requested`,
+      detail: { idempotencyKey: key, amountMinor, currency: session.currency, psp: this.#psp.name },
+    });
+    return this.#send(key, session.pspReference);
+  }
+
+  /** A later answer from the PSP (a webhook) about the reversal with this PSP reference. Unknown references are ignored. */
+  settleFromPsp(pspReference: string, success: boolean, detail: string | null): void {
+    for (const reversal of this.#records.listReversals({ pspReference })) {
+      if (reversal.state !== 'pending' && reversal.state !== 'in_doubt') continue;
+      const state = success ? 'succeeded' : 'refused';
+      this.#records.resolveReversal(reversal.idempotencyKey, { state, detail });
+      this.#store.appendAudit({
+        sessionId: reversal.sessionId,
+        actor: { kind: 'system', id: 'psp-notification' },
+        action: `${reversal.kind}-${state}`,
+        detail: { idempotencyKey: reversal.idempotencyKey, pspReference, ...(detail ? { code: detail } : {}) },
+      });
+    }
+  }
+
+  /** Sends every in-doubt reversal again, at once and then every `intervalMs`. Safe to call twice. */
+  start(): void {
+    if (this.#timer) return;
+    const run = (): void => {
+      this.resendInDoubt().catch((err: unknown) => this.#logger?.error({ err }, 'resending in-doubt reversals failed'));
+    };
+    this.#timer = setInterval(run, this.#intervalMs);
+    this.#timer.unref();
+    run();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One pass over the in-doubt reversals (and `requested` ones a crash cut off); returns how many settled. */
+  async resendInDoubt(): Promise<number> {
+    let settled = 0;
+    for (const reversal of [...this.#records.listReversals({ state: 'in_doubt' })]) {
+      const session = this.#store.getSession(reversal.sessionId);
+      if (!session?.pspReference) continue;
+      const after = await this.#send(reversal.idempotencyKey, session.pspReference);
+      if (after.state !== 'in_doubt') settled++;
+    }
+    return settled;
+  }
+
+  async #send(key: string, paymentReference: string): Promise<ReversalRecord> {
+    const intent = this.#records.getReversal(key)!;
+    const deadline = Date.now() + this.#timeoutMs;
+    let outcome: ReversalOutcome | undefined;
+    for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), remaining)));
+      try {
+        outcome = await this.#psp.reverse(
+          { kind: intent.kind, pspReference: paymentReference, amountMinor: intent.amountMinor, currency: intent.currency, idempotencyKey: key },
+          { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
+        );
+      } catch {
+        outcome = undefined;
+        continue;
+      }
+      if (outcome.kind !== 'error' || !outcome.retryable) break;
+    }
+    const settled = settlementOf(outcome);
+    const record = this.#records.resolveReversal(key, settled);
+    if (record.state !== intent.state || intent.state === 'requested') {
+      this.#store.appendAudit({
+        sessionId: intent.sessionId,
+        actor: { kind: 'system', id: 'reversals' },
+        action: `${intent.kind}-${record.state.replace('_', '-')}`,
+        detail: { idempotencyKey: key, ...(record.pspReference ? { pspReference: record.pspReference } : {}), ...(record.detail ? { code: record.detail } : {}) },
+      });
+    }
+    return record;
+  }
+}
+
+function settlementOf(outcome: ReversalOutcome | undefined): { state: ReversalState; pspReference?: string; detail?: string | null } {
+  switch (outcome?.kind) {
+    case undefined:
+      return { state: 'in_doubt' };
+    case 'succeeded':
+    case 'pending':
+      return { state: outcome.kind, pspReference: outcome.pspReference };
+    case 'refused':
+      return { state: 'refused', detail: outcome.code };
+    case 'error':
+      // A retryable error still there after the last retry: the PSP may have acted; send again later.
+      return outcome.retryable ? { state: 'in_doubt', detail: outcome.code } : { state: 'error', detail: outcome.code };
+  }
+}

@@ -1,0 +1,208 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { CardBrand } from '../ivr/domain/card-brand.js';
+import type { Actor } from './payment-store.js';
+import type { PspNotificationRecord, PspRecordStore, ReversalRecord, ReversalState, StoredTokenRecord } from './psp-record-store.js';
+import { IdempotencyKeyConflictError, InvalidReversalTransitionError } from './store-errors.js';
+
+/** Legal reversal state changes; a state may also stay as it is. */
+export const REVERSAL_STATE_TRANSITIONS: Readonly<Record<ReversalState, readonly ReversalState[]>> = {
+  requested: ['pending', 'succeeded', 'refused', 'error', 'in_doubt'],
+  pending: ['succeeded', 'refused'],
+  in_doubt: ['pending', 'succeeded', 'refused', 'error'],
+  succeeded: [],
+  refused: [],
+  error: [],
+};
+
+interface TokenRow {
+  session_id: string;
+  psp: string;
+  token: string;
+  customer: string;
+  card_brand: CardBrand | null;
+  card_last4: string | null;
+  created_at: string;
+}
+
+interface ReversalRow {
+  idempotency_key: string;
+  session_id: string;
+  kind: 'refund' | 'void';
+  psp: string;
+  amount_minor: number;
+  currency: string;
+  state: ReversalState;
+  psp_reference: string | null;
+  detail: string | null;
+  actor_kind: Actor['kind'];
+  actor_id: string;
+  requested_at: string;
+  resolved_at: string | null;
+}
+
+interface NotificationRow {
+  psp: string;
+  event_code: string;
+  psp_reference: string;
+  original_reference: string | null;
+  merchant_reference: string;
+  success: number;
+  detail: string | null;
+  received_at: string;
+}
+
+/** Tokens, reversals and PSP notifications in the payment database (migration 4). */
+export class SqlitePspRecordStore implements PspRecordStore {
+  readonly #db: Database;
+  readonly #now: () => Date;
+  readonly #sql: Record<
+    'saveToken' | 'getToken' | 'insertReversal' | 'getReversal' | 'resolveReversal' | 'upsertNotification' | 'getNotification',
+    Statement
+  >;
+
+  constructor(db: Database, now: () => Date = () => new Date()) {
+    this.#db = db;
+    this.#now = now;
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.#sql = {
+      saveToken: p(`INSERT INTO payment_tokens (session_id, psp, token, customer, card_brand, card_last4, created_at)
+        VALUES (@sessionId, @psp, @token, @customer, @cardBrand, @cardLast4, @at)
+        ON CONFLICT (session_id) DO UPDATE SET psp = excluded.psp, token = excluded.token, customer = excluded.customer,
+          card_brand = excluded.card_brand, card_last4 = excluded.card_last4, created_at = excluded.created_at`),
+      getToken: p('SELECT * FROM payment_tokens WHERE session_id = ?'),
+      insertReversal: p(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
+        VALUES (@idempotencyKey, @sessionId, @kind, @psp, @amountMinor, @currency, 'requested', @actorKind, @actorId, @at)`),
+      getReversal: p('SELECT * FROM reversals WHERE idempotency_key = ?'),
+      resolveReversal: p(
+        'UPDATE reversals SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
+      ),
+      upsertNotification: p(`INSERT INTO psp_notifications (psp, event_code, psp_reference, original_reference, merchant_reference, success, detail, received_at)
+        VALUES (@psp, @eventCode, @pspReference, @originalReference, @merchantReference, @success, @detail, @at)
+        ON CONFLICT (psp, event_code, psp_reference) DO UPDATE SET original_reference = excluded.original_reference,
+          merchant_reference = excluded.merchant_reference, success = excluded.success, detail = excluded.detail, received_at = excluded.received_at`),
+      getNotification: p('SELECT * FROM psp_notifications WHERE psp = ? AND event_code = ? AND psp_reference = ?'),
+    };
+  }
+
+  saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord {
+    this.#sql.saveToken.run({ ...record, at: this.#stamp() });
+    return this.getToken(record.sessionId)!;
+  }
+
+  getToken(sessionId: string): StoredTokenRecord | undefined {
+    const row = this.#sql.getToken.get(sessionId) as TokenRow | undefined;
+    return (
+      row && {
+        sessionId: row.session_id,
+        psp: row.psp,
+        token: row.token,
+        customer: row.customer,
+        cardBrand: row.card_brand,
+        cardLast4: row.card_last4,
+        createdAt: row.created_at,
+      }
+    );
+  }
+
+  recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): ReversalRecord {
+    if (this.getReversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
+    const { actor, ...rest } = input;
+    this.#sql.insertReversal.run({ ...rest, actorKind: actor.kind, actorId: actor.id, at: this.#stamp() });
+    return this.getReversal(input.idempotencyKey)!;
+  }
+
+  resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): ReversalRecord {
+    return this.#db
+      .transaction(() => {
+        const current = this.getReversal(idempotencyKey);
+        if (!current) throw new InvalidReversalTransitionError(idempotencyKey, 'missing', update.state);
+        if (current.state !== update.state && !REVERSAL_STATE_TRANSITIONS[current.state].includes(update.state)) {
+          throw new InvalidReversalTransitionError(idempotencyKey, current.state, update.state);
+        }
+        const final = update.state !== 'requested' && update.state !== 'in_doubt' && update.state !== 'pending';
+        this.#sql.resolveReversal.run({
+          state: update.state,
+          pspReference: update.pspReference === undefined ? current.pspReference : update.pspReference,
+          detail: update.detail === undefined ? current.detail : update.detail,
+          resolvedAt: final ? (current.resolvedAt ?? this.#stamp()) : null,
+          key: idempotencyKey,
+        });
+        return this.getReversal(idempotencyKey)!;
+      })
+      .immediate();
+  }
+
+  getReversal(idempotencyKey: string): ReversalRecord | undefined {
+    const row = this.#sql.getReversal.get(idempotencyKey) as ReversalRow | undefined;
+    return row && toReversal(row);
+  }
+
+  listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): ReversalRecord[] {
+    const columns = { sessionId: 'session_id', pspReference: 'psp_reference', state: 'state' } as const;
+    const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
+    // Columns come from the fixed map only, never from input.
+    const where = keys.length ? `WHERE ${keys.map((k) => `${columns[k]} = @${k}`).join(' AND ')}` : '';
+    const rows = this.#db
+      .prepare(`SELECT * FROM reversals ${where} ORDER BY requested_at, rowid`)
+      .all(Object.fromEntries(keys.map((k) => [k, filter[k]]))) as ReversalRow[];
+    return rows.map(toReversal);
+  }
+
+  recordNotification(n: Omit<PspNotificationRecord, 'receivedAt'>): PspNotificationRecord {
+    this.#sql.upsertNotification.run({
+      psp: n.psp,
+      eventCode: n.eventCode,
+      pspReference: n.pspReference,
+      originalReference: n.originalReference,
+      merchantReference: n.merchantReference,
+      success: n.success ? 1 : 0,
+      detail: JSON.stringify(n.detail),
+      at: this.#stamp(),
+    });
+    return toNotification(this.#sql.getNotification.get(n.psp, n.eventCode, n.pspReference) as NotificationRow);
+  }
+
+  findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): PspNotificationRecord[] {
+    const where = ['psp = @psp'];
+    if (filter.merchantReference !== undefined) where.push('merchant_reference = @merchantReference');
+    if (filter.pspReference !== undefined) where.push('psp_reference = @pspReference');
+    const rows = this.#db
+      .prepare(`SELECT * FROM psp_notifications WHERE ${where.join(' AND ')} ORDER BY received_at, rowid`)
+      .all(filter) as NotificationRow[];
+    return rows.map(toNotification);
+  }
+
+  #stamp(): string {
+    return this.#now().toISOString();
+  }
+}
+
+function toReversal(r: ReversalRow): ReversalRecord {
+  return {
+    idempotencyKey: r.idempotency_key,
+    sessionId: r.session_id,
+    kind: r.kind,
+    psp: r.psp,
+    amountMinor: r.amount_minor,
+    currency: r.currency,
+    state: r.state,
+    pspReference: r.psp_reference,
+    detail: r.detail,
+    actor: { kind: r.actor_kind, id: r.actor_id },
+    requestedAt: r.requested_at,
+    resolvedAt: r.resolved_at,
+  };
+}
+
+function toNotification(r: NotificationRow): PspNotificationRecord {
+  return {
+    psp: r.psp,
+    eventCode: r.event_code,
+    pspReference: r.psp_reference,
+    originalReference: r.original_reference,
+    merchantReference: r.merchant_reference,
+    success: r.success === 1,
+    detail: r.detail ? (JSON.parse(r.detail) as Record<string, string>) : {},
+    receivedAt: r.received_at,
+  };
+}
