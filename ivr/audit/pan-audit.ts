@@ -45,6 +45,25 @@ export function auditDirectoryForPans(dir: string): PanAuditReport {
   return { filesScanned, bytesScanned, findings };
 }
 
+const HEX = /[0-9a-fA-F]/;
+/** Hex tokens at least this long are ids, keys and hashes (a SHA-256 in the audit chain is 64). */
+const MIN_HEX_TOKEN = 20;
+
+/**
+ * A digit run inside a longer hexadecimal token (a random id, a hash of the
+ * audit chain) is part of that token: one in ten random digit runs passes the
+ * Luhn check, so without this every database would "hold" card numbers. A
+ * PAN written anywhere as a number — in JSON, a log line, a CSV — has a
+ * delimiter or a non-hex letter beside it and is still found.
+ */
+function insideHexToken(text: string, offset: number, length: number): boolean {
+  let start = offset;
+  while (start > 0 && HEX.test(text[start - 1] as string)) start--;
+  let end = offset + length;
+  while (end < text.length && HEX.test(text[end] as string)) end++;
+  return end - start >= MIN_HEX_TOKEN && end - start > length;
+}
+
 function scanFile(path: string): { offset: number; last4: string }[] {
   const found = new Map<number, string>();
   const fd = openSync(path, 'r');
@@ -56,7 +75,10 @@ function scanFile(path: string): { offset: number; last4: string }[] {
       const read = readSync(fd, buf, carried, CHUNK, null);
       const total = carried + read;
       if (total === 0) break;
-      for (const hit of findPans(buf.toString('latin1', 0, total))) found.set(base + hit.offset, hit.last4);
+      const text = buf.toString('latin1', 0, total);
+      for (const hit of findPans(text)) {
+        if (!insideHexToken(text, hit.offset, hit.length)) found.set(base + hit.offset, hit.last4);
+      }
       if (read === 0) break;
       carried = Math.min(OVERLAP, total);
       buf.copy(buf, 0, total - carried, total);

@@ -1,6 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +7,14 @@ import { buildApplication, type Application } from '../../ivr/app/application.js
 import { loadConfig } from '../../ivr/app/config.js';
 import { createLogger } from '../../ivr/app/logger.js';
 import { hashPassword } from '../../agent-bridge/identity/password-hash.js';
+import { testDataDir } from '../support/test-data-dir.js';
 
 /**
  * agent-bridge's REST API and WebSocket stream with real HTTP and WebSocket
  * clients against the application started on a free loopback port.
  */
 describe('agent-bridge API', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agent-bridge-'));
+  const dataDir = testDataDir('agent-bridge');
   let app: Application;
   let base: string;
   let adminKey: string;
@@ -35,7 +34,6 @@ describe('agent-bridge API', () => {
 
   afterAll(async () => {
     await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const call = (path: string, init: { method?: string; token?: string; body?: unknown } = {}) =>

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApplication, type Application } from '../../ivr/app/application.js';
@@ -9,6 +7,7 @@ import { PaymentCall } from '../../ivr/call/payment-call.js';
 import type { DtmfKey, ProgressEvent } from '../../ivr/flow/flow-types.js';
 import { findCardDataInFiles, findCardDataInText } from '../support/card-scan.js';
 import { ScriptedCaller, until } from '../support/scripted-caller.js';
+import { testDataDir } from '../support/test-data-dir.js';
 
 // Public test card numbers (the sandbox PSP's table, after Stripe's test cards).
 const APPROVE = '4242424242424242';
@@ -24,7 +23,7 @@ const TEST_CARD_DATA = [APPROVE, DECLINE, NO_ANSWER, BAD_LUHN];
  * the data directory is scanned for the card numbers keyed.
  */
 describe('payment core, end to end below telephony', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'payment-core-'));
+  const dataDir = testDataDir('payment-core');
   const lines: string[] = [];
   const progress: { sessionId: string | undefined; event: ProgressEvent }[] = [];
   let app: Application;
@@ -48,7 +47,6 @@ describe('payment core, end to end below telephony', () => {
 
   afterAll(async () => {
     await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   function newCall(): { call: PaymentCall; caller: ScriptedCaller } {

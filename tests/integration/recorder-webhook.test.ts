@@ -1,7 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApplication, type Application } from '../../ivr/app/application.js';
@@ -11,6 +9,7 @@ import { PaymentCall } from '../../ivr/call/payment-call.js';
 import { RecorderUnavailableError, RecorderWebhook, type RecorderRetry } from '../../ivr/call/recorder-webhook.js';
 import type { DtmfKey } from '../../ivr/flow/flow-types.js';
 import { ScriptedCaller, until } from '../support/scripted-caller.js';
+import { testDataDir } from '../support/test-data-dir.js';
 
 // A public test card number (Stripe's documented Visa test card).
 const VISA = '4242424242424242';
@@ -21,7 +20,7 @@ const VISA = '4242424242424242';
  * last, on success, hang-up mid-capture and cancel.
  */
 describe('external recorder webhook', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'recorder-'));
+  const dataDir = testDataDir('recorder');
   let app: Application;
   let server: Server;
   let url: string;
@@ -55,7 +54,6 @@ describe('external recorder webhook', () => {
     await app?.stop();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const retries: RecorderRetry[] = [];

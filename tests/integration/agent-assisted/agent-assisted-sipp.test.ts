@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -15,6 +15,7 @@ import { concatPcm, writeUlaw } from '../../support/sipp-media.js';
 import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
 import { killAllCaptures, startCapture, type Capture } from '../../support/tcpdump.js';
 import { detectKeys, rms, speechLike } from '../../unit/rtp/signals.js';
+import { testDataDir } from '../../support/test-data-dir.js';
 
 // Public test card numbers (the sandbox PSP's table).
 const VISA = '4242424242424242';
@@ -50,8 +51,9 @@ interface RecorderCall {
  * against the call.
  */
 describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
+  // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
   const work = mkdtempSync(join(tmpdir(), 'agent-assisted-'));
-  const dataDir = join(work, 'data');
+  const dataDir = testDataDir('agent-assisted');
   const recorderCalls: RecorderCall[] = [];
   let recorder: Server;
   let system: RunningSystem;
@@ -80,13 +82,14 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
     });
   });
 
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   afterAll(async () => {
     // Not afterEach: the calls run concurrently, each with its own captures.
     killAllCaptures();
     killAllSipp();
     await system?.stop();
     await new Promise((resolve) => recorder?.close(resolve));
-    rmSync(work, { recursive: true, force: true });
   });
 
   async function createSession(body: Record<string, unknown>): Promise<{ id: string; code: string; transferUri: string }> {

@@ -10,6 +10,7 @@ import { createLogger } from '../../../ivr/app/logger.js';
 import { projectRoot } from '../../../ivr/app/project-root.js';
 import { findCardDataInText } from '../../support/card-scan.js';
 import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
+import { testDataDir } from '../../support/test-data-dir.js';
 
 // The public Visa test card (sandbox PSP: approved), and what the caller keys after it.
 const PAN = '4242424242424242';
@@ -46,8 +47,9 @@ function cardDataIn(text: string): string[] {
  * everything the page showed or received is checked for card data.
  */
 describe('agent console in Chromium', () => {
+  // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
   const work = mkdtempSync(join(tmpdir(), 'agent-console-'));
-  const dataDir = join(work, 'data');
+  const dataDir = testDataDir('agent-console');
   let app: Application;
   let browser: Browser;
   let context: BrowserContext;
@@ -122,11 +124,12 @@ describe('agent console in Chromium', () => {
     });
   }, 30_000);
 
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   afterAll(async () => {
     await browser?.close();
     killAllSipp();
     await app?.stop();
-    rmSync(work, { recursive: true, force: true });
   }, 30_000);
 
   it('serves the page with its modules, same-origin only', async () => {

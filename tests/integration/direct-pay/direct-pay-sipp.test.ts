@@ -9,6 +9,7 @@ import { infoInjectionCsv } from '../../../scripts/qa-csv.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
 import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../support/sipp.js';
+import { testDataDir } from '../../support/test-data-dir.js';
 
 // Public test card numbers (the sandbox PSP's table, after Stripe's test cards).
 const VISA = '4242424242424242';
@@ -48,8 +49,9 @@ interface SessionDetail extends Payment {
  * are checked for card data.
  */
 describe('direct pay number with SIPp', () => {
+  // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
   const work = mkdtempSync(join(tmpdir(), 'direct-pay-'));
-  const dataDir = join(work, 'data');
+  const dataDir = testDataDir('direct-pay');
   let system: RunningSystem;
 
   beforeAll(async () => {
@@ -76,10 +78,11 @@ describe('direct pay number with SIPp', () => {
     });
   });
 
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   afterAll(async () => {
     killAllSipp();
     await system?.stop();
-    rmSync(work, { recursive: true, force: true });
   });
 
   const callerPorts = new SippPortSequence(35000);

@@ -8,6 +8,7 @@ import { parseWav } from '../../../media-server/embedded/media/wav-reader.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
 import { freePort, keyStepsInjection, killAllSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
+import { testDataDir } from '../../support/test-data-dir.js';
 
 // Public test cards: one that approves, one the sandbox charges but never answers for.
 const VISA = '4242424242424242';
@@ -27,14 +28,16 @@ interface Session {
  * the sandbox PSP's ledger.
  */
 describe('crash safety and graceful shutdown of the real process', () => {
-  const work = mkdtempSync(join(tmpdir(), 'crash-'));
+  const work = testDataDir('crash');
+  // The caller's keys (test input) stay out of the data CI audits for card numbers.
+  const inputs = mkdtempSync(join(tmpdir(), 'crash-input-'));
   const ports = new SippPortSequence(38000);
   const systems: RunningSystem[] = [];
 
   afterAll(async () => {
+    rmSync(inputs, { recursive: true, force: true });
     killAllSipp();
     for (const system of systems) system.kill('SIGKILL');
-    rmSync(work, { recursive: true, force: true });
   });
 
   async function start(name: string, extra: Record<string, string> = {}, sipPort?: number, httpPort?: number): Promise<RunningSystem> {
@@ -78,7 +81,7 @@ describe('crash safety and graceful shutdown of the real process', () => {
   describe.concurrent('kill -9', { timeout: 90_000 }, () => {
     it('during card capture: after restart the payment is abandoned, its recording closed with the span paused, and the audit says so', async () => {
       const first = await start('capture');
-      const call = caller(first, join(SIPP_DIR, 'direct-pay-hangup.xml'), keyStepsInjection(join(work, 'capture.csv'), ['1001#', 1500], [VISA.slice(0, 10), 30_000]));
+      const call = caller(first, join(SIPP_DIR, 'direct-pay-hangup.xml'), keyStepsInjection(join(inputs, 'capture.csv'), ['1001#', 1500], [VISA.slice(0, 10), 30_000]));
       const capturing = await sessionFor(first, '1001', (s) => s.status === 'capturing');
       // Some card digits are in the vault (and nowhere else) when the process dies.
       await new Promise((r) => setTimeout(r, 2500));

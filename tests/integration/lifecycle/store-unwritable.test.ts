@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApplication, type Application } from '../../../ivr/app/application.js';
@@ -9,6 +7,7 @@ import { projectRoot } from '../../../ivr/app/project-root.js';
 import type { SandboxPsp } from '../../../psp/sandbox-psp.js';
 import { findCardDataInText } from '../../support/card-scan.js';
 import { freePort, killAllSipp, runSipp, SippPortSequence } from '../../support/sipp.js';
+import { testDataDir } from '../../support/test-data-dir.js';
 
 const VISA = '4242424242424242';
 
@@ -19,7 +18,7 @@ const VISA = '4242424242424242';
  * is hung up; /readyz reports the store.
  */
 describe('a store that cannot be written', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'store-readonly-'));
+  const dataDir = testDataDir('store-readonly');
   const lines: string[] = [];
   const ports = new SippPortSequence(39000);
   let app: Application;
@@ -42,7 +41,6 @@ describe('a store that cannot be written', () => {
     killAllSipp();
     app.store.database.pragma('query_only = OFF');
     await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('stops the authorisation with a spoken apology: nothing charged, the process up, /readyz not ready', { timeout: 60_000 }, async () => {
