@@ -7,11 +7,13 @@ import type { CardField } from '../../ivr/domain/payment-types.js';
 import { FINAL_PAYMENT_STATUSES } from '../../ivr/domain/payment-types.js';
 import type { IdentityStore } from '../../store/identity-store.js';
 import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
+import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
 import type { AccessTokens } from '../identity/access-token.js';
 import { actorOf, ownAgentId, SESSION_COOKIE, type Authenticator, type Principal } from '../identity/authenticator.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
 import { verifyPassword } from '../identity/password-hash.js';
-import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery } from './api-schemas.js';
+import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, refundRequest, voidRequest } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 
 /** Commands to the payment call a session's caller is on. */
@@ -32,6 +34,10 @@ export interface ApiDeps {
   readonly sipPort: number;
   /** Mark the session cookie Secure (when served over TLS). */
   readonly secureCookies?: boolean;
+  /** Refunds and voids (supervisors); without it those endpoints answer 404. */
+  readonly reversals?: PaymentReversals;
+  /** PSP tokens and reversals shown with each payment. */
+  readonly records?: PspRecordStore;
 }
 
 type Locals = { principal: Principal };
@@ -126,6 +132,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       agentUri,
       code: newCode(deps.store),
       autoCapture: body.autoCapture ?? true,
+      tokenise: body.tokenise ?? body.amount === 0,
+      customerReference: body.customerReference ?? null,
     });
     deps.store.appendAudit({
       sessionId: session.id,
@@ -218,6 +226,40 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/cancel', ...act('cancel'));
   app.post('/api/v1/sessions/:id/complete', ...act('complete'));
 
+  // Refunds and voids: supervisors only (an agent on the call may not give money back), audited with who asked.
+  const reverse = (kind: 'refund' | 'void') => [
+    auth,
+    json,
+    async (req: Request, res: Response<unknown, Locals>) => {
+      const reversals = deps.reversals;
+      if (!reversals) {
+        res.status(404).json({ error: 'not-found' });
+        return;
+      }
+      if (res.locals.principal.role !== 'supervisor') {
+        res.status(403).json({ error: 'forbidden', message: 'only a supervisor may refund or void a payment' });
+        return;
+      }
+      const session = withSession(req, res);
+      if (!session) return;
+      const body = parse(kind === 'refund' ? refundRequest : voidRequest, req.body, res);
+      if (!body) return;
+      try {
+        const amount = 'amount' in body ? (body.amount as number | undefined) : undefined;
+        const reversal = await reversals.reverse(session.id, { kind, ...(amount !== undefined ? { amountMinor: amount } : {}) }, actorOf(res.locals.principal));
+        res.status(reversal.state === 'succeeded' ? 200 : 202).json({ reversal: reversalJson(reversal), payment: sessionJson(deps, deps.store.getSession(session.id)!) });
+      } catch (err) {
+        if (err instanceof ReversalNotAllowedError) {
+          res.status(409).json({ error: err.code, message: err.message });
+          return;
+        }
+        throw err;
+      }
+    },
+  ];
+  app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
+  app.post('/api/v1/sessions/:id/void', ...reverse('void'));
+
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
@@ -227,8 +269,9 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   });
 }
 
-/** What the API shows of a session: masked card details only. */
-export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: PaymentSessionRecord): Record<string, unknown> {
+/** What the API shows of a session: masked card details only; with `records`, its PSP token and reversals. */
+export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records' | 'reversals'>, s: PaymentSessionRecord): Record<string, unknown> {
+  const token = deps.records?.getToken(s.id);
   return {
     id: s.id,
     mode: s.mode,
@@ -246,8 +289,28 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: Payme
     agentId: s.agentId,
     // The media server's call id: the recording is DATA_DIR/recordings/<day>/<callId>.wav.
     callId: s.callId,
+    tokenise: s.tokenise,
+    customerReference: s.customerReference,
+    // The PSP's reusable token, for the merchant's own repeat payments: its ids, never card data.
+    token: token ? { psp: token.psp, token: token.token, customer: token.customer, cardBrand: token.cardBrand, cardLast4: token.cardLast4, createdAt: token.createdAt } : null,
+    refundable: s.status === 'approved' && deps.reversals ? deps.reversals.refundable(s) : 0,
+    reversals: (deps.records?.listReversals({ sessionId: s.id }) ?? []).map(reversalJson),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+  };
+}
+
+function reversalJson(r: ReversalRecord): Record<string, unknown> {
+  return {
+    kind: r.kind,
+    amount: r.amountMinor,
+    currency: r.currency,
+    state: r.state,
+    pspReference: r.pspReference,
+    code: r.detail,
+    requestedBy: r.actor,
+    requestedAt: r.requestedAt,
+    resolvedAt: r.resolvedAt,
   };
 }
 

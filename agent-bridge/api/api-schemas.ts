@@ -22,8 +22,19 @@ export const createSessionRequest = z
       .describe("Where the IVR calls the agent back; default the agent's own SIP URI"),
     language: z.enum(['fr-FR', 'en-GB']).optional(),
     autoCapture: z.boolean().optional().describe('Capture every field without waiting for the agent (default true)'),
+    tokenise: z
+      .boolean()
+      .optional()
+      .describe("Store the card at the PSP for repeat payments; the payment then shows the PSP's token (default: true when amount is 0, a store-only session)"),
+    customerReference: z.string().min(3).max(64).optional().describe("The merchant's customer the stored card belongs to (default: the session id)"),
   })
   .strict();
+
+export const refundRequest = z
+  .object({ amount: z.number().int().min(1).max(100_000_000).optional().describe('Minor units; default all that is left to refund') })
+  .strict();
+
+export const voidRequest = z.object({}).strict();
 
 export const fieldCommand = z.object({ field: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict();
 
@@ -36,6 +47,18 @@ export const listSessionsQuery = z
   .strict();
 
 export const paymentsQuery = z.object({ reference: z.string().min(1).max(64) }).strict();
+
+export const reversalView = z.object({
+  kind: z.enum(['refund', 'void']),
+  amount: z.number().int(),
+  currency: z.string(),
+  state: z.enum(['requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt']),
+  pspReference: z.string().nullable(),
+  code: z.string().nullable(),
+  requestedBy: z.object({ kind: z.string(), id: z.string() }),
+  requestedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+});
 
 export const sessionView = z.object({
   id: z.string(),
@@ -53,9 +76,25 @@ export const sessionView = z.object({
   declineReason: z.string().nullable(),
   agentId: z.string().nullable(),
   callId: z.string().nullable(),
+  tokenise: z.boolean(),
+  customerReference: z.string().nullable(),
+  token: z
+    .object({
+      psp: z.string(),
+      token: z.string().describe('Stripe PaymentMethod pm_…, Adyen storedPaymentMethodId'),
+      customer: z.string().describe('Stripe Customer cus_…, Adyen shopperReference'),
+      cardBrand: z.string().nullable(),
+      cardLast4: z.string().nullable(),
+      createdAt: z.string(),
+    })
+    .nullable(),
+  refundable: z.number().int().describe('Minor units still refundable'),
+  reversals: z.array(reversalView),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+export const reversalResult = z.object({ reversal: reversalView, payment: sessionView });
 
 /** One session with its field attempts (outcomes only, never what was keyed). */
 export const sessionDetailView = sessionView.extend({

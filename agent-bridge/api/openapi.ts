@@ -7,8 +7,11 @@ import {
   listSessionsQuery,
   loginRequest,
   paymentsQuery,
+  refundRequest,
+  reversalResult,
   sessionDetailView,
   sessionView,
+  voidRequest,
 } from './api-schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input' });
@@ -37,6 +40,22 @@ const sessionAction = (summary: string, body?: z.ZodType) => ({
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     ...(body ? { requestBody: jsonBody(body) } : {}),
     responses: { '202': jsonResponse('Applied', sessionView), '409': jsonResponse('Not possible in the current state', errorView), ...errors },
+  },
+});
+
+const reversalAction = (summary: string, body: z.ZodType) => ({
+  post: {
+    summary,
+    security: [{ bearer: [] }, { cookie: [] }],
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    requestBody: jsonBody(body),
+    responses: {
+      '200': jsonResponse('Done: the PSP confirmed it', reversalResult),
+      '202': jsonResponse('Accepted: pending at the PSP, or in doubt (sent again with the same idempotency key)', reversalResult),
+      '409': jsonResponse('Not possible: not approved, nothing left, amount too large, already refunded', errorView),
+      ...errors,
+      '403': jsonResponse('Not a supervisor', errorView),
+    },
   },
 });
 
@@ -89,6 +108,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/recapture': sessionAction('Capture a card field again', fieldCommand),
       '/api/v1/sessions/{id}/cancel': sessionAction('Cancel the payment'),
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
+      '/api/v1/sessions/{id}/refund': reversalAction('Refund an approved payment, all or part (supervisors only)', refundRequest),
+      '/api/v1/sessions/{id}/void': reversalAction('Void (cancel) an approved payment before it is captured or refunded (supervisors only)', voidRequest),
       '/api/v1/payments': {
         get: {
           summary: 'Payments for an order reference',

@@ -13,7 +13,12 @@ import { SqliteIdentityStore } from '../../store/sqlite-identity-store.js';
 import { LiveSessions } from '../call/live-sessions.js';
 import { CardVault } from '../../vault/card-vault.js';
 import { SqlitePaymentStore } from '../../store/sqlite-payment-store.js';
-import { SandboxPsp } from '../../psp/sandbox-psp.js';
+import { SqlitePspRecordStore } from '../../store/sqlite-psp-record-store.js';
+import { PaymentReversals } from '../../psp/payment-reversals.js';
+import { PspReadiness } from '../../psp/psp-readiness.js';
+import { AdyenWebhookHandler } from '../../psp/adyen-webhooks.js';
+import { mountPspWebhooks } from '../../agent-bridge/api/psp-webhook-routes.js';
+import { createPsp } from './psp-adapter.js';
 import { Authoriser } from '../../psp/authoriser.js';
 import { Reconciler } from '../../psp/reconciler.js';
 import type { PaymentServiceProvider } from '../../psp/psp-port.js';
@@ -46,6 +51,8 @@ export interface Application {
   readonly psp: PaymentServiceProvider;
   readonly authoriser: Authoriser;
   readonly reconciler: Reconciler;
+  /** Supervisors' refunds and voids. */
+  readonly reversals: PaymentReversals;
   readonly orders: OrderLookup;
   readonly identities: SqliteIdentityStore;
   readonly progress: ProgressHub;
@@ -91,23 +98,38 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const sweeper = setInterval(() => vault.sweep(), VAULT_SWEEP_MS);
   sweeper.unref();
 
-  const psp = new SandboxPsp({
-    ledgerFile: join(dataDir, 'sandbox-psp-ledger.json'),
-    latencyMs: config.SANDBOX_LATENCY_MS,
-  });
+  // PSP tokens, refunds and webhooks live in the payment database beside the sessions.
+  const records = new SqlitePspRecordStore(store.database);
+  const psp = createPsp(config, { dataDir, records });
   const authoriser = new Authoriser({
     psp,
     store,
+    records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
   });
   const reconciler = new Reconciler({
     psp,
     store,
+    records,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
     logger: logger.child({ component: 'reconciler' }),
   });
   reconciler.start();
+  const reversals = new PaymentReversals({
+    psp,
+    store,
+    records,
+    timeoutMs: config.PSP_TIMEOUT_MS,
+    maxRetries: config.PSP_MAX_RETRIES,
+    intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
+    logger: logger.child({ component: 'reversals' }),
+  });
+  reversals.start();
+  const pspReadiness = new PspReadiness(psp, { logger: logger.child({ component: 'psp' }) });
+  void pspReadiness.ready();
+  const adyenWebhooks =
+    config.PSP === 'adyen' ? new AdyenWebhookHandler({ hmacKey: config.ADYEN_HMAC_KEY!, records, reversals }) : undefined;
 
   const orders: OrderLookup =
     config.ORDER_LOOKUP === 'http'
@@ -196,6 +218,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   });
   const closeCore = (): void => {
     reconciler.stop();
+    reversals.stop();
     clearInterval(sweeper);
     vault.close();
     store.close();
@@ -216,9 +239,15 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
-      readiness: { store: () => store.isWritable(), mediaServer: () => mediaServer.connected, accepting: () => !stopping },
+      readiness: {
+        store: () => store.isWritable(),
+        mediaServer: () => mediaServer.connected,
+        accepting: () => !stopping,
+        psp: () => pspReadiness.ready(),
+      },
       ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
-      routes: (app) =>
+      routes: (app) => {
+        mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
         mountApi(app, {
           store,
           identities,
@@ -228,7 +257,10 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           sessions: liveSessions,
           sipHost: config.SIP_HOST,
           sipPort,
-        }),
+          reversals,
+          records,
+        });
+      },
     });
   } catch (err) {
     ivr.stop();
@@ -250,6 +282,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     psp,
     authoriser,
     reconciler,
+    reversals,
     orders,
     mediaServer,
     ivr,
