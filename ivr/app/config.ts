@@ -35,6 +35,9 @@ const cidrList = z.string().transform((raw, ctx) => {
   return cidrs as readonly string[];
 });
 
+/** A password another service checks: long enough that no stock default ("cymru", "ClueCon") passes. */
+const serviceSecret = z.string().min(16, 'must be at least 16 characters (never the stock default)');
+
 const vaultKey = z
   .string()
   .transform((raw, ctx) => {
@@ -63,8 +66,25 @@ export const configSchema = z
     TLS_KEY: z.string().min(1).optional(),
     /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
-    /** Which media server drives the calls. */
-    MEDIA_SERVER: z.enum(['embedded']).default('embedded'),
+    /** Which media server drives the calls: the embedded SIP/RTP engine, or FreeSWITCH through drachtio-server. */
+    MEDIA_SERVER: z.enum(['embedded', 'freeswitch']).default('embedded'),
+    /** MEDIA_SERVER=freeswitch: drachtio-server's application port (its admin port). */
+    DRACHTIO_HOST: z.string().min(1).default('127.0.0.1'),
+    DRACHTIO_PORT: port.default(9022),
+    /** drachtio-server's shared secret; required with MEDIA_SERVER=freeswitch, never the stock "cymru". Secret. */
+    DRACHTIO_SECRET: serviceSecret.optional(),
+    /** MEDIA_SERVER=freeswitch: FreeSWITCH's event socket. */
+    FREESWITCH_HOST: z.string().min(1).default('127.0.0.1'),
+    FREESWITCH_PORT: port.default(8021),
+    /** The event socket password; required with MEDIA_SERVER=freeswitch, never the stock "ClueCon". Secret. */
+    FREESWITCH_SECRET: serviceSecret.optional(),
+    /** Where we listen for FreeSWITCH's outbound event socket connections (one per channel). */
+    FREESWITCH_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+    FREESWITCH_LISTEN_PORT: port.default(8085),
+    /** The address FreeSWITCH connects back to, when it is not FREESWITCH_LISTEN_HOST (NAT, containers). */
+    FREESWITCH_ADVERTISED_HOST: z.string().min(1).optional(),
+    /** How long start-up waits for drachtio-server, then for FreeSWITCH, before it gives up. */
+    MEDIA_SERVER_CONNECT_TIMEOUT_MS: positiveMs.default(5000),
     /** SIP (UDP and TCP) listens here. */
     SIP_HOST: z.string().min(1).default('127.0.0.1'),
     SIP_PORT: port.default(5060),
@@ -157,6 +177,11 @@ export const configSchema = z
     for (const setting of needs[c.PSP] ?? []) {
       if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when PSP=${c.PSP}` });
     }
+    if (c.MEDIA_SERVER === 'freeswitch') {
+      for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
+        if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: 'required when MEDIA_SERVER=freeswitch' });
+      }
+    }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });
     }
@@ -172,6 +197,8 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'STRIPE_SECRET_KEY',
   'ADYEN_API_KEY',
   'ADYEN_HMAC_KEY',
+  'DRACHTIO_SECRET',
+  'FREESWITCH_SECRET',
 ]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */
