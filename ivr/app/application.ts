@@ -26,6 +26,7 @@ import { FileOrderLookup } from '../orders/file-order-lookup.js';
 import { HttpOrderLookup } from '../orders/http-order-lookup.js';
 import type { OrderLookup } from '../orders/order-lookup-port.js';
 import { EmbeddedMediaServer } from '../../media-server/embedded/embedded-media-server.js';
+import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
 import type { MediaServer } from '../../media-server/media-server-port.js';
 import { PaymentIvr } from '../call/payment-ivr.js';
 import { settleInterruptedCalls } from '../call/interrupted-calls.js';
@@ -156,21 +157,24 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     return session !== undefined && canSee(principal, session);
   };
 
-  const mediaServer = new EmbeddedMediaServer({
-    sipHost: config.SIP_HOST,
-    sipPort: config.SIP_PORT,
-    allow: config.SIP_ALLOW,
-    sipLimits: {
-      maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,
-      maxTcpConnections: config.SIP_TCP_MAX_CONNECTIONS,
-      maxTcpConnectionsPerSource: config.SIP_TCP_MAX_CONNECTIONS_PER_SOURCE,
-      tcpIdleTimeoutMs: config.SIP_TCP_IDLE_TIMEOUT_MS,
-    },
-    rtpPortMin: config.RTP_PORT_MIN,
-    rtpPortMax: config.RTP_PORT_MAX,
-    maskMode: config.MASK_MODE,
-    logger: logger.child({ component: 'media-server' }),
-  });
+  const mediaServer =
+    config.MEDIA_SERVER === 'freeswitch'
+      ? await createFreeswitchMediaServer(config, logger.child({ component: 'media-server' }))
+      : new EmbeddedMediaServer({
+          sipHost: config.SIP_HOST,
+          sipPort: config.SIP_PORT,
+          allow: config.SIP_ALLOW,
+          sipLimits: {
+            maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,
+            maxTcpConnections: config.SIP_TCP_MAX_CONNECTIONS,
+            maxTcpConnectionsPerSource: config.SIP_TCP_MAX_CONNECTIONS_PER_SOURCE,
+            tcpIdleTimeoutMs: config.SIP_TCP_IDLE_TIMEOUT_MS,
+          },
+          rtpPortMin: config.RTP_PORT_MIN,
+          rtpPortMax: config.RTP_PORT_MAX,
+          maskMode: config.MASK_MODE,
+          logger: logger.child({ component: 'media-server' }),
+        });
   const recorderWebhook = config.RECORDER_WEBHOOK_URL
     ? new RecorderWebhook({
         url: config.RECORDER_WEBHOOK_URL,
