@@ -113,9 +113,9 @@ function faultBody(status: number): unknown {
     : { error: { type: 'api_error', message: 'Something went wrong' }, status, errorCode: String(status), errorType: 'internal', message: 'Internal error' };
 }
 
-/** The first problem zod found, as a dotted path and a message, for a fake's 400 answer. */
+/** The problem to report, as a path and a message: an unknown field first (both PSPs name it before anything missing). */
 export function firstIssue(error: z.ZodError): { path: string[]; code: string; message: string; keys: string[] } {
-  const issue = error.issues[0]!;
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   return {
     path: issue.path.map(String),
     code: issue.code,

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Authoriser } from '../../../psp/authoriser.js';
+import { PaymentReversals } from '../../../psp/payment-reversals.js';
+import type { PaymentServiceProvider } from '../../../psp/psp-port.js';
+import { Reconciler } from '../../../psp/reconciler.js';
+import type { PaymentSessionRecord } from '../../../store/payment-store.js';
+import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
+import { SqlitePspRecordStore } from '../../../store/sqlite-psp-record-store.js';
+import { CardData } from '../../../vault/card-data.js';
+
+export const CALL = { kind: 'call', id: 'call-1' } as const;
+export const SUPERVISOR = { kind: 'supervisor', id: 'sue' } as const;
+
+/** A card as the vault hands it over (public test numbers only). */
+export function card(pan: string, brand: 'visa' | 'mastercard' | 'amex' = 'visa'): CardData {
+  return new CardData({ pan, expiry: '1230', securityCode: brand === 'amex' ? '1234' : '123', brand });
+}
+
+/** A real store in a temp folder, with the authoriser, reconciler and reversals around one PSP adapter. */
+export class PspHarness {
+  readonly dir = mkdtempSync(join(tmpdir(), 'psp-adapter-'));
+  readonly store = new SqlitePaymentStore({ dataDir: this.dir });
+  readonly records = new SqlitePspRecordStore(this.store.database);
+  psp!: PaymentServiceProvider;
+
+  use(psp: PaymentServiceProvider): this {
+    this.psp = psp;
+    return this;
+  }
+
+  authoriser(options: { timeoutMs?: number; maxRetries?: number } = {}): Authoriser {
+    return new Authoriser({ psp: this.psp, store: this.store, records: this.records, retryBaseDelayMs: 5, timeoutMs: 5000, ...options });
+  }
+
+  reconciler(): Reconciler {
+    return new Reconciler({ psp: this.psp, store: this.store, records: this.records, lookupTimeoutMs: 2000 });
+  }
+
+  reversals(): PaymentReversals {
+    return new PaymentReversals({ psp: this.psp, store: this.store, records: this.records, timeoutMs: 3000 });
+  }
+
+  /** A direct-pay session whose card is captured, ready to authorise. */
+  session(amountMinor = 4250, extra: { tokenise?: boolean; customerReference?: string } = {}): PaymentSessionRecord {
+    const s = this.store.createSession({ mode: 'direct', reference: 'INV-1001', amountMinor, currency: 'EUR', callId: 'call-1', ...extra });
+    return this.store.updateSession(s.id, { status: 'capturing' });
+  }
+
+  close(): void {
+    this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StripePsp, stripeDeclineReason } from '../../../psp/stripe-psp.js';
+import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
+import { FakeStripe, parseForm } from '../../support/fake-stripe.js';
+import { CALL, card, PspHarness, SUPERVISOR } from './psp-harness.js';
+
+// Public test card numbers (docs.stripe.com/testing).
+const VISA = '4242424242424242';
+const NO_ANSWER = '4000000000000341';
+const PROCESSING_ERROR = '4000000000000119';
+const DECLINES: [pan: string, reason: string][] = [
+  ['4000000000000002', 'generic-decline'],
+  ['4000000000009995', 'insufficient-funds'],
+  ['4000000000000069', 'expired-card'],
+  ['4000000000000127', 'incorrect-security-code'],
+  ['4000000000009987', 'fraud-suspected'],
+  ['4000000000009979', 'fraud-suspected'],
+];
+const ALL_CARDS = [VISA, NO_ANSWER, PROCESSING_ERROR, ...DECLINES.map(([pan]) => pan)];
+
+/** The Stripe adapter against the local Stripe API (tests/support/fake-stripe.ts). */
+describe('StripePsp against a local Stripe API', () => {
+  const fake = new FakeStripe();
+  const h = new PspHarness();
+  let base: string;
+  const stripe = (options: { capture?: 'auto' | 'manual'; secretKey?: string } = {}) =>
+    new StripePsp({ secretKey: options.secretKey ?? fake.secretKey, apiBase: base, searchLagMs: 0, capture: options.capture ?? 'auto' });
+
+  beforeAll(async () => {
+    base = await fake.start();
+    h.use(stripe());
+  });
+  afterAll(async () => {
+    await fake.close();
+    h.close();
+  });
+
+  it('approves a MOTO PaymentIntent created and confirmed in one call, the card as payment_method_data, the key as Idempotency-Key', async () => {
+    const s = h.session();
+    const result = await h.authoriser().authorise(s, card(VISA), CALL);
+    expect(result).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^pi_/), authCode: expect.stringMatching(/^\d{6}$/) });
+    const [sent] = fake.server.received('POST', '/v1/payment_intents').slice(-1);
+    const key = h.store.getSession(s.id)!.idempotencyKey!;
+    expect(sent!.headers['idempotency-key']).toBe(key);
+    expect(parseForm(sent!.body)).toEqual({
+      amount: '4250',
+      currency: 'eur',
+      confirm: 'true',
+      capture_method: 'automatic',
+      allowed_payment_method_types: ['card'],
+      error_on_requires_action: 'true',
+      payment_method_options: { card: { moto: 'true' } },
+      metadata: { reference: 'INV-1001', idempotency_key: key },
+      expand: ['latest_charge'],
+      payment_method_data: { type: 'card', card: { number: VISA, exp_month: '12', exp_year: '2030', cvc: '123' } },
+    });
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: result.kind === 'approved' ? result.pspReference : '' });
+  });
+
+  it.each(DECLINES)('maps the 402 card error of %s to %s, with the PaymentIntent as reference', async (pan, reason) => {
+    const s = h.session();
+    expect(await h.authoriser().authorise(s, card(pan), CALL)).toEqual({ kind: 'declined', reason });
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: reason, pspReference: expect.stringMatching(/^pi_/) });
+  });
+
+  it('maps decline codes without a test card too', () => {
+    expect(stripeDeclineReason('card_not_supported')).toBe('card-not-supported');
+    expect(stripeDeclineReason('do_not_honor')).toBe('do-not-honour');
+    expect(stripeDeclineReason('fraudulent')).toBe('fraud-suspected');
+    expect(stripeDeclineReason('something_new')).toBe('generic-decline');
+  });
+
+  it('a processing error is an error, not a decline, and is not retried', async () => {
+    const before = fake.server.requests.length;
+    expect(await h.authoriser().authorise(h.session(), card(PROCESSING_ERROR), CALL)).toEqual({ kind: 'error', code: 'processing-error' });
+    expect(fake.server.requests.length - before).toBe(1);
+  });
+
+  it('retries 429 and 5xx with the same idempotency key and charges once', async () => {
+    fake.server.failNext('POST', '/v1/payment_intents', 429, 500, 503);
+    const s = h.session();
+    const before = fake.server.received('POST', '/v1/payment_intents').length;
+    const result = await h.authoriser({ maxRetries: 3 }).authorise(s, card(VISA), CALL);
+    expect(result.kind).toBe('approved');
+    const sent = fake.server.received('POST', '/v1/payment_intents').slice(before);
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent.map((r) => r.headers['idempotency-key']))).toEqual(new Set([h.store.getSession(s.id)!.idempotencyKey]));
+    expect([...fake.paymentIntents.values()].filter((pi) => (pi.metadata as Record<string, string>).idempotency_key === h.store.getSession(s.id)!.idempotencyKey)).toHaveLength(1);
+  });
+
+  it('a PSP still failing after the retries leaves the payment in doubt; Stripe never saw it, so reconciling settles it as not charged', async () => {
+    fake.server.failNext('POST', '/v1/payment_intents', 500, 502, 503);
+    const s = h.session();
+    expect(await h.authoriser({ maxRetries: 2 }).authorise(s, card(VISA), CALL)).toEqual({ kind: 'in-doubt' });
+    await h.reconciler().reconcileOnce();
+    expect(h.store.getSession(s.id)!.status).toBe('error');
+    expect(h.store.getAuthorisation(h.store.getSession(s.id)!.idempotencyKey!)).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
+  });
+
+  it('an answer that never comes leaves the payment in doubt, then the search by idempotency key reconciles it to the charge', async () => {
+    const s = h.session();
+    expect(await h.authoriser({ timeoutMs: 400, maxRetries: 0 }).authorise(s, card(NO_ANSWER), CALL)).toEqual({ kind: 'in-doubt' });
+    expect(h.store.getSession(s.id)!.status).toBe('in_doubt');
+    await h.reconciler().reconcileOnce();
+    const charged = [...fake.paymentIntents.values()].find((pi) => (pi.metadata as Record<string, string>).idempotency_key === h.store.getSession(s.id)!.idempotencyKey);
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: charged!.id });
+    expect(fake.server.received('GET', '/v1/payment_intents/search').at(-1)!.query).toContain('idempotency_key');
+  });
+
+  it('a search that finds nothing is not final while Stripe may still be indexing', async () => {
+    const young = new StripePsp({ secretKey: fake.secretKey, apiBase: base });
+    expect(await young.lookup('idem_never_sent', { requestedAt: new Date() })).toEqual({ kind: 'error', code: 'not-yet-searchable', retryable: true });
+    expect(await young.lookup('idem_never_sent', { requestedAt: new Date(Date.now() - 600_000) })).toEqual({ kind: 'not-found' });
+  });
+
+  it('tokenises: a Customer, setup_future_usage=off_session, and the PaymentMethod kept as the token', async () => {
+    const s = h.session(4250, { tokenise: true, customerReference: 'cust-77' });
+    const result = await h.authoriser().authorise(s, card(VISA), CALL);
+    expect(result.kind).toBe('approved');
+    const customer = parseForm(fake.server.received('POST', '/v1/customers').at(-1)!.body);
+    expect(customer).toMatchObject({ metadata: { customer_reference: 'cust-77' } });
+    expect(parseForm(fake.server.received('POST', '/v1/payment_intents').at(-1)!.body)).toMatchObject({ setup_future_usage: 'off_session', customer: expect.stringMatching(/^cus_/) });
+    expect(h.records.getToken(s.id)).toMatchObject({ psp: 'stripe', token: expect.stringMatching(/^pm_/), customer: expect.stringMatching(/^cus_/), cardBrand: 'visa', cardLast4: '4242' });
+  });
+
+  it('a store-only session (amount 0) confirms a SetupIntent, charging nothing', async () => {
+    const s = h.session(0);
+    const result = await h.authoriser().authorise(s, card(VISA), CALL);
+    expect(result).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^seti_/) });
+    expect(parseForm(fake.server.received('POST', '/v1/setup_intents').at(-1)!.body)).toMatchObject({
+      usage: 'off_session',
+      payment_method_options: { card: { moto: 'true' } },
+      payment_method_data: { type: 'card' },
+    });
+    expect(h.records.getToken(s.id)).toMatchObject({ token: expect.stringMatching(/^pm_/) });
+  });
+
+  it('refunds in parts up to the amount, then refuses; voids an uncaptured authorisation; audits each', async () => {
+    const s = h.session(1000);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    const reversals = h.reversals();
+    expect(await reversals.reverse(s.id, { kind: 'refund', amountMinor: 400 }, SUPERVISOR)).toMatchObject({ state: 'succeeded', pspReference: expect.stringMatching(/^re_/) });
+    expect(parseForm(fake.server.received('POST', '/v1/refunds').at(-1)!.body)).toMatchObject({ payment_intent: h.store.getSession(s.id)!.pspReference, amount: '400' });
+    await expect(reversals.reverse(s.id, { kind: 'refund', amountMinor: 601 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+    expect(await reversals.reverse(s.id, { kind: 'refund' }, SUPERVISOR)).toMatchObject({ state: 'succeeded', amountMinor: 600 });
+    const actions = h.store.listAudit({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`);
+    expect(actions).toEqual(expect.arrayContaining(['refund-requested:supervisor', 'refund-succeeded:system']));
+
+    h.use(stripe({ capture: 'manual' }));
+    const held = h.session(2000);
+    await h.authoriser().authorise(held, card(VISA), CALL);
+    expect(fake.paymentIntents.get(h.store.getSession(held.id)!.pspReference!)!.status).toBe('requires_capture');
+    expect(await h.reversals().reverse(held.id, { kind: 'void' }, SUPERVISOR)).toMatchObject({ state: 'succeeded' });
+    expect(fake.paymentIntents.get(h.store.getSession(held.id)!.pspReference!)!.status).toBe('canceled');
+    h.use(stripe());
+  });
+
+  it('a void of a captured payment is refused by Stripe and recorded so', async () => {
+    const s = h.session(1500);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    expect(await h.reversals().reverse(s.id, { kind: 'void' }, SUPERVISOR)).toMatchObject({ state: 'refused', detail: 'payment_intent_unexpected_state' });
+  });
+
+  it('the local API refuses what Stripe would: an unknown parameter, a missing one, a bad key', async () => {
+    const post = (body: string, key = fake.secretKey) =>
+      fetch(`${base}/v1/payment_intents`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const unknown = await post('amount=100&currency=eur&confirm=true&colour=blue');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'parameter_unknown', param: 'colour' } });
+    const missing = await post('currency=eur&confirm=true');
+    expect(await missing.json()).toMatchObject({ error: { code: 'parameter_missing', param: 'amount' } });
+    expect((await post('amount=1', 'sk_test_wrong')).status).toBe(401);
+  });
+
+  it('checks its credentials (for /readyz)', async () => {
+    expect(await stripe().checkCredentials()).toBe(true);
+    expect(await stripe({ secretKey: 'sk_test_wrong' }).checkCredentials()).toBe(false);
+  });
+
+  it('left no card number anywhere but the bodies of the authorisation requests', () => {
+    const carrying = (path: string) => path === '/v1/payment_intents' || path === '/v1/setup_intents';
+    const elsewhere = fake.server.requests.flatMap((r) => [r.path, r.query, JSON.stringify(r.headers), ...(r.method === 'POST' && carrying(r.path) ? [] : [r.body])]);
+    expect(findCardDataInText(elsewhere.join('\n'), ALL_CARDS)).toEqual([]);
+    const stored = [...h.store.listAudit({}).map((e) => JSON.stringify(e)), ...h.store.listAuthorisations({}).map((a) => JSON.stringify(a))];
+    expect(findCardDataInText(stored.join('\n'), ALL_CARDS)).toEqual([]);
+    expect(findCardDataInFiles(h.dir, ALL_CARDS)).toEqual([]);
+  });
+});
