@@ -4,6 +4,7 @@ import {
   parseCSeq,
   parseNameAddr,
   parseVia,
+  SipHeaders,
   type CSeq,
   type SipRequest,
   type Via,
@@ -94,5 +95,45 @@ export function readIncomingRequest(request: SipRequest, source: TransportAddres
     cseq,
     responseAddress: responseAddressOf(via, source),
     transactionKey: serverTransactionKey(request, via, cseq),
+  };
+}
+
+/** A copy of `text` that shares no memory with it (a slice of a 64 KiB header section would keep all of it alive). */
+function detachedString(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
+/** The headers a transaction's request keeps once its final response has gone: enough to name it in logs and tests. */
+const KEPT_HEADERS = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
+
+/**
+ * What a server transaction keeps of its request after the final response:
+ * the start line, top Via, From, To, Call-ID and CSeq, in memory of their
+ * own, and no body. RFC 3261 §17.2 needs only the response to answer
+ * retransmissions in Completed, yet the transaction lives on for 64·T1
+ * (32 s): holding the whole request would let a peer pin up to 64 KiB per
+ * request it sends for that long.
+ */
+export function compactIncomingRequest(incoming: IncomingRequest): IncomingRequest {
+  const source = incoming.message;
+  const headers = new SipHeaders();
+  for (const name of KEPT_HEADERS) {
+    const value = source.headers.getLines(name)[0];
+    if (value !== undefined) headers.append(name, detachedString(value));
+  }
+  const message = {
+    kind: 'request' as const,
+    method: detachedString(source.method),
+    uri: detachedString(source.uri),
+    headers,
+    body: Buffer.alloc(0),
+  };
+  return {
+    message,
+    source: incoming.source,
+    via: parseVia(headers.get('Via') as string),
+    cseq: parseCSeq(headers.get('CSeq') as string),
+    responseAddress: incoming.responseAddress,
+    transactionKey: detachedString(incoming.transactionKey),
   };
 }

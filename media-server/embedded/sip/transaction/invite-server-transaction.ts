@@ -1,5 +1,5 @@
 import { createSipResponse, serializeSipMessage, type SipResponse } from '../message/index.js';
-import type { IncomingRequest } from './incoming-request.js';
+import { compactIncomingRequest, type IncomingRequest } from './incoming-request.js';
 import { newTag } from './sip-identifiers.js';
 import { transactionTimeout, timerIK } from './sip-timers.js';
 import { SipTransaction, type TransactionContext, type TransitionTable } from './sip-transaction.js';
@@ -54,7 +54,7 @@ export interface ServerTransactionUser {
  */
 export class InviteServerTransaction extends SipTransaction<InviteServerTransactionState> {
   readonly kind = 'ist' as const;
-  readonly request: IncomingRequest;
+  #request: IncomingRequest;
   readonly #user: ServerTransactionUser;
   #lastResponse: Buffer | undefined;
   #lastStatus = 0;
@@ -67,10 +67,15 @@ export class InviteServerTransaction extends SipTransaction<InviteServerTransact
     forget: () => void,
   ) {
     super(context, request.transactionKey, request.responseAddress, 'proceeding', TRANSITIONS, forget);
-    this.request = request;
+    this.#request = request;
     this.#user = user;
     // §17.2.1: "the server transaction MUST generate a 100 (Trying) response".
     this.respond(createSipResponse(request.message, 100));
+  }
+
+  /** The INVITE; once a final response has gone, only its compact form (`compactIncomingRequest`). */
+  get request(): IncomingRequest {
+    return this.#request;
   }
 
   /** Status of the last response sent (100 at first). */
@@ -95,6 +100,8 @@ export class InviteServerTransaction extends SipTransaction<InviteServerTransact
     this.#lastStatus = status;
     this.sendBytes(bytes);
     if (status < 200) return;
+    // Retransmissions get #lastResponse; a CANCEL now has no effect. The rest of the INVITE can go.
+    this.#request = compactIncomingRequest(this.#request);
     if (status < 300) {
       // RFC 6026 §7.1: "2xx from TU, send response" → Accepted; Timer L = 64·T1.
       this.transition('accepted');

@@ -1,5 +1,5 @@
 import { serializeSipMessage, type SipResponse } from '../message/index.js';
-import type { IncomingRequest } from './incoming-request.js';
+import { compactIncomingRequest, type IncomingRequest } from './incoming-request.js';
 import type { ServerTransactionUser } from './invite-server-transaction.js';
 import { timerJ } from './sip-timers.js';
 import { SipTransaction, type TransactionContext, type TransitionTable } from './sip-transaction.js';
@@ -32,7 +32,7 @@ const TRANSITIONS: TransitionTable<NonInviteServerTransactionState> = {
  */
 export class NonInviteServerTransaction extends SipTransaction<NonInviteServerTransactionState> {
   readonly kind = 'nist' as const;
-  readonly request: IncomingRequest;
+  #request: IncomingRequest;
   readonly #user: ServerTransactionUser;
   #lastResponse: Buffer | undefined;
   #lastStatus = 0;
@@ -44,8 +44,13 @@ export class NonInviteServerTransaction extends SipTransaction<NonInviteServerTr
     forget: () => void,
   ) {
     super(context, request.transactionKey, request.responseAddress, 'trying', TRANSITIONS, forget);
-    this.request = request;
+    this.#request = request;
     this.#user = user;
+  }
+
+  /** The request; once the final response has gone, only its compact form (`compactIncomingRequest`). */
+  get request(): IncomingRequest {
+    return this.#request;
   }
 
   get lastStatus(): number {
@@ -71,6 +76,7 @@ export class NonInviteServerTransaction extends SipTransaction<NonInviteServerTr
       return;
     }
     this.transition('completed');
+    this.#request = compactIncomingRequest(this.#request);
     // §17.2.2: "timer J to fire in 64*T1 seconds for unreliable transports, and zero seconds for reliable".
     this.startTimer('J', timerJ(this.context.timers, this.reliable), () => this.transition('terminated'));
   }

@@ -81,14 +81,17 @@ export class InboundInvite extends GuardedEmitter<IncomingInviteEvents> implemen
   readonly localTag = newTag();
   readonly #core: UserAgentCore;
   readonly #incoming: IncomingRequest;
+  readonly #onSettled: (() => void) | undefined;
   #transaction: InviteServerTransaction | undefined;
   #state: InboundInviteState = 'pending';
 
-  constructor(core: UserAgentCore, incoming: IncomingRequest) {
+  /** `onSettled` runs once, when the INVITE is accepted, rejected or cancelled. */
+  constructor(core: UserAgentCore, incoming: IncomingRequest, onSettled?: () => void) {
     super();
     const request = incoming.message;
     this.#core = core;
     this.#incoming = incoming;
+    this.#onSettled = onSettled;
     this.request = request;
     this.source = incoming.source;
     this.callId = request.headers.get('Call-ID') as string;
@@ -177,6 +180,8 @@ export class InboundInvite extends GuardedEmitter<IncomingInviteEvents> implemen
   #transition(to: InboundInviteState): void {
     if (!TRANSITIONS[this.#state].includes(to)) throw new InvalidStateError('IncomingInvite', this.#state, to);
     this.#state = to;
+    // Every state after pending is final.
+    this.#onSettled?.();
   }
 
   #contact(): string {

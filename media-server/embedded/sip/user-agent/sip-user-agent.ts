@@ -88,6 +88,12 @@ export interface SipUserAgentEvents {
 
 const SDP = 'application/sdp';
 
+/** An inbound INVITE whose transaction lives: the invite until its final response, and its To tag. */
+interface PendingInvite {
+  invite: InboundInvite | undefined;
+  localTag: string;
+}
+
 function tagOf(value: string | undefined): string {
   if (value === undefined) return '';
   try {
@@ -113,8 +119,8 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #responseHeaders: ReadonlyArray<readonly [string, string]>;
   readonly #core: UserAgentCore;
   readonly #dialogs = new Map<string, SipDialog>();
-  /** Inbound INVITEs without a final response, by their transaction key (CANCEL finds them). */
-  readonly #inboundInvites = new Map<string, InboundInvite>();
+  /** Inbound INVITE transactions by key (CANCEL finds them): the invite until its final response, then its To tag. */
+  readonly #inboundInvites = new Map<string, PendingInvite>();
   /** Live inbound INVITE transactions by Call-ID, From tag and CSeq: the merged-request check (§8.2.2.2). */
   readonly #mergeKeys = new Map<string, string>();
   readonly #outboundInvites = new Set<OutboundInvite>();
@@ -388,7 +394,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     }
     // §9.2: "The To tag of the response to the CANCEL ... SHOULD be the same as the To tag in the response to the original request."
     const inbound = this.#inboundInvites.get(cancelledInviteKey(incoming));
-    this.#answer(incoming, 200, [], inbound?.localTag ?? newTag());
+    this.#answer(incoming, 200, [], inbound?.localTag || newTag());
     invite.cancel();
   }
 
@@ -437,14 +443,19 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
       this.#answer(incoming, 415, [['Accept', SDP]]);
       return;
     }
-    const invite = new InboundInvite(this.#core, incoming);
+    // Until its final response the transaction reaches the invite through `entry`; after it, only the
+    // To tag stays (a late CANCEL's 200 carries it), so a refused INVITE is not held for Timer H.
+    const entry: PendingInvite = { invite: undefined, localTag: '' };
+    const invite = new InboundInvite(this.#core, incoming, () => (entry.invite = undefined));
+    entry.invite = invite;
+    entry.localTag = invite.localTag;
     const key = incoming.transactionKey;
-    this.#inboundInvites.set(key, invite);
+    this.#inboundInvites.set(key, entry);
     this.#mergeKeys.set(mergeKey, key);
     const transaction = this.#transactions.createServer(incoming, {
-      onCancel: () => invite.cancelled(),
+      onCancel: () => entry.invite?.cancelled(),
       onTerminated: () => {
-        if (this.#inboundInvites.get(key) === invite) this.#inboundInvites.delete(key);
+        if (this.#inboundInvites.get(key) === entry) this.#inboundInvites.delete(key);
         if (this.#mergeKeys.get(mergeKey) === key) this.#mergeKeys.delete(mergeKey);
       },
       onTransportError: (err) => this.#reportError(err, 'answering an INVITE'),
