@@ -54,6 +54,21 @@ describe('config', () => {
     expect(err.message).not.toContain('s3cr3t');
   });
 
+  it('PSP=stripe and PSP=adyen need their credentials, point anywhere, and never print a key', () => {
+    expect(loadConfig({}).PSP).toBe('sandbox');
+    expect(errorOf({ PSP: 'stripe' }).setting).toBe('STRIPE_SECRET_KEY');
+    expect(errorOf({ PSP: 'adyen', ADYEN_API_KEY: 'k' }).setting).toBe('ADYEN_MERCHANT_ACCOUNT');
+    expect(errorOf({ PSP: 'paypal' }).message).toMatch(/PSP: expected one of sandbox, stripe, adyen/);
+    const stripe = loadConfig({ PSP: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_API_BASE: 'http://127.0.0.1:4010', PSP_CAPTURE: 'manual' });
+    expect(stripe).toMatchObject({ STRIPE_API_BASE: 'http://127.0.0.1:4010', PSP_CAPTURE: 'manual' });
+    expect(loadConfig({}).STRIPE_API_BASE).toBe('https://api.stripe.com');
+    expect(loadConfig({}).ADYEN_API_BASE).toBe('https://checkout-test.adyen.com/v71');
+    const bad = errorOf({ PSP: 'stripe', STRIPE_SECRET_KEY: 'pk_live_s3cr3t' });
+    expect(bad.setting).toBe('STRIPE_SECRET_KEY');
+    expect(bad.message).not.toContain('s3cr3t');
+    expect(errorOf({ ADYEN_HMAC_KEY: 'zz-s3cr3t' }).message).not.toContain('s3cr3t');
+  });
+
   it('reads a JSON file named by CONFIG_FILE, with the environment winning', () => {
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ HTTP_PORT: 7000, LANGUAGE: 'en-GB', CONFIRM_CARD: true }));
