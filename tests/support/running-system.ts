@@ -8,6 +8,8 @@ export interface RunningSystem {
   readonly httpUrl: string;
   readonly sipPort: number;
   readonly dataDir: string;
+  /** The child's process id (its memory is in /proc/<pid>/status). */
+  readonly pid: number;
   /** Every line it wrote to stdout and stderr (pino JSON), for the card-data scans. */
   readonly output: string[];
   /** The generated admin API key (DATA_DIR/admin-api-key). */
@@ -71,6 +73,7 @@ export async function startSystem(env: Record<string, string>, timeoutMs = 20_00
     httpUrl: started.http,
     sipPort,
     dataDir,
+    pid: child.pid as number,
     output,
     adminKey,
     async api<T>(path: string): Promise<T> {
