@@ -66,6 +66,8 @@ const ui = {
   fields: $('fields'),
   actionButtons: /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll('button[data-action]')]),
   actionResult: $('action-result'),
+  refundGroup: $('refund-group'),
+  refund: /** @type {HTMLButtonElement} */ ($('refund')),
   log: $('progress-log'),
 };
 
@@ -337,12 +339,53 @@ function renderSession() {
     ['Card', cardSummary(s.cardBrand, s.cardLast4)],
     ['PSP reference', s.pspReference],
     ['Declined because', s.declineReason],
+    ['Refunded', refundedText(s)],
+    ['Card kept for repeat payments', s.token ? `${s.token.psp} token ${s.token.token}` : null],
     ['Created', new Date(s.createdAt).toLocaleString()],
   ].filter(([, value]) => value);
   ui.summary.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', String(term)), el('dd', String(value))]));
   const final = FINAL.includes(s.status);
   for (const button of ui.actionButtons) button.disabled = final || state.busy;
+  // Supervisors only (the API refuses agents too): money back on an approved payment.
+  const refundable = state.me?.role === 'supervisor' && s.status === 'approved' && s.refundable > 0;
+  ui.refundGroup.hidden = !refundable;
+  ui.refund.disabled = !refundable || state.busy;
+  ui.refund.textContent = refundable ? `Refund ${formatAmount(s.refundable, s.currency)}` : 'Refund';
 }
+
+/** @param {any} s a session as the API gives it */
+function refundedText(s) {
+  const done = (s.reversals ?? []).filter((/** @type {any} */ r) => r.state !== 'refused' && r.state !== 'error');
+  if (done.length === 0) return null;
+  const total = done.reduce((/** @type {number} */ sum, /** @type {any} */ r) => sum + r.amount, 0);
+  const pending = done.some((/** @type {any} */ r) => r.state !== 'succeeded');
+  return `${formatAmount(total, s.currency)}${pending ? ' (pending at the PSP)' : ''}`;
+}
+
+ui.refund.addEventListener('click', async () => {
+  const session = state.selected;
+  if (!session || state.busy) return;
+  const amount = formatAmount(session.refundable, session.currency);
+  if (!window.confirm(`Refund ${amount} of payment ${session.reference} to the card ending ${session.cardLast4 ?? '?'}?`)) return;
+  state.busy = true;
+  renderSession();
+  ui.actionResult.className = 'message';
+  ui.actionResult.textContent = `Refund of ${amount}: sending…`;
+  try {
+    const { reversal, payment } = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/refund`, {});
+    ui.actionResult.className = 'message ok';
+    ui.actionResult.textContent = `Refund of ${amount}: ${reversal.state === 'succeeded' ? 'done' : 'accepted, pending at the PSP'}.`;
+    if (state.selected?.id === payment.id) state.selected = payment;
+  } catch (err) {
+    if (handleSignedOut(err)) return;
+    ui.actionResult.className = 'message error';
+    ui.actionResult.textContent = `Refund refused. ${message(err)}`;
+  } finally {
+    state.busy = false;
+    renderSession();
+  }
+  await loadSessions();
+});
 
 function renderProgress() {
   const id = state.selected?.id;
