@@ -42,6 +42,13 @@ const SAMPLES_PER_MS = 8;
 export interface FreeswitchCallLegOptions {
   readonly id: string;
   readonly logger: Logger;
+  /**
+   * How long the read mute outlasts masking (and mute) going off. The
+   * in-band detector reports a key when its tone starts, and the flow ends
+   * masking on a field's last key: the rest of that tone must not reach the
+   * other party. Default 500 ms (a key held longer than that is heard).
+   */
+  readonly unmaskGuardMs?: number;
 }
 
 /** A leg's FreeSWITCH channel and its drachtio dialog with the party; set once the leg is answered. */
@@ -69,8 +76,10 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   #hangup: Promise<void> | undefined;
   #masked = false;
   #muted = false;
+  readonly #unmaskGuardMs: number;
   /** Whether uuid_audio read mute is (or is being) applied. */
   #readMuted = false;
+  #unmuteTimer: NodeJS.Timeout | undefined;
   /** Mute commands in order: a later one never overtakes an earlier one. */
   #muteQueue: Promise<void> = Promise.resolve();
   #playback: { stopped: boolean; bargeIn: boolean } | undefined;
@@ -80,6 +89,7 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     super();
     this.id = options.id;
     this.logger = options.logger;
+    this.#unmaskGuardMs = options.unmaskGuardMs ?? 500;
     this.#endedPromise = new Promise((resolve) => (this.#resolveEnded = resolve));
   }
 
@@ -214,6 +224,7 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   end(reason: HangupReason, status?: number): void {
     if (this.#ended) return;
     this.#ended = true;
+    clearTimeout(this.#unmuteTimer);
     this.#dedupe.reset();
     this.#resolveEnded();
     const event: LegEnded = status === undefined ? { reason } : { reason, status };
@@ -232,15 +243,33 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     await this.#api(recordAction(this.#attached.endpoint.uuid, action, path), { mustSucceed: true });
   }
 
+  /**
+   * Keeps uuid_audio's read mute on while masked or muted: on at once (one
+   * event-socket round trip, while the flow plays the field's prompt), off
+   * only after the guard, unless it comes back on meanwhile.
+   */
   #applyReadMute(): void {
-    const want = this.#masked || this.#muted;
-    if (want === this.#readMuted || !this.#attached || this.#ended) return;
-    this.#readMuted = want;
-    const command = readMute(this.#attached.endpoint.uuid, want);
+    if (!this.#attached || this.#ended) return;
+    if (this.#masked || this.#muted) {
+      clearTimeout(this.#unmuteTimer);
+      this.#unmuteTimer = undefined;
+      if (!this.#readMuted) this.#sendReadMute(true);
+      return;
+    }
+    if (!this.#readMuted || this.#unmuteTimer) return;
+    this.#unmuteTimer = setTimeout(() => {
+      this.#unmuteTimer = undefined;
+      if (!this.#masked && !this.#muted && !this.#ended) this.#sendReadMute(false);
+    }, this.#unmaskGuardMs);
+  }
+
+  #sendReadMute(on: boolean): void {
+    this.#readMuted = on;
+    const command = readMute(this.endpoint.uuid, on);
     this.#muteQueue = this.#muteQueue.then(() =>
       this.#api(command, { mustSucceed: true }).catch((err: unknown) => {
         // PCI DSS 4.0 req. 3.3.1: the agent must not hear a card field's tones. Say so loudly.
-        this.logger.error({ err, leg: this.id, mute: want }, 'FreeSWITCH did not change the leg mute');
+        this.logger.error({ err, leg: this.id, mute: on }, 'FreeSWITCH did not change the leg mute');
       }),
     );
   }

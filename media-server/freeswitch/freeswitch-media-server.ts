@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { parse as parseSdp } from 'sdp-transform';
 import { DialError } from '../media-server-errors.js';
 import type { Bridge, CallLeg, DialOptions, Listener, MediaServer, MediaServerEvents } from '../media-server-port.js';
-import { FreeswitchCallLeg, FreeswitchInboundCall, type Attached } from './freeswitch-call-leg.js';
+import { FreeswitchCallLeg, FreeswitchInboundCall, type Attached, type FreeswitchCallLegOptions } from './freeswitch-call-leg.js';
 import { connectDrachtio, connectFreeswitch, type DrachtioAddress, type MrfConnector } from './startup-connections.js';
 import type { SrfApi, SrfRequest, SrfResponse } from './srf-api.js';
 
@@ -33,6 +33,8 @@ export interface FreeswitchMediaServerOptions {
   readonly sipPort: number;
   /** SIP_ALLOW: whether a source address may call in; others get 403. Default: everyone drachtio-server lets through. */
   readonly allows?: (address: string) => boolean;
+  /** How long a leg's read mute outlasts masking going off (FreeswitchCallLegOptions). Default 500 ms. */
+  readonly unmaskGuardMs?: number;
   /** How long start() waits for each of drachtio-server and FreeSWITCH. Default 5000 ms. */
   readonly connectTimeoutMs?: number;
   readonly logger: Logger;
@@ -190,7 +192,7 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
       void endpoint.destroy().catch(() => undefined);
       throw new DialError('failed', 488);
     }
-    const leg = new FreeswitchCallLeg({ id: newLegId(), logger: this.#logger });
+    const leg = new FreeswitchCallLeg(this.#legOptions());
     await leg.attach(endpoint, dialog);
     this.#track(leg);
     return leg;
@@ -236,7 +238,7 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
       res.send(488, 'Not Acceptable Here');
       return;
     }
-    const call = new FreeswitchInboundCall({ id: newLegId(), logger: this.#logger, req, res, connect: (r, s) => this.#connectCaller(r, s) });
+    const call = new FreeswitchInboundCall({ ...this.#legOptions(), req, res, connect: (r, s) => this.#connectCaller(r, s) });
     this.#track(call);
     res.send(180);
     this.emit('call', call);
@@ -257,6 +259,11 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
       void endpoint.destroy().catch(() => undefined);
       throw err;
     }
+  }
+
+  #legOptions(): FreeswitchCallLegOptions {
+    const guard = this.#options.unmaskGuardMs;
+    return { id: newLegId(), logger: this.#logger, ...(guard === undefined ? {} : { unmaskGuardMs: guard }) };
   }
 
   #mediaServer(): Mrf.MediaServer {
