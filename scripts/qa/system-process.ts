@@ -5,7 +5,6 @@ import { projectRoot } from '../../ivr/app/project-root.js';
 
 /** The whole system (`ivr/main.ts`, as `npm start` runs it) in a child process. */
 export interface RunningSystem {
-  readonly pid: number;
   readonly httpUrl: string;
   readonly sipPort: number;
   readonly dataDir: string;
@@ -71,7 +70,6 @@ export async function startSystem(env: Record<string, string>, timeoutMs = 20_00
   const sipPort = Number(/:(\d+)$/.exec(started.payNumber)?.[1]);
 
   return {
-    pid: child.pid as number,
     httpUrl: started.http,
     sipPort,
     dataDir,
