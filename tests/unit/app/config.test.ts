@@ -48,6 +48,26 @@ describe('config', () => {
     expect(errorOf({ ORDER_LOOKUP: 'http' }).setting).toBe('ORDER_LOOKUP_URL');
   });
 
+  it('SIP transport caps: defaults, overrides, and the bad one named', () => {
+    expect(loadConfig({})).toMatchObject({
+      SIP_UDP_MAX_MESSAGE_BYTES: 65_507,
+      SIP_TCP_MAX_CONNECTIONS: 1024,
+      SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: 256,
+      SIP_TCP_IDLE_TIMEOUT_MS: 120_000,
+    });
+    expect(loadConfig({ SIP_UDP_MAX_MESSAGE_BYTES: '8000', SIP_TCP_MAX_CONNECTIONS: '64', SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: '8', SIP_TCP_IDLE_TIMEOUT_MS: '5000' })).toMatchObject({
+      SIP_UDP_MAX_MESSAGE_BYTES: 8000,
+      SIP_TCP_MAX_CONNECTIONS: 64,
+      SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: 8,
+      SIP_TCP_IDLE_TIMEOUT_MS: 5000,
+    });
+    // A datagram cap above what UDP over IPv4 carries, or below a SIP INVITE with SDP, is a mistake.
+    expect(errorOf({ SIP_UDP_MAX_MESSAGE_BYTES: '70000' }).setting).toBe('SIP_UDP_MAX_MESSAGE_BYTES');
+    expect(errorOf({ SIP_UDP_MAX_MESSAGE_BYTES: '500' }).setting).toBe('SIP_UDP_MAX_MESSAGE_BYTES');
+    expect(errorOf({ SIP_TCP_MAX_CONNECTIONS: '0' }).setting).toBe('SIP_TCP_MAX_CONNECTIONS');
+    expect(errorOf({ SIP_TCP_IDLE_TIMEOUT_MS: 'soon' }).setting).toBe('SIP_TCP_IDLE_TIMEOUT_MS');
+  });
+
   it('never prints a secret, even when it is wrong', () => {
     const err = errorOf({ VAULT_KEY: 'not-a-key-s3cr3t' });
     expect(err.setting).toBe('VAULT_KEY');
