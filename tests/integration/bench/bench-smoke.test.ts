@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../../ivr/app/project-root.js';
+
+const run = promisify(execFile);
+
+/**
+ * The benchmark's smoke variant (`npm run bench -- --smoke`: one step of two
+ * calls, and the baseline), so the script cannot rot. Its figures are not
+ * judged here: capacity and latency are the benchmark's business, never a
+ * test's pass or fail.
+ */
+describe('npm run bench -- --smoke', () => {
+  const work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 120_000 }, async () => {
+    const out = join(work, 'results.json');
+    const { stdout } = await run(join(projectRoot(), 'node_modules/.bin/tsx'), [join(projectRoot(), 'bench/run-bench.ts'), '--smoke', '--out', out], {
+      cwd: projectRoot(),
+      timeout: 110_000,
+    });
+    expect(stdout).toMatch(/calls\s+approved\s+failed/);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & { steps: { direct: { calls: number; approved: number }[] } };
+    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'machine', 'date']) {
+      expect(results).toHaveProperty(key);
+    }
+    expect(results.steps.direct).toEqual([expect.objectContaining({ calls: 2, approved: 2 })]);
+    expect(results.directPayMaxCalls).toBe(2);
+    expect(results.baselineMaxCalls).toBe(2);
+  });
+});
