@@ -344,12 +344,16 @@ export class FakeEndpoint extends EventEmitter implements Mrf.Endpoint {
 
 /** drachtio-fsmrf's MediaServer. */
 export class FakeMediaServer extends EventEmitter implements Mrf.MediaServer {
-  readonly address = '127.0.0.1';
   up = true;
   disconnected = false;
 
   constructor(readonly fs: FakeFreeswitch) {
     super();
+  }
+
+  /** FreeSWITCH's address, as its event socket connection sees it. */
+  get address(): string {
+    return '127.0.0.1';
   }
 
   connected(): boolean {
