@@ -12,6 +12,9 @@ export type AuthorisationResult =
   | { readonly kind: 'error'; readonly code: string }
   | { readonly kind: 'in-doubt' };
 
+/** How one request to the PSP went, for its latency histogram: `no-answer` is a timeout or network failure. */
+export type PspCallOutcome = 'approved' | 'declined' | 'error' | 'no-answer';
+
 export interface AuthoriserOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
@@ -27,6 +30,8 @@ export interface AuthoriserOptions {
   readonly now?: () => Date;
   /** Waits between retries. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Told the duration of every request to the PSP, each retry on its own (PSP latency metrics). Default: none. */
+  readonly onPspCall?: (psp: string, outcome: PspCallOutcome, seconds: number) => void;
 }
 
 /** Session statuses after which the PSP is not asked again for that payment. */
@@ -65,6 +70,7 @@ export class Authoriser {
   readonly #baseDelay: number;
   readonly #now: () => Date;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #onPspCall: AuthoriserOptions['onPspCall'];
   /** Authorisations under way, by session: a second call for the same payment shares the first. */
   readonly #inFlight = new Map<string, Promise<AuthorisationResult>>();
 
@@ -77,6 +83,7 @@ export class Authoriser {
     this.#baseDelay = options.retryBaseDelayMs ?? 250;
     this.#now = options.now ?? (() => new Date());
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#onPspCall = options.onPspCall;
   }
 
   /**
@@ -151,13 +158,16 @@ export class Authoriser {
       }
       const remaining = deadline - this.#now().getTime();
       if (remaining <= 0) break;
+      const started = performance.now();
       try {
         outcome = await withDeadline(this.#psp.authorise(request, card, { signal: AbortSignal.timeout(remaining) }), remaining);
       } catch {
         // Rejected: no answer (network failure, abort). Same key again, if time allows.
         outcome = undefined;
+        this.#onPspCall?.(this.#psp.name, 'no-answer', (performance.now() - started) / 1000);
         continue;
       }
+      this.#onPspCall?.(this.#psp.name, outcome.kind, (performance.now() - started) / 1000);
       if (outcome.kind !== 'error' || !outcome.retryable) break;
     }
     // A PSP still failing with a retryable error may have charged: only its ledger can tell.

@@ -18,6 +18,7 @@ import { PaymentReversals } from '../../psp/payment-reversals.js';
 import { PspReadiness } from '../../psp/psp-readiness.js';
 import { AdyenWebhookHandler } from '../../psp/adyen-webhooks.js';
 import { mountPspWebhooks } from '../../agent-bridge/api/psp-webhook-routes.js';
+import { mountMetrics } from '../../agent-bridge/metrics-route.js';
 import { createPsp } from './psp-adapter.js';
 import { Authoriser } from '../../psp/authoriser.js';
 import { Reconciler } from '../../psp/reconciler.js';
@@ -36,6 +37,7 @@ import { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import { PROMPT_LANGUAGES } from '../prompts/prompt-texts.js';
 import type { Config } from './config.js';
 import { projectRoot } from './project-root.js';
+import { Metrics } from './metrics.js';
 
 export interface ApplicationOptions {
   readonly config: Config;
@@ -64,6 +66,8 @@ export interface Application {
   readonly sipPort: number;
   /** Where call recordings go; undefined when RECORDING=off. */
   readonly recordingDir: string | undefined;
+  /** What GET /metrics serves. */
+  readonly metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -102,12 +106,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   // PSP tokens, refunds and webhooks live in the payment database beside the sessions.
   const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
+  // RTP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
+  const metrics = new Metrics({
+    ...(config.MEDIA_SERVER === 'embedded' ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals() } : {}),
+  });
   const authoriser = new Authoriser({
     psp,
     store,
     records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
+    onPspCall: (name, outcome, seconds) => metrics.pspCall(name, outcome, seconds),
   });
   const reconciler = new Reconciler({
     psp,
@@ -214,6 +223,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       authoriser,
       orders,
       logger: logger.child({ component: 'payment-call' }),
+      metrics,
       onProgress: (sessionId, event) => {
         if (sessionId) progress.publish(sessionId, event);
       },
@@ -251,6 +261,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       },
       ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
       routes: (app) => {
+        mountMetrics(app, { render: () => metrics.render(), tokens: [config.METRICS_TOKEN, adminKey.key].filter((t) => t !== undefined) });
         mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
         mountApi(app, {
           store,
@@ -292,6 +303,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     ivr,
     sipPort,
     recordingDir,
+    metrics,
     async stop() {
       // New calls get 503 (and /readyz says so); calls in progress may finish before their legs are ended.
       stopping = true;

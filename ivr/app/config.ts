@@ -66,6 +66,8 @@ export const configSchema = z
     TLS_KEY: z.string().min(1).optional(),
     /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Bearer token Prometheus sends for /metrics from off the host (loopback needs none; the admin key works too). Secret. */
+    METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Which media server drives the calls: the embedded SIP/RTP engine, or FreeSWITCH through drachtio-server. */
     MEDIA_SERVER: z.enum(['embedded', 'freeswitch']).default('embedded'),
     /** MEDIA_SERVER=freeswitch: drachtio-server's application port (its admin port). */
@@ -194,6 +196,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'VAULT_KEY',
   'ORDER_LOOKUP_TOKEN',
   'ADMIN_API_KEY',
+  'METRICS_TOKEN',
   'STRIPE_SECRET_KEY',
   'ADYEN_API_KEY',
   'ADYEN_HMAC_KEY',

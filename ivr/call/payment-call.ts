@@ -16,6 +16,7 @@ import { vaultCardEntry } from '../../vault/vault-card-entry.js';
 import type { Authoriser } from '../../psp/authoriser.js';
 import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
 import type { CallMedia } from './call-media.js';
+import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 
 export interface PaymentCallDeps {
   readonly store: PaymentStore;
@@ -27,6 +28,8 @@ export interface PaymentCallDeps {
   readonly onProgress?: (sessionId: string | undefined, event: ProgressEvent) => void;
   /** Default: the wall clock. */
   readonly now?: () => Date;
+  /** Card prompts reached, field errors, payments by status, time to pay. Default: none. */
+  readonly metrics?: CallMetrics;
 }
 
 export interface PaymentCallOptions {
@@ -38,6 +41,8 @@ export interface PaymentCallOptions {
   /** The agent-assisted session this call joins. */
   readonly session?: PaymentSessionRecord;
   readonly language?: string;
+  /** When the call was answered: the start of the time to pay. Default: when this object was made. */
+  readonly answeredAt?: Date;
 }
 
 /** Statuses the runtime leaves alone: the authoriser and reconciler own them. */
@@ -57,6 +62,10 @@ export class PaymentCall {
   readonly #vaultRef: VaultRef;
   readonly #actor: Actor;
   readonly #language: string | undefined;
+  readonly #metrics: CallMetrics;
+  readonly #mode: PaymentFlowOptions['mode'];
+  readonly #answeredAt: Date;
+  #cardPromptReached = false;
   readonly #queue: FlowEvent[] = [];
   #draining = false;
   #session: PaymentSessionRecord | undefined;
@@ -71,6 +80,9 @@ export class PaymentCall {
     this.#media = options.media;
     this.#session = options.session;
     this.#language = options.language;
+    this.#metrics = deps.metrics ?? NO_CALL_METRICS;
+    this.#mode = options.flow.mode;
+    this.#answeredAt = options.answeredAt ?? this.#now();
     this.#actor = { kind: 'call', id: options.callId };
     this.#vaultRef = deps.vault.open();
     const order = options.session
@@ -303,6 +315,7 @@ export class PaymentCall {
   }
 
   #onProgress(event: ProgressEvent): void {
+    this.#count(event);
     const session = this.#session;
     if (session && event.type === 'field-started' && session.status === 'pending') {
       this.#session = this.#deps.store.updateSession(session.id, { status: 'capturing' });
@@ -311,12 +324,33 @@ export class PaymentCall {
     this.#deps.onProgress?.(this.sessionId, event);
   }
 
+  #count(event: ProgressEvent): void {
+    switch (event.type) {
+      case 'field-started':
+        if (event.field === 'card-number' && !this.#cardPromptReached) {
+          this.#cardPromptReached = true;
+          this.#metrics.cardPromptReached(this.#mode);
+        }
+        return;
+      case 'field-error':
+        this.#metrics.fieldError(event.field, event.error);
+        return;
+      case 'approved':
+        this.#metrics.timeToPay(this.#mode, Math.max(0, this.#now().getTime() - this.#answeredAt.getTime()) / 1000);
+        return;
+      default:
+        return;
+    }
+  }
+
   #onEnd(result: PaymentResult): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const session = this.#session && this.#deps.store.getSession(this.#session.id);
-    if (session && !AUTHORISER_OWNED.has(session.status)) {
-      this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
+    if (session) {
+      const owned = AUTHORISER_OWNED.has(session.status);
+      this.#metrics.paymentEnded(this.#mode, owned ? session.status : statusForResult(result));
+      if (!owned) this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
     }
     this.#audit('payment-ended', { result });
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');

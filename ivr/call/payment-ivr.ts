@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
+import type { EntryMode } from '../domain/payment-types.js';
 import type { AgentUnavailableReason, PaymentFlowOptions, ProgressEvent } from '../flow/flow-types.js';
 import type { PromptLanguage } from '../prompts/prompt-texts.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import type { PaymentSessionRecord } from '../../store/payment-store.js';
+import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 import { LegCallMedia, NO_RECORDING, type CallRecording } from './leg-call-media.js';
 import type { LiveSessions } from './live-sessions.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
@@ -53,6 +55,7 @@ export interface PaymentIvrOptions {
  */
 export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
+  readonly #metrics: CallMetrics;
   readonly #calls = new Set<PaymentCall>();
   readonly #onCall = (call: InboundCall): void => {
     this.#handle(call).catch((err: unknown) => {
@@ -63,6 +66,7 @@ export class PaymentIvr {
 
   constructor(options: PaymentIvrOptions) {
     this.#options = options;
+    this.#metrics = options.deps.metrics ?? NO_CALL_METRICS;
   }
 
   get activeCalls(): number {
@@ -95,6 +99,7 @@ export class PaymentIvr {
 
   async #direct(call: InboundCall): Promise<void> {
     await call.answer();
+    const answeredAt = this.#now();
     const prompts = this.#catalogue(undefined);
     let payment: PaymentCall | undefined;
     const recording = await this.#startRecording(call, () => payment?.sessionId);
@@ -103,8 +108,9 @@ export class PaymentIvr {
       media: new LegCallMedia({ leg: call, prompts, recording, release: () => void call.hangup() }),
       flow: { ...this.#options.flow, mode: 'direct' },
       language: prompts.language,
+      answeredAt,
     });
-    await this.#run(call, payment);
+    await this.#run(call, payment, 'direct');
   }
 
   async #agentAssisted(call: InboundCall, claim: NonNullable<ReturnType<typeof sessionClaimOf>>): Promise<void> {
@@ -114,11 +120,17 @@ export class PaymentIvr {
       // Spoken, then hung up: the same for an unknown, expired or taken code.
       logger.info({ leg: call.id }, 'transfer to an unknown or expired payment session');
       await call.answer();
-      await call.play(this.#catalogue(undefined).resolve([{ prompt: 'unknown-session' }]));
-      await call.hangup();
+      this.#metrics.callStarted('agent-assisted');
+      try {
+        await call.play(this.#catalogue(undefined).resolve([{ prompt: 'unknown-session' }]));
+        await call.hangup();
+      } finally {
+        this.#metrics.callEnded('agent-assisted', 'unknown-session');
+      }
       return;
     }
     await call.answer();
+    const answeredAt = this.#now();
     // Call events go to the agent's console and, being actions on the payment, to the audit trail.
     const progress = (event: ProgressEvent): void => {
       const { type, ...detail } = event;
@@ -147,6 +159,7 @@ export class PaymentIvr {
       }),
       flow: { ...this.#options.flow, mode: 'agent-assisted', autoCapture: session.autoCapture },
       language: prompts.language,
+      answeredAt,
     });
     agentAssisted.liveSessions.register(session.id, payment);
     if (agent) {
@@ -160,7 +173,7 @@ export class PaymentIvr {
       });
       call.on('ended', () => void agent.hangup());
     }
-    await this.#run(call, payment);
+    await this.#run(call, payment, 'agent-assisted');
   }
 
   async #callAgentBack(session: PaymentSessionRecord, progress: (e: ProgressEvent) => void): Promise<CallLeg | undefined> {
@@ -186,16 +199,26 @@ export class PaymentIvr {
   }
 
   /** Feeds the caller's keys and hang-up to the payment until it is done. */
-  async #run(call: InboundCall, payment: PaymentCall): Promise<void> {
+  async #run(call: InboundCall, payment: PaymentCall, mode: EntryMode): Promise<void> {
+    const metrics = this.#metrics;
     this.#calls.add(payment);
-    call.on('dtmf', (event) => payment.digit(event.key));
+    metrics.callStarted(mode);
+    call.on('dtmf', (event) => {
+      metrics.dtmf(event.method);
+      payment.digit(event.key);
+    });
     call.on('ended', () => {
       payment.hangup();
       void call.stopRecording().catch(() => undefined);
     });
     payment.start();
-    await payment.done;
+    const result = await payment.done;
     this.#calls.delete(payment);
+    metrics.callEnded(mode, result);
+  }
+
+  #now(): Date {
+    return this.#options.deps.now?.() ?? new Date();
   }
 
   #catalogue(language: string | null | undefined): PromptCatalogue {

@@ -49,6 +49,16 @@ export type SipTransportLimits = Pick<
   'maxUdpMessageBytes' | 'maxTcpConnections' | 'maxTcpConnectionsPerSource' | 'tcpIdleTimeoutMs'
 >;
 
+/** RTP packets of every session since the server was made, open and closed (for the metrics). */
+export interface RtpTotals {
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Reordered, duplicate, or too late for the jitter buffer. */
+  readonly late: number;
+  /** Sequence gaps (RFC 3550 §6.4.1 cumulative lost). */
+  readonly lost: number;
+}
+
 /** An outbound call that was refused or not answered. */
 export class DialError extends Error {
   override readonly name = 'DialError';
@@ -74,6 +84,9 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   readonly #ports: RtpPortAllocator;
   readonly #clock: MediaClock;
   readonly #legs = new Set<EmbeddedCallLeg>();
+  /** Sessions not yet seen closed, and the totals of those that were: nothing is counted per packet here. */
+  readonly #rtpSessions = new Set<RtpSession>();
+  readonly #closedRtp = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0 };
   #started = false;
 
   constructor(options: EmbeddedMediaServerOptions) {
@@ -138,6 +151,14 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** TCP connections open now, both directions. */
   get sipTcpConnections(): number {
     return this.#transport.tcpConnections;
+  }
+
+  /** Reads each open session's own counters: call it per scrape, not per packet. */
+  rtpTotals(): RtpTotals {
+    this.#retireClosedSessions();
+    const totals = { ...this.#closedRtp };
+    for (const session of this.#rtpSessions) addRtp(totals, session);
+    return totals;
   }
 
   override on<K extends keyof MediaServerEvents>(event: K, listener: Listener<MediaServerEvents[K]>): this {
@@ -250,6 +271,8 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       maskMode: this.#options.maskMode ?? 'tone',
       logger: this.#logger,
     });
+    this.#retireClosedSessions();
+    this.#rtpSessions.add(media);
     const address = this.#options.rtpHost ?? this.#options.sipHost;
     const sessionId = randomInt(1, 2 ** 31);
     let version = 1;
@@ -257,9 +280,22 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     return { media, local, nextLocal: () => ({ ...local, sessionVersion: ++version }) };
   }
 
+  /** Folds the sessions closed since the last look into the totals (a closed session's counters no longer move). */
+  #retireClosedSessions(): void {
+    for (const session of this.#rtpSessions) {
+      if (!session.closed) continue;
+      addRtp(this.#closedRtp, session);
+      this.#rtpSessions.delete(session);
+    }
+  }
+
   #track(leg: EmbeddedCallLeg): void {
     this.#legs.add(leg);
-    leg.on('ended', () => this.#legs.delete(leg));
+    leg.on('ended', () => {
+      this.#legs.delete(leg);
+      // The leg closed its media before saying so.
+      this.#retireClosedSessions();
+    });
   }
 
   #legError(err: unknown): void {
@@ -270,6 +306,14 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
 /** Every leg of this server was opened on an RtpSession by #openMedia. */
 function mediaOf(leg: EmbeddedCallLeg): RtpSession {
   return leg.media as RtpSession;
+}
+
+function addRtp(totals: { packetsIn: number; packetsOut: number; late: number; lost: number }, session: RtpSession): void {
+  const stats = session.stats();
+  totals.packetsIn += stats.packetsIn;
+  totals.packetsOut += stats.packetsOut;
+  totals.late += stats.late;
+  totals.lost += stats.lost;
 }
 
 function newLegId(): string {

@@ -1,0 +1,201 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DtmfMethod } from '../../media-server/media-server-port.js';
+import type { PspCallOutcome } from '../../psp/authoriser.js';
+import type { CallMetrics, CallOutcome } from '../call/call-metrics.js';
+import type { CaptureErrorType, CardField, EntryMode, PaymentStatus } from '../domain/payment-types.js';
+
+/** What the media server carried, read at each scrape (EmbeddedMediaServer.rtpTotals). */
+export interface RtpPacketTotals {
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  readonly late: number;
+  readonly lost: number;
+}
+
+export interface MetricsOptions {
+  /** Read at each scrape; without it the RTP metrics are not exported (FreeSWITCH has its own). Default: none. */
+  readonly rtp?: () => RtpPacketTotals;
+  /** Node.js process metrics: CPU, memory, GC, event-loop lag (`nodejs_eventloop_lag_*`). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+const ENTRY_MODES: readonly EntryMode[] = ['direct', 'agent-assisted'];
+const DTMF_METHODS: readonly DtmfMethod[] = ['rfc4733', 'info', 'inband'];
+
+/** Every metric name starts with this. */
+export const METRIC_PREFIX = 'payment_ivr_';
+
+/** Answer → approval: a call takes from ~20 s (a fast keyer) to several minutes. */
+const TIME_TO_PAY_BUCKETS = [10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+/** One PSP request: tens of milliseconds (sandbox) to the 20 s PSP_TIMEOUT_MS. */
+const PSP_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
+
+/**
+ * The system's Prometheus metrics: one registry per application (tests make
+ * their own), fed through `CallMetrics` by the payment IVR and through
+ * `pspCall` by the authoriser, with RTP totals read from the media server
+ * only when scraped: nothing here runs per packet.
+ *
+ * Labels are only ever the fixed words of the domain (entry mode, result,
+ * status, card field, error type, DTMF method, PSP name): never card data, a
+ * reference, a session or call id.
+ */
+export class Metrics implements CallMetrics {
+  readonly registry = new Registry();
+  readonly #calls: Counter<'mode' | 'outcome'>;
+  readonly #active: Gauge<'mode'>;
+  readonly #payments: Counter<'mode' | 'status'>;
+  readonly #cardPrompt: Counter<'mode'>;
+  readonly #fieldErrors: Counter<'field' | 'error'>;
+  readonly #dtmf: Counter<'method'>;
+  readonly #timeToPay: Histogram<'mode'>;
+  readonly #pspLatency: Histogram<'psp' | 'outcome'>;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    const name = (n: string): string => `${METRIC_PREFIX}${n}`;
+    this.#calls = new Counter({
+      name: name('calls_total'),
+      help: 'Payment calls answered, by entry mode and how they ended (the flow result, or unknown-session)',
+      labelNames: ['mode', 'outcome'],
+      registers,
+    });
+    this.#active = new Gauge({ name: name('calls_active'), help: 'Payment calls in progress', labelNames: ['mode'], registers });
+    this.#payments = new Counter({
+      name: name('payments_total'),
+      help: 'Payment sessions by their status when the call ended (in_doubt ones are settled later by reconciliation)',
+      labelNames: ['mode', 'status'],
+      registers,
+    });
+    this.#cardPrompt = new Counter({
+      name: name('card_prompt_reached_total'),
+      help: 'Calls that reached the card number prompt (conversion = payments_total{status="approved"} / this)',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.#fieldErrors = new Counter({
+      name: name('field_errors_total'),
+      help: 'Card fields refused, by field and error type',
+      labelNames: ['field', 'error'],
+      registers,
+    });
+    this.#dtmf = new Counter({
+      name: name('dtmf_total'),
+      help: "Callers' key presses by detection method (rfc4733, info, inband)",
+      labelNames: ['method'],
+      registers,
+    });
+    this.#timeToPay = new Histogram({
+      name: name('time_to_pay_seconds'),
+      help: 'From the call answered to the payment approved',
+      labelNames: ['mode'],
+      buckets: TIME_TO_PAY_BUCKETS,
+      registers,
+    });
+    this.#pspLatency = new Histogram({
+      name: name('psp_request_duration_seconds'),
+      help: 'One authorisation request to the PSP (each retry on its own), by PSP and outcome (no-answer: timeout or network)',
+      labelNames: ['psp', 'outcome'],
+      buckets: PSP_LATENCY_BUCKETS,
+      registers,
+    });
+    // The conversion inputs and the small label sets start at 0, so rates exist before the first event.
+    for (const mode of ENTRY_MODES) {
+      this.#active.set({ mode }, 0);
+      this.#cardPrompt.inc({ mode }, 0);
+      this.#payments.inc({ mode, status: 'approved' }, 0);
+    }
+    for (const method of DTMF_METHODS) this.#dtmf.inc({ method }, 0);
+    if (options.rtp) this.#rtpMetrics(options.rtp);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exposition (text format) and its Content-Type, for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  callStarted(mode: EntryMode): void {
+    this.#active.inc({ mode });
+  }
+
+  callEnded(mode: EntryMode, outcome: CallOutcome): void {
+    this.#active.dec({ mode });
+    this.#calls.inc({ mode, outcome });
+  }
+
+  dtmf(method: DtmfMethod): void {
+    this.#dtmf.inc({ method });
+  }
+
+  cardPromptReached(mode: EntryMode): void {
+    this.#cardPrompt.inc({ mode });
+  }
+
+  fieldError(field: CardField, error: CaptureErrorType): void {
+    this.#fieldErrors.inc({ field, error });
+  }
+
+  paymentEnded(mode: EntryMode, status: PaymentStatus): void {
+    this.#payments.inc({ mode, status });
+  }
+
+  timeToPay(mode: EntryMode, seconds: number): void {
+    this.#timeToPay.observe({ mode }, seconds);
+  }
+
+  /** The authoriser's `onPspCall`. */
+  pspCall(psp: string, outcome: PspCallOutcome, seconds: number): void {
+    this.#pspLatency.observe({ psp, outcome }, seconds);
+  }
+
+  /**
+   * RTP counters filled at scrape time from the media server's totals. Kept
+   * monotonic: a session's "lost" can go down when a late packet fills a gap
+   * (RFC 3550 §6.4.1), and a Prometheus counter never may.
+   */
+  #rtpMetrics(read: () => RtpPacketTotals): void {
+    let last: RtpPacketTotals = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0 };
+    const refresh = (): RtpPacketTotals => {
+      const now = read();
+      last = {
+        packetsIn: Math.max(last.packetsIn, now.packetsIn),
+        packetsOut: Math.max(last.packetsOut, now.packetsOut),
+        late: Math.max(last.late, now.late),
+        lost: Math.max(last.lost, now.lost),
+      };
+      return last;
+    };
+    const registers = [this.registry];
+    new Counter({
+      name: `${METRIC_PREFIX}rtp_packets_total`,
+      help: 'RTP packets received (in) and sent (out) by the media server',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const totals = refresh();
+        this.reset();
+        this.inc({ direction: 'in' }, totals.packetsIn);
+        this.inc({ direction: 'out' }, totals.packetsOut);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}rtp_packets_late_total`,
+      help: 'RTP packets received reordered, duplicated or too late for the jitter buffer',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(refresh().late);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}rtp_packets_lost_total`,
+      help: 'RTP packets never received (sequence gaps)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(refresh().lost);
+      },
+    });
+  }
+}
