@@ -19,7 +19,7 @@ import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, typ
 import { SipStreamFramer } from './sip/message/index.js';
 import { SipTransport, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
-import { SipUserAgent, type IncomingInvite } from './sip/user-agent/sip-user-agent.js';
+import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 
 export interface EmbeddedMediaServerOptions {
   /** SIP listens here (UDP and TCP). Default 127.0.0.1. */
@@ -36,18 +36,20 @@ export interface EmbeddedMediaServerOptions {
   /** What a masked key press becomes towards other legs. Default 'tone'. */
   readonly maskMode?: 'silence' | 'tone';
   /**
-   * Caps on what one peer can make the SIP transport hold (SIP_UDP_MAX_MESSAGE_BYTES,
-   * SIP_TCP_MAX_CONNECTIONS, SIP_TCP_MAX_CONNECTIONS_PER_SOURCE, SIP_TCP_IDLE_TIMEOUT_MS).
-   * Each default is `SipTransportOptions`': 65 507 bytes, 1024, 256, 120 s.
+   * Caps on what peers can make the SIP stack hold (SIP_UDP_MAX_MESSAGE_BYTES,
+   * SIP_TCP_MAX_CONNECTIONS, SIP_TCP_MAX_CONNECTIONS_PER_SOURCE, SIP_TCP_IDLE_TIMEOUT_MS,
+   * and the server transactions alive at once). Defaults: 65 507 bytes, 1024,
+   * 256, 120 s (`SipTransportOptions`), 20 000 (`SipUserAgentOptions`).
    */
-  readonly sipLimits?: SipTransportLimits;
+  readonly sipLimits?: SipLimits;
   readonly logger: Logger;
 }
 
-export type SipTransportLimits = Pick<
+export type SipLimits = Pick<
   SipTransportOptions,
   'maxUdpMessageBytes' | 'maxTcpConnections' | 'maxTcpConnectionsPerSource' | 'tcpIdleTimeoutMs'
->;
+> &
+  Pick<SipUserAgentOptions, 'maxServerTransactions'>;
 
 /** RTP packets of every session since the server was made, open and closed (for the metrics). */
 export interface RtpTotals {
@@ -99,7 +101,10 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       port: options.sipPort,
       createFramer: (callbacks) => new SipStreamFramer(callbacks),
       acceptTcpFrom: (address) => allow.allows(address),
-      ...options.sipLimits,
+      maxUdpMessageBytes: options.sipLimits?.maxUdpMessageBytes,
+      maxTcpConnections: options.sipLimits?.maxTcpConnections,
+      maxTcpConnectionsPerSource: options.sipLimits?.maxTcpConnectionsPerSource,
+      tcpIdleTimeoutMs: options.sipLimits?.tcpIdleTimeoutMs,
     });
     this.#ua = new SipUserAgent({
       transport: this.#transport,
@@ -107,6 +112,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       contactHost: options.sipHost,
       contactPort: options.sipPort,
       logger: options.logger,
+      maxServerTransactions: options.sipLimits?.maxServerTransactions,
     });
     this.#ports = new RtpPortAllocator({
       host: options.rtpHost ?? options.sipHost,

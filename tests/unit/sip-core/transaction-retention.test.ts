@@ -6,7 +6,7 @@ import { TransactionLayer } from '../../../media-server/embedded/sip/transaction
 import type { TransportAddress } from '../../../media-server/embedded/sip/transport/sip-transport.js';
 import { FakeClock } from './fake-clock.js';
 import { flush, MemoryTransport } from './memory-wire.js';
-import { incoming, requestText, SDP_OFFER } from './sip-builders.js';
+import { incoming, requestText, SDP_ANSWER, SDP_OFFER } from './sip-builders.js';
 import { uaPair } from './ua-harness.js';
 
 // A server transaction lives 64·T1 (32 s over UDP) after its final response, to
@@ -89,5 +89,39 @@ describe('what a server transaction keeps after its final response', () => {
     const cancelAnswer = p.wireB.sent.at(-1)!.message;
     expect(cancelAnswer.kind === 'response' && cancelAnswer.status).toBe(200);
     expect(tagOf(cancelAnswer.headers.get('To'))).toBe(rejectedTag);
+  });
+});
+
+describe('the cap on live server transactions', () => {
+  it('beyond it a new request outside a dialog gets a stateless 503 with Retry-After; the call in progress is still served', async () => {
+    const p = await uaPair({ maxServerTransactions: 3 });
+    let accepted!: Promise<unknown>;
+    p.b.once('invite', (invite) => (accepted = invite.accept({ sdp: SDP_ANSWER })));
+    const outgoing = p.a.invite('sip:pay@127.0.0.1:5080', { sdp: SDP_OFFER });
+    await flush();
+    const [uac] = await Promise.all([outgoing.dialog, accepted]);
+    // The INVITE's transaction lives on for Timer L: one of three.
+
+    const stranger: TransportAddress = { protocol: 'udp', address: '127.0.0.1', port: 6000 };
+    for (let i = 0; i < 5; i++) {
+      p.wireB.inject(requestText({ method: 'OPTIONS', branch: `z9hG4bK-flood-${i}`, callId: `flood-${i}`, sentBy: '127.0.0.1:6000' }), stranger);
+      await flush();
+    }
+    const answers = p.wireB.sent.filter((r) => r.to.port === 6000).map((r) => r.message);
+    expect(answers.map((m) => (m.kind === 'response' ? m.status : 0))).toEqual([200, 200, 503, 503, 503]);
+    expect(answers[2]!.headers.get('Retry-After')).toBe('5');
+    expect(p.b.counters.overloaded).toBe(3);
+    expect(p.b.transactions.serverCount).toBe(3);
+
+    // A key press in the call still gets its 200.
+    const info = await uac.request('INFO', { body: Buffer.from('Signal=5\r\nDuration=160\r\n'), contentType: 'application/dtmf-relay' });
+    expect(info.status).toBe(200);
+
+    // Once the transactions have ended (Timer J and L, 64·T1), new requests are served again.
+    await p.run(33_000, 1_000);
+    p.wireB.inject(requestText({ method: 'OPTIONS', branch: 'z9hG4bK-after', callId: 'after', sentBy: '127.0.0.1:6000' }), stranger);
+    await flush();
+    const last = p.wireB.sent.at(-1)!.message;
+    expect(last.kind === 'response' && last.status).toBe(200);
   });
 });

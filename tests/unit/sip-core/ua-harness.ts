@@ -17,11 +17,17 @@ export interface UaPair {
 }
 
 /** Two user agents wired back to back through in-memory transports, on one fake clock. */
-export async function uaPair(options: Partial<Pick<SipUserAgentOptions, 'userAgent' | 'allow'>> = {}): Promise<UaPair> {
+export async function uaPair(options: Partial<Pick<SipUserAgentOptions, 'userAgent' | 'allow' | 'maxServerTransactions'>> = {}): Promise<UaPair> {
   const clock = new FakeClock();
   const [wireA, wireB] = memoryPair(clock);
   const allow = options.allow ?? { allows: () => true };
-  const common = { allow, clock, timers: TIMERS, ...(options.userAgent ? { userAgent: options.userAgent } : {}) };
+  const common = {
+    allow,
+    clock,
+    timers: TIMERS,
+    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
+    ...(options.maxServerTransactions ? { maxServerTransactions: options.maxServerTransactions } : {}),
+  };
   const a = new SipUserAgent({ ...common, transport: wireA, contactHost: '127.0.0.1', contactPort: 5070 });
   const b = new SipUserAgent({ ...common, transport: wireB, contactHost: '127.0.0.1', contactPort: 5080 });
   await a.start();

@@ -62,6 +62,14 @@ export interface SipUserAgentOptions {
   readonly clock?: SipClock;
   /** Default: no logging. Never given message bodies (an INFO body is a key press). */
   readonly logger?: Logger;
+  /**
+   * Server transactions alive at once. Each outlives its final response by
+   * 64·T1 (32 s over UDP), so a flood would otherwise hold memory in
+   * proportion to its rate; beyond the cap a new request outside any dialog
+   * gets a stateless 503 with Retry-After, while requests in a dialog we
+   * have (a call's keys, its BYE) are still served. Default 20 000.
+   */
+  readonly maxServerTransactions?: number;
 }
 
 /** Message counts since construction. */
@@ -78,6 +86,8 @@ export interface SipUserAgentCounters {
   forbidden: number;
   /** Responses that matched no transaction or dialog, discarded (§18.1.2, §17.1.3). */
   stray: number;
+  /** New requests outside a dialog answered 503 statelessly: `maxServerTransactions` were alive. */
+  overloaded: number;
 }
 
 export interface SipUserAgentEvents {
@@ -118,13 +128,22 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #origins: Readonly<Record<TransportProtocol, RequestOrigin>>;
   readonly #responseHeaders: ReadonlyArray<readonly [string, string]>;
   readonly #core: UserAgentCore;
+  readonly #maxServerTransactions: number;
   readonly #dialogs = new Map<string, SipDialog>();
   /** Inbound INVITE transactions by key (CANCEL finds them): the invite until its final response, then its To tag. */
   readonly #inboundInvites = new Map<string, PendingInvite>();
   /** Live inbound INVITE transactions by Call-ID, From tag and CSeq: the merged-request check (§8.2.2.2). */
   readonly #mergeKeys = new Map<string, string>();
   readonly #outboundInvites = new Set<OutboundInvite>();
-  readonly #counters: SipUserAgentCounters = { received: 0, malformed: 0, answered400: 0, dropped: 0, forbidden: 0, stray: 0 };
+  readonly #counters: SipUserAgentCounters = {
+    received: 0,
+    malformed: 0,
+    answered400: 0,
+    dropped: 0,
+    forbidden: 0,
+    stray: 0,
+    overloaded: 0,
+  };
   #accepting = true;
   #started = false;
 
@@ -137,6 +156,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     this.#transport = options.transport;
     this.#allow = options.allow;
     this.#logger = options.logger;
+    this.#maxServerTransactions = options.maxServerTransactions ?? 20_000;
     this.#transactions = new TransactionLayer({
       send: (message, to) => this.#transport.send(message, to),
       ...(options.timers ? { timers: options.timers } : {}),
@@ -443,6 +463,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
       this.#answer(incoming, 415, [['Accept', SDP]]);
       return;
     }
+    if (this.#overloaded(incoming)) return;
     // Until its final response the transaction reaches the invite through `entry`; after it, only the
     // To tag stays (a late CANCEL's 200 carries it), so a refused INVITE is not held for Timer H.
     const entry: PendingInvite = { invite: undefined, localTag: '' };
@@ -472,8 +493,22 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     toTag: string | undefined = newTag(),
     reason?: string,
   ): void {
+    if (this.#overloaded(incoming)) return;
     const transaction = this.#transactions.createServer(incoming);
     transaction.respond(this.#response(incoming.message, status, { toTag, headers, ...(reason === undefined ? {} : { reason }) }));
+  }
+
+  /**
+   * At the transaction cap: answers 503 (§21.5.4) without a transaction, so
+   * it costs nothing to keep, and says so. Retry-After asks the client to
+   * wait (§20.33).
+   */
+  #overloaded(incoming: IncomingRequest): boolean {
+    if (this.#transactions.serverCount < this.#maxServerTransactions) return false;
+    this.#counters.overloaded++;
+    const response = this.#response(incoming.message, 503, { toTag: newTag(), headers: [['Retry-After', '5']] });
+    this.#transactions.sendStateless(response, incoming.responseAddress);
+    return true;
   }
 
   #response(
