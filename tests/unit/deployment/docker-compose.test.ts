@@ -27,6 +27,8 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   networks: { voice: { ipv4_address: string } };
+  user?: string;
+  network_mode?: string;
   read_only?: boolean;
   cap_drop?: string[];
 }
@@ -34,7 +36,7 @@ interface Service {
 const ROOT = projectRoot();
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const compose = parse(composeText) as { services: Record<string, Service>; volumes: Record<string, unknown>; networks: { voice: { ipam: { config: { subnet: string }[] } } } };
-const { drachtio, freeswitch, app, sipp } = compose.services as Record<'drachtio' | 'freeswitch' | 'app' | 'sipp', Service>;
+const { drachtio, freeswitch, app, sipp, admin } = compose.services as Record<'drachtio' | 'freeswitch' | 'app' | 'sipp' | 'admin', Service>;
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const envExample = readFileSync(join(ROOT, '.env.example'), 'utf8');
 const ip = (s: Service): string => s.networks.voice.ipv4_address;
@@ -44,10 +46,18 @@ const vars = new Map(
 );
 
 describe('docker-compose.yml', () => {
-  it('runs drachtio-server, FreeSWITCH and the app, and SIPp only under the qa profile', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['app', 'drachtio', 'freeswitch', 'sipp']);
+  it('runs drachtio-server, FreeSWITCH and the app; SIPp only under the qa profile, the admin CLI under tools', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'app', 'drachtio', 'freeswitch', 'sipp']);
     expect(sipp.profiles).toEqual(['qa']);
+    expect(admin.profiles).toEqual(['tools']);
+    // On the app's data volume as the app's user (the runtime image's uid), with no network.
+    expect(admin.user).toBe('10001:10001');
+    expect(stage('runtime')).toContain('useradd --system --uid 10001 --gid ivr');
+    expect(admin.volumes).toEqual(['data:/data']);
+    expect(admin.environment?.DATA_DIR).toBe('/data');
+    expect(admin.network_mode).toBe('none');
     for (const s of [drachtio, freeswitch, app]) expect(s.profiles).toBeUndefined();
+    expect(admin.build).toEqual({ context: '.', target: 'qa' });
     expect(app.build).toEqual({ context: '.', target: 'runtime' });
     expect(sipp.build).toEqual({ context: '.', target: 'qa' });
   });
