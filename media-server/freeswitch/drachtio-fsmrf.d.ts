@@ -68,8 +68,10 @@ declare module 'drachtio-fsmrf' {
     class MediaServer extends EventEmitter {
       /** FreeSWITCH's address, as the event socket connection sees it. */
       readonly address: string;
-      /** Whether the inbound event socket connection is up (delegated to the ESL connection). */
+      /** Whether the inbound event socket connection is up (delegated to the ESL connection; still true while it reconnects). */
       connected(): boolean;
+      /** The inbound event socket connection (drachtio-modesl): 'esl::ready' once (re)connected and authenticated. */
+      readonly conn: { on(event: 'esl::ready', listener: () => void): unknown };
       /**
        * Sends an INVITE (User-Agent drachtio-fsmrf:<id>, X-esl-outbound) to
        * FreeSWITCH's profile and resolves once FreeSWITCH's outbound socket
@@ -79,7 +81,7 @@ declare module 'drachtio-fsmrf' {
       /** A raw API command on the inbound connection; resolves with the response body. */
       api(command: string): Promise<string>;
       disconnect(): void;
-      /** 'end': the inbound event socket connection was lost (it reconnects). */
+      /** 'end': the inbound event socket connection was lost (drachtio-modesl reconnects it). */
       on(event: 'end', listener: () => void): this;
       on(event: 'error', listener: (err: Error) => void): this;
       on(event: string, listener: (...args: unknown[]) => void): this;

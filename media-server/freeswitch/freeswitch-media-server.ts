@@ -60,6 +60,8 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
   readonly #legs = new Set<FreeswitchCallLeg>();
   #ms: Mrf.MediaServer | undefined;
   #signalling = false;
+  /** FreeSWITCH's inbound event socket is up (lost on 'end', back on the connection's 'esl::ready'). */
+  #media = false;
   #accepting = true;
   #started = false;
 
@@ -72,7 +74,7 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
 
   /** drachtio-server and FreeSWITCH's event socket are both up. */
   get connected(): boolean {
-    return this.#started && this.#signalling && (this.#ms?.connected() ?? false);
+    return this.#started && this.#signalling && this.#media && (this.#ms?.connected() ?? false);
   }
 
   get sipPort(): number {
@@ -127,8 +129,13 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
       this.#disconnectSignalling();
       throw err;
     }
+    this.#media = true;
     this.#ms.on('error', (err) => this.#logger.warn({ err }, 'FreeSWITCH event socket error'));
-    this.#ms.on('end', () => this.#logger.error('lost the FreeSWITCH event socket; drachtio-fsmrf reconnects'));
+    this.#ms.on('end', () => {
+      this.#logger.error('lost the FreeSWITCH event socket; drachtio-modesl reconnects');
+      this.#setMedia(false);
+    });
+    this.#ms.conn.on('esl::ready', () => this.#setMedia(true));
     this.#srf.invite((req, res) => this.#onInvite(req, res));
     this.#started = true;
     this.#logger.info({ drachtio: hostport, freeswitch: this.#ms.address }, 'FreeSWITCH media server connected');
@@ -274,6 +281,12 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
   #setSignalling(up: boolean): void {
     if (up === this.#signalling) return;
     this.#signalling = up;
+    if (this.#started) this.emit('connected', this.connected);
+  }
+
+  #setMedia(up: boolean): void {
+    if (up === this.#media) return;
+    this.#media = up;
     if (this.#started) this.emit('connected', this.connected);
   }
 

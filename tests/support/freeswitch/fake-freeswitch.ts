@@ -346,9 +346,15 @@ export class FakeEndpoint extends EventEmitter implements Mrf.Endpoint {
 export class FakeMediaServer extends EventEmitter implements Mrf.MediaServer {
   up = true;
   disconnected = false;
+  readonly #conn = new EventEmitter();
 
   constructor(readonly fs: FakeFreeswitch) {
     super();
+  }
+
+  /** The inbound event socket connection: emits 'esl::ready' when it is back. */
+  get conn(): EventEmitter {
+    return this.#conn;
   }
 
   /** FreeSWITCH's address, as its event socket connection sees it. */

@@ -55,7 +55,7 @@ describe('the fakes match drachtio-srf 5 and drachtio-fsmrf 4.1', () => {
   it('every method the adapter calls exists on the real prototypes, with the fakes', () => {
     const uses: [string, object, object, readonly string[]][] = [
       ['drachtio-fsmrf Mrf', RealMrf.prototype, FakeMrf.prototype, ['connect']],
-      ['drachtio-fsmrf MediaServer', RealMediaServer.prototype, FakeMediaServer.prototype, ['createEndpoint', 'api', 'disconnect', 'connected', 'address', 'on']],
+      ['drachtio-fsmrf MediaServer', RealMediaServer.prototype, FakeMediaServer.prototype, ['createEndpoint', 'api', 'disconnect', 'connected', 'address', 'conn', 'on']],
       ['drachtio-fsmrf Endpoint', RealEndpoint.prototype, FakeEndpoint.prototype, ['play', 'execute', 'api', 'set', 'recordSession', 'bridge', 'unbridge', 'modify', 'destroy', 'on']],
       ['drachtio-srf Srf', RealSrf.prototype, FakeSrf.prototype, ['connect', 'disconnect', 'invite', 'createUAS', 'createUAC', 'on', 'removeListener']],
       ['drachtio-srf Dialog', RealSrf.Dialog.prototype, FakeDialog.prototype, ['destroy', 'request', 'on']],

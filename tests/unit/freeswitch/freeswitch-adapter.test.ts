@@ -319,7 +319,7 @@ describe('FreeSWITCH adapter: hang-up and signalling', () => {
 });
 
 describe('FreeSWITCH adapter: start-up', () => {
-  it('connects to drachtio-server with its secret, then to FreeSWITCH through drachtio-fsmrf with the listener and the drachtio_mrf profile', async () => {
+  it('connects to drachtio-server with its secret, then to FreeSWITCH through drachtio-fsmrf with the listener and the drachtio_mrf profile; follows both connections after', async () => {
     const rig = await started();
     expect(rig.srf.connects).toEqual([{ host: '127.0.0.1', port: 9022, secret: TEST_SECRETS.drachtio }]);
     expect(rig.mrf.connects).toEqual([
@@ -331,6 +331,14 @@ describe('FreeSWITCH adapter: start-up', () => {
     expect(rig.server.connected).toBe(false);
     rig.srf.emit('connect', null, 'udp/127.0.0.1:5060');
     expect(rig.server.connected).toBe(true);
+    // FreeSWITCH's event socket lost and back (drachtio-modesl reconnects it).
+    const states: boolean[] = [];
+    rig.server.on('connected', (up) => states.push(up));
+    rig.mediaServer.emit('end');
+    expect(rig.server.connected).toBe(false);
+    rig.mediaServer.conn.emit('esl::ready');
+    expect(rig.server.connected).toBe(true);
+    expect(states).toEqual([false, true]);
   });
 
   it.each([
