@@ -12,7 +12,7 @@
  * the run (SIPp ignores -rtp_buffsize) and restored after.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,12 +21,18 @@ import { projectRoot } from '../ivr/app/project-root.js';
 import { freePort, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../scripts/qa/sipp-process.js';
 import { startSystem, type RunningSystem } from '../scripts/qa/system-process.js';
 import { startCapture } from '../tests/support/tcpdump.js';
+import type { UdpDatagram } from '../tests/unit/media/pcap-reader.js';
+import { pcmuAudio, rtpTo } from '../tests/support/rtp-capture.js';
+import { DtmfDetector } from '../media-server/embedded/media/dtmf-detector.js';
+import { writeDtmfUlaw } from '../scripts/dtmf-audio.js';
+import WebSocket from 'ws';
 import { cpuPercent, cpuSample, rssMiB, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
 
 const { values } = parseArgs({
   options: {
     steps: { type: 'string' },
+    'agent-steps': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench/results.json') },
     'max-failure-rate': { type: 'string', default: '0.005' },
@@ -34,6 +40,7 @@ const { values } = parseArgs({
 });
 
 const steps = (values.steps ?? (values.smoke ? '2' : '10,50,100,200,400')).split(',').map(Number);
+const agentSteps = (values['agent-steps'] ?? (values.smoke ? '2' : '10,100')).split(',').map(Number);
 const maxFailureRate = Number(values['max-failure-rate']);
 /** Calls started per second while a step ramps up. */
 const RAMP_RATE = 40;
@@ -55,6 +62,23 @@ export interface StepResult {
   readonly rtpJitterP99Ms: number;
   readonly rtpPacketsSampled: number;
   readonly durationS: number;
+}
+
+export interface AgentStep {
+  readonly calls: number;
+  readonly approved: number;
+  readonly failureRate: number;
+  /** Masked digit on the agent's WebSocket minus the RFC 4733 end packet of that key (negative: before the key was released). */
+  readonly keyToAgentP50Ms: number | null;
+  readonly keyToAgentP99Ms: number | null;
+  readonly keyToAgentMaxMs: number | null;
+  readonly keysMatched: number;
+  /** The same from the key's first RFC 4733 packet: we report a key when it starts, so this is the delay we add. */
+  readonly keyStartToAgentP50Ms: number | null;
+  readonly keyStartToAgentP99Ms: number | null;
+  /** Key-event packets, and ms of detectable DTMF tone, in what the agent phones received. */
+  readonly eventPacketsToAgent: number;
+  readonly toneLeakMs: number;
 }
 
 export interface BaselineStep {
@@ -88,6 +112,13 @@ try {
     log(`direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
     if (step.failureRate > maxFailureRate) break;
   }
+  const agent: AgentStep[] = [];
+  for (const calls of agentSteps) {
+    const step = await agentAssistedStep(system, ports, calls);
+    agent.push(step);
+    log(`agent-assisted ${calls}: ${step.approved} approved, key-to-agent p50 ${step.keyToAgentP50Ms} ms p99 ${step.keyToAgentP99Ms} ms over ${step.keysMatched} keys, tone leaked ${step.toneLeakMs} ms`);
+    if (step.failureRate > maxFailureRate) break;
+  }
   await system.stop();
   system = undefined;
 
@@ -113,15 +144,18 @@ try {
     rssPerCallMiB: best?.rssPerCallMiB ?? null,
     rtpJitterP99Ms: at200?.rtpJitterP99Ms ?? null,
     // Not measured by this version of the benchmark (see the issue's note): null, never a guess.
-    agentAssistedMaxCalls: null,
-    keyToAgentP50Ms: null,
-    keyToAgentP99Ms: null,
-    toneLeakMs: null,
-    steps: { direct, baseline },
+    agentAssistedMaxCalls: [...agent].reverse().find((a) => a.failureRate <= maxFailureRate)?.calls ?? 0,
+    keyToAgentP50Ms: keyStep(agent)?.keyToAgentP50Ms ?? null,
+    keyToAgentP99Ms: keyStep(agent)?.keyToAgentP99Ms ?? null,
+    keyStartToAgentP99Ms: keyStep(agent)?.keyStartToAgentP99Ms ?? null,
+    toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
+    steps: { direct, agent, baseline },
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(table(direct, baseline));
+  console.log('');
+  console.log(agentTable(agent));
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}`);
   console.log(`direct pay: ${results.directPayMaxCalls} concurrent calls with no failure; baseline (SIPp to SIPp -rtp_echo): ${results.baselineMaxCalls}; written to ${values.out}`);
 } finally {
@@ -193,6 +227,154 @@ async function baselineStep(ports: SippPortSequence, calls: number): Promise<Bas
   } finally {
     uas.child.kill('SIGKILL');
   }
+}
+
+/** The step the headline latency comes from: 100 calls if run, else the largest. */
+function keyStep(agent: readonly AgentStep[]): AgentStep | undefined {
+  return agent.find((a) => a.calls === 100) ?? agent.at(-1);
+}
+
+async function agentAssistedStep(sys: RunningSystem, ports: SippPortSequence, calls: number): Promise<AgentStep> {
+  const dir = mkdtempSync(join(work, 'agent-'));
+  const agentPort = await ports.next();
+  const voice = join(dir, 'agent.ulaw');
+  writeDtmfUlaw(voice, [{ waitMs: 1000 }]);
+  const phone = startSipp(['-sf', join(projectRoot(), 'tests/sipp/agent-phone.xml'), '-i', '127.0.0.1', '-p', String(agentPort), '-mp', String(agentPort + 2), '-m', String(calls), '-key', 'voice', `${voice},-1,0`]);
+  const codes = new Map<string, string>();
+  for (let i = 0; i < calls; i++) {
+    const session = await api<{ id: string; code: string }>(sys, 'POST', '/api/v1/sessions', { amount: 4250, currency: 'EUR', reference: `BENCH-${calls}-${i}`, agentUri: `sip:agent@127.0.0.1:${agentPort}` });
+    codes.set(`pay-${session.code}`, session.id);
+  }
+  const frames = new Map<string, number[]>();
+  const socket = new WebSocket(`${sys.httpUrl.replace(/^http/, 'ws')}/api/v1/stream`, { headers: { authorization: `Bearer ${sys.adminKey}` } });
+  socket.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as { sessionId?: string; event?: { type: string } };
+    if (frame.event?.type !== 'digit-entered' || !frame.sessionId) return;
+    const list = frames.get(frame.sessionId) ?? [];
+    list.push(Date.now());
+    frames.set(frame.sessionId, list);
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  log(`agent-assisted ${calls}: ${codes.size} sessions, stream open`);
+  const toIvr = await startCapture({ filter: `udp and dst host 127.0.0.1 and dst portrange ${RTP_MIN}-${RTP_MAX}` });
+  const toAgent = await startCapture({ filter: `udp and src portrange ${RTP_MIN}-${RTP_MAX} and dst portrange ${agentPort + 2}-${agentPort + 2 + 4 * calls + 8}` });
+  const csv = join(dir, 'callers.csv');
+  writeFileSync(csv, `SEQUENTIAL\n${[...codes.keys()].map((code) => `${code};${VISA};1230;123;`).join('\n')}\n`);
+  const logFile = join(dir, 'callers.log');
+  const port = await ports.next();
+  await runSipp({
+    args: [
+      `127.0.0.1:${sys.sipPort}`, '-sf', join(projectRoot(), 'bench/agent-caller.xml'), '-inf', csv,
+      '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
+      '-m', String(calls), '-l', String(calls), '-r', String(RAMP_RATE), '-d', '4000', '-trace_logs', '-log_file', logFile,
+    ],
+    timeoutMs: (calls / RAMP_RATE) * 1000 + 120_000,
+  });
+  log(`agent-assisted ${calls}: callers done`);
+  // The agent phones' calls end with the callers' (the IVR hangs them up).
+  await Promise.race([phone.done, sleep(10_000).then(() => phone.child.kill('SIGKILL'))]);
+  const intoIvr = await toIvr.stop();
+  const intoAgent = await toAgent.stop();
+  socket.close();
+
+  // Which IVR RTP port each session's caller sent to (logged by the caller scenario).
+  const portOf = new Map<string, number>();
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    const match = /(pay-\d+) (\d+)/.exec(line);
+    const sessionId = match && codes.get(match[1] as string);
+    if (sessionId) portOf.set(sessionId, Number(match[2]));
+  }
+  const latencies: number[] = [];
+  const fromStart: number[] = [];
+  for (const [sessionId, ivrPort] of portOf) {
+    const { starts, ends } = keyPacketTimes(intoIvr.filter((d) => d.destinationPort === ivrPort));
+    const seen = frames.get(sessionId) ?? [];
+    for (let i = 0; i < Math.min(ends.length, seen.length); i++) latencies.push((seen[i] as number) - (ends[i] as number));
+    for (let i = 0; i < Math.min(starts.length, seen.length); i++) fromStart.push((seen[i] as number) - (starts[i] as number));
+  }
+  latencies.sort((a, b) => a - b);
+  fromStart.sort((a, b) => a - b);
+  const approved = countApprovedAmong(sys.dataDir, [...codes.values()]);
+  const heard = pcmuAudio(rtpTo(intoAgent));
+  return {
+    calls,
+    approved,
+    failureRate: (calls - approved) / calls,
+    keyToAgentP50Ms: latencies.length ? round(quantile(latencies, 0.5)) : null,
+    keyToAgentP99Ms: latencies.length ? round(quantile(latencies, 0.99)) : null,
+    keyToAgentMaxMs: latencies.length ? round(latencies.at(-1) as number) : null,
+    keysMatched: latencies.length,
+    keyStartToAgentP50Ms: fromStart.length ? round(quantile(fromStart, 0.5)) : null,
+    keyStartToAgentP99Ms: fromStart.length ? round(quantile(fromStart, 0.99)) : null,
+    eventPacketsToAgent: rtpTo(intoAgent).filter((p) => p.payloadType !== 0 && p.payloadType !== 8).length,
+    toneLeakMs: toneMs(heard),
+  };
+}
+
+/**
+ * Per RFC 4733 event (one key press: its SSRC and RTP timestamp), in order:
+ * the capture time of its first packet and of its first end packet (E bit).
+ */
+function keyPacketTimes(datagrams: readonly UdpDatagram[]): { starts: number[]; ends: number[] } {
+  const events = new Map<string, { start: number; end?: number }>();
+  for (const d of datagrams) {
+    const p = d.payload;
+    if (p.length < 16 || p[0]! >> 6 !== 2) continue;
+    const payloadType = p[1]! & 0x7f;
+    const headerLength = 12 + 4 * (p[0]! & 0x0f);
+    if (payloadType === 0 || payloadType === 8 || p.length - headerLength !== 4) continue;
+    const key = `${payloadType}:${p.readUInt32BE(8)}:${p.readUInt32BE(4)}`;
+    const event = events.get(key) ?? { start: d.timeMs };
+    if ((p[headerLength + 1]! & 0x80) !== 0) event.end ??= d.timeMs;
+    events.set(key, event);
+  }
+  // Only what ended like a key press (SIPp's 4-byte filler of another payload type never does).
+  const keys = [...events.values()].filter((e) => e.end !== undefined).sort((a, b) => a.start - b.start);
+  return { starts: keys.map((e) => e.start), ends: keys.map((e) => e.end as number) };
+}
+
+/** Milliseconds of DTMF tone a Q.24 detector confirms in `pcm`. */
+function toneMs(pcm: Int16Array): number {
+  let samples = 0;
+  const detector = new DtmfDetector({ onDigitEnd: (_key, start, end) => (samples += end - start) });
+  detector.process(pcm);
+  return samples / 8;
+}
+
+function countApprovedAmong(dataDir: string, ids: readonly string[]): number {
+  const db = new Database(join(dataDir, 'payments.db'), { readonly: true, fileMustExist: true });
+  try {
+    const get = db.prepare("SELECT count(*) AS n FROM payment_sessions WHERE id = ? AND status = 'approved'");
+    return ids.reduce((n, id) => n + (get.get(id) as { n: number }).n, 0);
+  } finally {
+    db.close();
+  }
+}
+
+async function api<T>(sys: RunningSystem, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${sys.httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sys.adminKey}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+function agentTable(agent: readonly AgentStep[]): string {
+  const header = ['agent calls', 'approved', 'keys', 'key end→agent p50', 'p99', 'max', 'key start→agent p50', 'p99', 'events to agent', 'tone leaked'];
+  const rows = agent.map((a) => [
+    String(a.calls), String(a.approved), String(a.keysMatched), `${a.keyToAgentP50Ms ?? '-'} ms`, `${a.keyToAgentP99Ms ?? '-'} ms`,
+    `${a.keyToAgentMaxMs ?? '-'} ms`, `${a.keyStartToAgentP50Ms ?? '-'} ms`, `${a.keyStartToAgentP99Ms ?? '-'} ms`,
+    String(a.eventPacketsToAgent), `${a.toneLeakMs} ms`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** SIPp's final screen: cumulative successful and failed calls. */

@@ -140,6 +140,12 @@ export class PaymentIvr {
     progress({ type: 'caller-connected' });
 
     const agent = await this.#callAgentBack(session, progress);
+    if (call.ended) {
+      // The caller gave up while the agent's phone rang: nothing was keyed, the session stays open for a new transfer.
+      void agent?.hangup();
+      progress({ type: 'caller-hung-up' });
+      return;
+    }
     const prompts = this.#catalogue(session.language);
     const recording = await this.#startRecording(call, () => session.id);
     // With the agent on the line the call stays bridged after the result, until a party hangs up.

@@ -9,12 +9,12 @@ export interface CapturedRtp {
   readonly payload: Buffer;
 }
 
-/** The RTP packets of a capture that went to `port`, in capture order (non-RTP datagrams skipped). */
-export function rtpTo(datagrams: readonly UdpDatagram[], port: number): CapturedRtp[] {
+/** The RTP packets of a capture that went to `port` (any port if omitted), in capture order (non-RTP datagrams skipped). */
+export function rtpTo(datagrams: readonly UdpDatagram[], port?: number): CapturedRtp[] {
   const view = new RtpPacketView();
   const out: CapturedRtp[] = [];
   for (const d of datagrams) {
-    if (d.destinationPort !== port) continue;
+    if (port !== undefined && d.destinationPort !== port) continue;
     try {
       view.read(d.payload);
     } catch {

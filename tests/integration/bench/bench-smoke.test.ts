@@ -25,12 +25,17 @@ describe('npm run bench -- --smoke', () => {
       timeout: 110_000,
     });
     expect(stdout).toMatch(/calls\s+approved\s+failed/);
-    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & { steps: { direct: { calls: number; approved: number }[] } };
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & {
+      steps: { direct: { calls: number; approved: number }[]; agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[] };
+    };
     for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'machine', 'date']) {
       expect(results).toHaveProperty(key);
     }
     expect(results.steps.direct).toEqual([expect.objectContaining({ calls: 2, approved: 2 })]);
     expect(results.directPayMaxCalls).toBe(2);
+    // Two agent-assisted calls: every key of both cards matched to its masked event on the agent's stream.
+    expect(results.steps.agent).toEqual([expect.objectContaining({ calls: 2, approved: 2, keysMatched: 46, eventPacketsToAgent: 0 })]);
+    expect(typeof results.keyToAgentP99Ms).toBe('number');
     expect(results.baselineMaxCalls).toBe(2);
   });
 });
