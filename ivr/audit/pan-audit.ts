@@ -64,6 +64,15 @@ function insideHexToken(text: string, offset: number, length: number): boolean {
   return end - start >= MIN_HEX_TOKEN && end - start > length;
 }
 
+/**
+ * No card number starts with 0 (ISO/IEC 7812: major industry identifier 0 is
+ * not a card issuer); a run of zeros (the audit chain's genesis hash, padding)
+ * passes the Luhn check and would otherwise be "found".
+ */
+function cannotBeAPan(text: string, offset: number): boolean {
+  return text[offset] === '0';
+}
+
 function scanFile(path: string): { offset: number; last4: string }[] {
   const found = new Map<number, string>();
   const fd = openSync(path, 'r');
@@ -77,7 +86,7 @@ function scanFile(path: string): { offset: number; last4: string }[] {
       if (total === 0) break;
       const text = buf.toString('latin1', 0, total);
       for (const hit of findPans(text)) {
-        if (!insideHexToken(text, hit.offset, hit.length)) found.set(base + hit.offset, hit.last4);
+        if (!insideHexToken(text, hit.offset, hit.length) && !cannotBeAPan(text, hit.offset)) found.set(base + hit.offset, hit.last4);
       }
       if (read === 0) break;
       carried = Math.min(OVERLAP, total);

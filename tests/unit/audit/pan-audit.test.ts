@@ -27,7 +27,7 @@ describe('PAN audit of a data directory', () => {
   it('ignores digit runs inside random hex ids and hashes, not card numbers written as numbers', () => {
     const hexDir = mkdtempSync(join(tmpdir(), 'pan-audit-hex-'));
     // Luhn-valid 12-digit runs, as random ids and SHA-256 hashes hold one in ten times.
-    writeFileSync(join(hexDir, 'ids.db'), 'pay_979347999752cce1d4de\x00af26c2678d235076f41df775a0b3713eb2339f0516578831443f08b1687428c27e\n');
+    writeFileSync(join(hexDir, 'ids.db'), 'pay_979347999752cce1d4de\x00af26c2678d235076f41df775a0b3713eb2339f0516578831443f08b1687428c27e\n{"prev":"0000000000000000"}\n');
     writeFileSync(join(hexDir, 'leaks.log'), `{"pan":"${VISA}"}\ncard=${VISA};\n${VISA}\n`);
     const report = auditDirectoryForPans(hexDir);
     expect(report.findings.map((f) => f.file)).toEqual(['leaks.log', 'leaks.log', 'leaks.log']);
