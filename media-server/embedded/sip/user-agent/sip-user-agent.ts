@@ -53,7 +53,8 @@ export interface SipUserAgentOptions {
   readonly allow: SourcePolicy;
   /** Host and port for Via sent-by, Contact and Call-IDs: the address the transport listens on. */
   readonly contactHost: string;
-  readonly contactPort: number;
+  /** A function when the port is only known once the transport listens (port 0: one picked for us). */
+  readonly contactPort: number | (() => number);
   /** User-Agent value for our requests and Server value for our responses. Default: none sent. */
   readonly userAgent?: string;
   /** T1, T2, T4. Default 500 ms, 4 s, 5 s (RFC 3261 Appendix A). */
@@ -125,7 +126,8 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #allow: SourcePolicy;
   readonly #logger: Logger | undefined;
   readonly #transactions: TransactionLayer;
-  readonly #origins: Readonly<Record<TransportProtocol, RequestOrigin>>;
+  #origins: Readonly<Record<TransportProtocol, RequestOrigin>> | undefined;
+  readonly #makeOrigins: () => Readonly<Record<TransportProtocol, RequestOrigin>>;
   readonly #responseHeaders: ReadonlyArray<readonly [string, string]>;
   readonly #core: UserAgentCore;
   readonly #maxServerTransactions: number;
@@ -164,18 +166,22 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
       onStatelessError: (err) => this.#reportError(err, 'stateless send'),
     });
     const host = options.contactHost.includes(':') ? `[${options.contactHost}]` : options.contactHost;
-    const origin = (protocol: TransportProtocol): RequestOrigin => ({
-      viaHost: options.contactHost,
-      viaPort: options.contactPort,
-      contact: `<sip:${host}:${options.contactPort}${protocol === 'tcp' ? ';transport=tcp' : ''}>`,
-      userAgent: options.userAgent,
-    });
-    this.#origins = { udp: origin('udp'), tcp: origin('tcp') };
+    // Built on first use, once the transport has its port (Via and Contact must name the real one).
+    this.#makeOrigins = () => {
+      const port = typeof options.contactPort === 'function' ? options.contactPort() : options.contactPort;
+      const origin = (protocol: TransportProtocol): RequestOrigin => ({
+        viaHost: options.contactHost,
+        viaPort: port,
+        contact: `<sip:${host}:${port}${protocol === 'tcp' ? ';transport=tcp' : ''}>`,
+        userAgent: options.userAgent,
+      });
+      return { udp: origin('udp'), tcp: origin('tcp') };
+    };
     this.#responseHeaders = options.userAgent === undefined ? [] : [['Server', options.userAgent]];
     const dialogs = this.#dialogs;
     const core: UserAgentCore = {
       transactions: this.#transactions,
-      origin: (protocol) => this.#origins[protocol],
+      origin: (protocol) => (this.#origins ??= this.#makeOrigins())[protocol],
       responseHeaders: this.#responseHeaders,
       allowHeader: ALLOW_HEADER,
       forget: (dialog) => {
