@@ -106,9 +106,11 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   // PSP tokens, refunds and webhooks live in the payment database beside the sessions.
   const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
-  // RTP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
+  // RTP and SIP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
   const metrics = new Metrics({
-    ...(config.MEDIA_SERVER === 'embedded' ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals() } : {}),
+    ...(config.MEDIA_SERVER === 'embedded'
+      ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
+      : {}),
   });
   const authoriser = new Authoriser({
     psp,

@@ -12,9 +12,20 @@ export interface RtpPacketTotals {
   readonly lost: number;
 }
 
+/** What the SIP stack took in and refused, read at each scrape (EmbeddedMediaServer.sipTotals); every count monotonic. */
+export interface SipTotals {
+  readonly messages: { readonly udp: number; readonly tcp: number };
+  readonly refused: { readonly malformed: number; readonly oversized: number; readonly forbidden: number; readonly overloaded: number };
+  /** TCP connections closed by the server, by reason (not-allowed, too-many-connections, idle, framing...). */
+  readonly tcpClosed: Readonly<Record<string, number>>;
+  readonly tcpOpen: number;
+}
+
 export interface MetricsOptions {
   /** Read at each scrape; without it the RTP metrics are not exported (FreeSWITCH has its own). Default: none. */
   readonly rtp?: () => RtpPacketTotals;
+  /** Read at each scrape; without it the SIP metrics are not exported (drachtio has its own). Default: none. */
+  readonly sip?: () => SipTotals;
   /** Node.js process metrics: CPU, memory, GC, event-loop lag (`nodejs_eventloop_lag_*`). Default true. */
   readonly processMetrics?: boolean;
 }
@@ -107,6 +118,7 @@ export class Metrics implements CallMetrics {
     }
     for (const method of DTMF_METHODS) this.#dtmf.inc({ method }, 0);
     if (options.rtp) this.#rtpMetrics(options.rtp);
+    if (options.sip) this.#sipMetrics(options.sip);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -195,6 +207,60 @@ export class Metrics implements CallMetrics {
       collect() {
         this.reset();
         this.inc(refresh().lost);
+      },
+    });
+  }
+  /**
+   * SIP counters filled at scrape time: what each transport delivered, what
+   * was refused and why (issue 7: malformed, oversized, outside SIP_ALLOW,
+   * over the transaction cap), and the TCP connections the caps closed.
+   */
+  #sipMetrics(read: () => SipTotals): void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, value: (t: SipTotals) => number): void => {
+      new Counter({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value(read()));
+        },
+      });
+    };
+    new Counter({
+      name: `${METRIC_PREFIX}sip_messages_total`,
+      help: 'SIP messages received, by transport (framed and within the size cap, before parsing)',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        const { messages } = read();
+        this.reset();
+        this.inc({ transport: 'udp' }, messages.udp);
+        this.inc({ transport: 'tcp' }, messages.tcp);
+      },
+    });
+    counter('sip_messages_malformed_total', 'SIP messages the parser refused (answered 400, or dropped when unanswerable)', (t) => t.refused.malformed);
+    counter('sip_datagrams_oversized_total', 'UDP datagrams over SIP_UDP_MAX_MESSAGE_BYTES, dropped unread', (t) => t.refused.oversized);
+    counter('sip_messages_forbidden_total', 'SIP messages from outside SIP_ALLOW (requests answered 403)', (t) => t.refused.forbidden);
+    counter('sip_requests_overloaded_total', 'New SIP requests answered 503 because the server-transaction cap was reached', (t) => t.refused.overloaded);
+    new Counter({
+      name: `${METRIC_PREFIX}sip_tcp_connections_closed_total`,
+      help: 'SIP TCP connections the server closed, by reason (not-allowed, too-many-connections, too-many-from-source, idle, framing, write-backlog)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const { tcpClosed } = read();
+        this.reset();
+        for (const [reason, n] of Object.entries(tcpClosed)) this.inc({ reason }, n);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}sip_tcp_connections`,
+      help: 'SIP TCP connections open now',
+      registers,
+      collect() {
+        this.set(read().tcpOpen);
       },
     });
   }

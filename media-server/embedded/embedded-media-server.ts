@@ -17,7 +17,7 @@ import { RtpSession } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
 import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
 import { SipStreamFramer } from './sip/message/index.js';
-import { SipTransport, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
+import { SipTransport, type DropReason, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 
@@ -52,6 +52,22 @@ export type SipLimits = Pick<
   Pick<SipUserAgentOptions, 'maxServerTransactions'>;
 
 /** RTP packets of every session since the server was made, open and closed (for the metrics). */
+/** What the SIP stack took in and refused since start, for the metrics (all monotonic). */
+export interface SipTotals {
+  /** Messages delivered by each transport (framed, within the size cap, allowed or not). */
+  readonly messages: { readonly udp: number; readonly tcp: number };
+  /**
+   * Messages refused: the parser's (answered 400 or dropped), UDP datagrams over
+   * the size cap, requests from outside SIP_ALLOW (answered 403 or dropped), and
+   * new requests answered 503 at the server-transaction cap.
+   */
+  readonly refused: { readonly malformed: number; readonly oversized: number; readonly forbidden: number; readonly overloaded: number };
+  /** TCP connections closed by us, by reason. */
+  readonly tcpClosed: Readonly<Record<Exclude<DropReason, 'oversized'>, number>>;
+  /** TCP connections open now. */
+  readonly tcpOpen: number;
+}
+
 export interface RtpTotals {
   readonly packetsIn: number;
   readonly packetsOut: number;
@@ -110,7 +126,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       transport: this.#transport,
       allow,
       contactHost: options.sipHost,
-      contactPort: options.sipPort,
+      contactPort: () => this.#transport.port,
       logger: options.logger,
       maxServerTransactions: options.sipLimits?.maxServerTransactions,
     });
@@ -157,6 +173,19 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** TCP connections open now, both directions. */
   get sipTcpConnections(): number {
     return this.#transport.tcpConnections;
+  }
+
+  /** The SIP counters of the user agent and the transport, in one shape for the metrics. */
+  sipTotals(): SipTotals {
+    const ua = this.#ua.counters;
+    const transport = this.#transport.counters;
+    const { oversized, ...tcpClosed } = transport.dropped;
+    return {
+      messages: { udp: transport.udpMessages, tcp: transport.tcpMessages },
+      refused: { malformed: ua.malformed, oversized, forbidden: ua.forbidden, overloaded: ua.overloaded },
+      tcpClosed,
+      tcpOpen: this.#transport.tcpConnections,
+    };
   }
 
   /** Reads each open session's own counters: call it per scrape, not per packet. */

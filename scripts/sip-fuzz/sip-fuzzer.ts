@@ -241,8 +241,10 @@ async function sendTcp(
       for (const line of data.toString('latin1').split('\r\n')) countResponse('tcp', statusOf(line));
     });
     report.tcp.connections++;
-    if (await connection.connected) return connection;
+    // A server at its connection cap accepts and closes at once: give the close a moment to show.
+    if ((await connection.connected) && (await sleep(2), !connection.closedByPeer())) return connection;
     report.tcp.closedByPeer++;
+    connection.close();
     return undefined;
   };
   const finish = async (connection: Tracked): Promise<void> => {
@@ -261,7 +263,10 @@ async function sendTcp(
   const worker = async (): Promise<void> => {
     while (next < cases.length) {
       const connection = await open();
-      if (!connection) continue;
+      if (!connection) {
+        await sleep(10);
+        continue;
+      }
       for (let sent = 0; sent < perConnection && next < cases.length; sent++) {
         const k = next++;
         const c = make(cases[k]!);
@@ -270,12 +275,18 @@ async function sendTcp(
           sentOne(c);
           continue;
         }
-        // The server closed this one (a message it could not frame, most likely): once more on a fresh connection.
+        // The server closed this one (a message it could not frame, or a cap): again on fresh connections,
+        // backing off while the server refuses them (the flood may be holding the per-source cap).
         report.tcp.writeFailures++;
-        const retry = await open();
-        if (retry) {
-          if (await write(retry.socket, c.bytes)) sentOne(c);
-          await finish(retry);
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const retry = await open();
+          const written = retry !== undefined && (await write(retry.socket, c.bytes));
+          if (retry) await finish(retry);
+          if (written) {
+            sentOne(c);
+            break;
+          }
+          await sleep(Math.min(10 * (attempt + 1), 100));
         }
         break;
       }

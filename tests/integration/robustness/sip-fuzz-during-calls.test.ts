@@ -7,6 +7,7 @@ import { projectRoot } from '../../../ivr/app/project-root.js';
 import { formatFuzzReport } from '../../../scripts/sip-fuzz.js';
 import { runSipFuzz, type SipFuzzReport } from '../../../scripts/sip-fuzz/sip-fuzzer.js';
 import { findCardDataInText } from '../../support/card-scan.js';
+import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
 import { freePort, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../support/sipp.js';
 import { testDataDir } from '../../support/test-data-dir.js';
@@ -71,6 +72,13 @@ async function options(port: number): Promise<number | undefined> {
   const status = await answer;
   udp.close();
   return status;
+}
+
+/** The system's own SIP counters, from GET /metrics (open to loopback). */
+async function sipCounters(httpUrl: string): Promise<(name: string, labels?: Record<string, string>) => number> {
+  const res = await fetch(`${httpUrl}/metrics`);
+  const samples = parsePrometheusText(await res.text());
+  return (name, labels) => sampleValue(samples, `payment_ivr_${name}`, labels) ?? 0;
 }
 
 describe('SIP fuzzing while payment calls run', () => {
@@ -157,10 +165,14 @@ describe('SIP fuzzing while payment calls run', () => {
       clearInterval(sampler);
 
       const approved = (await payments()).filter((p) => p.status === 'approved');
+      const counted = await sipCounters(system.httpUrl);
+      const closed = (reason: string): number => counted('sip_tcp_connections_closed_total', { reason });
       const figures = [
         formatFuzzReport(report),
         `  calls during the run: ${approved.length} approved of ${2 * CALLS_PER_WAVE} (fuzzing ${((fuzzEnded - fuzzStarted) / 1000).toFixed(1)} s)`,
         `  system RSS: ${(baseline / MIB).toFixed(0)} MiB before, peak ${(peak / MIB).toFixed(0)} MiB (+${((peak - baseline) / MIB).toFixed(0)} MiB)`,
+        `  the system counted: ${counted('sip_messages_malformed_total')} malformed, ${counted('sip_datagrams_oversized_total')} datagrams over the 32 KiB cap dropped, ` +
+          `TCP connections closed: ${closed('idle')} idle, ${closed('too-many-from-source')} over the per-source cap, ${closed('framing')} unframeable`,
       ].join('\n');
       console.log(figures);
 
@@ -175,6 +187,12 @@ describe('SIP fuzzing while payment calls run', () => {
       expect(report.slowloris.closedByPeer).toBe(report.slowloris.opened);
       // The flood met the per-source cap.
       expect(report.flood.refused).toBeGreaterThan(0);
+      // The system's own counts (GET /metrics) of what it refused, by cause.
+      expect(counted('sip_messages_malformed_total')).toBeGreaterThan(0);
+      expect(counted('sip_datagrams_oversized_total')).toBeGreaterThan(0);
+      expect(closed('idle')).toBeGreaterThan(0);
+      expect(closed('too-many-from-source')).toBeGreaterThan(0);
+      expect(closed('framing')).toBeGreaterThan(0);
 
       expect(alive(system.pid)).toBe(true);
       expect(await options(system.sipPort)).toBe(200);

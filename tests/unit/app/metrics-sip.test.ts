@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { Metrics, METRIC_PREFIX, type SipTotals } from '../../../ivr/app/metrics.js';
+import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
+
+const m = (name: string): string => `${METRIC_PREFIX}${name}`;
+
+describe('Metrics: SIP (issue 7: what was refused and why)', () => {
+  it('reads the SIP totals at each scrape: messages by transport, refusals, TCP connections closed by reason, open ones', async () => {
+    let totals: SipTotals = {
+      messages: { udp: 7000, tcp: 3000 },
+      refused: { malformed: 7600, oversized: 580, forbidden: 12, overloaded: 0 },
+      tcpClosed: { 'not-allowed': 1, 'too-many-connections': 0, 'too-many-from-source': 170, idle: 32, framing: 400, 'write-backlog': 0 },
+      tcpOpen: 3,
+    };
+    const metrics = new Metrics({ processMetrics: false, sip: () => totals });
+    let samples = parsePrometheusText((await metrics.render()).body);
+    expect(sampleValue(samples, m('sip_messages_total'), { transport: 'udp' })).toBe(7000);
+    expect(sampleValue(samples, m('sip_messages_total'), { transport: 'tcp' })).toBe(3000);
+    expect(sampleValue(samples, m('sip_messages_malformed_total'))).toBe(7600);
+    expect(sampleValue(samples, m('sip_datagrams_oversized_total'))).toBe(580);
+    expect(sampleValue(samples, m('sip_messages_forbidden_total'))).toBe(12);
+    expect(sampleValue(samples, m('sip_requests_overloaded_total'))).toBe(0);
+    expect(sampleValue(samples, m('sip_tcp_connections_closed_total'), { reason: 'too-many-from-source' })).toBe(170);
+    expect(sampleValue(samples, m('sip_tcp_connections_closed_total'), { reason: 'idle' })).toBe(32);
+    expect(sampleValue(samples, m('sip_tcp_connections'))).toBe(3);
+
+    totals = { ...totals, refused: { ...totals.refused, overloaded: 4 }, tcpOpen: 0 };
+    samples = parsePrometheusText((await metrics.render()).body);
+    expect(sampleValue(samples, m('sip_requests_overloaded_total'))).toBe(4);
+    expect(sampleValue(samples, m('sip_tcp_connections'))).toBe(0);
+  });
+
+  it('exports no SIP metrics without a source (drachtio keeps its own)', async () => {
+    const samples = parsePrometheusText((await new Metrics({ processMetrics: false }).render()).body);
+    expect(samples.filter((s) => s.name.startsWith(m('sip_')))).toEqual([]);
+  });
+});
