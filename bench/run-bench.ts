@@ -21,6 +21,7 @@ import { projectRoot } from '../ivr/app/project-root.js';
 import { freePort, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../scripts/qa/sipp-process.js';
 import { startSystem, type RunningSystem } from '../scripts/qa/system-process.js';
 import { startCapture } from '../tests/support/tcpdump.js';
+import { TEST_CARDS } from '../tests/support/test-cards.js';
 import type { UdpDatagram } from '../tests/unit/media/pcap-reader.js';
 import { pcmuAudio, rtpTo } from '../tests/support/rtp-capture.js';
 import { DtmfDetector } from '../media-server/embedded/media/dtmf-detector.js';
@@ -46,8 +47,8 @@ const maxFailureRate = Number(values['max-failure-rate']);
 const RAMP_RATE = 40;
 const RTP_MIN = 20000;
 const RTP_MAX = 29998;
-/** A public test card that approves (generated here, never in a file). */
-const VISA = '4242424242424242';
+/** A public test card that approves. */
+const VISA = TEST_CARDS.visa;
 
 export interface StepResult {
   readonly calls: number;

@@ -4,6 +4,7 @@ import { writeDtmfUlaw } from '../dtmf-audio.js';
 import { infoInjectionCsv } from '../qa-csv.js';
 import { expectFields, QaContext, QaFailure, type SessionDetail } from './qa-context.js';
 import { keyStepsInjection } from './sipp-process.js';
+import { TEST_CARDS } from '../../tests/support/test-cards.js';
 
 /**
  * The QA scenario library: each one a real call (or a few) through the SIPp
@@ -20,14 +21,7 @@ export interface QaScenario {
   run(ctx: QaContext): Promise<void>;
 }
 
-const VISA = '4242424242424242';
-const MASTERCARD = '5555555555554444';
-const AMEX = '378282246310005';
-/** A Discover test number: a brand the default ACCEPTED_BRANDS refuse. */
-const DISCOVER = '6011111111111117';
-const DECLINED = '4000000000000002';
-const NO_FUNDS = '4000000000009995';
-const BAD_LUHN = '4242424242424241';
+const { visa: VISA, mastercard: MASTERCARD, amex: AMEX, discover: DISCOVER, declined: DECLINED, insufficientFunds: NO_FUNDS, badLuhn: BAD_LUHN } = TEST_CARDS;
 const EXPIRY = '1230';
 const PAST_EXPIRY = '0120';
 const CODE = '123';

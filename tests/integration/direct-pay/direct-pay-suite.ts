@@ -13,17 +13,11 @@ import { testDataDir } from '../../support/test-data-dir.js';
 import { FakeAdyen } from '../../support/fake-adyen.js';
 import { FakeStripe } from '../../support/fake-stripe.js';
 import type { ReceivedRequest } from '../../support/fake-psp-server.js';
+import { ALL_TEST_CARDS, TEST_CARDS } from '../../support/test-cards.js';
 
-// Public test card numbers (the sandbox PSP's table, after Stripe's test cards; the fake Stripe and Adyen map them alike).
-const VISA = '4242424242424242';
-const MASTERCARD = '5555555555554444';
-const AMEX = '378282246310005';
-const DECLINED = '4000000000000002';
-const NO_FUNDS = '4000000000009995';
-const NO_ANSWER = '4000000000000341';
-const BAD_LUHN = '4242424242424241';
+const { visa: VISA, mastercard: MASTERCARD, amex: AMEX, declined: DECLINED, insufficientFunds: NO_FUNDS, noAnswer: NO_ANSWER, badLuhn: BAD_LUHN } = TEST_CARDS;
 const EXPIRY = '1230';
-const TEST_CARD_DATA = [VISA, MASTERCARD, AMEX, DECLINED, NO_FUNDS, NO_ANSWER, BAD_LUHN];
+const TEST_CARD_DATA = ALL_TEST_CARDS;
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
 
