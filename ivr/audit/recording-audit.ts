@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { dtmfToneEnergyPresent } from '../../media-server/embedded/media/dtmf-detector.js';
 import { parseWav } from '../../media-server/embedded/media/wav-reader.js';
 import type { RecordingSidecar } from '../../media-server/embedded/rtp/call-recorder.js';
+import { recordingSidecars } from '../../media-server/embedded/rtp/recording-recovery.js';
 
 export interface RecordingFinding {
   readonly file: string;
@@ -36,7 +37,7 @@ export function auditRecordings(dir: string): RecordingAuditReport {
   const unreadable: string[] = [];
   let recordingsScanned = 0;
   let pausedSamples = 0;
-  for (const sidecarPath of sidecars(dir)) {
+  for (const sidecarPath of recordingSidecars(dir)) {
     const name = relative(dir, sidecarPath);
     let sidecar: RecordingSidecar;
     let channels: [Int16Array, Int16Array];
@@ -71,13 +72,4 @@ function firstSoundIn(samples: Int16Array, from: number, to: number): Omit<Recor
     }
   }
   return undefined;
-}
-
-function* sidecars(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    const stat = statSync(full);
-    if (stat.isDirectory()) yield* sidecars(full);
-    else if (stat.isFile() && name.endsWith('.wav.json')) yield full;
-  }
 }

@@ -22,7 +22,7 @@ export interface RecoveredRecording {
  */
 export function recoverInterruptedRecordings(dir: string, now: Date = new Date()): RecoveredRecording[] {
   const recovered: RecoveredRecording[] = [];
-  for (const sidecarPath of sidecars(dir)) {
+  for (const sidecarPath of recordingSidecars(dir)) {
     let sidecar: RecordingSidecar & { interrupted?: boolean };
     try {
       sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as RecordingSidecar;
@@ -66,7 +66,8 @@ function patchWavSizes(path: string): number {
   return samples;
 }
 
-function* sidecars(dir: string): Generator<string> {
+/** Every recording sidecar (`*.wav.json`) under `dir`, at any depth; none if `dir` does not exist. */
+export function* recordingSidecars(dir: string): Generator<string> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -76,7 +77,7 @@ function* sidecars(dir: string): Generator<string> {
   for (const name of names) {
     const full = join(dir, name);
     const stat = statSync(full);
-    if (stat.isDirectory()) yield* sidecars(full);
+    if (stat.isDirectory()) yield* recordingSidecars(full);
     else if (stat.isFile() && name.endsWith('.wav.json')) yield full;
   }
 }

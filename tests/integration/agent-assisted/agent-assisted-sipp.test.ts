@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, st
 import { killAllCaptures, startCapture, type Capture } from '../../support/tcpdump.js';
 import { detectKeys, rms, speechLike } from '../../unit/rtp/signals.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import { sidecarOf } from '../../support/recordings.js';
 
 // Public test card numbers (the sandbox PSP's table).
 const VISA = '4242424242424242';
@@ -176,14 +177,6 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
     }
   }
 
-  function readSidecar(callId: string): { pauses: { fromSample: number; toSample: number | null }[] } {
-    const root = join(dataDir, 'recordings');
-    for (const day of readdirSync(root)) {
-      const path = join(root, day, `${callId}.wav.json`);
-      if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as { pauses: { fromSample: number; toSample: number | null }[] };
-    }
-    throw new Error(`no recording for ${callId}`);
-  }
 
   function recorderCallsFor(sessionId: string): RecorderCall[] {
     return recorderCalls.filter((c) => c.sessionId === sessionId);
@@ -216,7 +209,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
       const done = await statusOf(session.id, 'approved');
       expect(done).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
       // The call's own recording: one closed pause, as long as the card entry at least.
-      const sidecar = readSidecar(String(done.callId));
+      const sidecar = sidecarOf(dataDir, String(done.callId));
       expect(sidecar.pauses).toHaveLength(1);
       expect(sidecar.pauses[0]!.toSample).not.toBeNull();
       expect(sidecar.pauses[0]!.toSample! - sidecar.pauses[0]!.fromSample).toBeGreaterThan(keys.length);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
 import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../support/sipp.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import { sidecarOf } from '../../support/recordings.js';
 import { FakeAdyen } from '../../support/fake-adyen.js';
 import { FakeStripe } from '../../support/fake-stripe.js';
 import type { ReceivedRequest } from '../../support/fake-psp-server.js';
@@ -212,10 +213,7 @@ export function directPaySuite(pspUnderTest: PspUnderTest): void {
           return p.status === 'abandoned' ? p : undefined;
         });
         expect(payment.attempts).toEqual([]);
-        const sidecar = JSON.parse(readFileSync(recordingPath(payment.callId!) + '.json', 'utf8')) as {
-          pauses: { toSample: number | null }[];
-          stoppedAt: string | null;
-        };
+        const sidecar = sidecarOf(dataDir, payment.callId!);
         expect(sidecar.pauses.length).toBeGreaterThan(0);
         expect(sidecar.pauses.every((p) => p.toSample !== null)).toBe(true);
       });
@@ -267,14 +265,6 @@ export function directPaySuite(pspUnderTest: PspUnderTest): void {
         if (fake instanceof FakeAdyen) expect(findCardDataInText(JSON.stringify(fake.webhooks), TEST_CARD_DATA)).toEqual([]);
       }
     });
-
-    function recordingPath(callId: string): string {
-      const root = join(dataDir, 'recordings');
-      for (const day of readdirSync(root)) {
-        if (readdirSync(join(root, day)).includes(`${callId}.wav`)) return join(root, day, `${callId}.wav`);
-      }
-      throw new Error(`no recording for ${callId}`);
-    }
   });
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan
 import { startSystem, type RunningSystem } from '../../support/running-system.js';
 import { freePort, keyStepsInjection, killAllSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import { recordingOf, sidecarOf } from '../../support/recordings.js';
 
 // Public test cards: one that approves, one the sandbox charges but never answers for.
 const VISA = '4242424242424242';
@@ -96,13 +97,12 @@ describe('crash safety and graceful shutdown of the real process', () => {
       expect(entries.find((e) => e.action === 'call-interrupted')?.detail).toEqual({ previousStatus: 'capturing', recording: 'closed-while-paused' });
 
       const dataDir = join(work, 'capture');
-      const sidecarPath = findRecording(dataDir, capturing.callId!) + '.json';
-      const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as { stoppedAt: string | null; interrupted?: boolean; samples: number; pauses: { toSample: number | null }[] };
+      const sidecar = sidecarOf(dataDir, capturing.callId!);
       expect(sidecar.interrupted).toBe(true);
       expect(sidecar.stoppedAt).not.toBeNull();
       expect(sidecar.pauses.length).toBe(1);
       expect(sidecar.pauses[0]!.toSample).toBe(sidecar.samples);
-      const wav = parseWav(readFileSync(findRecording(dataDir, capturing.callId!)), { channels: 2 });
+      const wav = parseWav(readFileSync(recordingOf(dataDir, capturing.callId!)), { channels: 2 });
       expect(wav.frameCount).toBe(sidecar.samples);
       const audit = auditRecordings(dataDir);
       expect(audit.unreadable).toEqual([]);
@@ -159,12 +159,4 @@ describe('crash safety and graceful shutdown of the real process', () => {
     expect(await again.stop()).toBe(0);
   });
 
-  function findRecording(dataDir: string, callId: string): string {
-    const root = join(dataDir, 'recordings');
-    for (const day of readdirSync(root)) {
-      const path = join(root, day, `${callId}.wav`);
-      if (existsSync(path)) return path;
-    }
-    throw new Error(`no recording for ${callId}`);
-  }
 });
