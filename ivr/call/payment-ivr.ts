@@ -57,6 +57,8 @@ export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
   readonly #metrics: CallMetrics;
   readonly #calls = new Set<PaymentCall>();
+  /** Sessions a transfer is joining now: a second transfer to the same code must not join too (its call id is set only later). */
+  readonly #joining = new Set<string>();
   readonly #onCall = (call: InboundCall): void => {
     this.#handle(call).catch((err: unknown) => {
       this.#options.logger.error({ err, leg: call.id }, 'call handling failed');
@@ -115,7 +117,8 @@ export class PaymentIvr {
 
   async #agentAssisted(call: InboundCall, claim: NonNullable<ReturnType<typeof sessionClaimOf>>): Promise<void> {
     const { deps, agentAssisted, logger } = this.#options;
-    const session = joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
+    const found = joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
+    const session = found && !this.#joining.has(found.id) ? found : undefined;
     if (!session) {
       // Spoken, then hung up: the same for an unknown, expired or taken code.
       logger.info({ leg: call.id }, 'transfer to an unknown or expired payment session');
@@ -129,6 +132,16 @@ export class PaymentIvr {
       }
       return;
     }
+    this.#joining.add(session.id);
+    try {
+      await this.#join(call, session);
+    } finally {
+      this.#joining.delete(session.id);
+    }
+  }
+
+  async #join(call: InboundCall, session: PaymentSessionRecord): Promise<void> {
+    const { deps, agentAssisted } = this.#options;
     await call.answer();
     const answeredAt = this.#now();
     // Call events go to the agent's console and, being actions on the payment, to the audit trail.
