@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { CardData } from '../vault/card-data.js';
 import type { DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
 import type { Actor, AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
 import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
+import { newOpaqueId } from '../ivr/domain/opaque-id.js';
 
 /** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =
@@ -106,7 +106,7 @@ export class Authoriser {
       const session = this.#store.getSession(given.id);
       if (!session) return { kind: 'error', code: 'payment-not-found' };
       if (SETTLED.has(session.status)) return this.#recorded(session);
-      key = session.idempotencyKey ?? `idem_${randomUUID()}`;
+      key = session.idempotencyKey ?? newOpaqueId('idem');
       tokenise = tokenisationOf(session);
       this.#store.updateSession(session.id, {
         idempotencyKey: key,

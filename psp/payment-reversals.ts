@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Actor, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { PspRecordStore, ReversalRecord, ReversalState } from '../store/psp-record-store.js';
 import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
+import { newOpaqueId } from '../ivr/domain/opaque-id.js';
 
 /** Why a refund or void cannot be asked for; `code` is what the API answers. */
 export class ReversalNotAllowedError extends Error {
@@ -88,7 +88,7 @@ export class PaymentReversals {
     const amountMinor = request.kind === 'void' ? left : (request.amountMinor ?? left);
     if (amountMinor > left) throw new ReversalNotAllowedError('amount-too-large', `at most ${left} is left to refund`);
 
-    const key = `rev_${randomUUID()}`;
+    const key = newOpaqueId('rev');
     this.#records.recordReversalIntent({
       idempotencyKey: key,
       sessionId,

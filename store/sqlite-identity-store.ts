@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
+import { newOpaqueId } from '../ivr/domain/opaque-id.js';
 
 interface UserRow {
   id: string;
@@ -39,7 +39,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): UserRecord {
-    const id = `usr_${randomBytes(8).toString('hex')}`;
+    const id = newOpaqueId('usr');
     try {
       this.#db
         .prepare('INSERT INTO users (id, username, display_name, role, sip_uri, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -66,7 +66,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord {
-    const id = `key_${randomBytes(8).toString('hex')}`;
+    const id = newOpaqueId('key');
     this.#db
       .prepare('INSERT INTO api_keys (id, name, role, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, input.name, input.role, input.userId ?? null, input.keyHash, this.#now().toISOString());

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
@@ -25,6 +25,7 @@ import {
   InvalidStatusTransitionError,
   PaymentNotFoundError,
 } from './store-errors.js';
+import { newOpaqueId } from '../ivr/domain/opaque-id.js';
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -237,7 +238,7 @@ export class SqlitePaymentStore implements PaymentStore {
 
   createSession(input: NewPaymentSession): PaymentSessionRecord {
     // 80 random bits, hex: unguessable, and safe in a URL or a SIP URI user part.
-    const id = input.id ?? `pay_${randomBytes(10).toString('hex')}`;
+    const id = input.id ?? newOpaqueId('pay');
     this.#sql.insertSession.run({
       id,
       mode: input.mode,

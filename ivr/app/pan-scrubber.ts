@@ -1,10 +1,13 @@
 import { luhnValid } from '../domain/card-rules.js';
 
 /**
- * 12–19 digits, optionally grouped by single spaces or dashes as people write
- * card numbers ("4242 4242 4242 4242"), not touching other digits.
+ * 12–19 digits not touching other digits: either unbroken, or grouped as
+ * card numbers are written ("4242 4242 4242 4242", "3782-822463-10005":
+ * groups of 3 to 6 digits split by one space or dash). Any other grouping is
+ * something else: a last four stored beside an ISO date ("4242" then
+ * "2026-12-10") reads "42422026-12-10", which passes the Luhn check.
  */
-const CARD_LIKE_RUN = /(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])/g;
+const CARD_LIKE_RUN = /(?<![0-9])(?:[0-9]{12,19}|[0-9]{3,6}(?:[ -][0-9]{3,6}){2,5})(?![0-9])/g;
 
 /** A Luhn-valid 12–19 digit run found in some text. */
 export interface PanFinding {

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type {
@@ -20,6 +20,7 @@ import { SipStreamFramer } from './sip/message/index.js';
 import { SipTransport, type DropReason, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
+import { newOpaqueId } from '../../ivr/domain/opaque-id.js';
 
 export interface EmbeddedMediaServerOptions {
   /** SIP listens here (UDP and TCP). Default 127.0.0.1. */
@@ -241,7 +242,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       const status = (err as { status?: number }).status;
       throw new DialError(status ? 'rejected' : 'no-answer', status);
     }
-    const leg = new EmbeddedCallLeg({ id: newLegId(), media, local, nextLocal, onError: (e) => this.#legError(e) });
+    const leg = new EmbeddedCallLeg({ id: newOpaqueId('leg'), media, local, nextLocal, onError: (e) => this.#legError(e) });
     try {
       media.setRemote(readAnswer(dialog.remoteSdp));
     } catch (err) {
@@ -285,7 +286,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       throw err;
     }
     const call = new EmbeddedInboundCall({
-      id: newLegId(),
+      id: newOpaqueId('leg'),
       media,
       local,
       nextLocal,
@@ -349,8 +350,4 @@ function addRtp(totals: { packetsIn: number; packetsOut: number; late: number; l
   totals.packetsOut += stats.packetsOut;
   totals.late += stats.late;
   totals.lost += stats.lost;
-}
-
-function newLegId(): string {
-  return `leg_${randomBytes(8).toString('hex')}`;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Mrf from 'drachtio-fsmrf';
 import Srf from 'drachtio-srf';
@@ -9,6 +8,7 @@ import type { Bridge, CallLeg, DialOptions, Listener, MediaServer, MediaServerEv
 import { FreeswitchCallLeg, FreeswitchInboundCall, type Attached, type FreeswitchCallLegOptions } from './freeswitch-call-leg.js';
 import { connectDrachtio, connectFreeswitch, type DrachtioAddress, type MrfConnector } from './startup-connections.js';
 import type { SrfApi, SrfRequest, SrfResponse } from './srf-api.js';
+import { newOpaqueId } from '../../ivr/domain/opaque-id.js';
 
 /** G.711 only, µ-law first: what the prompts are recorded in and what the drachtio_mrf profile offers. */
 export const CODECS: readonly string[] = ['PCMU', 'PCMA'];
@@ -270,7 +270,7 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
 
   #legOptions(): FreeswitchCallLegOptions {
     const guard = this.#options.unmaskGuardMs;
-    return { id: newLegId(), logger: this.#logger, ...(guard === undefined ? {} : { unmaskGuardMs: guard }) };
+    return { id: newOpaqueId('leg'), logger: this.#logger, ...(guard === undefined ? {} : { unmaskGuardMs: guard }) };
   }
 
   #mediaServer(): Mrf.MediaServer {
@@ -320,8 +320,4 @@ export function offersG711(sdp: string): boolean {
       m.port !== 0 &&
       (m.rtp.some((r) => /^(PCMU|PCMA)$/i.test(r.codec)) || String(m.payloads ?? '').split(/\s+/).some((p) => p === '0' || p === '8')),
   );
-}
-
-function newLegId(): string {
-  return `leg_${randomBytes(8).toString('hex')}`;
 }

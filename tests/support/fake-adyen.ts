@@ -119,10 +119,10 @@ export class FakeAdyen {
     if (p.amount.value === 0 && !p.storePaymentMethod) return adyenError(422, '137', 'Invalid amount specified', 'validation');
     const card = p.paymentMethod;
     const behaviour = TEST_CARDS.get(card.number) ?? { result: 'Authorised' as const };
-    const pspReference = randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789');
+    const pspReference = adyenPspReference();
     const authorised = behaviour.result === 'Authorised' || behaviour.result === 'Received' || behaviour.result === 'hold';
     const authCode = String(randomInt(10_000, 100_000));
-    const stored = authorised && p.storePaymentMethod ? { token: randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'), customer: p.shopperReference! } : undefined;
+    const stored = authorised && p.storePaymentMethod ? { token: adyenPspReference(), customer: p.shopperReference! } : undefined;
     this.payments.set(pspReference, {
       pspReference,
       reference: p.reference,
@@ -165,7 +165,7 @@ export class FakeAdyen {
   #refund(paymentPspReference: string, p: z.output<typeof refundRequest>): FakeAnswer {
     const payment = this.payments.get(paymentPspReference);
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
-    const pspReference = randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789');
+    const pspReference = adyenPspReference();
     const refunded = payment.refunds.reduce((sum, r) => sum + r, 0);
     const success = payment.status === 'authorised' && !payment.cancelled && refunded + p.amount.value <= payment.amount.value;
     if (success) payment.refunds.push(p.amount.value);
@@ -184,7 +184,7 @@ export class FakeAdyen {
   #cancel(paymentPspReference: string, p: z.output<typeof cancelRequest>): FakeAnswer {
     const payment = this.payments.get(paymentPspReference);
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
-    const pspReference = randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789');
+    const pspReference = adyenPspReference();
     const success = payment.status === 'authorised' && payment.refunds.length === 0 && !payment.cancelled;
     if (success) payment.cancelled = true;
     this.#sendWebhook({
@@ -203,7 +203,7 @@ export class FakeAdyen {
     if (p.merchantAccount !== this.merchantAccount) return adyenError(403, '901', 'Invalid Merchant Account', 'security');
     const payment = [...this.payments.values()].find((x) => x.reference === p.paymentReference);
     if (payment) payment.cancelled = true;
-    return { status: 201, body: { merchantAccount: p.merchantAccount, paymentReference: p.paymentReference, pspReference: randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'), reference: p.reference, status: 'received' } };
+    return { status: 201, body: { merchantAccount: p.merchantAccount, paymentReference: p.paymentReference, pspReference: adyenPspReference(), reference: p.reference, status: 'received' } };
   }
 
   #sendWebhook(item: { eventCode: string; pspReference: string; originalReference?: string; merchantReference: string; amount: { value: number; currency: string }; success: boolean; reason: string; additionalData?: Record<string, string> }): void {
@@ -309,7 +309,7 @@ const cancelRequest = z.object({ merchantAccount: z.string().min(1), reference: 
 const technicalCancelRequest = z.object({ merchantAccount: z.string().min(1), paymentReference: z.string().min(1), reference: z.string().max(80).optional() }).strict();
 
 function adyenError(status: number, errorCode: string, message: string, errorType: string): FakeAnswer {
-  return { status, body: { status, errorCode, message, errorType, pspReference: randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789') } };
+  return { status, body: { status, errorCode, message, errorType, pspReference: adyenPspReference() } };
 }
 
 function validated<S extends z.ZodType>(schema: S, body: unknown, then: (params: z.output<S>) => FakeAnswer): FakeAnswer {
@@ -321,4 +321,9 @@ function validated<S extends z.ZodType>(schema: S, body: unknown, then: (params:
     return adyenError(400, '702', `Structure of request contains the following unknown fields: [${where}]`, 'validation');
   }
   return adyenError(422, '100', `Field '${issue.path.join('.')}' is not valid: ${issue.message}`, 'validation');
+}
+
+/** 16 letters and digits, as Adyen's current pspReferences (mostly letters, so never taken for a card number). */
+function adyenPspReference(): string {
+  return randomId(16, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789');
 }

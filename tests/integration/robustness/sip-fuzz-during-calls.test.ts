@@ -51,11 +51,11 @@ async function options(port: number): Promise<number | undefined> {
   const local = udp.address().port;
   const message = [
     `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-after-fuzz-${Date.now()}`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-after-fuzz-${Date.now().toString(36)}`,
     'Max-Forwards: 70',
     `From: <sip:qa@127.0.0.1:${local}>;tag=after`,
     `To: <sip:127.0.0.1:${port}>`,
-    `Call-ID: after-fuzz-${Date.now()}@127.0.0.1`,
+    `Call-ID: after-fuzz-${Date.now().toString(36)}@127.0.0.1`,
     'CSeq: 1 OPTIONS',
     'Content-Length: 0',
     '',

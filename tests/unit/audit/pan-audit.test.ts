@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditDirectoryForPans } from '../../../ivr/audit/pan-audit.js';
+import { formatOpaqueId, newOpaqueId } from '../../../ivr/domain/opaque-id.js';
+import { TEST_CARDS } from '../../support/test-cards.js';
 
-// A public test card number (Stripe's documented Visa test card).
-const VISA = '4242424242424242';
+const VISA = TEST_CARDS.visa;
 const dir = mkdtempSync(join(tmpdir(), 'pan-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,6 +33,29 @@ describe('PAN audit of a data directory', () => {
     const report = auditDirectoryForPans(hexDir);
     expect(report.findings.map((f) => f.file)).toEqual(['leaks.log', 'leaks.log', 'leaks.log']);
     rmSync(hexDir, { recursive: true, force: true });
+  });
+
+  it('does not read a last four stored beside a date as a card number', () => {
+    const rowDir = mkdtempSync(join(tmpdir(), 'pan-audit-row-'));
+    // SQLite stores a row's text columns back to back: card_last4 then created_at.
+    writeFileSync(join(rowDir, 'tokens.db'), `cust-1visa${VISA.slice(-4)}2026-12-10T05:28:10.123Z\n`);
+    writeFileSync(join(rowDir, 'grouped.log'), `${VISA.replace(/(\d{4})(?=\d)/g, '$1-')}\n${TEST_CARDS.amex.replace(/^(\d{4})(\d{6})/, '$1 $2 ')}\n`);
+    const report = auditDirectoryForPans(rowDir);
+    expect(report.findings.map((f) => `${f.file}:${f.last4}`)).toEqual(['grouped.log:4242', 'grouped.log:0005']);
+    rmSync(rowDir, { recursive: true, force: true });
+  });
+
+  it('never takes an id of ours for a card number, even one whose bytes spell a Luhn-valid run', () => {
+    const idDir = mkdtempSync(join(tmpdir(), 'pan-audit-ids-'));
+    // The worst case: 16 of the 24 hex digits are a Luhn-valid card number.
+    const worst = formatOpaqueId('leg', Buffer.from(`${VISA}abcdef01`, 'hex'));
+    const many = Array.from({ length: 20_000 }, () => newOpaqueId('idem')).join('\n');
+    writeFileSync(join(idDir, 'ids.log'), `${worst}\n${many}\n`);
+    // What the shorter ids did (a 16-hex leg id, a UUID's last group): found.
+    writeFileSync(join(idDir, 'short.log'), `leg_${VISA.slice(0, 12)}abcd\nidem_8a3e43a4-1c4e-4b52-9f1e-${VISA.slice(0, 12)}\n`);
+    const report = auditDirectoryForPans(idDir);
+    expect(report.findings.map((f) => f.file)).toEqual(['short.log', 'short.log']);
+    rmSync(idDir, { recursive: true, force: true });
   });
 
   it('runs as `npm run audit:pan DIR` and exits non-zero on a finding', () => {

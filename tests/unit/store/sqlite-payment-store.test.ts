@@ -132,7 +132,7 @@ describe('payment sessions', () => {
   it('creates a pending session with a pay_ id and the clock\'s ISO 8601 UTC time', () => {
     const s = newSession();
     expect(s).toEqual({
-      id: expect.stringMatching(/^pay_[0-9a-f]{20}$/),
+      id: expect.stringMatching(/^pay_[0-9a-f]{24}$/),
       mode: 'direct',
       reference: '1001',
       amountMinor: 4250,
