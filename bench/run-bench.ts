@@ -37,11 +37,13 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench/results.json') },
     'max-failure-rate': { type: 'string', default: '0.005' },
+    /** Writes a V8 CPU profile of the system under test into this folder (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 
-const steps = (values.steps ?? (values.smoke ? '2' : '10,50,100,200,400')).split(',').map(Number);
-const agentSteps = (values['agent-steps'] ?? (values.smoke ? '2' : '10,100')).split(',').map(Number);
+const steps = (values.steps ?? (values.smoke ? '2' : '10,50,100,200,400')).split(',').map(Number).filter((n) => n > 0);
+const agentSteps = (values['agent-steps'] ?? (values.smoke ? '2' : '10,100')).split(',').map(Number).filter((n) => n > 0);
 const maxFailureRate = Number(values['max-failure-rate']);
 /** Calls started per second while a step ramps up. */
 const RAMP_RATE = 40;
@@ -102,7 +104,7 @@ try {
     RTP_PORT_MAX: String(RTP_MAX + 1),
     LOG_LEVEL: 'info',
     RECORDING: 'on',
-  });
+  }, { nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [] });
   const ports = new SippPortSequence(40000);
   const idleRss = rssMiB(system.pid);
 

@@ -26,14 +26,22 @@ export interface RunningSystem {
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
 
+export interface StartOptions {
+  /** How long to wait for the "started" line. Default 20 s. */
+  readonly timeoutMs?: number;
+  /** Flags for node itself, such as `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+}
+
 /**
  * Starts the system with `env` on top of the caller's settings and waits for
  * its "started" line (or fails with what it printed).
  */
-export async function startSystem(env: Record<string, string>, timeoutMs = 20_000): Promise<RunningSystem> {
+export async function startSystem(env: Record<string, string>, options: StartOptions = {}): Promise<RunningSystem> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const dataDir = env.DATA_DIR as string;
   const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(projectRoot(), 'ivr/main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(projectRoot(), 'ivr/main.ts')], {
     cwd: projectRoot(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
