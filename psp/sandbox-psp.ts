@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isCardBrand, type CardBrand } from '../ivr/domain/card-brand.js';
 import { luhnValid } from '../ivr/domain/card-rules.js';
@@ -15,6 +15,7 @@ import type {
   ReversalRequest,
 } from './psp-port.js';
 import { PspTimeoutError } from './psp-errors.js';
+import { SandboxLedgerJournal } from './sandbox-ledger-journal.js';
 
 /** The sandbox rejects with it when the caller's signal aborts the wait (the no-answer test card, or an abort during the latency). */
 export { PspTimeoutError };
@@ -79,9 +80,10 @@ export interface SandboxReversal {
 
 export interface SandboxPspOptions {
   /**
-   * A JSON file the ledger is loaded from at construction and rewritten
-   * atomically (temp file, fsync, rename) after each charge, so `lookup`
-   * answers for charges made before a restart. Holds no card number.
+   * A JSON Lines file the ledger is loaded from at construction and
+   * appended to (and synced) before each charge is answered, so `lookup`
+   * answers for charges made before a restart. Holds no card number. A
+   * file holding one JSON array (the earlier format) is read too.
    * Default: none (the ledger lives in memory only).
    */
   readonly ledgerFile?: string;
@@ -103,17 +105,17 @@ export interface SandboxPspOptions {
  */
 export class SandboxPsp implements PaymentServiceProvider {
   readonly name = 'sandbox';
-  readonly #ledgerFile: string | undefined;
+  readonly #journal: SandboxLedgerJournal | undefined;
   readonly #latencyMs: number;
   readonly #ledger = new Map<string, SandboxCharge>();
 
   /** @throws SandboxLedgerError if `ledgerFile` exists and is not a ledger. */
   constructor(options: SandboxPspOptions = {}) {
-    this.#ledgerFile = options.ledgerFile;
+    this.#journal = options.ledgerFile === undefined ? undefined : new SandboxLedgerJournal(options.ledgerFile);
     this.#latencyMs = options.latencyMs ?? 150;
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
-    if (this.#ledgerFile !== undefined && existsSync(this.#ledgerFile)) {
-      for (const charge of loadLedger(this.#ledgerFile)) this.#ledger.set(charge.idempotencyKey, charge);
+    if (options.ledgerFile !== undefined && existsSync(options.ledgerFile)) {
+      for (const charge of loadLedger(options.ledgerFile)) this.#ledger.set(charge.idempotencyKey, charge);
     }
   }
 
@@ -143,7 +145,7 @@ export class SandboxPsp implements PaymentServiceProvider {
       decided.kind === 'approved' && request.tokenise
         ? { ...decided, token: { token: `sbxtok_${randomBytes(12).toString('hex')}`, customer: request.tokenise.customerReference } }
         : decided;
-    this.#ledger.set(request.idempotencyKey, {
+    const charge: SandboxCharge = {
       idempotencyKey: request.idempotencyKey,
       amountMinor: request.amountMinor,
       currency: request.currency,
@@ -153,8 +155,9 @@ export class SandboxPsp implements PaymentServiceProvider {
       pspReference,
       outcome,
       at: new Date().toISOString(),
-    });
-    this.#persist();
+    };
+    this.#ledger.set(request.idempotencyKey, charge);
+    await this.#persist(charge);
     if (behaviour.kind === 'no-answer') {
       // Charged, but the answer is lost on the way back: only lookup() tells.
       // Without a signal this waits forever (no timer is held, so it keeps no process alive).
@@ -189,8 +192,9 @@ export class SandboxPsp implements PaymentServiceProvider {
       return { kind: 'refused', code: 'amount-too-large' };
     }
     const reversal: SandboxReversal = { idempotencyKey: request.idempotencyKey, kind: request.kind, amountMinor, pspReference: `sbxrev_${randomBytes(12).toString('hex')}` };
-    this.#ledger.set(charge.idempotencyKey, { ...charge, reversals: [...reversals, reversal] });
-    this.#persist();
+    const reversed: SandboxCharge = { ...charge, reversals: [...reversals, reversal] };
+    this.#ledger.set(charge.idempotencyKey, reversed);
+    await this.#persist(reversed);
     return { kind: 'succeeded', pspReference: reversal.pspReference };
   }
 
@@ -199,22 +203,8 @@ export class SandboxPsp implements PaymentServiceProvider {
     return Promise.resolve(true);
   }
 
-  #persist(): void {
-    if (this.#ledgerFile === undefined) return;
-    const temp = `${this.#ledgerFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      const fd = openSync(temp, 'w', 0o600);
-      try {
-        writeSync(fd, `${JSON.stringify([...this.#ledger.values()], null, 1)}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, this.#ledgerFile);
-    } catch (err) {
-      rmSync(temp, { force: true });
-      throw err;
-    }
+  #persist(charge: SandboxCharge): Promise<void> {
+    return this.#journal?.append(charge) ?? Promise.resolve();
   }
 }
 
@@ -307,7 +297,11 @@ const chargeSchema = z.object({
 function loadLedger(path: string): SandboxCharge[] {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    // JSON Lines, the last line for a key winning; or one array (the earlier format).
+    data = text.trimStart().startsWith('[')
+      ? JSON.parse(text)
+      : [...new Map(text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { idempotencyKey?: unknown }).map((c) => [c.idempotencyKey, c])).values()];
   } catch (err) {
     throw new SandboxLedgerError(`cannot read sandbox ledger ${path}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { CardBrand } from '../ivr/domain/card-brand.js';
 import type { CurrencyCode, DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
+import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
 import type {
   Actor,
@@ -205,8 +206,8 @@ export class SqlitePaymentStore implements PaymentStore {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('foreign_keys = ON');
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
-      // A committed payment survives a power cut, not only a process crash.
-      this.#db.pragma('synchronous = FULL');
+      // Durable against a crash; money-bearing writes are synced (durableTransaction).
+      this.#db.pragma('synchronous = NORMAL');
       migrate(this.#db);
     } catch (err) {
       this.#db.close();
@@ -330,20 +331,18 @@ export class SqlitePaymentStore implements PaymentStore {
     amountMinor: number;
     currency: CurrencyCode;
   }): AuthorisationRecord {
-    return this.#db
-      .transaction(() => {
-        const existing = this.getAuthorisation(input.idempotencyKey);
-        if (existing) {
-          if (existing.sessionId !== input.sessionId || existing.amountMinor !== input.amountMinor || existing.currency !== input.currency) {
-            throw new IdempotencyKeyConflictError(input.idempotencyKey);
-          }
-          return existing;
+    return durableTransaction(this.#db, () => {
+      const existing = this.getAuthorisation(input.idempotencyKey);
+      if (existing) {
+        if (existing.sessionId !== input.sessionId || existing.amountMinor !== input.amountMinor || existing.currency !== input.currency) {
+          throw new IdempotencyKeyConflictError(input.idempotencyKey);
         }
-        if (!this.#sql.getSession.get(input.sessionId)) throw new PaymentNotFoundError(input.sessionId);
-        this.#sql.insertAuthorisation.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
-        return this.getAuthorisation(input.idempotencyKey)!;
-      })
-      .immediate();
+        return existing;
+      }
+      if (!this.#sql.getSession.get(input.sessionId)) throw new PaymentNotFoundError(input.sessionId);
+      this.#sql.insertAuthorisation.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
+      return this.getAuthorisation(input.idempotencyKey)!;
+    });
   }
 
   /**
@@ -355,24 +354,22 @@ export class SqlitePaymentStore implements PaymentStore {
     idempotencyKey: string,
     update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
   ): AuthorisationRecord {
-    return this.#db
-      .transaction(() => {
-        const current = this.getAuthorisation(idempotencyKey);
-        if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
-        if (!canMove(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
-          throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
-        }
-        const final = update.state !== 'requested' && update.state !== 'in_doubt';
-        this.#sql.resolveAuthorisation.run({
-          state: update.state,
-          psp_reference: update.pspReference === undefined ? current.pspReference : update.pspReference,
-          detail: update.detail === undefined ? current.detail : update.detail,
-          resolved_at: final ? (current.resolvedAt ?? this.#stamp()) : null,
-          key: idempotencyKey,
-        });
-        return this.getAuthorisation(idempotencyKey)!;
-      })
-      .immediate();
+    return durableTransaction(this.#db, () => {
+      const current = this.getAuthorisation(idempotencyKey);
+      if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
+      if (!canMove(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
+        throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
+      }
+      const final = update.state !== 'requested' && update.state !== 'in_doubt';
+      this.#sql.resolveAuthorisation.run({
+        state: update.state,
+        psp_reference: update.pspReference === undefined ? current.pspReference : update.pspReference,
+        detail: update.detail === undefined ? current.detail : update.detail,
+        resolved_at: final ? (current.resolvedAt ?? this.#stamp()) : null,
+        key: idempotencyKey,
+      });
+      return this.getAuthorisation(idempotencyKey)!;
+    });
   }
 
   getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {

@@ -3,6 +3,7 @@ import type { CardBrand } from '../ivr/domain/card-brand.js';
 import type { Actor } from './payment-store.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, ReversalState, StoredTokenRecord } from './psp-record-store.js';
 import { IdempotencyKeyConflictError, InvalidReversalTransitionError } from './store-errors.js';
+import { durableTransaction } from './durable-transaction.js';
 
 /** Legal reversal state changes; a state may also stay as it is. */
 export const REVERSAL_STATE_TRANSITIONS: Readonly<Record<ReversalState, readonly ReversalState[]>> = {
@@ -85,8 +86,10 @@ export class SqlitePspRecordStore implements PspRecordStore {
   }
 
   saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord {
-    this.#sql.saveToken.run({ ...record, at: this.#stamp() });
-    return this.getToken(record.sessionId)!;
+    return durableTransaction(this.#db, () => {
+      this.#sql.saveToken.run({ ...record, at: this.#stamp() });
+      return this.getToken(record.sessionId)!;
+    });
   }
 
   getToken(sessionId: string): StoredTokenRecord | undefined {
@@ -105,31 +108,31 @@ export class SqlitePspRecordStore implements PspRecordStore {
   }
 
   recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): ReversalRecord {
-    if (this.getReversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
-    const { actor, ...rest } = input;
-    this.#sql.insertReversal.run({ ...rest, actorKind: actor.kind, actorId: actor.id, at: this.#stamp() });
-    return this.getReversal(input.idempotencyKey)!;
+    return durableTransaction(this.#db, () => {
+      if (this.getReversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
+      const { actor, ...rest } = input;
+      this.#sql.insertReversal.run({ ...rest, actorKind: actor.kind, actorId: actor.id, at: this.#stamp() });
+      return this.getReversal(input.idempotencyKey)!;
+    });
   }
 
   resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): ReversalRecord {
-    return this.#db
-      .transaction(() => {
-        const current = this.getReversal(idempotencyKey);
-        if (!current) throw new InvalidReversalTransitionError(idempotencyKey, 'missing', update.state);
-        if (current.state !== update.state && !REVERSAL_STATE_TRANSITIONS[current.state].includes(update.state)) {
-          throw new InvalidReversalTransitionError(idempotencyKey, current.state, update.state);
-        }
-        const final = update.state !== 'requested' && update.state !== 'in_doubt' && update.state !== 'pending';
-        this.#sql.resolveReversal.run({
-          state: update.state,
-          pspReference: update.pspReference === undefined ? current.pspReference : update.pspReference,
-          detail: update.detail === undefined ? current.detail : update.detail,
-          resolvedAt: final ? (current.resolvedAt ?? this.#stamp()) : null,
-          key: idempotencyKey,
-        });
-        return this.getReversal(idempotencyKey)!;
-      })
-      .immediate();
+    return durableTransaction(this.#db, () => {
+      const current = this.getReversal(idempotencyKey);
+      if (!current) throw new InvalidReversalTransitionError(idempotencyKey, 'missing', update.state);
+      if (current.state !== update.state && !REVERSAL_STATE_TRANSITIONS[current.state].includes(update.state)) {
+        throw new InvalidReversalTransitionError(idempotencyKey, current.state, update.state);
+      }
+      const final = update.state !== 'requested' && update.state !== 'in_doubt' && update.state !== 'pending';
+      this.#sql.resolveReversal.run({
+        state: update.state,
+        pspReference: update.pspReference === undefined ? current.pspReference : update.pspReference,
+        detail: update.detail === undefined ? current.detail : update.detail,
+        resolvedAt: final ? (current.resolvedAt ?? this.#stamp()) : null,
+        key: idempotencyKey,
+      });
+      return this.getReversal(idempotencyKey)!;
+    });
   }
 
   getReversal(idempotencyKey: string): ReversalRecord | undefined {

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { WAV_PCM_HEADER_LENGTH, WavHeaderOffset, writePcm16WavHeader } from './wav-format.js';
 
 /** What the writer needs of an open file; a `fs.promises` FileHandle is one. */
@@ -56,6 +57,8 @@ export class WavFileWriter {
   readonly #chunkBytes: number;
   readonly #spare: Buffer[] = [];
   #chunk: Buffer;
+  /** The chunk as samples; `#chunkUsed` counts bytes. */
+  #chunkSamples: Int16Array;
   #chunkUsed = 0;
   /** File position of the next chunk to be queued. */
   #position = WAV_PCM_HEADER_LENGTH;
@@ -71,7 +74,8 @@ export class WavFileWriter {
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.#chunkBytes = chunkBytes;
-    this.#chunk = Buffer.allocUnsafe(chunkBytes);
+    this.#chunk = newChunk(chunkBytes);
+    this.#chunkSamples = samplesOf(this.#chunk);
   }
 
   /** Creates (or truncates) `path` and writes the provisional header. */
@@ -123,9 +127,23 @@ export class WavFileWriter {
       throw new RangeError('a mono recording takes one channel');
     }
     this.#reserve(count);
-    for (let i = 0; i < count; i++) {
-      this.#putSample(left[i] as number);
-      if (right) this.#putSample(right[i] as number);
+    const step = right ? 2 : 1;
+    let i = 0;
+    while (i < count) {
+      if (this.#chunkUsed === this.#chunkBytes) this.#queueChunk();
+      const out = this.#chunkSamples;
+      let at = this.#chunkUsed >> 1;
+      const n = Math.min(count - i, (out.length - at) / step);
+      const end = i + n;
+      if (right) {
+        for (; i < end; i++) {
+          out[at++] = left[i] as number;
+          out[at++] = right[i] as number;
+        }
+      } else {
+        for (; i < end; i++) out[at++] = left[i] as number;
+      }
+      this.#chunkUsed = at << 1;
     }
   }
 
@@ -134,7 +152,14 @@ export class WavFileWriter {
     this.#checkWritable();
     if (!Number.isInteger(frames) || frames < 0) throw new RangeError(`cannot append ${frames} frames of silence`);
     this.#reserve(frames);
-    for (let i = 0; i < frames * this.channels; i++) this.#putSample(0);
+    let bytes = frames * 2 * this.channels;
+    while (bytes > 0) {
+      if (this.#chunkUsed === this.#chunkBytes) this.#queueChunk();
+      const n = Math.min(bytes, this.#chunkBytes - this.#chunkUsed);
+      this.#chunk.fill(0, this.#chunkUsed, this.#chunkUsed + n);
+      this.#chunkUsed += n;
+      bytes -= n;
+    }
   }
 
   /** Resolves once everything appended so far is on disk (sizes are patched only by `close`). */
@@ -184,12 +209,6 @@ export class WavFileWriter {
     this.#dataBytes += bytes;
   }
 
-  #putSample(value: number): void {
-    if (this.#chunkUsed === this.#chunkBytes) this.#queueChunk();
-    this.#chunk.writeInt16LE(value, this.#chunkUsed);
-    this.#chunkUsed += 2;
-  }
-
   /** Hands the filled part of the current chunk to the write queue and takes a fresh buffer. */
   #queueChunk(): void {
     const used = this.#chunkUsed;
@@ -197,8 +216,11 @@ export class WavFileWriter {
     const chunk = this.#chunk;
     const position = this.#position;
     this.#position += used;
-    this.#chunk = this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkBytes);
+    this.#chunk = this.#spare.pop() ?? newChunk(this.#chunkBytes);
+    this.#chunkSamples = samplesOf(this.#chunk);
     this.#chunkUsed = 0;
+    // WAV samples are little-endian; the typed array writes the host's order.
+    if (BIG_ENDIAN_HOST) chunk.swap16();
     this.#writes = this.#writes.then(async () => {
       try {
         if (!this.#failed) await writeFully(this.#file, chunk, used, position);
@@ -210,4 +232,15 @@ export class WavFileWriter {
       }
     });
   }
+}
+
+const BIG_ENDIAN_HOST = endianness() === 'BE';
+
+/** A chunk on its own ArrayBuffer, so a 16-bit view of it is aligned. */
+function newChunk(bytes: number): Buffer {
+  return Buffer.from(new ArrayBuffer(bytes));
+}
+
+function samplesOf(chunk: Buffer): Int16Array {
+  return new Int16Array(chunk.buffer, chunk.byteOffset, chunk.length >> 1);
 }

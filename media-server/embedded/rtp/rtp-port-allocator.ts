@@ -1,4 +1,6 @@
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 
 /** Every RTP port of the range is in use (or could not be bound). */
 export class RtpPortsExhaustedError extends Error {
@@ -68,7 +70,7 @@ export class RtpPortAllocator {
 
 function bind(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: literalAddressLookup });
     const onError = (err: Error): void => {
       socket.close();
       reject(err);
@@ -80,3 +82,18 @@ function bind(host: string, port: number): Promise<Socket> {
     });
   });
 }
+
+/**
+ * An RTP peer's address is an IP literal from its SDP. node's default lookup
+ * still goes through dns.lookup, which answers an IP literal on the next tick:
+ * a deferred callback per packet sent, 50 per second per call. A literal is
+ * answered at once; a host name still goes to dns.lookup.
+ */
+const literalAddressLookup: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family === 0) {
+    dnsLookup(hostname, options, callback);
+    return;
+  }
+  callback(null, hostname, family);
+};

@@ -594,7 +594,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const packet = this.#sendBuffers[slot] as Buffer;
     writeRtpHeader(packet, header, 0);
     codec.encode(pcm, this.#sendPayloads[slot] as Buffer, FRAME_SAMPLES);
-    this.#socket.send(packet, 0, PACKET_LENGTH, remote.remotePort, remote.remoteAddress);
+    this.#socket.send(packet, remote.remotePort, remote.remoteAddress);
     this.#packetsOut++;
     this.#bytesOut += PACKET_LENGTH;
     const now = this.#now();

@@ -128,7 +128,8 @@ describe('crash safety and graceful shutdown of the real process', () => {
       const actions = (await auditActions(second, authorising.id)).map((e) => e.action);
       expect(actions).toEqual(expect.arrayContaining(['authorisation-requested', 'authorisation-interrupted', 'authorisation-reconciled']));
       expect(actions.indexOf('authorisation-interrupted')).toBeLessThan(actions.indexOf('authorisation-reconciled'));
-      const ledger = JSON.parse(readFileSync(join(work, 'authorise', 'sandbox-psp-ledger.json'), 'utf8')) as { reference?: string; sessionId?: string }[];
+      // One charge, written once by the first process: the second charged nothing.
+      const ledger = readFileSync(join(work, 'authorise', 'sandbox-psp-ledger.jsonl'), 'utf8').trim().split('\n');
       expect(ledger).toHaveLength(1);
       expect(await second.stop()).toBe(0);
     });

@@ -172,8 +172,31 @@ describe('SandboxPsp ledger file', () => {
     expect(psp.charges()).toHaveLength(pans.length + 1);
     for (const pan of [...pans, NO_ANSWER]) expect(bytes.includes(pan)).toBe(false);
     // The security code as a value (a byte search for "987" could hit a random sbx_ reference).
-    expect(leaves(JSON.parse(bytes.toString('utf8')))).not.toContain('987');
-    expect(bytes.includes('"last4": "4242"')).toBe(true);
+    const lines = bytes.toString('utf8').trim().split('\n');
+    expect(lines.flatMap((line) => leaves(JSON.parse(line)))).not.toContain('987');
+    expect(bytes.includes('"last4":"4242"')).toBe(true);
+  });
+
+  it('appends: charges made at once and a later refund are all there after a restart, the latest state of each', async () => {
+    const ledgerFile = join(dir, 'append.jsonl');
+    const a = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => a.authorise(request(`many-${i}`), card(APPROVE[0]!))));
+    const first = outcomes[0]!;
+    if (first.kind !== 'approved') throw new Error('expected an approval');
+    await a.reverse({ pspReference: first.pspReference, idempotencyKey: 'refund-1', kind: 'refund', amountMinor: 1000, currency: 'EUR' });
+    expect(readFileSync(ledgerFile, 'utf8').trim().split('\n')).toHaveLength(21);
+
+    const b = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    expect(b.charges()).toEqual(a.charges());
+    expect(b.charges().find((c) => c.idempotencyKey === 'many-0')?.reversals).toHaveLength(1);
+  });
+
+  it('reads a ledger written in the earlier one-array format', async () => {
+    const ledgerFile = join(dir, 'earlier.json');
+    const a = new SandboxPsp({ latencyMs: 0 });
+    await a.authorise(request('old'), card(APPROVE[0]!));
+    writeFileSync(ledgerFile, JSON.stringify(a.charges(), null, 1));
+    expect(new SandboxPsp({ latencyMs: 0, ledgerFile }).charges()).toEqual(a.charges());
   });
 
   it('refuses a ledger file that is not a ledger, naming it', () => {
