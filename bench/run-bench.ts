@@ -186,7 +186,7 @@ async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls:
   // Steady window: every call up, none finished yet (a call lasts about 14 s).
   await sleep(rampMs + 1000);
   const cpuFrom = cpuSample(sys.pid);
-  const capture = await startCapture({ filter: `udp and src host 127.0.0.1 and src portrange ${RTP_MIN}-${RTP_MAX}` });
+  const capture = await startCapture({ filter: `udp and src host 127.0.0.1 and src portrange ${RTP_MIN}-${RTP_MAX}`, immediate: false });
   await sleep(3000);
   const datagrams = await capture.stop();
   const cpuTo = cpuSample(sys.pid);
