@@ -1,3 +1,4 @@
+import './app/file-system-threads.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from './app/config.js';

@@ -104,7 +104,7 @@ export class PaymentIvr {
     const answeredAt = this.#now();
     const prompts = this.#catalogue(undefined);
     let payment: PaymentCall | undefined;
-    const recording = await this.#startRecording(call, () => payment?.sessionId);
+    const recording = this.#startRecording(call, () => payment?.sessionId);
     payment = new PaymentCall(this.#options.deps, {
       callId: call.id,
       media: new LegCallMedia({ leg: call, prompts, recording, release: () => void call.hangup() }),
@@ -160,7 +160,7 @@ export class PaymentIvr {
       return;
     }
     const prompts = this.#catalogue(session.language);
-    const recording = await this.#startRecording(call, () => session.id);
+    const recording = this.#startRecording(call, () => session.id);
     // With the agent on the line the call stays bridged after the result, until a party hangs up.
     const releaseCaller = (): boolean => !agent || agent.ended || agentAssisted.releaseCallerAfterPayment;
     const payment = new PaymentCall(deps, {
@@ -245,14 +245,25 @@ export class PaymentIvr {
     return prompts.get(language as PromptLanguage) ?? (prompts.get(this.#options.language) as PromptCatalogue);
   }
 
-  async #startRecording(call: InboundCall, sessionId: () => string | undefined): Promise<CallRecording> {
+  /**
+   * Starts the call's recording without holding the call back: the greeting
+   * plays and keys are collected while the file is created (under load that
+   * took over a second, and a caller keying the reference at once lost the
+   * first keys). A pause waits for the start, so card capture never begins
+   * before the recording is under control; a start that failed fails the
+   * pause, and the flow holds capture (waiting-for-recorder).
+   */
+  #startRecording(call: InboundCall, sessionId: () => string | undefined): CallRecording {
     const recordings: CallRecording[] = [];
     const dir = this.#options.recordingDir;
     if (dir) {
       const day = new Date().toISOString().slice(0, 10);
       mkdirSync(join(dir, day), { recursive: true, mode: 0o700 });
-      await call.startRecording({ path: join(dir, day, `${call.id}.wav`) });
-      recordings.push({ pause: () => call.pauseRecording(), resume: () => call.resumeRecording() });
+      const started = call.startRecording({ path: join(dir, day, `${call.id}.wav`) });
+      started.catch((err: unknown) => {
+        if (!call.ended) this.#options.logger.error({ err, leg: call.id }, 'recording did not start; card capture is held');
+      });
+      recordings.push({ pause: () => started.then(() => call.pauseRecording()), resume: () => started.then(() => call.resumeRecording()) });
     }
     const external = this.#options.externalRecorder?.(call.id, sessionId);
     if (external) recordings.push(external);

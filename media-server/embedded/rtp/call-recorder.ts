@@ -49,7 +49,8 @@ interface MutablePause {
  * One leg's recording: a stereo 8 kHz 16-bit WAV appended one 20 ms frame
  * per tick, and a sidecar JSON of the pause spans, rewritten (atomically,
  * through a temporary file and rename) at start, at every pause and resume,
- * and at stop, so a crash leaves a current one.
+ * and at stop (in the background for pause and resume), so a crash leaves
+ * one at most a few file-system round trips old.
  *
  * While paused, zeros are written on both channels instead of the audio:
  * the timeline keeps its length and nothing said or keyed in a paused span
@@ -113,18 +114,26 @@ export class CallRecorder {
     else this.#writer.append(received, sent, FRAME_SAMPLES);
   }
 
-  /** Silence from the next frame on; resolves when the sidecar records it. */
-  async pause(): Promise<void> {
-    if (this.#paused || this.stopped) return;
+  /**
+   * Silence from the next frame on, settled before this returns: that, not
+   * the sidecar, is what keeps a card out of the file. The sidecar follows in
+   * the background; `stop()` throws if it could not be written. (Waiting for
+   * it held card capture back for seconds once a few hundred calls shared
+   * libuv's four file-system threads.)
+   */
+  pause(): Promise<void> {
+    if (this.#paused || this.stopped) return Promise.resolve();
     this.#openPause();
-    await this.#saveSidecar();
+    this.#saveSidecarInBackground();
+    return Promise.resolve();
   }
 
-  /** Audio again from the next frame on. */
-  async resume(): Promise<void> {
-    if (!this.#paused || this.stopped) return;
+  /** Audio again from the next frame on; the sidecar follows as for `pause()`. */
+  resume(): Promise<void> {
+    if (!this.#paused || this.stopped) return Promise.resolve();
     this.#closePause();
-    await this.#saveSidecar();
+    this.#saveSidecarInBackground();
+    return Promise.resolve();
   }
 
   /** Closes the WAV file (patching its sizes) and writes the final sidecar. Safe to call twice. */
@@ -176,6 +185,11 @@ export class CallRecorder {
       open.toSample = this.#writer.framesWritten;
       open.to = this.#now().toISOString();
     }
+  }
+
+  #saveSidecarInBackground(): void {
+    // The failure is kept in #sidecarFailure and thrown by stop().
+    this.#saveSidecar().catch(() => undefined);
   }
 
   /** Queues a write of the sidecar as it stands now; resolves when it (and every earlier one) is on disk. */
