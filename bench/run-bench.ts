@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --steps 10,50,100,200,400] [--smoke] [--out FILE]`
+ * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--smoke] [--profile DIR] [--out FILE]`
  *
  * Starts the system on its embedded defaults (a fresh data folder), drives it
  * with SIPp on loopback at rising numbers of concurrent direct-pay calls (each
- * the full DTMF flow to `approved`), and the same steps of SIPp calling a
+ * the full DTMF flow to `approved`), a mixed step where a tenth of the
+ * callers pay and the rest listen without keying, agent-assisted steps (a
+ * SIPp agent phone per call, masking on), and the same steps of SIPp calling a
  * SIPp UAS with -rtp_echo as the baseline. Per step: calls approved, CPU and
  * RSS of the system process, RTP send-interval jitter of what it sent (a
  * tcpdump sample of the steady window). Prints a table and writes JSON
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench/results.json') },
     'max-failure-rate': { type: 'string', default: '0.005' },
+    /** Calls in the mixed step: a tenth pay with RFC 4733 keys, the rest stay on the line without keying. */
+    mixed: { type: 'string' },
     /** Writes a V8 CPU profile of the system under test into this folder (node --cpu-prof). */
     profile: { type: 'string' },
   },
@@ -44,7 +48,12 @@ const { values } = parseArgs({
 
 const steps = (values.steps ?? (values.smoke ? '2' : '10,50,100,200,400')).split(',').map(Number).filter((n) => n > 0);
 const agentSteps = (values['agent-steps'] ?? (values.smoke ? '2' : '10,100')).split(',').map(Number).filter((n) => n > 0);
+const mixedSteps = (values.mixed ?? (values.smoke ? '10' : '1000')).split(',').map(Number).filter((n) => n > 0);
 const maxFailureRate = Number(values['max-failure-rate']);
+/** The share of the mixed step's callers who key a card payment. */
+const KEYING_SHARE = 0.1;
+/** Calls started per second in the mixed step (payers and listeners together). */
+const MIXED_RAMP_RATE = 100;
 /** Calls started per second while a step ramps up. */
 const RAMP_RATE = 40;
 const RTP_MIN = 20000;
@@ -54,6 +63,11 @@ const VISA = TEST_CARDS.visa;
 
 export interface StepResult {
   readonly calls: number;
+  /** Callers who key a card payment; the others (the mixed step) listen, keying nothing, then hang up. */
+  readonly payers: number;
+  readonly listeners: number;
+  /** Listeners whose call ran its course (SIPp's successful calls). */
+  readonly listenersCompleted: number;
   readonly approved: number;
   readonly failed: number;
   readonly failureRate: number;
@@ -115,6 +129,13 @@ try {
     log(`direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
     if (step.failureRate > maxFailureRate) break;
   }
+  const mixed: StepResult[] = [];
+  for (const calls of mixedSteps) {
+    const step = await directPayStep(system, ports, calls, idleRss, KEYING_SHARE);
+    mixed.push(step);
+    log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
+    if (step.failureRate > maxFailureRate) break;
+  }
   const agent: AgentStep[] = [];
   for (const calls of agentSteps) {
     const step = await agentAssistedStep(system, ports, calls);
@@ -126,7 +147,7 @@ try {
   system = undefined;
 
   const baseline: BaselineStep[] = [];
-  for (const calls of steps) {
+  for (const calls of [...new Set([...steps, ...mixedSteps])].sort((a, b) => a - b)) {
     const step = await baselineStep(ports, calls);
     baseline.push(step);
     log(`baseline ${calls}: ${step.succeeded} succeeded, ${step.failed} failed`);
@@ -141,6 +162,7 @@ try {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     command: `npm run bench -- --steps ${steps.join(',')}`,
     directPayMaxCalls: best?.calls ?? 0,
+    mixedMaxCalls: [...mixed].reverse().find((s) => s.failureRate <= maxFailureRate)?.calls ?? 0,
     baselineMaxCalls: bestBaseline?.calls ?? 0,
     baselineRatio: bestBaseline && best ? best.calls / bestBaseline.calls : null,
     cpuPerCallPct: best?.cpuPerCallPct ?? null,
@@ -152,12 +174,17 @@ try {
     keyToAgentP99Ms: keyStep(agent)?.keyToAgentP99Ms ?? null,
     keyStartToAgentP99Ms: keyStep(agent)?.keyStartToAgentP99Ms ?? null,
     toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
-    steps: { direct, agent, baseline },
+    steps: { direct, mixed, agent, baseline },
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(table(direct, baseline));
   console.log('');
+  if (mixed.length > 0) {
+    console.log(`mixed: a tenth of the callers pay, the rest listen without keying`);
+    console.log(table(mixed, baseline));
+    console.log('');
+  }
   console.log(agentTable(agent));
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}`);
   console.log(`direct pay: ${results.directPayMaxCalls} concurrent calls with no failure; baseline (SIPp to SIPp -rtp_echo): ${results.baselineMaxCalls}; written to ${values.out}`);
@@ -168,22 +195,45 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls: number, idleRss: number): Promise<StepResult> {
+/**
+ * One step of concurrent direct-pay calls, each keying a whole card payment
+ * with RFC 4733 events. With `keyingShare` under 1 (the mixed step), only that
+ * share pays; the others call the same number, listen to the prompts without
+ * keying (SIPp's built-in uac: no RTP of their own) and hang up once every
+ * call of the step is up and measured.
+ */
+async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls: number, idleRss: number, keyingShare = 1): Promise<StepResult> {
+  const payers = Math.max(1, Math.round(calls * keyingShare));
+  const listeners = calls - payers;
   const port = await ports.next();
   const started = new Date();
-  const rampMs = (calls / RAMP_RATE) * 1000;
+  const rampMs = (calls / (listeners > 0 ? MIXED_RAMP_RATE : RAMP_RATE)) * 1000;
   const peak = watchPeakRss(sys.pid);
   const run = runSipp({
     args: [
       `127.0.0.1:${sys.sipPort}`,
       '-sf', join(projectRoot(), 'tests/sipp/direct-pay-rfc4733.xml'),
       '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
-      '-m', String(calls), '-l', String(calls), '-r', String(RAMP_RATE),
+      // `payers` calls per ramp: all of them started within it.
+      '-m', String(payers), '-l', String(payers), '-r', String(payers), '-rp', String(Math.max(1, Math.round(rampMs))),
       '-key', 'ref', '1001', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
     ],
     timeoutMs: rampMs + 120_000,
   });
-  // Steady window: every call up, none finished yet (a call lasts about 14 s).
+  let listening: Promise<SippRun> | undefined;
+  if (listeners > 0) {
+    const listenerPort = await ports.next();
+    listening = runSipp({
+      args: [
+        `127.0.0.1:${sys.sipPort}`, '-sn', 'uac', '-s', 'pay', '-i', '127.0.0.1', '-p', String(listenerPort), '-mp', String(listenerPort + 2),
+        '-m', String(listeners), '-l', String(listeners), '-r', String(listeners), '-rp', String(Math.max(1, Math.round(rampMs))),
+        // On the line through the measurement window, hanging up before the IVR gives up on them (three 10 s reference timeouts).
+        '-d', String(Math.round(rampMs + 8000)),
+      ],
+      timeoutMs: rampMs + 120_000,
+    });
+  }
+  // Steady window: every call up, none finished yet (a paying call lasts about 14 s).
   await sleep(rampMs + 1000);
   const cpuFrom = cpuSample(sys.pid);
   const capture = await startCapture({ filter: `udp and src host 127.0.0.1 and src portrange ${RTP_MIN}-${RTP_MAX}`, immediate: false });
@@ -191,15 +241,20 @@ async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls:
   const datagrams = await capture.stop();
   const cpuTo = cpuSample(sys.pid);
   const sipp = await run;
+  const listenersCompleted = listening ? sippCounts(await listening).succeeded : 0;
   const rssPeak = peak.stop();
   const approved = countApproved(sys.dataDir, started);
   const deviations = sendIntervalDeviations(datagrams, (d) => d.sourcePort >= RTP_MIN && d.sourcePort <= RTP_MAX);
   const cpuPct = cpuPercent(cpuFrom, cpuTo);
+  const failed = payers - approved + (listeners - listenersCompleted);
   return {
     calls,
+    payers,
+    listeners,
+    listenersCompleted,
     approved,
-    failed: calls - approved,
-    failureRate: (calls - approved) / calls,
+    failed,
+    failureRate: failed / calls,
     cpuPct,
     cpuPerCallPct: cpuPct / calls,
     rssPeakMiB: rssPeak,

@@ -9,8 +9,9 @@ import { projectRoot } from '../../../ivr/app/project-root.js';
 const run = promisify(execFile);
 
 /**
- * The benchmark's smoke variant (`npm run bench -- --smoke`: one step of two
- * calls, and the baseline), so the script cannot rot. Its figures are not
+ * The benchmark's smoke variant (`npm run bench -- --smoke`: two paying
+ * calls, ten mixed, two agent-assisted, and the baseline), so the script
+ * cannot rot. Its figures are not
  * judged here: capacity and latency are the benchmark's business, never a
  * test's pass or fail.
  */
@@ -26,9 +27,13 @@ describe('npm run bench -- --smoke', () => {
     });
     expect(stdout).toMatch(/calls\s+approved\s+failed/);
     const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & {
-      steps: { direct: { calls: number; approved: number }[]; agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[] };
+      steps: {
+        direct: { calls: number; approved: number }[];
+        mixed: { calls: number; payers: number; approved: number; listenersCompleted: number }[];
+        agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[];
+      };
     };
-    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'machine', 'date']) {
+    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date']) {
       expect(results).toHaveProperty(key);
     }
     expect(results.steps.direct).toEqual([expect.objectContaining({ calls: 2, approved: 2 })]);
@@ -36,6 +41,9 @@ describe('npm run bench -- --smoke', () => {
     // Two agent-assisted calls: every key of both cards matched to its masked event on the agent's stream.
     expect(results.steps.agent).toEqual([expect.objectContaining({ calls: 2, approved: 2, keysMatched: 46, eventPacketsToAgent: 0 })]);
     expect(typeof results.keyToAgentP99Ms).toBe('number');
-    expect(results.baselineMaxCalls).toBe(2);
+    // The mixed step: one caller of ten pays, nine listen without keying and hang up.
+    expect(results.steps.mixed).toEqual([expect.objectContaining({ calls: 10, payers: 1, approved: 1, listeners: 9, listenersCompleted: 9, failed: 0 })]);
+    expect(results.mixedMaxCalls).toBe(10);
+    expect(results.baselineMaxCalls).toBe(10);
   });
 });
