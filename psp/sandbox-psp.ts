@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isCardBrand, type CardBrand } from '../ivr/domain/card-brand.js';
 import { luhnValid } from '../ivr/domain/card-rules.js';
@@ -115,7 +115,10 @@ export class SandboxPsp implements PaymentServiceProvider {
     this.#latencyMs = options.latencyMs ?? 150;
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
     if (options.ledgerFile !== undefined && existsSync(options.ledgerFile)) {
-      for (const charge of loadLedger(options.ledgerFile)) this.#ledger.set(charge.idempotencyKey, charge);
+      const { charges, earlierFormat } = loadLedger(options.ledgerFile);
+      for (const charge of charges) this.#ledger.set(charge.idempotencyKey, charge);
+      // An array can't be appended to: rewritten once as JSON Lines (atomically) before the first append.
+      if (earlierFormat) rewriteAsJsonLines(options.ledgerFile, charges);
     }
   }
 
@@ -294,12 +297,20 @@ const chargeSchema = z.object({
     .optional(),
 });
 
-function loadLedger(path: string): SandboxCharge[] {
+function rewriteAsJsonLines(path: string, charges: readonly SandboxCharge[]): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, charges.map((c) => `${JSON.stringify(c)}\n`).join(''), { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+function loadLedger(path: string): { charges: SandboxCharge[]; earlierFormat: boolean } {
   let data: unknown;
+  let earlierFormat = false;
   try {
     const text = readFileSync(path, 'utf8');
     // JSON Lines, the last line for a key winning; or one array (the earlier format).
-    data = text.trimStart().startsWith('[')
+    earlierFormat = text.trimStart().startsWith('[');
+    data = earlierFormat
       ? JSON.parse(text)
       : [...new Map(text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { idempotencyKey?: unknown }).map((c) => [c.idempotencyKey, c])).values()];
   } catch (err) {
@@ -311,9 +322,10 @@ function loadLedger(path: string): SandboxCharge[] {
     const where = issue && issue.path.length > 0 ? `charge ${issue.path.join('.')}` : 'top level';
     throw new SandboxLedgerError(`sandbox ledger ${path}: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data.map((charge) => ({
+  const charges = parsed.data.map((charge) => ({
     ...charge,
     brand: charge.brand as CardBrand,
     pspReference: charge.pspReference ?? (charge.outcome.kind === 'error' ? undefined : charge.outcome.pspReference) ?? 'sbx_unknown',
   }));
+  return { charges, earlierFormat };
 }

@@ -1,3 +1,4 @@
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdyenPsp } from '../../psp/adyen-psp.js';
 import type { PaymentServiceProvider } from '../../psp/psp-port.js';
@@ -10,7 +11,7 @@ import type { Config } from './config.js';
 export function createPsp(config: Config, deps: { dataDir: string; records: PspRecordStore }): PaymentServiceProvider {
   switch (config.PSP) {
     case 'sandbox':
-      return new SandboxPsp({ ledgerFile: join(deps.dataDir, 'sandbox-psp-ledger.jsonl'), latencyMs: config.SANDBOX_LATENCY_MS });
+      return new SandboxPsp({ ledgerFile: sandboxLedger(deps.dataDir), latencyMs: config.SANDBOX_LATENCY_MS });
     case 'stripe':
       return new StripePsp({ secretKey: config.STRIPE_SECRET_KEY!, apiBase: config.STRIPE_API_BASE, capture: config.PSP_CAPTURE });
     case 'adyen':
@@ -22,4 +23,12 @@ export function createPsp(config: Config, deps: { dataDir: string; records: PspR
         notifications: deps.records,
       });
   }
+}
+
+/** The sandbox's ledger; one left by a version that wrote `sandbox-psp-ledger.json` is taken over (SandboxPsp converts it). */
+function sandboxLedger(dataDir: string): string {
+  const path = join(dataDir, 'sandbox-psp-ledger.jsonl');
+  const earlier = join(dataDir, 'sandbox-psp-ledger.json');
+  if (!existsSync(path) && existsSync(earlier)) renameSync(earlier, path);
+  return path;
 }

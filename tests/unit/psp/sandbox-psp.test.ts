@@ -196,7 +196,11 @@ describe('SandboxPsp ledger file', () => {
     const a = new SandboxPsp({ latencyMs: 0 });
     await a.authorise(request('old'), card(APPROVE[0]!));
     writeFileSync(ledgerFile, JSON.stringify(a.charges(), null, 1));
-    expect(new SandboxPsp({ latencyMs: 0, ledgerFile }).charges()).toEqual(a.charges());
+    const b = new SandboxPsp({ latencyMs: 0, ledgerFile });
+    expect(b.charges()).toEqual(a.charges());
+    // Converted to JSON Lines, so the next charge appends to a readable file.
+    await b.authorise(request('new'), card(APPROVE[0]!));
+    expect(new SandboxPsp({ latencyMs: 0, ledgerFile }).charges().map((c) => c.idempotencyKey)).toEqual(['old', 'new']);
   });
 
   it('refuses a ledger file that is not a ledger, naming it', () => {
