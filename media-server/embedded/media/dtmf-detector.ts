@@ -213,7 +213,23 @@ export class DtmfDetector {
     if (!Number.isInteger(offset) || !Number.isInteger(count) || offset < 0 || count < 0 || offset + count > samples.length) {
       throw new RangeError(`cannot read ${count} samples at offset ${offset} of ${samples.length}`);
     }
-    if (!this.#skipSilence(samples, offset, count)) this.#filter(samples, offset, count);
+    const end = offset + count;
+    // In runs that end at the next half-block boundary, where the filters are read out.
+    for (let i = offset; i < end; ) {
+      const pos = this.#blockPos;
+      const n = Math.min(end - i, (pos < HALF ? HALF : N) - pos);
+      this.#feed(samples, i, n);
+      i += n;
+      if (this.#blockPos === HALF) {
+        this.#finishHalf();
+      } else if (this.#blockPos === N) {
+        this.#finishBlock();
+        this.#blockStart += N;
+        this.#historyBase = N - this.#historyBase;
+        this.#energy = 0;
+        this.#blockPos = 0;
+      }
+    }
     if (this.#handlerFailed) {
       const error = this.#handlerError;
       this.#handlerFailed = false;
@@ -222,94 +238,23 @@ export class DtmfDetector {
     }
   }
 
-  /**
-   * Digital silence into filters at rest leaves them at rest: only the block
-   * bookkeeping moves. Exactly what `#filter` would do, without its 16
-   * multiply-adds per sample; most of a call's received audio is silence (a
-   * phone with voice activity detection sends none, and the jitter buffer
-   * fills the gap with zeros).
-   */
-  #skipSilence(samples: Int16Array, offset: number, count: number): boolean {
-    const s1 = this.#s1;
-    const s2 = this.#s2;
-    for (let k = 0; k < 8; k++) if (s1[k] !== 0 || s2[k] !== 0) return false;
-    const end = offset + count;
-    for (let i = offset; i < end; i++) if (samples[i] !== 0) return false;
+  /** `n` samples within one half block: into the history, the block's energy and the filters. */
+  #feed(samples: Int16Array, from: number, n: number): void {
     const history = this.#history;
-    let pos = this.#blockPos;
-    let left = count;
-    while (left > 0) {
-      const n = Math.min(left, (pos < HALF ? HALF : N) - pos);
-      history.fill(0, this.#historyBase + pos, this.#historyBase + pos + n);
-      pos += n;
-      left -= n;
-      if (pos === HALF) {
-        this.#finishHalf();
-      } else if (pos === N) {
-        this.#blockPos = N;
-        this.#finishBlock();
-        this.#blockStart += N;
-        this.#historyBase = N - this.#historyBase;
-        this.#energy = 0;
-        pos = 0;
-      }
-    }
-    this.#blockPos = pos;
-    return true;
-  }
-
-  #filter(samples: Int16Array, offset: number, count: number): void {
-    const s1 = this.#s1;
-    const s2 = this.#s2;
-    const history = this.#history;
-    let base = this.#historyBase;
-    let pos = this.#blockPos;
-    let energy = this.#energy;
-    const end = offset + count;
-    // The eight Goertzel filters unrolled into locals: the hottest loop of the
-    // media path (every received sample of every call), about 3× faster than
-    // indexing the state arrays per sample.
-    let p0 = s1[0] as number, p1 = s1[1] as number, p2 = s1[2] as number, p3 = s1[3] as number;
-    let p4 = s1[4] as number, p5 = s1[5] as number, p6 = s1[6] as number, p7 = s1[7] as number;
-    let q0 = s2[0] as number, q1 = s2[1] as number, q2 = s2[2] as number, q3 = s2[3] as number;
-    let q4 = s2[4] as number, q5 = s2[5] as number, q6 = s2[6] as number, q7 = s2[7] as number;
-    for (let i = offset; i < end; i++) {
-      const x = samples[i] as number;
+    const at = this.#historyBase + this.#blockPos;
+    let energy = 0;
+    for (let k = 0; k < n; k++) {
+      const x = samples[from + k] as number;
+      history[at + k] = x;
       energy += x * x;
-      history[base + pos] = x;
-      let t = x + C0 * p0 - q0; q0 = p0; p0 = t;
-      t = x + C1 * p1 - q1; q1 = p1; p1 = t;
-      t = x + C2 * p2 - q2; q2 = p2; p2 = t;
-      t = x + C3 * p3 - q3; q3 = p3; p3 = t;
-      t = x + C4 * p4 - q4; q4 = p4; p4 = t;
-      t = x + C5 * p5 - q5; q5 = p5; p5 = t;
-      t = x + C6 * p6 - q6; q6 = p6; p6 = t;
-      t = x + C7 * p7 - q7; q7 = p7; p7 = t;
-      pos++;
-      if (pos === HALF || pos === N) {
-        s1[0] = p0; s1[1] = p1; s1[2] = p2; s1[3] = p3; s1[4] = p4; s1[5] = p5; s1[6] = p6; s1[7] = p7;
-        s2[0] = q0; s2[1] = q1; s2[2] = q2; s2[3] = q3; s2[4] = q4; s2[5] = q5; s2[6] = q6; s2[7] = q7;
-        if (pos === HALF) {
-          this.#finishHalf();
-        } else {
-          this.#energy = energy;
-          this.#blockPos = N;
-          this.#finishBlock();
-          this.#blockStart += N;
-          base = N - base;
-          this.#historyBase = base;
-          energy = 0;
-          pos = 0;
-        }
-        // Both finish the filters' run: their state starts again from zero.
-        p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 0;
-        q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 0;
-      }
     }
-    s1[0] = p0; s1[1] = p1; s1[2] = p2; s1[3] = p3; s1[4] = p4; s1[5] = p5; s1[6] = p6; s1[7] = p7;
-    s2[0] = q0; s2[1] = q1; s2[2] = q2; s2[3] = q3; s2[4] = q4; s2[5] = q5; s2[6] = q6; s2[7] = q7;
-    this.#blockPos = pos;
-    this.#energy = energy;
+    this.#energy += energy;
+    this.#blockPos += n;
+    // Digital silence into filters at rest leaves them at rest: most of a
+    // call's received audio is silence (a phone with voice activity detection
+    // sends none, and the jitter buffer fills the gap with zeros).
+    if (energy === 0 && atRest(this.#s1) && atRest(this.#s2)) return;
+    goertzel(samples, from, from + n, this.#s1, this.#s2);
   }
 
   /** Back to the initial state; a key in progress is dropped without an end report. */
@@ -577,6 +522,38 @@ export class DtmfDetector {
   }
 }
 
+/**
+ * Runs samples [from, to) through the eight DTMF Goertzel filters whose states
+ * are `s1` (last output) and `s2` (the one before). The filters are unrolled
+ * into locals: this is the hottest loop of the media path (every received
+ * sample of every call), about 3× faster than indexing the state arrays per
+ * sample.
+ */
+function goertzel(samples: Int16Array, from: number, to: number, s1: Float64Array, s2: Float64Array): void {
+  let p0 = s1[0] as number, p1 = s1[1] as number, p2 = s1[2] as number, p3 = s1[3] as number;
+  let p4 = s1[4] as number, p5 = s1[5] as number, p6 = s1[6] as number, p7 = s1[7] as number;
+  let q0 = s2[0] as number, q1 = s2[1] as number, q2 = s2[2] as number, q3 = s2[3] as number;
+  let q4 = s2[4] as number, q5 = s2[5] as number, q6 = s2[6] as number, q7 = s2[7] as number;
+  for (let i = from; i < to; i++) {
+    const x = samples[i] as number;
+    let t = x + C0 * p0 - q0; q0 = p0; p0 = t;
+    t = x + C1 * p1 - q1; q1 = p1; p1 = t;
+    t = x + C2 * p2 - q2; q2 = p2; p2 = t;
+    t = x + C3 * p3 - q3; q3 = p3; p3 = t;
+    t = x + C4 * p4 - q4; q4 = p4; p4 = t;
+    t = x + C5 * p5 - q5; q5 = p5; p5 = t;
+    t = x + C6 * p6 - q6; q6 = p6; p6 = t;
+    t = x + C7 * p7 - q7; q7 = p7; p7 = t;
+  }
+  s1[0] = p0; s1[1] = p1; s1[2] = p2; s1[3] = p3; s1[4] = p4; s1[5] = p5; s1[6] = p6; s1[7] = p7;
+  s2[0] = q0; s2[1] = q1; s2[2] = q2; s2[3] = q3; s2[4] = q4; s2[5] = q5; s2[6] = q6; s2[7] = q7;
+}
+
+function atRest(state: Float64Array): boolean {
+  for (let k = 0; k < 8; k++) if (state[k] !== 0) return false;
+  return true;
+}
+
 const probeS1 = new Float64Array(8);
 const probeS2 = new Float64Array(8);
 
@@ -608,21 +585,9 @@ export function dtmfToneEnergyPresent(samples: Int16Array, offset = 0, count = s
   // No bin of a window holds more than count × its energy (Cauchy–Schwarz):
   // a quiet window (silence, most of a call) is answered without the filters.
   if (count * energy < minPower) return false;
-  let p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0;
-  let q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0;
-  for (let i = offset; i < end; i++) {
-    const x = samples[i] as number;
-    let t = x + C0 * p0 - q0; q0 = p0; p0 = t;
-    t = x + C1 * p1 - q1; q1 = p1; p1 = t;
-    t = x + C2 * p2 - q2; q2 = p2; p2 = t;
-    t = x + C3 * p3 - q3; q3 = p3; p3 = t;
-    t = x + C4 * p4 - q4; q4 = p4; p4 = t;
-    t = x + C5 * p5 - q5; q5 = p5; p5 = t;
-    t = x + C6 * p6 - q6; q6 = p6; p6 = t;
-    t = x + C7 * p7 - q7; q7 = p7; p7 = t;
-  }
-  probeS1[0] = p0; probeS1[1] = p1; probeS1[2] = p2; probeS1[3] = p3; probeS1[4] = p4; probeS1[5] = p5; probeS1[6] = p6; probeS1[7] = p7;
-  probeS2[0] = q0; probeS2[1] = q1; probeS2[2] = q2; probeS2[3] = q3; probeS2[4] = q4; probeS2[5] = q5; probeS2[6] = q6; probeS2[7] = q7;
+  probeS1.fill(0);
+  probeS2.fill(0);
+  goertzel(samples, offset, end, probeS1, probeS2);
   let rowPower = 0;
   let colPower = 0;
   for (let k = 0; k < 8; k++) {
