@@ -228,33 +228,29 @@ export class Metrics implements CallMetrics {
         },
       });
     };
-    new Counter({
-      name: `${METRIC_PREFIX}sip_messages_total`,
-      help: 'SIP messages received, by transport (framed and within the size cap, before parsing)',
-      labelNames: ['transport'],
-      registers,
-      collect() {
-        const { messages } = read();
-        this.reset();
-        this.inc({ transport: 'udp' }, messages.udp);
-        this.inc({ transport: 'tcp' }, messages.tcp);
-      },
-    });
+    const labelledCounter = (name: string, help: string, label: string, values: (t: SipTotals) => Readonly<Record<string, number>>): void => {
+      new Counter({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          for (const [value, n] of Object.entries(values(read()))) this.inc({ [label]: value }, n);
+        },
+      });
+    };
+    labelledCounter('sip_messages_total', 'SIP messages received, by transport (framed and within the size cap, before parsing)', 'transport', (t) => t.messages);
     counter('sip_messages_malformed_total', 'SIP messages the parser refused (answered 400, or dropped when unanswerable)', (t) => t.refused.malformed);
     counter('sip_datagrams_oversized_total', 'UDP datagrams over SIP_UDP_MAX_MESSAGE_BYTES, dropped unread', (t) => t.refused.oversized);
     counter('sip_messages_forbidden_total', 'SIP messages from outside SIP_ALLOW (requests answered 403)', (t) => t.refused.forbidden);
     counter('sip_requests_overloaded_total', 'New SIP requests answered 503 because the server-transaction cap was reached', (t) => t.refused.overloaded);
-    new Counter({
-      name: `${METRIC_PREFIX}sip_tcp_connections_closed_total`,
-      help: 'SIP TCP connections the server closed, by reason (not-allowed, too-many-connections, too-many-from-source, idle, framing, write-backlog)',
-      labelNames: ['reason'],
-      registers,
-      collect() {
-        const { tcpClosed } = read();
-        this.reset();
-        for (const [reason, n] of Object.entries(tcpClosed)) this.inc({ reason }, n);
-      },
-    });
+    labelledCounter(
+      'sip_tcp_connections_closed_total',
+      'SIP TCP connections the server closed, by reason (not-allowed, too-many-connections, too-many-from-source, idle, framing, write-backlog)',
+      'reason',
+      (t) => t.tcpClosed,
+    );
     new Gauge({
       name: `${METRIC_PREFIX}sip_tcp_connections`,
       help: 'SIP TCP connections open now',

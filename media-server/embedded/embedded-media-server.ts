@@ -52,7 +52,6 @@ export type SipLimits = Pick<
 > &
   Pick<SipUserAgentOptions, 'maxServerTransactions'>;
 
-/** RTP packets of every session since the server was made, open and closed (for the metrics). */
 /** What the SIP stack took in and refused since start, for the metrics (all monotonic). */
 export interface SipTotals {
   /** Messages delivered by each transport (framed, within the size cap, allowed or not). */
@@ -69,6 +68,7 @@ export interface SipTotals {
   readonly tcpOpen: number;
 }
 
+/** RTP packets of every session since the server was made, open and closed (for the metrics). */
 export interface RtpTotals {
   readonly packetsIn: number;
   readonly packetsOut: number;
