@@ -18,12 +18,14 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 RUN npm ci && test -f node_modules/better-sqlite3/build/Release/better_sqlite3.node
 COPY tsconfig.json tsconfig.build.json ./
-COPY agent-bridge agent-bridge
-COPY ivr ivr
+COPY domain domain
+COPY vault vault
+COPY store store
 COPY media-server media-server
 COPY psp psp
-COPY store store
-COPY vault vault
+COPY ivr ivr
+COPY agent-bridge agent-bridge
+COPY app app
 RUN npm run build
 
 FROM build AS prod
@@ -50,12 +52,13 @@ COPY agent-bridge/console/public ./agent-bridge/console/public
 USER ivr
 # 8080: agent-bridge (console, REST API, WebSocket); 8085: FreeSWITCH's outbound event socket connections.
 EXPOSE 8080 8085
-CMD ["node", "dist/ivr/main.js"]
+CMD ["node", "dist/app/main.js"]
 
 FROM build AS qa
 RUN apt-get update \
   && apt-get install -y --no-install-recommends sip-tester \
   && rm -rf /var/lib/apt/lists/*
+COPY tools tools
 COPY scripts scripts
 COPY tests/sipp tests/sipp
 # SIPp's play_dtmf sends RTP through a raw socket: this test tool runs as root.

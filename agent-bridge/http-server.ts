@@ -19,8 +19,8 @@ export interface HttpServerOptions {
   readonly routes?: (app: Express) => void;
   /** PEM certificate and key: serve HTTPS (and WSS) instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
-  /** Serve the agent console's web page at `/` (after the API routes). Default true. */
-  readonly console?: boolean;
+  /** The agent console's static files, served at `/` after the API routes; unset: no console. */
+  readonly consoleDir?: string;
 }
 
 export interface RunningHttpServer {
@@ -66,7 +66,7 @@ export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>)
   });
 
   options.routes?.(app);
-  if (options.console ?? true) mountConsole(app);
+  if (options.consoleDir !== undefined) mountConsole(app, options.consoleDir);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not-found' });

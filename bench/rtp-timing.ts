@@ -1,4 +1,4 @@
-import type { UdpDatagram } from '../tests/unit/media/pcap-reader.js';
+import type { UdpDatagram } from '../tools/capture/pcap-reader.js';
 
 /** RTP pacing: 20 ms frames. */
 const FRAME_MS = 20;

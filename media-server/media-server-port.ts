@@ -1,3 +1,4 @@
+import type { DtmfKey } from '../domain/dtmf-key.js';
 /**
  * The media server port: everything the payment IVR needs from telephony, at
  * the level of FreeSWITCH's own verbs (answer, playback, DTMF events, bridge,
@@ -9,7 +10,6 @@
 /** How a key press reached us. */
 export type DtmfMethod = 'rfc4733' | 'info' | 'inband';
 
-export type DtmfKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#' | 'A' | 'B' | 'C' | 'D';
 
 export interface DtmfEvent {
   readonly key: DtmfKey;

@@ -1,4 +1,4 @@
-import type { DeclineReason } from '../ivr/domain/payment-types.js';
+import type { DeclineReason } from '../domain/payment-types.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
 import type { CardData } from '../vault/card-data.js';
 import { AdyenClient, type AdyenErrorBody, type AdyenResponse } from './adyen-client.js';

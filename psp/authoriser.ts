@@ -1,9 +1,10 @@
 import type { CardData } from '../vault/card-data.js';
-import type { DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
-import type { Actor, AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { DeclineReason, PaymentStatus } from '../domain/payment-types.js';
+import type { AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { Actor } from '../domain/actor.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
 import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
-import { newOpaqueId } from '../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../domain/opaque-id.js';
 
 /** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =

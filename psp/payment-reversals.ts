@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { Actor, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
+import type { Actor } from '../domain/actor.js';
 import type { PspRecordStore, ReversalRecord, ReversalState } from '../store/psp-record-store.js';
 import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
-import { newOpaqueId } from '../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../domain/opaque-id.js';
 
 /** Why a refund or void cannot be asked for; `code` is what the API answers. */
 export class ReversalNotAllowedError extends Error {

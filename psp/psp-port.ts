@@ -1,5 +1,5 @@
 import type { CardData } from '../vault/card-data.js';
-import type { CurrencyCode, DeclineReason } from '../ivr/domain/payment-types.js';
+import type { CurrencyCode, DeclineReason } from '../domain/payment-types.js';
 
 /** Ask the PSP to keep the card for later payments, under this customer. */
 export interface TokenisationRequest {

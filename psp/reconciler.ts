@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
-import { FINAL_PAYMENT_STATUSES, type PaymentStatus } from '../ivr/domain/payment-types.js';
-import type { Actor, AuthorisationRecord, AuthorisationState, PaymentStore } from '../store/payment-store.js';
+import { FINAL_PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-types.js';
+import type { AuthorisationRecord, PaymentStore } from '../store/payment-store.js';
+import type { Actor } from '../domain/actor.js';
+import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
 import { saveToken } from './authoriser.js';
 import type { AuthorisationLookup, PaymentServiceProvider } from './psp-port.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { isCardBrand, type CardBrand } from '../ivr/domain/card-brand.js';
-import { luhnValid } from '../ivr/domain/card-rules.js';
-import type { CurrencyCode, DeclineReason } from '../ivr/domain/payment-types.js';
+import { isCardBrand, type CardBrand } from '../domain/card-brand.js';
+import { luhnValid } from '../domain/card-rules.js';
+import type { CurrencyCode, DeclineReason } from '../domain/payment-types.js';
 import type { CardData } from '../vault/card-data.js';
 import type {
   AuthorisationLookup,

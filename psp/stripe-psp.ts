@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { DeclineReason } from '../ivr/domain/payment-types.js';
+import type { DeclineReason } from '../domain/payment-types.js';
 import type { CardData } from '../vault/card-data.js';
 import { raceAbort, referenceCode } from './psp-errors.js';
 import type {

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
-import { ConfigError, loadConfig } from '../ivr/app/config.js';
+import { ConfigError, loadConfig } from '../app/config.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
 

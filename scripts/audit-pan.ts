@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { auditDirectoryForPans } from '../ivr/audit/pan-audit.js';
-import { auditRecordings } from '../ivr/audit/recording-audit.js';
+import { auditDirectoryForPans } from '../tools/audit/pan-audit.js';
+import { auditRecordings } from '../tools/audit/recording-audit.js';
 
 const dir = resolve(process.argv[2] ?? process.env.DATA_DIR ?? './data');
 if (!existsSync(dir)) {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../ivr/app/project-root.js';
+import { projectRoot } from '../app/project-root.js';
 import { PROMPT_LANGUAGES, PROMPT_TEXTS, type PromptLanguage } from '../ivr/prompts/prompt-texts.js';
 import { FRAGMENT_TEXTS } from '../ivr/prompts/spoken-values.js';
 

@@ -1,4 +1,6 @@
-import type { CardBrand } from '../ivr/domain/card-brand.js';
+import type { Actor } from '../domain/actor.js';
+import type { AuthorisationState } from '../domain/payment-lifecycle.js';
+import type { CardBrand } from '../domain/card-brand.js';
 import type {
   CaptureErrorType,
   CardField,
@@ -6,7 +8,7 @@ import type {
   DeclineReason,
   EntryMode,
   PaymentStatus,
-} from '../ivr/domain/payment-types.js';
+} from '../domain/payment-types.js';
 
 /**
  * What the store keeps of a payment. By construction it has no field that
@@ -79,7 +81,6 @@ export interface CaptureAttemptRecord {
   readonly at: string;
 }
 
-export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error' | 'in_doubt';
 
 /**
  * An authorisation intent, written before the PSP is called so a crash or
@@ -96,12 +97,6 @@ export interface AuthorisationRecord {
   readonly detail: string | null;
   readonly requestedAt: string;
   readonly resolvedAt: string | null;
-}
-
-/** Who did something: a call, an agent, the system itself. */
-export interface Actor {
-  readonly kind: 'call' | 'agent' | 'supervisor' | 'api-key' | 'system';
-  readonly id: string;
 }
 
 export interface AuditEntry {

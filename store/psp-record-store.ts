@@ -1,6 +1,6 @@
-import type { CardBrand } from '../ivr/domain/card-brand.js';
-import type { CurrencyCode } from '../ivr/domain/payment-types.js';
-import type { Actor } from './payment-store.js';
+import type { CardBrand } from '../domain/card-brand.js';
+import type { CurrencyCode } from '../domain/payment-types.js';
+import type { Actor } from '../domain/actor.js';
 
 /**
  * A PSP's reusable token for the card of one session, for repeat payments.

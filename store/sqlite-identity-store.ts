@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
-import { newOpaqueId } from '../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../domain/opaque-id.js';
 
 interface UserRow {
   id: string;

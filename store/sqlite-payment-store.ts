@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUTHORISATION_STATE_TRANSITIONS, isLegalTransition, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { CardBrand } from '../ivr/domain/card-brand.js';
-import type { CurrencyCode, DeclineReason, PaymentStatus } from '../ivr/domain/payment-types.js';
+import type { CardBrand } from '../domain/card-brand.js';
+import type { CurrencyCode, DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
 import type {
-  Actor,
   AuditEntry,
   AuditVerification,
   AuthorisationRecord,
-  AuthorisationState,
   CaptureAttemptRecord,
   NewPaymentSession,
   PaymentQuery,
@@ -19,6 +18,8 @@ import type {
   PaymentSessionUpdate,
   PaymentStore,
 } from './payment-store.js';
+import type { Actor } from '../domain/actor.js';
+import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 import {
   AuthorisationNotFoundError,
   IdempotencyKeyConflictError,
@@ -26,7 +27,7 @@ import {
   InvalidStatusTransitionError,
   PaymentNotFoundError,
 } from './store-errors.js';
-import { newOpaqueId } from '../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../domain/opaque-id.js';
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -41,33 +42,6 @@ export interface SqlitePaymentStoreOptions {
 
 /** The file name inside `dataDir`. */
 export const PAYMENTS_DB_FILE = 'payments.db';
-
-/**
- * Legal status changes. The lifecycle of payment-types.ts, plus `→ error`
- * from pending and capturing, which `statusForResult('internal-error')`
- * produces. A status may always stay as it is; a final status changes no more.
- */
-export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
-  capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
-  authorising: ['approved', 'declined', 'in_doubt', 'error'],
-  in_doubt: ['approved', 'declined', 'error'],
-  approved: [],
-  declined: [],
-  failed: [],
-  abandoned: [],
-  cancelled: [],
-  error: [],
-};
-
-/** Legal authorisation state changes; a state may also stay as it is. */
-export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState, readonly AuthorisationState[]>> = {
-  requested: ['in_doubt', 'approved', 'declined', 'error'],
-  in_doubt: ['approved', 'declined', 'error'],
-  approved: [],
-  declined: [],
-  error: [],
-};
 
 /** The `prev_hash` of the first audit row. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
@@ -274,7 +248,7 @@ export class SqlitePaymentStore implements PaymentStore {
       .transaction(() => {
         const current = this.getSession(id);
         if (!current) throw new PaymentNotFoundError(id);
-        if (update.status !== undefined && !canMove(PAYMENT_STATUS_TRANSITIONS, current.status, update.status)) {
+        if (update.status !== undefined && !isLegalTransition(PAYMENT_STATUS_TRANSITIONS, current.status, update.status)) {
           throw new InvalidStatusTransitionError(id, current.status, update.status);
         }
         const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
@@ -357,7 +331,7 @@ export class SqlitePaymentStore implements PaymentStore {
     return durableTransaction(this.#db, () => {
       const current = this.getAuthorisation(idempotencyKey);
       if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
-      if (!canMove(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
+      if (!isLegalTransition(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
         throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
       }
       const final = update.state !== 'requested' && update.state !== 'in_doubt';
@@ -502,10 +476,6 @@ export class SqlitePaymentStore implements PaymentStore {
   #stamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function canMove<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
-  return from === to || table[from].includes(to);
 }
 
 function clampLimit(limit: number | undefined, fallback: number, max: number): number {

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { CardBrand } from '../ivr/domain/card-brand.js';
-import type { Actor } from './payment-store.js';
+import type { CardBrand } from '../domain/card-brand.js';
+import type { Actor } from '../domain/actor.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, ReversalState, StoredTokenRecord } from './psp-record-store.js';
 import { IdempotencyKeyConflictError, InvalidReversalTransitionError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';

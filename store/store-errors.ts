@@ -1,5 +1,5 @@
-import type { PaymentStatus } from '../ivr/domain/payment-types.js';
-import type { AuthorisationState } from './payment-store.js';
+import type { PaymentStatus } from '../domain/payment-types.js';
+import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 
 /** No payment session has this id. */
 export class PaymentNotFoundError extends Error {

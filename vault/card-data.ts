@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { CardBrand } from '../ivr/domain/card-brand.js';
+import type { CardBrand } from '../domain/card-brand.js';
 
 /**
  * The card as handed to a PSP adapter by `CardVault.redeem`, for the duration

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { detectBrand, type CardBrand } from '../ivr/domain/card-brand.js';
+import { detectBrand, type CardBrand } from '../domain/card-brand.js';
 import {
   checkExpiry,
   checkPan,
@@ -10,8 +10,9 @@ import {
   PAN_MIN_LENGTH,
   panComplete,
   securityCodeLength,
-} from '../ivr/domain/card-rules.js';
-import type { CaptureErrorType, CardField } from '../ivr/domain/payment-types.js';
+} from '../domain/card-rules.js';
+import type { CaptureErrorType, CardField } from '../domain/payment-types.js';
+import type { CardSummary, FieldProgress, FieldVerdict } from '../domain/card-capture.js';
 import { CardData } from './card-data.js';
 import { VaultEntryIncompleteError, VaultEntryNotFoundError } from './vault-errors.js';
 
@@ -27,23 +28,6 @@ export interface CardVaultOptions {
   readonly acceptedBrands: ReadonlySet<CardBrand>;
   /** Default Date.now. */
   readonly clock?: () => number;
-}
-
-/** What a digit did to its field: how many digits it holds, and whether it is whole. */
-export interface FieldProgress {
-  readonly length: number;
-  /** The field has reached its known length and ends without `#`. */
-  readonly complete: boolean;
-}
-
-export type FieldVerdict = { readonly ok: true } | { readonly ok: false; readonly error: CaptureErrorType };
-
-/** Everything anyone outside the vault may know about a card (DESIGN.md "Masked progress events"). */
-export interface CardSummary {
-  readonly brand: CardBrand | null;
-  /** Only once the PAN has at least PAN_MIN_LENGTH digits. */
-  readonly last4: string | null;
-  readonly lengths: Readonly<Record<CardField, number>>;
 }
 
 interface SealedField {

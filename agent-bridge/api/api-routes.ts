@@ -3,10 +3,11 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { z } from 'zod';
 import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
-import type { CardField } from '../../ivr/domain/payment-types.js';
-import { FINAL_PAYMENT_STATUSES } from '../../ivr/domain/payment-types.js';
+import type { CardField } from '../../domain/payment-types.js';
+import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
 import type { IdentityStore } from '../../store/identity-store.js';
-import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
 import type { AccessTokens } from '../identity/access-token.js';

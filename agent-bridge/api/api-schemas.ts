@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CARD_FIELDS } from '../../ivr/domain/payment-types.js';
+import { CARD_FIELDS } from '../../domain/payment-types.js';
 
 /** Request and response shapes of the REST API: they validate requests and generate the OpenAPI document. */
 export const loginRequest = z

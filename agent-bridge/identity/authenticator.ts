@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Role } from '../../store/identity-store.js';
 import type { IdentityStore } from '../../store/identity-store.js';
-import type { Actor } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 import { matchesKey } from '../admin-api-key.js';
 import type { AccessTokens } from './access-token.js';
 

@@ -1,5 +1,5 @@
 import type { DtmfMethod } from '../../media-server/media-server-port.js';
-import type { CaptureErrorType, CardField, EntryMode, PaymentResult, PaymentStatus } from '../domain/payment-types.js';
+import type { CaptureErrorType, CardField, EntryMode, PaymentResult, PaymentStatus } from '../../domain/payment-types.js';
 
 /**
  * How a payment call ended, for monitoring: the flow's result, or
@@ -12,7 +12,7 @@ export type CallOutcome = PaymentResult | 'unknown-session';
  * What the payment IVR tells monitoring about its calls. Every argument is
  * one of a few fixed words (or a duration): never card data, a reference, a
  * session or call id, or anything else a caller could make unbounded.
- * ivr/app/metrics.ts implements it with Prometheus; `NO_CALL_METRICS` is the
+ * app/metrics.ts implements it with Prometheus; `NO_CALL_METRICS` is the
  * default.
  */
 export interface CallMetrics {

@@ -1,4 +1,5 @@
-import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 
 export interface InterruptedRecording {
   readonly callId: string;

@@ -1,5 +1,5 @@
 import type { AgentCommand } from '../flow/flow-types.js';
-import type { Actor } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 import type { PaymentCall } from './payment-call.js';
 
 /**

@@ -1,20 +1,21 @@
 import type { Logger } from 'pino';
-import { statusForResult, type PaymentResult, type PaymentStatus } from '../domain/payment-types.js';
+import { statusForResult, type PaymentResult, type PaymentStatus } from '../../domain/payment-types.js';
 import { PaymentFlow } from '../flow/payment-flow.js';
 import type {
   AgentCommand,
   AuthorisationOutcomeEvent,
-  DtmfKey,
   FlowEffect,
   FlowEvent,
   PaymentFlowOptions,
   ProgressEvent,
 } from '../flow/flow-types.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 import type { OrderLookup } from '../orders/order-lookup-port.js';
 import type { CardVault, VaultRef } from '../../vault/card-vault.js';
-import { vaultCardEntry } from '../../vault/vault-card-entry.js';
+import { vaultCardEntry } from './vault-card-entry.js';
 import type { Authoriser } from '../../psp/authoriser.js';
-import type { Actor, PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 import type { CallMedia } from './call-media.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
-import type { EntryMode } from '../domain/payment-types.js';
+import type { EntryMode } from '../../domain/payment-types.js';
 import type { AgentUnavailableReason, PaymentFlowOptions, ProgressEvent } from '../flow/flow-types.js';
 import type { PromptLanguage } from '../prompts/prompt-texts.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';

@@ -1,4 +1,5 @@
-import type { Actor, PaymentStore } from '../../store/payment-store.js';
+import type { PaymentStore } from '../../store/payment-store.js';
+import type { Actor } from '../../domain/actor.js';
 import type { CallRecording } from './leg-call-media.js';
 
 export interface RecorderWebhookOptions {

@@ -1,5 +1,5 @@
 import type { InboundCall } from '../../media-server/media-server-port.js';
-import { FINAL_PAYMENT_STATUSES } from '../domain/payment-types.js';
+import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
 
 /** How an inbound call names the agent-assisted session it joins, if it does. */

@@ -1,11 +1,12 @@
-import type { CardBrand } from '../domain/card-brand.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
+import type { CardBrand } from '../../domain/card-brand.js';
 import type {
   CaptureErrorType,
   CardField,
   DeclineReason,
   EntryMode,
   PaymentResult,
-} from '../domain/payment-types.js';
+} from '../../domain/payment-types.js';
 import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
 
 /**
@@ -34,8 +35,6 @@ export type FlowState =
   | 'authorising'
   | 'ended';
 
-/** Keys of a phone keypad (RFC 4733 events 0–15). */
-export type DtmfKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#' | 'A' | 'B' | 'C' | 'D';
 
 export type TimerName = 'first-digit' | 'inter-digit' | 'recorder';
 

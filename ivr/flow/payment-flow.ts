@@ -1,12 +1,11 @@
 import { inspect } from 'node:util';
-import { CARD_FIELDS, type CaptureErrorType, type CardField, type PaymentResult } from '../domain/payment-types.js';
+import { CARD_FIELDS, type CaptureErrorType, type CardField, type PaymentResult } from '../../domain/payment-types.js';
 import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
-import type { CardEntry } from '../../vault/vault-card-entry.js';
+import type { CardEntry } from './card-entry.js';
 import { CommandRejectedError, InvalidStateError } from './flow-errors.js';
 import type {
   AgentCommand,
   AuthorisationOutcomeEvent,
-  DtmfKey,
   FlowEffect,
   FlowEvent,
   FlowState,
@@ -16,6 +15,7 @@ import type {
   PromptItem,
   TimerName,
 } from './flow-types.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 
 /** Legal moves; a move not listed here throws InvalidStateError. */
 export const TRANSITIONS: Readonly<Record<FlowState, readonly FlowState[]>> = {

@@ -1,4 +1,4 @@
-import type { CurrencyCode } from '../domain/payment-types.js';
+import type { CurrencyCode } from '../../domain/payment-types.js';
 
 /** An order (or invoice) a caller pays on the direct pay number. */
 export interface Order {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AudioItem } from '../../media-server/media-server-port.js';
 import type { PromptItem } from '../flow/flow-types.js';
-import { projectRoot } from '../app/project-root.js';
 import { PROMPT_TEXTS, type PromptLanguage } from './prompt-texts.js';
 import { amountFragments, characterFragments, FRAGMENT_TEXTS } from './spoken-values.js';
 
@@ -23,7 +22,8 @@ export class PromptCatalogue {
   readonly language: PromptLanguage;
   readonly #dir: string;
 
-  constructor(language: PromptLanguage, audioRoot: string = join(projectRoot(), 'ivr/prompts/audio')) {
+  /** `audioRoot` holds one folder of recordings per language (ivr/prompts/audio as shipped). */
+  constructor(language: PromptLanguage, audioRoot: string) {
     this.language = language;
     this.#dir = join(audioRoot, language);
   }

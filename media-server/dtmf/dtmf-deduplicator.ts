@@ -1,4 +1,5 @@
-import type { DtmfKey, DtmfMethod } from '../media-server-port.js';
+import type { DtmfMethod } from '../media-server-port.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 
 export interface DtmfDeduplicatorOptions {
   /**

@@ -1,4 +1,4 @@
-import type { DtmfKey } from '../media-server-port.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 
 const KEYS = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D']);
 

@@ -20,7 +20,7 @@ import { SipStreamFramer } from './sip/message/index.js';
 import { SipTransport, type DropReason, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
-import { newOpaqueId } from '../../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../../domain/opaque-id.js';
 
 export interface EmbeddedMediaServerOptions {
   /** SIP listens here (UDP and TCP). Default 127.0.0.1. */

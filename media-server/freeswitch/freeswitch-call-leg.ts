@@ -7,7 +7,6 @@ import type {
   AudioItem,
   CallLeg,
   CallLegEvents,
-  DtmfKey,
   DtmfMethod,
   HangupReason,
   InboundCall,
@@ -17,6 +16,7 @@ import type {
   PlayOptions,
   RecordingOptions,
 } from '../media-server-port.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 import {
   breakPlayback,
   INBAND_DTMF_DETECTOR,

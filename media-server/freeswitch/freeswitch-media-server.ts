@@ -8,7 +8,7 @@ import type { Bridge, CallLeg, DialOptions, Listener, MediaServer, MediaServerEv
 import { FreeswitchCallLeg, FreeswitchInboundCall, type Attached, type FreeswitchCallLegOptions } from './freeswitch-call-leg.js';
 import { connectDrachtio, connectFreeswitch, type DrachtioAddress, type MrfConnector } from './startup-connections.js';
 import type { SrfApi, SrfRequest, SrfResponse } from './srf-api.js';
-import { newOpaqueId } from '../../ivr/domain/opaque-id.js';
+import { newOpaqueId } from '../../domain/opaque-id.js';
 
 /** G.711 only, µ-law first: what the prompts are recorded in and what the drachtio_mrf profile offers. */
 export const CODECS: readonly string[] = ['PCMU', 'PCMA'];

@@ -16,7 +16,7 @@ export interface DrachtioAddress {
  * ask it to stop: `disconnect()` does when a socket is open (a refused
  * secret); with none open yet drachtio-srf 5.0 throws before it gets there
  * and goes on retrying in the background, so a failed start must end the
- * process (ivr/main.ts exits on it).
+ * process (app/main.ts exits on it).
  */
 export function connectDrachtio(srf: SrfApi, address: DrachtioAddress, timeoutMs: number): Promise<string> {
   const where = `${address.host}:${address.port}`;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { projectRoot } from '../../ivr/app/project-root.js';
-import { runSipp, startSipp, type SippPortSequence, type SippRun } from './sipp-process.js';
+import { projectRoot } from '../../app/project-root.js';
+import { runSipp, startSipp, type SippPortSequence, type SippRun } from '../../tools/sipp/sipp-process.js';
 
 /** What the QA kit knows of the deployment under test and of the machine it runs on. */
 export interface QaTarget {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QaContext, QaSkip, type QaTarget } from './qa-context.js';
 import type { QaScenario } from './qa-scenarios.js';
-import { SippPortSequence } from './sipp-process.js';
+import { SippPortSequence } from '../../tools/sipp/sipp-process.js';
 
 export interface QaResult {
   readonly scenario: string;

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDtmfUlaw } from '../dtmf-audio.js';
+import { writeDtmfUlaw } from '../../tools/dtmf-audio.js';
 import { infoInjectionCsv } from '../qa-csv.js';
 import { expectFields, QaContext, QaFailure, type SessionDetail } from './qa-context.js';
-import { keyStepsInjection } from './sipp-process.js';
-import { TEST_CARDS } from '../../tests/support/test-cards.js';
+import { keyStepsInjection } from '../../tools/sipp/sipp-process.js';
+import { TEST_CARDS } from '../../tools/test-cards.js';
 
 /**
  * The QA scenario library: each one a real call (or a few) through the SIPp

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { buildApplication, type Application } from '../../ivr/app/application.js';
-import { loadConfig } from '../../ivr/app/config.js';
-import { createLogger } from '../../ivr/app/logger.js';
+import { buildApplication, type Application } from '../../app/application.js';
+import { loadConfig } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
 import { hashPassword } from '../../agent-bridge/identity/password-hash.js';
 import { testDataDir } from '../support/test-data-dir.js';
 

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApplication, type Application } from '../../ivr/app/application.js';
-import { loadConfig } from '../../ivr/app/config.js';
-import { createLogger } from '../../ivr/app/logger.js';
+import { buildApplication, type Application } from '../../app/application.js';
+import { loadConfig } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
 import { PaymentCall } from '../../ivr/call/payment-call.js';
-import type { DtmfKey, ProgressEvent } from '../../ivr/flow/flow-types.js';
+import type { ProgressEvent } from '../../ivr/flow/flow-types.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
 import { findCardDataInFiles, findCardDataInText } from '../support/card-scan.js';
 import { ScriptedCaller, until } from '../support/scripted-caller.js';
 import { testDataDir } from '../support/test-data-dir.js';

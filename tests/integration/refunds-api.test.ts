@@ -1,9 +1,9 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../agent-bridge/identity/password-hash.js';
-import { buildApplication, type Application } from '../../ivr/app/application.js';
-import { loadConfig } from '../../ivr/app/config.js';
-import { createLogger } from '../../ivr/app/logger.js';
+import { buildApplication, type Application } from '../../app/application.js';
+import { loadConfig } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
 import { CardData } from '../../vault/card-data.js';
 import { findCardDataInFiles } from '../support/card-scan.js';
 import { testDataDir } from '../support/test-data-dir.js';

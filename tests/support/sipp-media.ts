@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PCMU } from '../../media-server/embedded/media/g711.js';
 import { RtpPhone } from '../integration/rtp/rtp-phone.js';
-import { tcpFree, udpFree } from './sipp.js';
+import { tcpFree, udpFree } from '../../tools/sipp/sipp-process.js';
 
 /** Ports above Linux's default ephemeral range (32768–60999), spread by vitest worker. */
 const SIPP_PORT_BASE = 61_000;

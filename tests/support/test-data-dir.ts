@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../ivr/app/project-root.js';
+import { projectRoot } from '../../app/project-root.js';
 
 /**
  * Where the systems under test keep their DATA_DIR: under test-artifacts/data,

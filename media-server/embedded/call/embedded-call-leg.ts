@@ -4,7 +4,6 @@ import type {
   CallLeg,
   CallLegEvents,
   DtmfEvent,
-  DtmfKey,
   HangupReason,
   InboundCall,
   LegEnded,
@@ -13,6 +12,7 @@ import type {
   PlayOptions,
   RecordingOptions,
 } from '../../media-server-port.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { answerOffer, type LocalMedia, type NegotiatedAudio } from '../sdp/sdp-negotiator.js';
 import type { SipDialog, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
 import { parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';

@@ -1,4 +1,5 @@
-import { DTMF_COLUMN_FREQUENCIES, DTMF_KEYPAD, DTMF_ROW_FREQUENCIES, type DtmfKey } from './dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { DTMF_COLUMN_FREQUENCIES, DTMF_KEYPAD, DTMF_ROW_FREQUENCIES } from './dtmf-keypad.js';
 import { dbm0ToAmplitude } from './signal-level.js';
 
 /** The detector works on 8 kHz narrowband audio only. */

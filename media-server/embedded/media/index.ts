@@ -1,4 +1,4 @@
-export * from './dtmf-key.js';
+export * from './dtmf-keypad.js';
 export * from './rtp-packet.js';
 export * from './telephone-event.js';
 export * from './telephone-event-receiver.js';

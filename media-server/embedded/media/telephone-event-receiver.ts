@@ -1,4 +1,5 @@
-import { dtmfKeyFromEventCode, type DtmfKey } from './dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfKeyFromEventCode } from './dtmf-keypad.js';
 import type { TelephoneEventFields } from './telephone-event.js';
 
 /** The RTP header fields the receiver needs; `RtpPacket` and `RtpPacketView` both fit. */

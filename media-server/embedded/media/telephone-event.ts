@@ -1,4 +1,5 @@
-import { dtmfKeyFromEventCode, type DtmfKey } from './dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfKeyFromEventCode } from './dtmf-keypad.js';
 
 /** Length of one event block (RFC 4733 §2.3). */
 export const TELEPHONE_EVENT_LENGTH = 4;

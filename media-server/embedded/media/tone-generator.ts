@@ -1,4 +1,5 @@
-import { dtmfFrequencies, type DtmfKey } from './dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfFrequencies } from './dtmf-keypad.js';
 import { dbm0ToAmplitude } from './signal-level.js';
 
 export interface ToneComponent {

@@ -1,5 +1,5 @@
 import { DTMF_BLOCK_SIZE, DtmfDetector, dtmfToneEnergyPresent, type DtmfDetectorActivity } from '../media/dtmf-detector.js';
-import type { DtmfKey } from '../media/dtmf-key.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { ToneGenerator, type ToneComponent } from '../media/tone-generator.js';
 import { FRAME_SAMPLES } from './jitter-buffer.js';
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { DtmfKey } from '../media/dtmf-key.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { g711CodecByName, type G711Codec } from '../media/g711.js';
 import { RTP_FIXED_HEADER_LENGTH, RtpPacketView, writeRtpHeader, type RtpHeaderFields } from '../media/rtp-packet.js';
 import { TELEPHONE_EVENT_LENGTH, TelephoneEventBits, TelephoneEventOffset } from '../media/telephone-event.js';

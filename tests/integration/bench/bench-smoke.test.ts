@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 
 const run = promisify(execFile);
 

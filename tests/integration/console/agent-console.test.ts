@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../agent-bridge/identity/password-hash.js';
-import { buildApplication, type Application } from '../../../ivr/app/application.js';
-import { loadConfig } from '../../../ivr/app/config.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { buildApplication, type Application } from '../../../app/application.js';
+import { loadConfig } from '../../../app/config.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { findCardDataInText } from '../../support/card-scan.js';
-import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
+import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 // The public Visa test card (sandbox PSP: approved), and what the caller keys after it.

@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { FreeswitchMediaServer } from '../../../media-server/freeswitch/freeswitch-media-server.js';
 import { MediaServerConnectError } from '../../../media-server/freeswitch/freeswitch-errors.js';
 import { DrachtioWireStub } from '../../support/freeswitch/drachtio-wire-stub.js';
@@ -16,7 +16,7 @@ import { FakeFreeswitch, FakeMediaServer, FakeMrf } from '../../support/freeswit
  * stop at once with one clear line, not hang (drachtio-srf and
  * drachtio-modesl both retry for ever). The real drachtio-srf against a
  * closed port, a port that never answers and a stub that refuses the
- * secret; then the whole process (`ivr/main.ts`, as `npm start` runs it).
+ * secret; then the whole process (`app/main.ts`, as `npm start` runs it).
  */
 
 const DRACHTIO_SECRET = 'drachtio-startup-secret-1234';
@@ -104,10 +104,10 @@ describe('FreeSWITCH adapter start-up with the real drachtio-srf', () => {
   });
 });
 
-/** Runs `ivr/main.ts` with `env`; resolves with its exit code and what it wrote to stderr. */
+/** Runs `app/main.ts` with `env`; resolves with its exit code and what it wrote to stderr. */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot(), 'ivr/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot(), 'app/main.ts')], {
       cwd: projectRoot(),
       env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'warn', MEDIA_SERVER: 'freeswitch', DRACHTIO_SECRET, FREESWITCH_SECRET, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

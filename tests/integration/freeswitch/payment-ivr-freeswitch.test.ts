@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApplication, type Application } from '../../../ivr/app/application.js';
-import { loadConfig } from '../../../ivr/app/config.js';
-import { createLogger } from '../../../ivr/app/logger.js';
+import { buildApplication, type Application } from '../../../app/application.js';
+import { loadConfig } from '../../../app/config.js';
+import { createLogger } from '../../../app/logger.js';
 import { PaymentIvr } from '../../../ivr/call/payment-ivr.js';
-import type { CardField } from '../../../ivr/domain/payment-types.js';
+import type { CardField } from '../../../domain/payment-types.js';
 import type { ProgressEvent } from '../../../ivr/flow/flow-types.js';
 import { PromptCatalogue } from '../../../ivr/prompts/prompt-catalogue.js';
 import { PROMPT_LANGUAGES } from '../../../ivr/prompts/prompt-texts.js';
@@ -12,6 +12,7 @@ import type { FakeKeyMethod } from '../../support/freeswitch/fake-freeswitch.js'
 import { freeswitchRig, type FreeswitchRig } from '../../support/media-server-contract/freeswitch-harness.js';
 import { until } from '../../support/scripted-caller.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import { SHIPPED_FILES } from '../../../app/shipped-files.js';
 
 // Public test card data (the sandbox PSP's approving Visa).
 const PAN = '4242424242424242';
@@ -44,7 +45,7 @@ describe('payment IVR on the FreeSWITCH adapter', () => {
     ivr = new PaymentIvr({
       mediaServer: rig.server,
       payNumber: config.PAY_NUMBER,
-      prompts: new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language)])),
+      prompts: new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)])),
       language: config.LANGUAGE,
       recordingDir: app.recordingDir,
       flow: { maxAttempts: config.MAX_ATTEMPTS, firstDigitTimeoutMs: config.FIRST_DIGIT_TIMEOUT_MS, interDigitTimeoutMs: config.INTER_DIGIT_TIMEOUT_MS },

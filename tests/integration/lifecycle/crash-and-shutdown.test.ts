@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditRecordings } from '../../../ivr/audit/recording-audit.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { auditRecordings } from '../../../tools/audit/recording-audit.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { parseWav } from '../../../media-server/embedded/media/wav-reader.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
-import { startSystem, type RunningSystem } from '../../support/running-system.js';
-import { freePort, keyStepsInjection, killAllSipp, SippPortSequence, startSipp, type SippRun } from '../../support/sipp.js';
+import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
+import { freePort, keyStepsInjection, killAllSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { recordingOf, sidecarOf } from '../../support/recordings.js';
 

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApplication, type Application } from '../../../ivr/app/application.js';
-import { loadConfig } from '../../../ivr/app/config.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { buildApplication, type Application } from '../../../app/application.js';
+import { loadConfig } from '../../../app/config.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
 import type { SandboxPsp } from '../../../psp/sandbox-psp.js';
 import { findCardDataInText } from '../../support/card-scan.js';
-import { freePort, killAllSipp, runSipp, SippPortSequence } from '../../support/sipp.js';
+import { freePort, killAllSipp, runSipp, SippPortSequence } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 const VISA = '4242424242424242';

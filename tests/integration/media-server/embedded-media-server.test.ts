@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { EmbeddedMediaServer } from '../../../media-server/embedded/embedded-media-server.js';
 import type { DtmfEvent, InboundCall } from '../../../media-server/media-server-port.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
-import { freePort, killAllSipp, runSipp } from '../../support/sipp.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
+import { freePort, killAllSipp, runSipp } from '../../../tools/sipp/sipp-process.js';
 
 /**
  * The media server port driven by a small test application (answer, play a

@@ -7,11 +7,11 @@ import { PCMU } from '../../../media-server/embedded/media/g711.js';
 import { RtpPacket } from '../../../media-server/embedded/media/rtp-packet.js';
 import { PROMPT_WAV, readWavFile } from '../../../media-server/embedded/media/wav-reader.js';
 import type { CallLeg, DtmfEvent, InboundCall, LegEnded, MediaServer } from '../../../media-server/media-server-port.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
-import { dtmfPcm } from '../../../scripts/dtmf-audio.js';
-import { freePort, killAllSipp, runSipp, startSipp, type SippRun } from '../../support/sipp.js';
-import { killAllCaptures, startCapture } from '../../support/tcpdump.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
+import { dtmfPcm } from '../../../tools/dtmf-audio.js';
+import { freePort, killAllSipp, runSipp, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { killAllCaptures, startCapture } from '../../../tools/capture/tcpdump.js';
 import { detectKeys, probeHits, rms } from '../../unit/rtp/signals.js';
 
 /**

@@ -9,10 +9,10 @@ import { PCMU } from '../../../media-server/embedded/media/g711.js';
 import { readWavFile } from '../../../media-server/embedded/media/wav-reader.js';
 import type { RecordingSidecar } from '../../../media-server/embedded/rtp/call-recorder.js';
 import type { DtmfEvent, InboundCall, LegEnded, PlaybackResult } from '../../../media-server/media-server-port.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
-import { dtmfPcm } from '../../../scripts/dtmf-audio.js';
-import { killAllSipp, runSipp, type SippRun } from '../../support/sipp.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
+import { dtmfPcm } from '../../../tools/dtmf-audio.js';
+import { killAllSipp, runSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { concatPcm, mediaServerRtpRange, openCallerEars, sippLocalArgs, sippPorts, writeUlaw } from '../../support/sipp-media.js';
 import { detectKeys, probeHits, rms, speechLike } from '../../unit/rtp/signals.js';
 

@@ -3,14 +3,14 @@ import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApplication, type Application } from '../../../ivr/app/application.js';
-import { loadConfig } from '../../../ivr/app/config.js';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { METRIC_PREFIX } from '../../../ivr/app/metrics.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { buildApplication, type Application } from '../../../app/application.js';
+import { loadConfig } from '../../../app/config.js';
+import { createLogger } from '../../../app/logger.js';
+import { METRIC_PREFIX } from '../../../app/metrics.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
 import { parsePrometheusText, sampleValue, type PromSample } from '../../support/prometheus-text.js';
-import { killAllSipp, runSipp, SippPortSequence } from '../../support/sipp.js';
+import { killAllSipp, runSipp, SippPortSequence } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 // The public Visa test card (the sandbox approves it), put together here rather than kept in a file.

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { qaJunit, qaTable } from '../../../scripts/qa/qa-report.js';
 import { runQa } from '../../../scripts/qa/qa-runner.js';
 import { QA_SCENARIOS } from '../../../scripts/qa/qa-scenarios.js';
-import { startSystem, type RunningSystem } from '../../support/running-system.js';
-import { freePort, killAllSipp } from '../../support/sipp.js';
+import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
+import { freePort, killAllSipp } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 const run = promisify(execFile);

@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { formatFuzzReport } from '../../../scripts/sip-fuzz.js';
 import { runSipFuzz, type SipFuzzReport } from '../../../scripts/sip-fuzz/sip-fuzzer.js';
 import { findCardDataInText } from '../../support/card-scan.js';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
-import { startSystem, type RunningSystem } from '../../support/running-system.js';
-import { freePort, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../support/sipp.js';
+import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
+import { freePort, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 // Issue 7, SIP robustness: the seeded fuzzer (scripts/sip-fuzz.ts) sends 10,000

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UdpDatagram } from '../../unit/media/pcap-reader.js';
+import type { UdpDatagram } from '../../../tools/capture/pcap-reader.js';
 import { createNamespacePair, type NamespacePair } from '../../support/network-namespace.js';
-import { startSystem, type RunningSystem } from '../../support/running-system.js';
-import { freePort } from '../../support/sipp.js';
-import { startCapture, type Capture } from '../../support/tcpdump.js';
+import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
+import { freePort } from '../../../tools/sipp/sipp-process.js';
+import { startCapture, type Capture } from '../../../tools/capture/tcpdump.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 // Issue 7: scans with Debian's sipvicious (svmap, svwar) from a source outside

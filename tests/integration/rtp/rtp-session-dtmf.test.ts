@@ -6,7 +6,7 @@ import { RtpPacket } from '../../../media-server/embedded/media/rtp-packet.js';
 import { MediaBridge } from '../../../media-server/embedded/rtp/media-bridge.js';
 import { MediaClock } from '../../../media-server/embedded/rtp/media-clock.js';
 import { RtpSession, type SessionDtmfEvent } from '../../../media-server/embedded/rtp/rtp-session.js';
-import { readPcapUdp, type UdpDatagram } from '../../unit/media/pcap-reader.js';
+import { readPcapUdp, type UdpDatagram } from '../../../tools/capture/pcap-reader.js';
 import { detectKeys, keySequence, probeHits, speechLike } from '../../unit/rtp/signals.js';
 import { closeAll, negotiated, RtpPhone, sleep, testAllocator } from './rtp-phone.js';
 

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LegCallMedia } from '../../../ivr/call/leg-call-media.js';
 import { PromptCatalogue } from '../../../ivr/prompts/prompt-catalogue.js';
 import type { CallLeg, DtmfEvent, DtmfMethod, InboundCall, LegEnded, MediaServer } from '../../../media-server/media-server-port.js';
+import { SHIPPED_FILES } from '../../../app/shipped-files.js';
 
 /**
  * One contract for the media server port, run against every adapter: the
@@ -294,7 +295,7 @@ export function describeMediaServerContract(name: string, setUp: () => Promise<C
       await call.startRecording({ path });
       const media = new LegCallMedia({
         leg: call,
-        prompts: new PromptCatalogue('en-GB'),
+        prompts: new PromptCatalogue('en-GB', SHIPPED_FILES.promptAudioDir),
         recording: { pause: () => call.pauseRecording(), resume: () => call.resumeRecording() },
         release: () => void call.hangup(),
       });

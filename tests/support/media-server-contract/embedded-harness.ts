@@ -1,8 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
-import { createLogger } from '../../../ivr/app/logger.js';
+import { createLogger } from '../../../app/logger.js';
 import { EmbeddedMediaServer } from '../../../media-server/embedded/embedded-media-server.js';
-import { dtmfEventCode, dtmfKeyFromEventCode, type DtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfEventCode, dtmfKeyFromEventCode } from '../../../media-server/embedded/media/dtmf-keypad.js';
 import { PCMU } from '../../../media-server/embedded/media/g711.js';
 import { RtpPacket } from '../../../media-server/embedded/media/rtp-packet.js';
 import { TelephoneEvent } from '../../../media-server/embedded/media/telephone-event.js';
@@ -12,7 +13,7 @@ import { SipTransport } from '../../../media-server/embedded/sip/transport/sip-t
 import { SourceFilter } from '../../../media-server/embedded/sip/transport/source-filter.js';
 import { SipUserAgent, type SipDialog } from '../../../media-server/embedded/sip/user-agent/sip-user-agent.js';
 import { detectKeys, keySequence } from '../../unit/rtp/signals.js';
-import { freePort } from '../sipp.js';
+import { freePort } from '../../../tools/sipp/sipp-process.js';
 import type { ContractCaller, ContractHarness, ContractPhone, PhoneBehaviour } from './contract.js';
 
 /**

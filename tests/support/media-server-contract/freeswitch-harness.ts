@@ -1,4 +1,4 @@
-import { createLogger } from '../../../ivr/app/logger.js';
+import { createLogger } from '../../../app/logger.js';
 import { FreeswitchMediaServer, type FreeswitchMediaServerOptions } from '../../../media-server/freeswitch/freeswitch-media-server.js';
 import { FakeSrf, partySdp, type FakeCaller, type FakeSrfConnect } from '../freeswitch/fake-drachtio.js';
 import { FakeFreeswitch, FakeMediaServer, FakeMrf, type FakeMrfConnect } from '../freeswitch/fake-freeswitch.js';

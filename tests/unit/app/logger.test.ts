@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { scrubPans } from '../../../ivr/app/pan-scrubber.js';
+import { createLogger } from '../../../app/logger.js';
+import { scrubPans } from '../../../domain/pan-scrubber.js';
 
 // Public test card numbers (Stripe's documented test cards).
 const VISA = '4242424242424242';

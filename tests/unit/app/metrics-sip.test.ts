@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metrics, METRIC_PREFIX, type SipTotals } from '../../../ivr/app/metrics.js';
+import { Metrics, METRIC_PREFIX, type SipTotals } from '../../../app/metrics.js';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.js';
 
 const m = (name: string): string => `${METRIC_PREFIX}${name}`;

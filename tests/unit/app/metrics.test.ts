@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metrics, METRIC_PREFIX, type RtpPacketTotals } from '../../../ivr/app/metrics.js';
+import { Metrics, METRIC_PREFIX, type RtpPacketTotals } from '../../../app/metrics.js';
 import { parsePrometheusText, sampleValue, type PromSample } from '../../support/prometheus-text.js';
 
 async function scrape(metrics: Metrics): Promise<PromSample[]> {

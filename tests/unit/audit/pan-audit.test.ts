@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditDirectoryForPans } from '../../../ivr/audit/pan-audit.js';
-import { formatOpaqueId, newOpaqueId } from '../../../ivr/domain/opaque-id.js';
-import { TEST_CARDS } from '../../support/test-cards.js';
+import { auditDirectoryForPans } from '../../../tools/audit/pan-audit.js';
+import { formatOpaqueId, newOpaqueId } from '../../../domain/opaque-id.js';
+import { TEST_CARDS } from '../../../tools/test-cards.js';
 
 const VISA = TEST_CARDS.visa;
 const dir = mkdtempSync(join(tmpdir(), 'pan-audit-'));

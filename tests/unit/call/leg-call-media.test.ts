@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AudioItem, CallLeg, PlaybackResult } from '../../../media-server/media-server-port.js';
 import { LegCallMedia, NO_RECORDING } from '../../../ivr/call/leg-call-media.js';
 import { PromptCatalogue } from '../../../ivr/prompts/prompt-catalogue.js';
+import { SHIPPED_FILES } from '../../../app/shipped-files.js';
 
 /** A call leg that keeps what was asked of it; plays finish when `finish()` is called. */
 class RecordingLeg extends EventEmitter {
@@ -31,7 +32,7 @@ class RecordingLeg extends EventEmitter {
 }
 
 const asLeg = (leg: RecordingLeg): CallLeg => leg as unknown as CallLeg;
-const prompts = new PromptCatalogue('en-GB');
+const prompts = new PromptCatalogue('en-GB', SHIPPED_FILES.promptAudioDir);
 
 describe('LegCallMedia', () => {
   it('masks the caller leg; in muted mode also mutes it for the agent', () => {

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../ivr/app/logger.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { createLogger } from '../../../app/logger.js';
+import { projectRoot } from '../../../app/project-root.js';
 import type { CallMetrics } from '../../../ivr/call/call-metrics.js';
 import { PaymentCall } from '../../../ivr/call/payment-call.js';
-import type { DtmfKey } from '../../../ivr/flow/flow-types.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { FileOrderLookup } from '../../../ivr/orders/file-order-lookup.js';
 import { Authoriser } from '../../../psp/authoriser.js';
 import { SandboxPsp } from '../../../psp/sandbox-psp.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectBrand, brandRule, CARD_BRAND_RULES } from '../../../ivr/domain/card-brand.js';
+import { detectBrand, brandRule, CARD_BRAND_RULES } from '../../../domain/card-brand.js';
 import {
   checkExpiry,
   checkPan,
@@ -7,7 +7,7 @@ import {
   luhnValid,
   panComplete,
   securityCodeLength,
-} from '../../../ivr/domain/card-rules.js';
+} from '../../../domain/card-rules.js';
 
 // Public test card numbers from the PSPs' documentation (Stripe, Adyen).
 const CARDS = {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import type { ProgressEvent } from '../../../ivr/flow/flow-types.js';
 
 /** The console's progress.js as seen from here (it is a plain browser module, loaded by URL). */

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configSchema, loadConfig, SECRET_SETTINGS } from '../../../ivr/app/config.js';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { configSchema, loadConfig, SECRET_SETTINGS } from '../../../app/config.js';
+import { projectRoot } from '../../../app/project-root.js';
+import { SHIPPED_FILES } from '../../../app/shipped-files.js';
 import { attributeValues } from '../../support/xmllint.js';
 
 /**
@@ -195,14 +196,20 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^COPY --from=prod \/app\/node_modules \.\/node_modules$/m);
     expect(runtime).not.toMatch(/--from=build/);
     expect(runtime).not.toMatch(/^COPY (tests|scripts)\b/m);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/ivr\/main\.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/app\/main\.js"\]$/m);
   });
 
   it('ships every file the app reads at run time', () => {
     const runtime = stage('runtime');
-    for (const path of ['ivr/prompts/audio', 'ivr/orders/demo-orders.json', 'agent-bridge/console/public']) {
-      expect(runtime, path).toContain(`COPY ${path} ./${path}`);
-    }
+    const paths = Object.values(SHIPPED_FILES).map((path) => relative(projectRoot(), path));
+    expect(paths).toContain('ivr/prompts/audio');
+    for (const path of paths) expect(runtime, path).toContain(`COPY ${path} ./${path}`);
+  });
+
+  it('builds every folder the production build compiles', () => {
+    const include = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include;
+    expect(include).toContain('app');
+    for (const folder of include) expect(stage('build'), folder).toMatch(new RegExp(`^COPY ${folder} ${folder}$`, 'm'));
   });
 
   it('keeps .env out of the build context', () => {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { INBAND_DTMF_DETECTOR, LEG_VARIABLES } from '../../../media-server/freeswitch/freeswitch-commands.js';
 import { attributeValues, param, wellFormed, xpath } from '../../support/xmllint.js';
 

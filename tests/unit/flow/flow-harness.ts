@@ -1,15 +1,15 @@
 import { CardVault } from '../../../vault/card-vault.js';
-import { vaultCardEntry } from '../../../vault/vault-card-entry.js';
+import { vaultCardEntry } from '../../../ivr/call/vault-card-entry.js';
 import { PaymentFlow } from '../../../ivr/flow/payment-flow.js';
 import type {
-  DtmfKey,
   FlowEffect,
   FlowEvent,
   FlowState,
   PaymentFlowOptions,
   ProgressEvent,
 } from '../../../ivr/flow/flow-types.js';
-import type { CardBrand } from '../../../ivr/domain/card-brand.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
+import type { CardBrand } from '../../../domain/card-brand.js';
 
 export const NOW = new Date('2026-11-22T10:00:00Z');
 export const DEMO_ORDER = { reference: '1001', amountMinor: 4250, currency: 'EUR' } as const;

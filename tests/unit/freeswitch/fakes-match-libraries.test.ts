@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { FakeDialog, FakeRequest, FakeResponse, FakeSrf } from '../../support/freeswitch/fake-drachtio.js';
 import { FakeEndpoint, FakeFreeswitch, FakeMediaServer, FakeMrf } from '../../support/freeswitch/fake-freeswitch.js';
 

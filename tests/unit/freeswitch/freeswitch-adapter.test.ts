@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { FreeswitchCommandError, LegStateError, MediaServerConnectError } from '../../../media-server/freeswitch/freeswitch-errors.js';
 import type { FreeswitchInboundCall } from '../../../media-server/freeswitch/freeswitch-call-leg.js';
 import type { CallLeg, DtmfEvent, InboundCall, LegEnded } from '../../../media-server/media-server-port.js';

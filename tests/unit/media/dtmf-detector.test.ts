@@ -9,7 +9,7 @@ import {
   dtmfToneEnergyPresent,
   type DtmfDetectorOptions,
 } from '../../../media-server/embedded/media/dtmf-detector.js';
-import { DTMF_KEYS, type DtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import { DTMF_KEYS, type DtmfKey } from '../../../domain/dtmf-key.js';
 import { PCMA, PCMU } from '../../../media-server/embedded/media/g711.js';
 import { ToneGenerator, type DtmfToneOptions } from '../../../media-server/embedded/media/tone-generator.js';
 import { parseWav } from '../../../media-server/embedded/media/wav-reader.js';

@@ -7,7 +7,7 @@ import {
   TelephoneEventReceiver,
   type TelephoneEventReport,
 } from '../../../media-server/embedded/media/telephone-event-receiver.js';
-import { readPcapUdp } from './pcap-reader.js';
+import { readPcapUdp } from '../../../tools/capture/pcap-reader.js';
 
 // Real SIPp captures: Debian sip-tester's RFC 2833 pcaps (read in place; .ci/run installs
 // the package) and our own capture of SIPp 3.6.1 play_dtmf (tests/fixtures/media/README.md).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dtmfEventCode, type DtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import { type DtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfEventCode } from '../../../media-server/embedded/media/dtmf-keypad.js';
 import { TelephoneEvent } from '../../../media-server/embedded/media/telephone-event.js';
 import {
   TelephoneEventReceiver,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DTMF_KEYS, dtmfEventCode, dtmfKeyFromEventCode, isDtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import { DTMF_KEYS, isDtmfKey } from '../../../domain/dtmf-key.js';
+import { dtmfEventCode, dtmfKeyFromEventCode } from '../../../media-server/embedded/media/dtmf-keypad.js';
 import {
   TelephoneEvent,
   TelephoneEventParseError,

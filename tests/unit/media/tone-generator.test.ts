@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DTMF_KEYS, dtmfFrequencies } from '../../../media-server/embedded/media/dtmf-key.js';
+import { DTMF_KEYS } from '../../../domain/dtmf-key.js';
+import { dtmfFrequencies } from '../../../media-server/embedded/media/dtmf-keypad.js';
 import { amplitudeToDbm0, dbm0ToAmplitude, meanSquareToDbm0 } from '../../../media-server/embedded/media/signal-level.js';
 import { ToneGenerator } from '../../../media-server/embedded/media/tone-generator.js';
 

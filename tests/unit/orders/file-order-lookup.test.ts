@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { FileOrderLookup, OrdersFileError } from '../../../ivr/orders/file-order-lookup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orders-'));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../ivr/app/project-root.js';
+import { projectRoot } from '../../../app/project-root.js';
 import { PROMPT_LANGUAGES, PROMPT_TEXTS } from '../../../ivr/prompts/prompt-texts.js';
 import { amountFragments, characterFragments, FRAGMENT_TEXTS, numberFragments } from '../../../ivr/prompts/spoken-values.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CardBrand } from '../../../ivr/domain/card-brand.js';
+import type { CardBrand } from '../../../domain/card-brand.js';
 import type { AuthorisationRequest } from '../../../psp/psp-port.js';
 import { PspTimeoutError, SANDBOX_TEST_CARDS, SandboxLedgerError, SandboxPsp } from '../../../psp/sandbox-psp.js';
 import { CardData } from '../../../vault/card-data.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DTMF_KEYS, type DtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import { DTMF_KEYS, type DtmfKey } from '../../../domain/dtmf-key.js';
 import { DtmfMasker, type DtmfMaskerOptions } from '../../../media-server/embedded/rtp/dtmf-masker.js';
 import { detectKeys, keySequence, noise, probeHits, rms, speechLike, type ToneSpan } from './signals.js';
 

@@ -4,7 +4,7 @@
  * leak check uses (the Q.24 detector and the lenient energy probe).
  */
 import { DtmfDetector, dtmfToneEnergyPresent } from '../../../media-server/embedded/media/dtmf-detector.js';
-import type { DtmfKey } from '../../../media-server/embedded/media/dtmf-key.js';
+import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { ToneGenerator, type DtmfToneOptions } from '../../../media-server/embedded/media/tone-generator.js';
 
 export const RATE = 8000;

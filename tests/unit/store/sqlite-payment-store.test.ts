@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CARD_BRANDS } from '../../../ivr/domain/card-brand.js';
-import type { PaymentStatus } from '../../../ivr/domain/payment-types.js';
+import { CARD_BRANDS } from '../../../domain/card-brand.js';
+import type { PaymentStatus } from '../../../domain/payment-types.js';
 import { MIGRATIONS } from '../../../store/migrations.js';
-import type { AuthorisationState } from '../../../store/payment-store.js';
+import type { AuthorisationState } from '../../../domain/payment-lifecycle.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import {
   AuthorisationNotFoundError,

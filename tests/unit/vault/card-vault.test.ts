@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CardVault, type VaultRef } from '../../../vault/card-vault.js';
 import { CardData } from '../../../vault/card-data.js';
 import { VaultEntryIncompleteError, VaultEntryNotFoundError } from '../../../vault/vault-errors.js';
-import { createLogger } from '../../../ivr/app/logger.js';
+import { createLogger } from '../../../app/logger.js';
 
 // Public test card numbers (Stripe's documented test cards).
 const VISA = '4242424242424242';

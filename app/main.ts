@@ -1,10 +1,10 @@
-import './app/file-system-threads.js';
+import './file-system-threads.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, loadConfig } from './app/config.js';
-import { createLogger } from './app/logger.js';
-import { scrubPans } from './app/pan-scrubber.js';
-import { buildApplication } from './app/application.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { scrubPans } from '../domain/pan-scrubber.js';
+import { buildApplication } from './application.js';
 
 /**
  * `npm start`: the whole system on its embedded defaults. A bad setting stops

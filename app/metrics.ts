@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DtmfMethod } from '../../media-server/media-server-port.js';
-import type { PspCallOutcome } from '../../psp/authoriser.js';
-import type { CallMetrics, CallOutcome } from '../call/call-metrics.js';
+import type { DtmfMethod } from '../media-server/media-server-port.js';
+import type { PspCallOutcome } from '../psp/authoriser.js';
+import type { CallMetrics, CallOutcome } from '../ivr/call/call-metrics.js';
 import type { CaptureErrorType, CardField, EntryMode, PaymentStatus } from '../domain/payment-types.js';
 
 /** What the media server carried, read at each scrape (EmbeddedMediaServer.rtpTotals). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { FreeswitchMediaServer } from '../../media-server/freeswitch/freeswitch-media-server.js';
-import { SourceFilter } from '../../media-server/embedded/sip/transport/source-filter.js';
+import type { FreeswitchMediaServer } from '../media-server/freeswitch/freeswitch-media-server.js';
+import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import type { Config } from './config.js';
 
 /**
@@ -10,7 +10,7 @@ import type { Config } from './config.js';
  * applies, to the source drachtio-server reports for each INVITE.
  */
 export async function createFreeswitchMediaServer(config: Config, logger: Logger): Promise<FreeswitchMediaServer> {
-  const { FreeswitchMediaServer } = await import('../../media-server/freeswitch/freeswitch-media-server.js');
+  const { FreeswitchMediaServer } = await import('../media-server/freeswitch/freeswitch-media-server.js');
   const allow = new SourceFilter(config.SIP_ALLOW);
   return new FreeswitchMediaServer({
     drachtio: { host: config.DRACHTIO_HOST, port: config.DRACHTIO_PORT, secret: config.DRACHTIO_SECRET as string },

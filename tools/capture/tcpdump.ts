@@ -1,14 +1,14 @@
 /**
  * Packet capture for the integration tests: tcpdump writing a pcap of what
  * really crossed the loopback interface, read back with the pcap reader in
- * tests/unit/media/pcap-reader.ts. tcpdump needs root (or CAP_NET_RAW); CI
+ * tools/capture/pcap-reader.ts. tcpdump needs root (or CAP_NET_RAW); CI
  * installs it (Debian `tcpdump`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readPcapUdp, type UdpDatagram } from '../unit/media/pcap-reader.js';
+import { readPcapUdp, type UdpDatagram } from './pcap-reader.js';
 
 export interface CaptureOptions {
   /** A pcap-filter(7) expression, e.g. `udp and dst port 16000`. */

@@ -1,42 +1,42 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startHttpServer, type RunningHttpServer } from '../../agent-bridge/http-server.js';
-import { resolveAdminApiKey } from '../../agent-bridge/admin-api-key.js';
-import { canSee, mountApi } from '../../agent-bridge/api/api-routes.js';
-import { AccessTokens } from '../../agent-bridge/identity/access-token.js';
-import { Authenticator } from '../../agent-bridge/identity/authenticator.js';
-import { LoginThrottle } from '../../agent-bridge/identity/login-throttle.js';
-import { ProgressHub } from '../../agent-bridge/stream/progress-hub.js';
-import { StreamServer } from '../../agent-bridge/stream/stream-server.js';
-import { SqliteIdentityStore } from '../../store/sqlite-identity-store.js';
-import { LiveSessions } from '../call/live-sessions.js';
-import { CardVault } from '../../vault/card-vault.js';
-import { SqlitePaymentStore } from '../../store/sqlite-payment-store.js';
-import { SqlitePspRecordStore } from '../../store/sqlite-psp-record-store.js';
-import { PaymentReversals } from '../../psp/payment-reversals.js';
-import { PspReadiness } from '../../psp/psp-readiness.js';
-import { AdyenWebhookHandler } from '../../psp/adyen-webhooks.js';
-import { mountPspWebhooks } from '../../agent-bridge/api/psp-webhook-routes.js';
-import { mountMetrics } from '../../agent-bridge/metrics-route.js';
+import { startHttpServer, type RunningHttpServer } from '../agent-bridge/http-server.js';
+import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
+import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
+import { AccessTokens } from '../agent-bridge/identity/access-token.js';
+import { Authenticator } from '../agent-bridge/identity/authenticator.js';
+import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
+import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
+import { StreamServer } from '../agent-bridge/stream/stream-server.js';
+import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
+import { LiveSessions } from '../ivr/call/live-sessions.js';
+import { CardVault } from '../vault/card-vault.js';
+import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { SqlitePspRecordStore } from '../store/sqlite-psp-record-store.js';
+import { PaymentReversals } from '../psp/payment-reversals.js';
+import { PspReadiness } from '../psp/psp-readiness.js';
+import { AdyenWebhookHandler } from '../psp/adyen-webhooks.js';
+import { mountPspWebhooks } from '../agent-bridge/api/psp-webhook-routes.js';
+import { mountMetrics } from '../agent-bridge/metrics-route.js';
 import { createPsp } from './psp-adapter.js';
-import { Authoriser } from '../../psp/authoriser.js';
-import { Reconciler } from '../../psp/reconciler.js';
-import type { PaymentServiceProvider } from '../../psp/psp-port.js';
-import { FileOrderLookup } from '../orders/file-order-lookup.js';
-import { HttpOrderLookup } from '../orders/http-order-lookup.js';
-import type { OrderLookup } from '../orders/order-lookup-port.js';
-import { EmbeddedMediaServer } from '../../media-server/embedded/embedded-media-server.js';
+import { Authoriser } from '../psp/authoriser.js';
+import { Reconciler } from '../psp/reconciler.js';
+import type { PaymentServiceProvider } from '../psp/psp-port.js';
+import { FileOrderLookup } from '../ivr/orders/file-order-lookup.js';
+import { HttpOrderLookup } from '../ivr/orders/http-order-lookup.js';
+import type { OrderLookup } from '../ivr/orders/order-lookup-port.js';
+import { EmbeddedMediaServer } from '../media-server/embedded/embedded-media-server.js';
 import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
-import type { MediaServer } from '../../media-server/media-server-port.js';
-import { PaymentIvr } from '../call/payment-ivr.js';
-import { settleInterruptedCalls } from '../call/interrupted-calls.js';
-import { recoverInterruptedRecordings } from '../../media-server/embedded/rtp/recording-recovery.js';
-import { RecorderWebhook } from '../call/recorder-webhook.js';
-import { PromptCatalogue } from '../prompts/prompt-catalogue.js';
-import { PROMPT_LANGUAGES } from '../prompts/prompt-texts.js';
+import type { MediaServer } from '../media-server/media-server-port.js';
+import { PaymentIvr } from '../ivr/call/payment-ivr.js';
+import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
+import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
+import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
+import { PromptCatalogue } from '../ivr/prompts/prompt-catalogue.js';
+import { PROMPT_LANGUAGES } from '../ivr/prompts/prompt-texts.js';
 import type { Config } from './config.js';
-import { projectRoot } from './project-root.js';
+import { SHIPPED_FILES } from './shipped-files.js';
 import { Metrics } from './metrics.js';
 
 export interface ApplicationOptions {
@@ -83,7 +83,7 @@ const SETTLE_MS = 5_000;
  */
 export async function buildApplication({ config, logger, dataDir }: ApplicationOptions): Promise<Application> {
   // A missing recording is a build problem: refuse to start rather than fail mid-call.
-  const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language)]));
+  const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)]));
   for (const catalogue of prompts.values()) catalogue.verify();
   const store = new SqlitePaymentStore({ dataDir });
   // No call survives a crash: close what the last process left open before taking new ones.
@@ -150,7 +150,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           timeoutMs: config.ORDER_LOOKUP_TIMEOUT_MS,
           ...(config.ORDER_LOOKUP_TOKEN ? { bearerToken: config.ORDER_LOOKUP_TOKEN } : {}),
         })
-      : new FileOrderLookup(config.ORDERS_FILE ?? join(projectRoot(), 'ivr/orders/demo-orders.json'));
+      : new FileOrderLookup(config.ORDERS_FILE ?? SHIPPED_FILES.demoOrdersFile);
 
   const adminKey = resolveAdminApiKey(dataDir, config.ADMIN_API_KEY);
   if (adminKey.source === 'generated') {
@@ -261,6 +261,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         accepting: () => !stopping,
         psp: () => pspReadiness.ready(),
       },
+      consoleDir: SHIPPED_FILES.consoleDir,
       ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
       routes: (app) => {
         mountMetrics(app, { render: () => metrics.render(), tokens: [config.METRICS_TOKEN, adminKey.key].filter((t) => t !== undefined) });

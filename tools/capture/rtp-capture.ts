@@ -1,6 +1,6 @@
 import { RtpPacketView } from '../../media-server/embedded/media/rtp-packet.js';
 import { decodeMulawSample } from '../../media-server/embedded/media/g711.js';
-import type { UdpDatagram } from '../unit/media/pcap-reader.js';
+import type { UdpDatagram } from './pcap-reader.js';
 
 export interface CapturedRtp {
   readonly timeMs: number;

@@ -1,4 +1,4 @@
-import { luhnValid } from '../domain/card-rules.js';
+import { luhnValid } from './card-rules.js';
 
 /**
  * 12–19 digits not touching other digits: either unbroken, or grouped as

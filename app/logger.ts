@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { scrubPans } from './pan-scrubber.js';
+import { scrubPans } from '../domain/pan-scrubber.js';
 
 export type { Logger } from 'pino';
 

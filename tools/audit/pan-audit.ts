@@ -1,6 +1,6 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { findPans } from '../app/pan-scrubber.js';
+import { findPans } from '../../domain/pan-scrubber.js';
 
 export interface FileFinding {
   readonly file: string;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../ivr/app/project-root.js';
+import { projectRoot } from '../app/project-root.js';
 
-/** The whole system (`ivr/main.ts`, as `npm start` runs it) in a child process. */
+/** The whole system (`app/main.ts`, as `npm start` runs it) in a child process. */
 export interface RunningSystem {
   readonly httpUrl: string;
   readonly sipPort: number;
@@ -41,7 +41,7 @@ export async function startSystem(env: Record<string, string>, options: StartOpt
   const timeoutMs = options.timeoutMs ?? 20_000;
   const dataDir = env.DATA_DIR as string;
   const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(projectRoot(), 'ivr/main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(projectRoot(), 'app/main.ts')], {
     cwd: projectRoot(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

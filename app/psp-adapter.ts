@@ -1,10 +1,10 @@
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdyenPsp } from '../../psp/adyen-psp.js';
-import type { PaymentServiceProvider } from '../../psp/psp-port.js';
-import { SandboxPsp } from '../../psp/sandbox-psp.js';
-import { StripePsp } from '../../psp/stripe-psp.js';
-import type { PspRecordStore } from '../../store/psp-record-store.js';
+import { AdyenPsp } from '../psp/adyen-psp.js';
+import type { PaymentServiceProvider } from '../psp/psp-port.js';
+import { SandboxPsp } from '../psp/sandbox-psp.js';
+import { StripePsp } from '../psp/stripe-psp.js';
+import type { PspRecordStore } from '../store/psp-record-store.js';
 import type { Config } from './config.js';
 
 /** The PSP adapter PSP names, configured from its settings (config.ts has checked the required ones). */

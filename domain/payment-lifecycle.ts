@@ -1,0 +1,35 @@
+import type { PaymentStatus } from './payment-types.js';
+
+export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error' | 'in_doubt';
+
+/**
+ * Legal status changes. The lifecycle documented on `PaymentStatus`, plus `→ error`
+ * from pending and capturing, which `statusForResult('internal-error')`
+ * produces. A status may always stay as it is; a final status changes no more.
+ */
+export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+  capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
+  authorising: ['approved', 'declined', 'in_doubt', 'error'],
+  in_doubt: ['approved', 'declined', 'error'],
+  approved: [],
+  declined: [],
+  failed: [],
+  abandoned: [],
+  cancelled: [],
+  error: [],
+};
+
+/** Legal authorisation state changes; a state may also stay as it is. */
+export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState, readonly AuthorisationState[]>> = {
+  requested: ['in_doubt', 'approved', 'declined', 'error'],
+  in_doubt: ['approved', 'declined', 'error'],
+  approved: [],
+  declined: [],
+  error: [],
+};
+
+/** Whether `from → to` is in `table`; staying in the same state is always legal. */
+export function isLegalTransition<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
+  return from === to || table[from].includes(to);
+}

@@ -1,2 +1,0 @@
-/** The tests start the system with the same helper as the benchmark: one way of doing it. */
-export * from '../../scripts/qa/system-process.js';
