@@ -212,7 +212,7 @@ export class Metrics implements CallMetrics {
   }
   /**
    * SIP counters filled at scrape time: what each transport delivered, what
-   * was refused and why (issue 7: malformed, oversized, outside SIP_ALLOW,
+   * was refused and why (malformed, oversized, outside SIP_ALLOW,
    * over the transaction cap), and the TCP connections the caps closed.
    */
   #sipMetrics(read: () => SipTotals): void {

@@ -154,7 +154,7 @@ try {
     if (step.failureRate > maxFailureRate) break;
   }
 
-  // "Highest step with no failure" (the wording); the steps go on while at most maxFailureRate fail.
+  // "Highest step with no failure"; the steps go on while at most maxFailureRate fail.
   const best = [...direct].reverse().find((s) => s.failed === 0);
   const withinBound = [...direct].reverse().find((s) => s.failureRate <= maxFailureRate);
   const bestBaseline = [...baseline].reverse().find((b) => b.failed === 0 && steps.includes(b.calls));

@@ -1,3 +1,4 @@
+import { PeriodicPass } from './periodic-pass.js';
 import type { Logger } from 'pino';
 import type { PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
@@ -47,9 +48,8 @@ export class PaymentReversals {
   readonly #records: PspRecordStore;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
-  readonly #intervalMs: number;
   readonly #logger: Logger | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #periodic: PeriodicPass;
 
   constructor(options: PaymentReversalsOptions) {
     this.#psp = options.psp;
@@ -57,8 +57,8 @@ export class PaymentReversals {
     this.#records = options.records;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
-    this.#intervalMs = options.intervalMs ?? 60_000;
     this.#logger = options.logger;
+    this.#periodic = new PeriodicPass(() => this.resendInDoubt(), options.intervalMs ?? 60_000, (err) => this.#logger?.error({ err }, 'resending in-doubt reversals failed'));
   }
 
   /** What is left to refund of a session's payment. */
@@ -123,20 +123,14 @@ export class PaymentReversals {
     }
   }
 
-  /** Sends every in-doubt reversal again, at once and then every `intervalMs`. Safe to call twice. */
+  /** Runs a pass at once and then every `intervalMs` (an unref'd timer). Calling it again does nothing. */
   start(): void {
-    if (this.#timer) return;
-    const run = (): void => {
-      this.resendInDoubt().catch((err: unknown) => this.#logger?.error({ err }, 'resending in-doubt reversals failed'));
-    };
-    this.#timer = setInterval(run, this.#intervalMs);
-    this.#timer.unref();
-    run();
+    this.#periodic.start();
   }
 
+  /** Stops the timer; a pass under way finishes. Safe to call twice. */
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#periodic.stop();
   }
 
   /** One pass over the in-doubt reversals (and `requested` ones a crash cut off); returns how many settled. */

@@ -1,3 +1,4 @@
+import { PeriodicPass } from './periodic-pass.js';
 import type { Logger } from 'pino';
 import { FINAL_PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-types.js';
 import type { AuthorisationRecord, PaymentStore } from '../store/payment-store.js';
@@ -55,43 +56,35 @@ export class Reconciler {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
   readonly #records: PspRecordStore | undefined;
-  readonly #intervalMs: number;
   readonly #lookupTimeoutMs: number;
   readonly #staleAfterMs: number;
   readonly #now: () => Date;
   readonly #logger: Logger | undefined;
   /** Intents requested at or before this instant belong to an earlier process. */
   readonly #bornAt: number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #periodic: PeriodicPass;
   #running: Promise<ReconcileSummary> | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
     this.#records = options.records;
-    this.#intervalMs = options.intervalMs ?? 60_000;
     this.#lookupTimeoutMs = options.lookupTimeoutMs ?? 10_000;
     this.#staleAfterMs = options.staleAfterMs ?? 120_000;
     this.#now = options.now ?? (() => new Date());
     this.#logger = options.logger;
     this.#bornAt = this.#now().getTime();
+    this.#periodic = new PeriodicPass(() => this.reconcileOnce(), options.intervalMs ?? 60_000, (err) => this.#logger?.error({ err }, 'reconciliation failed'));
   }
 
   /** Runs a pass at once and then every `intervalMs` (an unref'd timer). Calling it again does nothing. */
   start(): void {
-    if (this.#timer) return;
-    const run = (): void => {
-      this.reconcileOnce().catch((err: unknown) => this.#logger?.error({ err }, 'reconciliation failed'));
-    };
-    this.#timer = setInterval(run, this.#intervalMs);
-    this.#timer.unref();
-    run();
+    this.#periodic.start();
   }
 
   /** Stops the timer; a pass under way finishes. Safe to call twice. */
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#periodic.stop();
   }
 
   /** One pass over every in-doubt payment; a call during a pass shares it. */

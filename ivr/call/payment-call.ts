@@ -287,7 +287,7 @@ export class PaymentCall {
     try {
       this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
     } catch (err) {
-      // No record, no charge: the caller hears the apology instead (issue 7, crash safety).
+      // No record, no charge (PSP intents are written before the call): the caller hears the apology instead.
       this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'store not writable: authorisation not attempted');
       this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'store-unavailable' } });
       return;

@@ -5,7 +5,6 @@ import type {
   Bridge,
   CallLeg,
   DialOptions,
-  HangupReason,
   Listener,
   MediaServer,
   MediaServerEvents,
@@ -21,6 +20,7 @@ import { SipTransport, type DropReason, type SipTransportCounters, type SipTrans
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
+import { DialError } from '../media-server-errors.js';
 
 export interface EmbeddedMediaServerOptions {
   /** SIP listens here (UDP and TCP). Default 127.0.0.1. */
@@ -76,17 +76,6 @@ export interface RtpTotals {
   readonly late: number;
   /** Sequence gaps (RFC 3550 §6.4.1 cumulative lost). */
   readonly lost: number;
-}
-
-/** An outbound call that was refused or not answered. */
-export class DialError extends Error {
-  override readonly name = 'DialError';
-  constructor(
-    readonly reason: HangupReason,
-    readonly status?: number,
-  ) {
-    super(`dial failed: ${reason}${status ? ` (${status})` : ''}`);
-  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { startSystem, type RunningSystem } from '../../../tools/system-process.j
 import { freePort, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
-// Issue 7, SIP robustness: the seeded fuzzer (scripts/sip-fuzz.ts) sends 10,000
+// SIP robustness: the seeded fuzzer (scripts/sip-fuzz.ts) sends 10,000
 // malformed, truncated, oversized and oddly encoded SIP messages over UDP and
 // TCP, with slowloris connections and a connection flood alongside, to the
 // whole system started as `npm start` starts it, while real SIPp callers pay on

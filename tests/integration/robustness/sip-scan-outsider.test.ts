@@ -10,7 +10,7 @@ import { freePort } from '../../../tools/sipp/sipp-process.js';
 import { startCapture, type Capture } from '../../../tools/capture/tcpdump.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
-// Issue 7: scans with Debian's sipvicious (svmap, svwar) from a source outside
+// Scans with Debian's sipvicious (svmap, svwar) from a source outside
 // SIP_ALLOW learn nothing. The system listens on the host end of a veth pair
 // and serves loopback only; the scanners run in a network namespace on the
 // other end. Every answer they get is a bare 403 (RFC 3261 §21.4.4) carrying

@@ -4,7 +4,7 @@ import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.
 
 const m = (name: string): string => `${METRIC_PREFIX}${name}`;
 
-describe('Metrics: SIP (issue 7: what was refused and why)', () => {
+describe('Metrics: SIP (what was refused and why)', () => {
   it('reads the SIP totals at each scrape: messages by transport, refusals, TCP connections closed by reason, open ones', async () => {
     let totals: SipTotals = {
       messages: { udp: 7000, tcp: 3000 },
