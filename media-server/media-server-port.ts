@@ -81,10 +81,16 @@ export interface CallLeg {
 
   /**
    * While on, key presses from this leg never reach any other leg: RFC 4733
-   * events and INFO digits are not forwarded, in-band tones are replaced with
-   * silence or a flat masking tone. They are still detected and reported.
+   * events and INFO digits are not forwarded, in-band tones are replaced
+   * (`dtmfMaskingMethod` says how). They are still detected and reported.
    */
   setDtmfMasking(on: boolean): void;
+  /**
+   * How masking keeps in-band tones from the others: `tones` replaces the
+   * key presses alone with silence or a flat tone (the voice still passes),
+   * `mute` silences everything this leg says while masking is on.
+   */
+  readonly dtmfMaskingMethod: 'tones' | 'mute';
   /**
    * While muted, nothing this leg says reaches any other leg (for capture with
    * `AGENT_AUDIO_DURING_CAPTURE=muted`).

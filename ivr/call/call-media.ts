@@ -9,8 +9,10 @@ export interface CallMedia {
   /** Plays the items in order; settles when they finished or were stopped. */
   play(items: readonly PromptItem[], options: { readonly bargeIn: boolean }): Promise<void>;
   stopPlayback(): void;
-  /** Masks key presses towards every other party of the call (agent leg, forwarded audio). */
+  /** Masks key presses towards every other party of the call (agent leg, forwarded audio) and in our recording. */
   setMasking(on: boolean): void;
+  /** The secure window opened or closed (mute the caller for the agent where configured). */
+  setSecureWindow(on: boolean): void;
   /** Resolves once every recorder of the call has confirmed it is paused; rejects if one cannot. */
   pauseRecording(): Promise<void>;
   resumeRecording(): Promise<void>;

@@ -25,7 +25,7 @@ export class LegCallMedia implements CallMedia {
   readonly #prompts: PromptCatalogue;
   readonly #recording: CallRecording;
   readonly #release: () => void;
-  readonly #muteWhileMasked: boolean;
+  readonly #muteInSecureWindow: boolean;
   readonly #promptsAlsoTo: (() => CallLeg | undefined) | undefined;
 
   constructor(options: {
@@ -33,8 +33,8 @@ export class LegCallMedia implements CallMedia {
     prompts: PromptCatalogue;
     recording: CallRecording;
     release: () => void;
-    /** AGENT_AUDIO_DURING_CAPTURE=muted: also protects digits a caller reads aloud. */
-    muteWhileMasked?: boolean;
+    /** AGENT_AUDIO_DURING_CAPTURE=muted: the caller is muted for the agent in the secure window (digits read aloud). */
+    muteInSecureWindow?: boolean;
     /** AGENT_HEARS_PROMPTS: the leg (the agent's) that hears the prompts too, while it is up. */
     promptsAlsoTo?: () => CallLeg | undefined;
   }) {
@@ -42,7 +42,7 @@ export class LegCallMedia implements CallMedia {
     this.#prompts = options.prompts;
     this.#recording = options.recording;
     this.#release = options.release;
-    this.#muteWhileMasked = options.muteWhileMasked ?? false;
+    this.#muteInSecureWindow = options.muteInSecureWindow ?? false;
     this.#promptsAlsoTo = options.promptsAlsoTo;
   }
 
@@ -63,9 +63,18 @@ export class LegCallMedia implements CallMedia {
     this.#promptsAlsoTo?.()?.stopPlayback();
   }
 
+  /**
+   * Keys masked for the whole session. A leg that can only mask by muting
+   * (FreeSWITCH) is masked in the secure window instead, so the agent keeps
+   * hearing the caller outside it; its RFC 2833 events are never forwarded.
+   */
   setMasking(on: boolean): void {
-    this.#leg.setDtmfMasking(on);
-    if (this.#muteWhileMasked) this.#leg.setMuted(on);
+    if (this.#leg.dtmfMaskingMethod === 'tones') this.#leg.setDtmfMasking(on);
+  }
+
+  setSecureWindow(on: boolean): void {
+    if (this.#leg.dtmfMaskingMethod === 'mute') this.#leg.setDtmfMasking(on);
+    if (this.#muteInSecureWindow) this.#leg.setMuted(on);
   }
 
   pauseRecording(): Promise<void> {

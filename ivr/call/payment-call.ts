@@ -197,6 +197,10 @@ export class PaymentCall {
         this.#media.setMasking(effect.on);
         this.#audit(effect.on ? 'masking-on' : 'masking-off');
         return;
+      case 'secure-window':
+        this.#media.setSecureWindow(effect.on);
+        this.#audit(effect.on ? 'secure-window-on' : 'secure-window-off');
+        return;
       case 'recording':
         this.#applyRecording(effect.action);
         return;

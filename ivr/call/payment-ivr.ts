@@ -170,7 +170,7 @@ export class PaymentIvr {
         leg: call,
         prompts,
         recording,
-        muteWhileMasked: agentAssisted.muteAgentDuringCapture,
+        muteInSecureWindow: agentAssisted.muteAgentDuringCapture,
         ...(agent && agentAssisted.agentHearsPrompts ? { promptsAlsoTo: () => agent } : {}),
         release: () => {
           if (releaseCaller()) void call.hangup();

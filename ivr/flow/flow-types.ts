@@ -16,7 +16,7 @@ import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
  * - collecting-reference: direct pay, the caller keys an order reference
  * - looking-up-order: waiting for the order lookup port
  * - confirming-amount: optional "press 1 to confirm the amount"
- * - securing: masking on and recording pause asked; waits for the recorder's ack
+ * - securing: the secure window is opening (recording pause asked); waits for the recorder's ack
  * - collecting-card: one card field at a time (the context says which)
  * - confirming-card: optional "card ending 1111, press 1 to confirm, 2 to re-enter"
  * - awaiting-agent: agent-assisted, waiting for the agent's next command
@@ -37,6 +37,16 @@ export type FlowState =
 
 
 export type TimerName = 'first-digit' | 'inter-digit' | 'recorder';
+
+/**
+ * The secure window of one capture: from the first card prompt until the
+ * card is complete (authorisation starts) or the flow ends, whatever the
+ * agent does between fields. Recording is paused (and, where configured, the
+ * caller muted for the agent) the whole time.
+ *
+ * closed → opening (pause asked) → open (recorder confirmed) → closed
+ */
+export type SecureWindowState = 'closed' | 'opening' | 'open';
 
 /** What the agent (or a CTI system) asks of an agent-assisted flow. */
 export type AgentCommand =
@@ -132,6 +142,15 @@ export type ProgressEvent =
       readonly attemptsLeft: number;
     }
   | { readonly type: 'waiting-for-recorder'; readonly reason: string }
+  /** The secure window is open: recording paused, card prompts may play. */
+  | { readonly type: 'secure-on' }
+  /** The secure window closed: the card is complete, or the payment ended. */
+  | { readonly type: 'secure-off' }
+  /**
+   * The caller keyed while no field was being captured: the key was discarded
+   * (never stored, never forwarded); `count` keys so far in this session.
+   */
+  | { readonly type: 'keyed-early'; readonly count: number }
   | { readonly type: 'waiting-for-agent' }
   | { readonly type: 'authorising' }
   | { readonly type: 'approved'; readonly pspReference: string }
@@ -155,7 +174,13 @@ export type FlowEffect =
   | { readonly type: 'stop-playback' }
   | { readonly type: 'start-timer'; readonly timer: TimerName; readonly ms: number; readonly token: number }
   | { readonly type: 'cancel-timer' }
+  /**
+   * Key presses masked towards every other party and in our recording: on
+   * when the caller joins the session, off when the flow hands the call back.
+   */
   | { readonly type: 'mask'; readonly on: boolean }
+  /** The secure window opened or closed (see SecureWindowState). */
+  | { readonly type: 'secure-window'; readonly on: boolean }
   | { readonly type: 'recording'; readonly action: 'pause' | 'resume' }
   | { readonly type: 'lookup-order'; readonly reference: string }
   | { readonly type: 'order-confirmed'; readonly order: Order }

@@ -13,6 +13,7 @@ import type {
   ProgressEvent,
   PromptId,
   PromptItem,
+  SecureWindowState,
   TimerName,
 } from './flow-types.js';
 import type { DtmfKey } from '../../domain/dtmf-key.js';
@@ -25,8 +26,8 @@ export const TRANSITIONS: Readonly<Record<FlowState, readonly FlowState[]>> = {
   'confirming-amount': ['collecting-reference', 'securing', 'ended'],
   securing: ['collecting-card', 'ended'],
   'collecting-card': ['collecting-card', 'confirming-card', 'awaiting-agent', 'authorising', 'ended'],
-  'confirming-card': ['securing', 'authorising', 'ended'],
-  'awaiting-agent': ['securing', 'confirming-card', 'authorising', 'ended'],
+  'confirming-card': ['collecting-card', 'authorising', 'ended'],
+  'awaiting-agent': ['securing', 'collecting-card', 'confirming-card', 'authorising', 'ended'],
   authorising: ['ended'],
   ended: [],
 };
@@ -49,8 +50,12 @@ const prompt = (id: PromptId): PromptItem => ({ prompt: id });
  * given; the flow itself holds only counts and verdicts, so its state, its
  * effects and its progress events can be logged and streamed freely.
  *
- * Guarantee: every path into `ended` turns masking off and resumes recording
- * if they were on, before the `end` effect.
+ * Guarantees (DESIGN "Capture rules"): keys are masked from `start` until the
+ * flow hands the call back (`release`), whatever the state; the secure window
+ * opens before the first card prompt and stays open between fields, through
+ * re-capture and confirmation, until authorisation starts or the flow ends;
+ * every path into `ended` closes it (recording resumed) before the `end`
+ * effect. A key that arrives while no field is captured is discarded.
  */
 export class PaymentFlow {
   #state: FlowState = 'idle';
@@ -90,11 +95,11 @@ export class PaymentFlow {
   #timerSeq = 0;
   #timer: { name: TimerName; token: number } | undefined;
 
-  #masked = false;
-  /** Pause asked of the recorder (resume is owed on every exit)... */
-  #recordingPaused = false;
-  /** ...and confirmed by it: only then may card capture start. */
-  #recorderAcked = false;
+  #keysMasked = false;
+  /** Opening: pause asked of the recorder (resume is owed on every exit); open: confirmed, capture may start. */
+  #window: SecureWindowState = 'closed';
+  /** Keys discarded because no field was being captured. */
+  #keyedEarly = 0;
   #callerGone = false;
 
   constructor(options: PaymentFlowOptions, card: CardEntry) {
@@ -135,6 +140,10 @@ export class PaymentFlow {
     return this.#captured;
   }
 
+  get secureWindow(): SecureWindowState {
+    return this.#window;
+  }
+
   /**
    * Feeds one event; returns the effects to carry out, in order. `now` dates
    * the expiry check and nothing else.
@@ -163,7 +172,9 @@ export class PaymentFlow {
         if (this.#state === 'looking-up-order') this.#onOrderLookup(event.result);
         break;
       case 'recording-paused':
-        if (this.#recordingPaused) this.#recorderAcked = true;
+        if (this.#window !== 'opening') break;
+        this.#window = 'open';
+        this.#progress({ type: 'secure-on' });
         if (this.#state === 'securing' && this.#pendingCapture) {
           const { field, lead } = this.#pendingCapture;
           this.#pendingCapture = undefined;
@@ -193,6 +204,7 @@ export class PaymentFlow {
       field: this.#field,
       fieldLength: this.#fieldLength,
       captured: [...this.#captured],
+      secureWindow: this.#window,
       result: this.#result,
     };
   }
@@ -205,6 +217,7 @@ export class PaymentFlow {
 
   #onStart(): void {
     if (this.#state !== 'idle') return;
+    this.#maskKeys(true);
     if (this.#mode === 'direct') {
       this.#go('collecting-reference');
       this.#playPrompt([prompt('welcome'), prompt('enter-reference')]);
@@ -229,9 +242,15 @@ export class PaymentFlow {
         return this.#onConfirmAmountDigit(key);
       case 'confirming-card':
         return this.#onConfirmCardDigit(key);
+      case 'awaiting-agent':
+      case 'securing':
+        // Keyed before the prompt: masked like every key, then dropped (never
+        // stored, never forwarded); the agent is told so they can say "wait".
+        this.#progress({ type: 'keyed-early', count: ++this.#keyedEarly });
+        return;
       default:
-        // Keys outside a collection window are dropped: nothing is stored, and
-        // masking is not on to protect them.
+        // Keys with nothing to collect (order lookup, authorisation, final
+        // prompts) are dropped; masking still covers them.
         return;
     }
   }
@@ -426,20 +445,18 @@ export class PaymentFlow {
 
   // ---- card fields -------------------------------------------------------
 
-  /** Masking on and recording paused before the first card prompt (DESIGN.md "Capture rules"). */
+  /** The secure window opens (recording paused and confirmed) before the first card prompt (DESIGN "Capture rules"). */
   #secureThenCapture(field: CardField, lead: PromptItem[]): void {
-    if (!this.#masked) {
-      this.#masked = true;
-      this.#emit({ type: 'mask', on: true });
-    }
-    if (this.#recordingPaused && this.#recorderAcked) {
+    this.#maskKeys(true);
+    if (this.#window === 'open') {
       this.#startField(field, lead);
       return;
     }
     if (this.#state !== 'securing') this.#go('securing');
     this.#pendingCapture = { field, lead };
-    if (!this.#recordingPaused) {
-      this.#recordingPaused = true;
+    if (this.#window === 'closed') {
+      this.#window = 'opening';
+      this.#emit({ type: 'secure-window', on: true });
       this.#emit({ type: 'recording', action: 'pause' });
       this.#startTimer('recorder', this.#recorderTimeoutMs);
     }
@@ -546,7 +563,8 @@ export class PaymentFlow {
 
   #nextField(): void {
     if (this.#mode === 'agent-assisted' && !this.#autoCapture) {
-      this.#unsecure();
+      // The window stays open: a caller who keys the next field before the
+      // agent asks for it is masked and not recorded.
       this.#go('awaiting-agent');
       this.#progress({ type: 'waiting-for-agent' });
       return;
@@ -557,8 +575,7 @@ export class PaymentFlow {
   }
 
   #afterAllFields(): void {
-    // Recording resumes after the last card field (DESIGN.md "Capture rules").
-    this.#unsecure();
+    // Confirmation stays inside the window: "2" re-captures the card.
     if (!this.#confirmCard) {
       this.#authorise();
       return;
@@ -598,6 +615,8 @@ export class PaymentFlow {
   }
 
   #authorise(): void {
+    // The card is complete: recording resumes (DESIGN "Capture rules").
+    this.#closeWindow();
     this.#go('authorising');
     this.#progress({ type: 'authorising' });
     this.#playPrompt([prompt('please-wait')], false);
@@ -612,7 +631,7 @@ export class PaymentFlow {
       this.#playing = undefined;
       this.#emit({ type: 'stop-playback' });
     }
-    this.#unsecure();
+    this.#closeWindow();
     this.#emit({ type: 'discard-card' });
     this.#go('ended');
     this.#result = result;
@@ -630,19 +649,24 @@ export class PaymentFlow {
   #release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#maskKeys(false);
     this.#emit({ type: 'release' });
   }
 
-  #unsecure(): void {
-    if (this.#masked) {
-      this.#masked = false;
-      this.#emit({ type: 'mask', on: false });
-    }
-    if (this.#recordingPaused) {
-      this.#recordingPaused = false;
-      this.#recorderAcked = false;
-      this.#emit({ type: 'recording', action: 'resume' });
-    }
+  #maskKeys(on: boolean): void {
+    if (this.#keysMasked === on) return;
+    this.#keysMasked = on;
+    this.#emit({ type: 'mask', on });
+  }
+
+  #closeWindow(): void {
+    if (this.#window === 'closed') return;
+    const wasOpen = this.#window === 'open';
+    this.#window = 'closed';
+    this.#pendingCapture = undefined;
+    this.#emit({ type: 'secure-window', on: false });
+    this.#emit({ type: 'recording', action: 'resume' });
+    if (wasOpen) this.#progress({ type: 'secure-off' });
   }
 
   // ---- plumbing ----------------------------------------------------------

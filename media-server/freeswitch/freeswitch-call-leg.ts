@@ -163,6 +163,9 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     void this.#api(breakPlayback(this.endpoint.uuid), { mustSucceed: false });
   }
 
+  /** FreeSWITCH cannot replace in-band tones alone: masking mutes the leg's read audio (freeswitch-commands.ts). */
+  readonly dtmfMaskingMethod = 'mute' as const;
+
   setDtmfMasking(on: boolean): void {
     this.#masked = on;
     this.#applyReadMute();

@@ -94,8 +94,13 @@ describe('payment core, end to end below telephony', () => {
       cardLast4: '4242',
     });
     expect(session.pspReference).toBeTruthy();
-    expect(caller.log.indexOf('mask on')).toBeLessThan(caller.log.indexOf('mask off'));
-    expect(caller.secure).toEqual({ masked: false, recordingPaused: false });
+    // Keys masked first and last; the secure window (recording paused) inside.
+    const at = (entry: string): number => caller.log.indexOf(entry);
+    expect(at('mask on')).toBeLessThan(at('secure on'));
+    expect(at('secure on')).toBeLessThan(at('recording pause'));
+    expect(at('recording resume')).toBeLessThan(at('mask off'));
+    expect(at('secure off')).toBeLessThan(at('mask off'));
+    expect(caller.secure).toEqual({ masked: false, window: false, recordingPaused: false });
     expect(caller.released).toBe(true);
     expect(app.store.listCaptureAttempts(session.id).map((a) => a.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
   });
@@ -141,7 +146,7 @@ describe('payment core, end to end below telephony', () => {
     call.hangup();
     expect(await call.done).toBe('caller-hung-up');
     expect(app.store.getSession(call.sessionId!)?.status).toBe('abandoned');
-    expect(caller.secure).toEqual({ masked: false, recordingPaused: false });
+    expect(caller.secure).toEqual({ masked: false, window: false, recordingPaused: false });
     expect(app.vault.size).toBe(0);
   });
 

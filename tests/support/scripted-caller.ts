@@ -40,6 +40,10 @@ export class ScriptedCaller implements CallMedia {
     this.log.push(on ? 'mask on' : 'mask off');
   }
 
+  setSecureWindow(on: boolean): void {
+    this.log.push(on ? 'secure on' : 'secure off');
+  }
+
   pauseRecording(): Promise<void> {
     this.log.push('recording pause');
     if (this.recorderFailure) return Promise.reject(new Error(this.recorderFailure));
@@ -56,10 +60,14 @@ export class ScriptedCaller implements CallMedia {
     this.released = true;
   }
 
-  /** Whether masking and recording pause are both off now. */
-  get secure(): { masked: boolean; recordingPaused: boolean } {
+  /** Whether keys are masked, the secure window is open and the recording paused, now. */
+  get secure(): { masked: boolean; window: boolean; recordingPaused: boolean } {
     const last = (a: string, b: string): boolean => this.log.lastIndexOf(a) > this.log.lastIndexOf(b);
-    return { masked: last('mask on', 'mask off'), recordingPaused: last('recording pause', 'recording resume') };
+    return {
+      masked: last('mask on', 'mask off'),
+      window: last('secure on', 'secure off'),
+      recordingPaused: last('recording pause', 'recording resume'),
+    };
   }
 }
 

@@ -118,6 +118,9 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.media.stopPlayback();
   }
 
+  /** The RTP masker replaces key presses alone; the caller's voice still passes. */
+  readonly dtmfMaskingMethod = 'tones' as const;
+
   setDtmfMasking(on: boolean): void {
     this.media.setDtmfMasking(on);
   }

@@ -299,14 +299,17 @@ export function describeMediaServerContract(name: string, setUp: () => Promise<C
         recording: { pause: () => call.pauseRecording(), resume: () => call.resumeRecording() },
         release: () => void call.hangup(),
       });
-      await media.pauseRecording();
+      // As a payment call does: keys masked for the session, the secure window around the card.
       media.setMasking(true);
+      media.setSecureWindow(true);
+      await media.pauseRecording();
       // A test card number's first digits, by each method a phone may use.
       // (Each key once: the same key by two methods within 300 ms counts as one press.)
       await caller.press('41', 'rfc4733');
       await caller.press('7', 'info');
       await caller.press('23', 'inband');
       await until(() => log.keys.length >= 5, 'five keys');
+      media.setSecureWindow(false);
       media.setMasking(false);
       await h.settle();
       await media.resumeRecording();

@@ -8,6 +8,9 @@ import { SHIPPED_FILES } from '../../../app/shipped-files.js';
 /** A call leg that keeps what was asked of it; plays finish when `finish()` is called. */
 class RecordingLeg extends EventEmitter {
   readonly id = 'leg';
+  constructor(readonly dtmfMaskingMethod: 'tones' | 'mute' = 'tones') {
+    super();
+  }
   ended = false;
   readonly played: AudioItem[][] = [];
   readonly calls: string[] = [];
@@ -35,15 +38,33 @@ const asLeg = (leg: RecordingLeg): CallLeg => leg as unknown as CallLeg;
 const prompts = new PromptCatalogue('en-GB', SHIPPED_FILES.promptAudioDir);
 
 describe('LegCallMedia', () => {
-  it('masks the caller leg; in muted mode also mutes it for the agent', () => {
-    const caller = new RecordingLeg();
-    new LegCallMedia({ leg: asLeg(caller), prompts, recording: NO_RECORDING, release: () => {} }).setMasking(true);
-    expect(caller.calls).toEqual(['mask:true']);
-    const muted = new RecordingLeg();
-    const media = new LegCallMedia({ leg: asLeg(muted), prompts, recording: NO_RECORDING, release: () => {}, muteWhileMasked: true });
+  it('masks keys on a leg that masks tones for the whole session; the secure window changes nothing more by default', () => {
+    const caller = new RecordingLeg('tones');
+    const media = new LegCallMedia({ leg: asLeg(caller), prompts, recording: NO_RECORDING, release: () => {} });
     media.setMasking(true);
+    media.setSecureWindow(true);
+    media.setSecureWindow(false);
     media.setMasking(false);
-    expect(muted.calls).toEqual(['mask:true', 'mute:true', 'mask:false', 'mute:false']);
+    expect(caller.calls).toEqual(['mask:true', 'mask:false']);
+  });
+
+  it('in muted mode mutes the caller for the agent in the secure window only', () => {
+    const caller = new RecordingLeg('tones');
+    const media = new LegCallMedia({ leg: asLeg(caller), prompts, recording: NO_RECORDING, release: () => {}, muteInSecureWindow: true });
+    media.setMasking(true);
+    media.setSecureWindow(true);
+    media.setSecureWindow(false);
+    expect(caller.calls).toEqual(['mask:true', 'mute:true', 'mute:false']);
+  });
+
+  it('masks a leg that can only mask by muting (FreeSWITCH) in the secure window, so the agent hears the caller outside it', () => {
+    const caller = new RecordingLeg('mute');
+    const media = new LegCallMedia({ leg: asLeg(caller), prompts, recording: NO_RECORDING, release: () => {} });
+    media.setMasking(true);
+    expect(caller.calls).toEqual([]);
+    media.setSecureWindow(true);
+    media.setSecureWindow(false);
+    expect(caller.calls).toEqual(['mask:true', 'mask:false']);
   });
 
   it('plays the prompts to the agent too when asked, and stops the agent copy with the caller\'s', async () => {

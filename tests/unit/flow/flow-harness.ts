@@ -29,6 +29,7 @@ export class FlowHarness {
   lastPlay: Extract<FlowEffect, { type: 'play' }> | undefined;
   timer: { token: number; timer: string } | undefined;
   masked = false;
+  secureWindow = false;
   recordingPaused = false;
 
   constructor(options: PaymentFlowOptions, accepted: CardBrand[] = ['visa', 'mastercard', 'amex']) {
@@ -52,6 +53,7 @@ export class FlowHarness {
       if (effect.type === 'start-timer') this.timer = { token: effect.token, timer: effect.timer };
       if (effect.type === 'cancel-timer') this.timer = undefined;
       if (effect.type === 'mask') this.masked = effect.on;
+      if (effect.type === 'secure-window') this.secureWindow = effect.on;
       if (effect.type === 'recording') this.recordingPaused = effect.action === 'pause';
     }
     return out;

@@ -25,7 +25,8 @@ function assertNoCardData(h: FlowHarness): void {
 describe('direct pay happy path', () => {
   it('runs reference, amount, card fields, authorisation and result in order', () => {
     const h = direct();
-    h.start();
+    // Keys are masked from the moment the caller joins (the reference too).
+    expect(h.start()[0]).toEqual({ type: 'mask', on: true });
     expect(h.state).toBe('collecting-reference');
     expect(h.promptIds()).toEqual(['welcome', 'enter-reference']);
 
@@ -35,13 +36,13 @@ describe('direct pay happy path', () => {
 
     const secured = h.findOrder();
     expect(secured).toContainEqual({ type: 'order-confirmed', order: DEMO_ORDER });
-    expect(secured).toContainEqual({ type: 'mask', on: true });
+    expect(secured).toContainEqual({ type: 'secure-window', on: true });
     expect(secured).toContainEqual({ type: 'recording', action: 'pause' });
     // No card prompt until the recorder confirms its pause.
     expect(h.state).toBe('securing');
     expect(h.promptIds()).toEqual(['welcome', 'enter-reference']);
 
-    h.ackRecorder();
+    expect(h.ackRecorder()).toContainEqual({ type: 'progress', event: { type: 'secure-on' } });
     expect(h.state).toBe('collecting-card');
     expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'enter-card-number']);
     expect(h.lastPlay?.items[1]).toEqual({ say: 'amount', amountMinor: 4250, currency: 'EUR' });
@@ -55,9 +56,13 @@ describe('direct pay happy path', () => {
     const authorise = h.keys('123');
 
     const types = authorise.map((e) => e.type);
-    expect(types.indexOf('mask')).toBeLessThan(types.indexOf('authorise'));
-    expect(authorise).toContainEqual({ type: 'mask', on: false });
+    expect(types.indexOf('secure-window')).toBeLessThan(types.indexOf('authorise'));
+    expect(authorise).toContainEqual({ type: 'secure-window', on: false });
     expect(authorise).toContainEqual({ type: 'recording', action: 'resume' });
+    expect(authorise).toContainEqual({ type: 'progress', event: { type: 'secure-off' } });
+    // Keys stay masked until the call is handed back.
+    expect(authorise).not.toContainEqual({ type: 'mask', on: false });
+    expect(h.masked).toBe(true);
     expect(h.state).toBe('authorising');
     expect(h.promptIds()).toEqual(['please-wait']);
     expect(h.lastPlay?.bargeIn).toBe(false);
@@ -69,8 +74,9 @@ describe('direct pay happy path', () => {
     expect(done).toContainEqual({ type: 'end', result: 'approved' });
     expect(h.flow.result).toBe('approved');
     expect(h.promptIds()).toEqual(['payment-approved', 'your-payment-reference-is', 'say:characters', 'goodbye']);
-    expect(h.finishPrompt()).toEqual([{ type: 'release' }]);
+    expect(h.finishPrompt()).toEqual([{ type: 'mask', on: false }, { type: 'release' }]);
     expect(h.masked).toBe(false);
+    expect(h.secureWindow).toBe(false);
     expect(h.recordingPaused).toBe(false);
     assertNoCardData(h);
   });
@@ -105,7 +111,8 @@ describe('direct pay happy path', () => {
     h.findOrder();
     expect(h.state).toBe('confirming-amount');
     expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'confirm-amount']);
-    expect(h.masked).toBe(false);
+    expect(h.masked).toBe(true);
+    expect(h.secureWindow).toBe(false);
     h.keys('1');
     expect(h.state).toBe('securing');
     h.ackRecorder();
@@ -243,14 +250,14 @@ describe('capture errors', () => {
     expect(attempts.map((a) => a.type === 'capture-attempt' && a.outcome)).toEqual(['invalid-card-number', 'accepted']);
   });
 
-  it('gives up after the maximum attempts, with masking off and recording resumed', () => {
+  it('gives up after the maximum attempts, with the secure window closed and recording resumed', () => {
     const h = direct({ maxAttempts: 3 }).toCardNumber();
     h.keys(`${VISA_BAD_LUHN}#`);
     h.keys(`${VISA_BAD_LUHN}#`);
     const out = h.keys(`${VISA_BAD_LUHN}#`);
     expect(h.state).toBe('ended');
     expect(h.flow.result).toBe('too-many-failed-attempts');
-    expect(out).toContainEqual({ type: 'mask', on: false });
+    expect(out).toContainEqual({ type: 'secure-window', on: false });
     expect(out).toContainEqual({ type: 'recording', action: 'resume' });
     expect(out).toContainEqual({ type: 'discard-card' });
     expect(h.promptIds()).toEqual(['error-invalid-card-number', 'too-many-attempts', 'goodbye']);
@@ -274,19 +281,27 @@ describe('card confirmation', () => {
     h.keys(`${VISA}1230123`);
     expect(h.state).toBe('confirming-card');
     expect(h.lastPlay?.items).toEqual([{ prompt: 'confirm-card-ending' }, { say: 'characters', value: '4242' }, { prompt: 'confirm-card-keys' }]);
-    expect(h.masked).toBe(false);
+    // Confirmation is inside the secure window: "2" re-captures the card.
+    expect(h.secureWindow).toBe(true);
+    expect(h.recordingPaused).toBe(true);
     h.keys('1');
     expect(h.state).toBe('authorising');
+    expect(h.secureWindow).toBe(false);
+    expect(h.recordingPaused).toBe(false);
   });
 
   it('re-captures every field on 2 (input-matching-failed) and fails after the maximum', () => {
     const h = direct({ confirmCard: true, maxAttempts: 2 }).toCardNumber();
     h.keys(`${VISA}1230123`);
-    h.keys('2');
-    expect(h.lastProgress()).toMatchObject({ type: 'field-error', error: 'input-matching-failed', attempt: 1 });
-    expect(h.state).toBe('securing');
-    expect(h.masked).toBe(true);
-    h.ackRecorder();
+    const recapture = h.keys('2');
+    expect(recapture.filter((e) => e.type === 'progress').map((e) => e.event)).toEqual([
+      { type: 'field-error', field: 'card-number', error: 'input-matching-failed', attempt: 1, attemptsLeft: 1 },
+      { type: 'field-started', field: 'card-number', attempt: 1 },
+    ]);
+    // The window never closed: no new pause to wait for, straight to the card number.
+    expect(recapture.some((e) => e.type === 'recording' || e.type === 'secure-window')).toBe(false);
+    expect(h.state).toBe('collecting-card');
+    expect(h.secureWindow).toBe(true);
     expect(h.promptIds()).toEqual(['error-input-matching-failed', 'enter-card-number']);
     h.keys(`${VISA}1230123`);
     expect(h.state).toBe('confirming-card');
@@ -334,7 +349,11 @@ describe('reference and order lookup', () => {
     h.keys('9#');
     h.send({ type: 'order-lookup-result', result: { kind: 'not-found' } });
     expect(h.flow.result).toBe('too-many-failed-attempts');
-    expect(h.count('mask')).toBe(0);
+    // The reference's keys were masked until the goodbye; no card prompt, so no secure window.
+    h.finishPrompt();
+    expect(h.effects.filter((e) => e.type === 'mask')).toEqual([{ type: 'mask', on: true }, { type: 'mask', on: false }]);
+    expect(h.count('secure-window')).toBe(0);
+    expect(h.count('recording')).toBe(0);
   });
 
   it('apologises when the order service is unavailable', () => {
@@ -393,7 +412,7 @@ describe('authorisation outcomes', () => {
   });
 });
 
-describe('hang-up in every state ends with masking off and recording resumed', () => {
+describe('hang-up in every state ends with the secure window closed, recording resumed and masking off', () => {
   const drivers: Record<Exclude<FlowState, 'authorising' | 'ended'>, () => FlowHarness> = {
     idle: () => direct(),
     'collecting-reference': () => {
@@ -442,6 +461,7 @@ describe('hang-up in every state ends with masking off and recording resumed', (
       expect(h.state).toBe('ended');
       expect(h.flow.result).toBe('caller-hung-up');
       expect(h.masked).toBe(false);
+      expect(h.secureWindow).toBe(false);
       expect(h.recordingPaused).toBe(false);
       expect(h.effects.at(-1)).toEqual({ type: 'release' });
       expect(h.effects).toContainEqual({ type: 'discard-card' });
@@ -456,8 +476,9 @@ describe('hang-up in every state ends with masking off and recording resumed', (
       h.keys('1');
       expect(h.flow.field).toBe(field);
       const out = h.send({ type: 'hangup' });
-      expect(out).toContainEqual({ type: 'mask', on: false });
+      expect(out).toContainEqual({ type: 'secure-window', on: false });
       expect(out).toContainEqual({ type: 'recording', action: 'resume' });
+      expect(out).toContainEqual({ type: 'mask', on: false });
       expect(h.flow.result).toBe('caller-hung-up');
     });
   }
@@ -466,7 +487,7 @@ describe('hang-up in every state ends with masking off and recording resumed', (
     const h = direct().toCardNumber();
     h.keys(`${VISA}1230123`);
     h.send({ type: 'authorisation-result', outcome: { kind: 'declined', reason: 'generic-decline' } });
-    expect(h.send({ type: 'hangup' })).toEqual([{ type: 'release' }]);
+    expect(h.send({ type: 'hangup' })).toEqual([{ type: 'mask', on: false }, { type: 'release' }]);
     expect(h.send({ type: 'hangup' })).toEqual([]);
   });
 });
@@ -480,11 +501,17 @@ describe('recorder', () => {
     h.send({ type: 'recording-pause-failed', reason: 'webhook 503' });
     expect(h.lastProgress()).toEqual({ type: 'waiting-for-recorder', reason: 'webhook 503' });
     expect(h.state).toBe('securing');
-    expect(h.keys('4242')).toEqual([]);
+    // Keys before the card prompt are discarded, and the agent told so.
+    expect(h.keys('42')).toEqual([
+      { type: 'progress', event: { type: 'keyed-early', count: 1 } },
+      { type: 'progress', event: { type: 'keyed-early', count: 2 } },
+    ]);
     h.expireTimer();
     expect(h.flow.result).toBe('internal-error');
     expect(h.recordingPaused).toBe(false);
-    expect(h.masked).toBe(false);
+    expect(h.secureWindow).toBe(false);
+    // The window never opened: no secure-on, so no secure-off either.
+    expect(h.progress().some((p) => p.type === 'secure-on' || p.type === 'secure-off')).toBe(false);
   });
 });
 
@@ -514,24 +541,27 @@ describe('agent-assisted', () => {
     expect(h.promptIds()).toEqual(['agent-capture-intro', 'enter-expiry']);
     h.keys('1230');
     expect(h.state).toBe('awaiting-agent');
-    // Between fields the agent hears the caller and the recording runs.
-    expect(h.masked).toBe(false);
-    expect(h.recordingPaused).toBe(false);
+    // Between fields the window stays open: keys masked, recording paused.
+    expect(h.masked).toBe(true);
+    expect(h.secureWindow).toBe(true);
+    expect(h.recordingPaused).toBe(true);
 
     h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
-    h.ackRecorder();
+    expect(h.state).toBe('collecting-card');
     h.keys(VISA);
     h.send({ type: 'agent-command', command: { type: 'capture', field: 'security-code' } });
-    h.ackRecorder();
     h.keys('123');
     expect(() => h.send({ type: 'agent-command', command: { type: 'capture', field: 'expiry' } })).toThrow(CommandRejectedError);
     h.send({ type: 'agent-command', command: { type: 'recapture', field: 'expiry' } });
-    expect(h.state).toBe('securing');
-    h.ackRecorder();
+    expect(h.state).toBe('collecting-card');
     expect(h.promptIds()).toEqual(['enter-expiry']);
     h.keys('1129');
+    expect(h.count('secure-window')).toBe(1);
+    expect(h.count('recording')).toBe(1);
     h.send({ type: 'agent-command', command: { type: 'complete' } });
     expect(h.state).toBe('authorising');
+    expect(h.secureWindow).toBe(false);
+    expect(h.recordingPaused).toBe(false);
   });
 
   it('asks the caller to confirm the card when the agent completes, if configured', () => {
@@ -539,13 +569,15 @@ describe('agent-assisted', () => {
     h.start();
     for (const [field, keys] of [['card-number', VISA], ['expiry', '1230'], ['security-code', '123']] as const) {
       h.send({ type: 'agent-command', command: { type: 'capture', field } });
-      h.ackRecorder();
+      if (h.state === 'securing') h.ackRecorder();
       h.keys(keys);
     }
     h.send({ type: 'agent-command', command: { type: 'complete' } });
     expect(h.state).toBe('confirming-card');
+    expect(h.secureWindow).toBe(true);
     h.send({ type: 'agent-command', command: { type: 'recapture', field: 'security-code' } });
-    expect(h.state).toBe('securing');
+    expect(h.state).toBe('collecting-card');
+    expect(h.flow.field).toBe('security-code');
   });
 
   it('switches field mid-entry without counting an error', () => {
@@ -567,14 +599,83 @@ describe('agent-assisted', () => {
     h.keys('42');
     h.send({ type: 'agent-command', command: { type: 'cancel' } });
     expect(h.flow.result).toBe('cancelled');
-    expect(h.masked).toBe(false);
+    expect(h.secureWindow).toBe(false);
     expect(h.recordingPaused).toBe(false);
+    // Keys stay masked while "payment cancelled" plays, until the call is handed back.
+    expect(h.masked).toBe(true);
+    h.finishPrompt();
+    expect(h.masked).toBe(false);
 
     const a = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER });
     a.start();
     a.ackRecorder();
     a.keys(`${VISA}1230123`);
     expect(() => a.send({ type: 'agent-command', command: { type: 'cancel' } })).toThrow(CommandRejectedError);
+  });
+
+  it('masks and discards keys the caller presses before the agent asks for a field, and says so', () => {
+    const h = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, autoCapture: false });
+    expect(h.start()).toEqual([{ type: 'mask', on: true }, { type: 'progress', event: { type: 'waiting-for-agent' } }]);
+    // The whole card, keyed at once before any prompt.
+    const early = h.keys(`${VISA}1230123`);
+    expect(early.every((e) => e.type === 'progress' && e.event.type === 'keyed-early')).toBe(true);
+    expect(h.progress().filter((p) => p.type === 'keyed-early').at(-1)).toEqual({ type: 'keyed-early', count: 23 });
+    expect(h.masked).toBe(true);
+    // Nothing reached the card entry: the field the agent asks for starts empty.
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
+    h.ackRecorder();
+    expect(h.flow.field).toBe('card-number');
+    expect(h.progress().filter((p) => p.type === 'digit-entered')).toEqual([]);
+    assertNoCardData(h);
+  });
+
+  it('keeps the secure window open between fields: an early key is masked, unrecorded and discarded', () => {
+    const h = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, autoCapture: false });
+    h.start();
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
+    h.ackRecorder();
+    h.keys(VISA);
+    expect(h.state).toBe('awaiting-agent');
+    // The caller keys the expiry before the agent asks for it.
+    expect(h.keys('1230')).toEqual([1, 2, 3, 4].map((count) => ({ type: 'progress', event: { type: 'keyed-early', count } })));
+    expect(h.secureWindow).toBe(true);
+    expect(h.recordingPaused).toBe(true);
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'expiry' } });
+    // Same window: no second pause, the prompt plays at once, the field is empty.
+    expect(h.count('recording')).toBe(1);
+    expect(h.flow.field).toBe('expiry');
+    expect(h.promptIds()).toEqual(['enter-expiry']);
+    h.keys('1230');
+    expect(h.state).toBe('awaiting-agent');
+    const progress = h.progress().map((p) => p.type);
+    expect(progress.filter((t) => t === 'secure-on')).toHaveLength(1);
+    expect(progress).not.toContain('secure-off');
+  });
+
+  it('keeps keys masked from the caller joining until the call is handed back, in every state', () => {
+    const h = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, autoCapture: false, confirmCard: true });
+    const maskedAfterEachStep: boolean[] = [];
+    const step = (run: () => void): void => {
+      run();
+      maskedAfterEachStep.push(h.masked);
+    };
+    step(() => h.start());
+    step(() => h.keys('5'));
+    step(() => h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } }));
+    step(() => h.ackRecorder());
+    step(() => h.keys(VISA));
+    step(() => h.send({ type: 'agent-command', command: { type: 'capture', field: 'expiry' } }));
+    step(() => h.keys('1230'));
+    step(() => h.send({ type: 'agent-command', command: { type: 'capture', field: 'security-code' } }));
+    step(() => h.keys('123'));
+    step(() => h.send({ type: 'agent-command', command: { type: 'complete' } }));
+    step(() => h.keys('1'));
+    step(() => h.send({ type: 'authorisation-result', outcome: { kind: 'approved', pspReference: 'p', spokenReference: 'R' } }));
+    expect(maskedAfterEachStep.every(Boolean)).toBe(true);
+    expect(h.count('mask')).toBe(1);
+    h.finishPrompt();
+    expect(h.masked).toBe(false);
+    expect(h.effects.slice(-2)).toEqual([{ type: 'mask', on: false }, { type: 'release' }]);
   });
 
   it('needs the order from the session', () => {
