@@ -62,6 +62,7 @@ const ui = {
   copyResult: $('copy-result'),
   summary: $('summary'),
   stage: $('stage'),
+  secureBadge: $('secure-badge'),
   streamState: $('stream-state'),
   fields: $('fields'),
   actionButtons: /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll('button[data-action]')]),
@@ -394,6 +395,7 @@ function renderProgress() {
   const { view } = progress;
   ui.stage.textContent = view.stage;
   ui.stage.className = `tone-text-${view.tone}`;
+  ui.secureBadge.hidden = !view.secure;
   ui.fields.replaceChildren(
     ...FIELDS.map((field) => {
       const f = view.fields[field];
@@ -418,6 +420,8 @@ function onFrame(progress, frame) {
   progress.lastSeq = frame.seq;
   const { text, tone } = describeEvent(event);
   const kind = event.type === 'digit-entered' ? `digits:${String(event.field)}` : event.type;
+  // Early keys of a run update one line too.
+  if (event.type === 'keyed-early' && progress.log.at(-1)?.kind === 'keyed-early') progress.log.pop();
   const last = progress.log.at(-1);
   // Keys of one field update one line ("Card number: •••• 8 digits") instead of one line per key.
   const entry = { kind, at: frame.at, text, tone };

@@ -20,6 +20,8 @@
  * @property {{ brand: string | null, last4: string | null }} card
  * @property {string | null} pspReference
  * @property {boolean} ended
+ * @property {boolean} secure  The secure window is open: recording paused, card keys expected.
+ * @property {number} keyedEarly  Keys the caller pressed before a prompt (discarded).
  */
 
 export const FIELDS = /** @type {const} */ (['card-number', 'expiry', 'security-code']);
@@ -167,6 +169,14 @@ export function describeEvent(event) {
       return { text: 'Waiting for the call recorder to pause', tone: 'warn' };
     case 'waiting-for-agent':
       return { text: 'Waiting for you: choose a field to capture', tone: 'info' };
+    case 'secure-on':
+      return { text: 'Secure: recording paused, the caller can key the card', tone: 'good' };
+    case 'secure-off':
+      return { text: 'Card entry over: recording resumed', tone: 'info' };
+    case 'keyed-early': {
+      const n = Number.isInteger(event.count) ? /** @type {number} */ (event.count) : 0;
+      return { text: `The caller keyed before the prompt (${n} key${n === 1 ? '' : 's'} discarded): ask them to wait for it`, tone: 'warn' };
+    }
     case 'field-started':
       return { text: `${fieldLabel(event.field)}: caller keying (attempt ${Number(event.attempt) || 1})`, tone: 'info' };
     case 'digit-entered':
@@ -204,7 +214,7 @@ export function initialView() {
   /** @type {Record<string, FieldView>} */
   const fields = {};
   for (const field of FIELDS) fields[field] = { state: 'idle', text: 'Not started', tone: 'info' };
-  return { stage: 'Waiting for the caller', tone: 'info', fields, card: { brand: null, last4: null }, pspReference: null, ended: false };
+  return { stage: 'Waiting for the caller', tone: 'info', fields, card: { brand: null, last4: null }, pspReference: null, ended: false, secure: false, keyedEarly: 0 };
 }
 
 /**
@@ -243,6 +253,16 @@ export function applyEvent(view, event) {
       break;
     case 'approved':
       view.pspReference = typeof event.pspReference === 'string' ? event.pspReference : null;
+      break;
+    case 'secure-on':
+      view.secure = true;
+      break;
+    case 'secure-off':
+    case 'ended':
+      view.secure = false;
+      break;
+    case 'keyed-early':
+      view.keyedEarly = Number.isInteger(event.count) ? /** @type {number} */ (event.count) : view.keyedEarly + 1;
       break;
     default:
       break;

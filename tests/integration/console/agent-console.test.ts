@@ -222,7 +222,9 @@ describe('agent console in Chromium', () => {
     const log = page.locator('#progress-log');
     await log.getByText('Caller connected to the payment line').waitFor({ timeout: 15_000 });
     await log.getByText('You are connected to the caller').waitFor({ timeout: 15_000 });
-    // Digits show as a count only.
+    // The secure window is shown while the card is keyed; digits show as a count only.
+    await page.locator('#secure-badge').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await page.locator('#secure-badge').textContent()).toBe('Secure');
     await page.locator('#fields li[data-field="card-number"] .state', { hasText: /^•••• \d+ digits?$/ }).waitFor({ timeout: 15_000 });
     const cardRow = page.locator('#fields li[data-field="card-number"]');
     await cardRow.and(page.locator('[data-state="valid"]')).waitFor({ timeout: 15_000 });
@@ -234,6 +236,7 @@ describe('agent console in Chromium', () => {
 
     await page.locator('#stage', { hasText: /^Approved, PSP reference sbx_[0-9a-f]+$/ }).waitFor({ timeout: 30_000 });
     await page.locator('#detail-status', { hasText: 'Approved' }).waitFor({ timeout: 5_000 });
+    expect(await page.locator('#secure-badge').isHidden()).toBe(true);
     const stored = app.store.getSession(sessionId)!;
     expect(stored).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
     expect(await page.locator('#summary').textContent()).toContain(stored.pspReference!);

@@ -46,6 +46,9 @@ const EVERY_EVENT: ProgressEvent[] = [
   { type: 'declined', reason: 'insufficient-funds' },
   { type: 'caller-hung-up' },
   { type: 'ended', result: 'approved' },
+  { type: 'secure-on' },
+  { type: 'keyed-early', count: 3 },
+  { type: 'secure-off' },
 ];
 
 describe('agent console: progress words and amounts (progress.js)', () => {
@@ -75,8 +78,27 @@ describe('agent console: progress words and amounts (progress.js)', () => {
       'Declined: insufficient funds',
       'Caller hung up',
       'Payment ended: approved',
+      'Secure: recording paused, the caller can key the card',
+      'The caller keyed before the prompt (3 keys discarded): ask them to wait for it',
+      'Card entry over: recording resumed',
     ]);
     expect(p.maskedCount(1)).toBe('•••• 1 digit');
+  });
+
+  it('shows the secure badge from secure-on to secure-off or the end, and counts early keys', () => {
+    const view = p.initialView();
+    expect(view.secure).toBe(false);
+    p.applyEvent(view, { type: 'keyed-early', count: 2 });
+    expect(view).toMatchObject({ secure: false, keyedEarly: 2 });
+    p.applyEvent(view, { type: 'secure-on' });
+    expect(view.secure).toBe(true);
+    p.applyEvent(view, { type: 'waiting-for-agent' });
+    expect(view.secure).toBe(true);
+    p.applyEvent(view, { type: 'secure-off' });
+    expect(view.secure).toBe(false);
+    p.applyEvent(view, { type: 'secure-on' });
+    p.applyEvent(view, { type: 'ended', result: 'cancelled' });
+    expect(view.secure).toBe(false);
   });
 
   it('shows a last four only when it is exactly four digits', () => {
