@@ -14,7 +14,7 @@ import type {
 } from '../../media-server-port.js';
 import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { answerOffer, type LocalMedia, type NegotiatedAudio } from '../sdp/sdp-negotiator.js';
-import type { SipDialog, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
+import type { InviteSession, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
 import { parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';
 
 /** What a leg needs of its RTP session (media-server/embedded/rtp). */
@@ -51,7 +51,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   readonly media: LegMedia;
   readonly #nextLocal: () => LocalMedia;
   readonly #onError: (err: unknown) => void;
-  #dialog: SipDialog | undefined;
+  #dialog: InviteSession | undefined;
   #ended = false;
   #held = false;
   #bargeIn = false;
@@ -70,7 +70,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   }
 
   /** Binds the SIP dialog once the leg is answered (or the outbound call was). */
-  attachDialog(dialog: SipDialog): void {
+  attachDialog(dialog: InviteSession): void {
     this.#dialog = dialog;
     dialog.on('info', (req) => {
       const digit = parseDtmfInfo(req.headers.get('Content-Type'), req.body);

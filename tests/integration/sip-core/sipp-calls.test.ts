@@ -6,7 +6,7 @@ import {
   SipFinalResponseError,
   type DialogEndReason,
   type IncomingInvite,
-  type SipDialog,
+  type InviteSession,
 } from '../../../media-server/embedded/sip/user-agent/index.js';
 import { killStragglers, ports, runSipp, SCENARIOS, SDP, sippAddress, startUa, type SippRun, type TestUa } from './sipp-runner.js';
 
@@ -37,7 +37,7 @@ async function passed(t: TestContext, run: SippRun): Promise<void> {
 }
 
 /** Answers every INVITE (180, then 200 with SDP) and resolves with the first dialog's end reason. */
-function answerAll(ua: TestUa, onDialog?: (dialog: SipDialog, invite: IncomingInvite) => void): Promise<DialogEndReason> {
+function answerAll(ua: TestUa, onDialog?: (dialog: InviteSession, invite: IncomingInvite) => void): Promise<DialogEndReason> {
   return new Promise((resolve, reject) => {
     ua.ua.on('invite', (invite) => {
       invite.progress(180);

@@ -11,7 +11,7 @@ import { parseWav } from '../../../media-server/embedded/media/wav-reader.js';
 import { SipStreamFramer } from '../../../media-server/embedded/sip/message/index.js';
 import { SipTransport } from '../../../media-server/embedded/sip/transport/sip-transport.js';
 import { SourceFilter } from '../../../media-server/embedded/sip/transport/source-filter.js';
-import { SipUserAgent, type SipDialog } from '../../../media-server/embedded/sip/user-agent/sip-user-agent.js';
+import { SipUserAgent, type InviteSession } from '../../../media-server/embedded/sip/user-agent/sip-user-agent.js';
 import { detectKeys, keySequence } from '../../unit/rtp/signals.js';
 import { freePort } from '../../../tools/sipp/sipp-process.js';
 import type { ContractCaller, ContractHarness, ContractPhone, PhoneBehaviour } from './contract.js';
@@ -167,7 +167,7 @@ export async function embeddedHarness(): Promise<ContractHarness> {
       });
       const referTargets: string[] = [];
       let version = 1;
-      const dialog: Promise<SipDialog> = outgoing.dialog.then((d) => {
+      const dialog: Promise<InviteSession> = outgoing.dialog.then((d) => {
         caller.useRemote(d.remoteSdp);
         d.on('refer', (req) => referTargets.push(req.headers.get('Refer-To') ?? ''));
         return d;

@@ -8,7 +8,7 @@ import {
   SipRequestPendingError,
   SipTimeoutError,
   type IncomingInvite,
-  type SipDialog,
+  type InviteSession,
 } from '../../../media-server/embedded/sip/user-agent/index.js';
 import { SDP_ANSWER, SDP_OFFER } from './sip-builders.js';
 import { flush, TIMERS, uaPair, type UaPair } from './ua-harness.js';
@@ -17,9 +17,9 @@ const TARGET = 'sip:pay@127.0.0.1:5080';
 const branchOf = (req: SipRequest): string | null | undefined => parseVia(req.headers.get('Via') as string).params.get('branch');
 
 /** A call from a to b, answered; both dialogs. */
-async function establish(p: UaPair): Promise<{ uac: SipDialog; uas: SipDialog; invite: IncomingInvite }> {
+async function establish(p: UaPair): Promise<{ uac: InviteSession; uas: InviteSession; invite: IncomingInvite }> {
   let invite!: IncomingInvite;
-  let accepted!: Promise<SipDialog>;
+  let accepted!: Promise<InviteSession>;
   p.b.once('invite', (inv) => {
     invite = inv;
     inv.progress(180);
@@ -129,7 +129,7 @@ describe('SipUserAgent: 2xx retransmission until ACK (RFC 3261 §13.3.1.4)', () 
   it('retransmits the 200 at T1 doubling to T2; no ACK in 64·T1 → SipAckTimeoutError, BYE, ended ack-timeout', async () => {
     const p = await uaPair();
     p.wireA.drop = (m) => m.kind === 'request' && m.method === 'ACK';
-    let accepted!: Promise<SipDialog>;
+    let accepted!: Promise<InviteSession>;
     p.b.on('invite', (inv) => {
       accepted = inv.accept({ sdp: SDP_ANSWER });
       accepted.catch(() => undefined);
@@ -153,7 +153,7 @@ describe('SipUserAgent: 2xx retransmission until ACK (RFC 3261 §13.3.1.4)', () 
     const p = await uaPair();
     let acks = 0;
     p.wireA.drop = (m) => m.kind === 'request' && m.method === 'ACK' && acks++ === 0;
-    let accepted!: Promise<SipDialog>;
+    let accepted!: Promise<InviteSession>;
     p.b.on('invite', (inv) => (accepted = inv.accept({ sdp: SDP_ANSWER })));
     p.a.invite(TARGET, { sdp: SDP_OFFER });
     await p.run(1_000);
@@ -168,7 +168,7 @@ describe('SipUserAgent: 2xx retransmission until ACK (RFC 3261 §13.3.1.4)', () 
   it('a BYE that arrives before the ACK ends the dialog: 200 to it, accept() rejects', async () => {
     const p = await uaPair();
     p.wireA.drop = (m) => m.kind === 'request' && m.method === 'ACK';
-    let accepted!: Promise<SipDialog>;
+    let accepted!: Promise<InviteSession>;
     p.b.on('invite', (inv) => (accepted = inv.accept({ sdp: SDP_ANSWER })));
     const uac = await p.a.invite(TARGET, { sdp: SDP_OFFER }).dialog;
     await uac.bye();
@@ -250,7 +250,7 @@ describe('SipUserAgent: CANCEL (RFC 3261 §9)', () => {
   });
 });
 
-describe('SipDialog: INFO, REFER, re-INVITE (RFC 3261 §14, RFC 6086, RFC 3515)', () => {
+describe('InviteSession: INFO, REFER, re-INVITE (RFC 3261 §14, RFC 6086, RFC 3515)', () => {
   it('INFO is answered 200 before the \'info\' listeners run; a listener that throws changes nothing', async () => {
     const p = await uaPair();
     const { uac, uas } = await establish(p);

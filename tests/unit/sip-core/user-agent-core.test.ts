@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SourceFilter } from '../../../media-server/embedded/sip/transport/source-filter.js';
 import type { TransportAddress } from '../../../media-server/embedded/sip/transport/sip-transport.js';
-import { SipDialogTerminatedError, SipUserAgentStoppedError, type SipDialog } from '../../../media-server/embedded/sip/user-agent/index.js';
+import { SipDialogTerminatedError, SipUserAgentStoppedError, type InviteSession } from '../../../media-server/embedded/sip/user-agent/index.js';
 import { requestText, SDP_ANSWER, SDP_OFFER, type RequestSpec } from './sip-builders.js';
 import { flush, uaPair, type UaPair } from './ua-harness.js';
 
@@ -143,7 +143,7 @@ describe('SipUserAgent: bad input and strangers', () => {
 
   it('malformed traffic in the middle of a call leaves the call alone', async () => {
     const p = await uaPair();
-    let accepted!: Promise<SipDialog>;
+    let accepted!: Promise<InviteSession>;
     p.b.on('invite', (inv) => (accepted = inv.accept({ sdp: SDP_ANSWER })));
     const uac = await p.a.invite('sip:pay@127.0.0.1:5080', { sdp: SDP_OFFER }).dialog;
     const uas = await accepted;
@@ -163,7 +163,7 @@ describe('SipUserAgent.stop()', () => {
   it('rejects pending accept() and invite(), clears every timer, and stops listening', async () => {
     const p = await uaPair();
     p.wireA.drop = (m) => m.kind === 'request' && m.method === 'ACK';
-    let accepted!: Promise<SipDialog>;
+    let accepted!: Promise<InviteSession>;
     p.b.on('invite', (inv) => (accepted = inv.accept({ sdp: SDP_ANSWER })));
     await p.a.invite('sip:pay@127.0.0.1:5080', { sdp: SDP_OFFER }).dialog;
     const hanging = p.a.invite('sip:pay@127.0.0.1:5080', { sdp: SDP_OFFER });

@@ -4,3 +4,4 @@ export * from './dialog-state.js';
 export * from './dialog-request.js';
 export * from './guarded-emitter.js';
 export * from './sip-dialog.js';
+export * from './invite-session.js';

@@ -2,7 +2,7 @@ import { SipDialogTerminatedError } from '../dialog/dialog-errors.js';
 import { checkExtraHeaders } from '../dialog/dialog-request.js';
 import { uasDialogState } from '../dialog/dialog-state.js';
 import { GuardedEmitter } from '../dialog/guarded-emitter.js';
-import { SipDialog } from '../dialog/sip-dialog.js';
+import { InviteSession } from '../dialog/invite-session.js';
 import { createSipResponse, parseNameAddr, parseSipUri, type SipRequest } from '../message/index.js';
 import type { IncomingRequest } from '../transaction/incoming-request.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
@@ -44,7 +44,7 @@ export interface IncomingInvite {
    * dialog has sent BYE), `SipDialogTerminatedError` (BYE before the ACK),
    * or `InvalidStateError` (already answered, rejected or cancelled).
    */
-  accept(options: AcceptOptions): Promise<SipDialog>;
+  accept(options: AcceptOptions): Promise<InviteSession>;
   /** Sends a 300–699 final response. Ignored once a final response went out. */
   reject(status: number, reason?: string): void;
   on(event: 'cancelled', listener: () => void): this;
@@ -122,14 +122,14 @@ export class InboundInvite extends GuardedEmitter<IncomingInviteEvents> implemen
     this.#respond(status, headers, options.sdp === undefined ? undefined : Buffer.from(options.sdp, 'utf8'));
   }
 
-  async accept(options: AcceptOptions): Promise<SipDialog> {
+  async accept(options: AcceptOptions): Promise<InviteSession> {
     const transaction = this.#transaction;
     if (this.#state !== 'pending' || !transaction || transaction.hasFinalResponse) {
       throw new InvalidStateError('IncomingInvite', this.#state, 'accepted');
     }
     checkExtraHeaders(options.headers);
     const state = uasDialogState(this.request, this.localTag, this.#incoming.cseq.seq);
-    const dialog = new SipDialog({
+    const dialog = new InviteSession({
       role: 'uas',
       host: this.#core,
       state,

@@ -4,4 +4,4 @@ export * from './outgoing-invite.js';
 export * from './sip-user-agent.js';
 export { InvalidStateError, SipTimeoutError, SipTransportError, SipUnsupportedError } from '../transaction/transaction-errors.js';
 export { SipAckTimeoutError, SipDialogTerminatedError, SipFinalResponseError, SipRequestPendingError } from '../dialog/dialog-errors.js';
-export { SipDialog, type DialogEndReason, type SipDialogEvents, type SipDialogState } from '../dialog/sip-dialog.js';
+export { InviteSession, type DialogEndReason, type InviteSessionEvents, type InviteSessionState } from '../dialog/invite-session.js';

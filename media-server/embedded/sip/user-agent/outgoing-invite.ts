@@ -2,7 +2,7 @@ import { SipFinalResponseError } from '../dialog/dialog-errors.js';
 import { checkExtraHeaders, formatOwnVia } from '../dialog/dialog-request.js';
 import { uacDialogState } from '../dialog/dialog-state.js';
 import { GuardedEmitter } from '../dialog/guarded-emitter.js';
-import { SipDialog } from '../dialog/sip-dialog.js';
+import { InviteSession } from '../dialog/invite-session.js';
 import {
   formatNameAddr,
   parseNameAddr,
@@ -44,7 +44,7 @@ export interface OutgoingInvite {
    * `timeoutMs` without an answer), `SipCancelledError` (after `cancel()`),
    * `SipTransportError`, or the error that kept the INVITE from being built.
    */
-  readonly dialog: Promise<SipDialog>;
+  readonly dialog: Promise<InviteSession>;
   /** Cancels the INVITE (§9.1): at once after a provisional, else as soon as one arrives. */
   cancel(): void;
   on(event: 'provisional', listener: (status: number, response: SipResponse) => void): this;
@@ -73,26 +73,26 @@ const EMPTY = Buffer.alloc(0);
 /** The UAC side of an INVITE outside a dialog (RFC 3261 §13.2) over its INVITE client transaction. */
 export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> implements OutgoingInvite {
   readonly request: SipRequest;
-  readonly dialog: Promise<SipDialog>;
+  readonly dialog: Promise<InviteSession>;
   readonly #core: UserAgentCore;
   readonly #onSettled: (invite: OutboundInvite) => void;
   #state: OutboundInviteState = 'calling';
   #destination: TransportAddress | undefined;
   #transaction: InviteClientTransaction | undefined;
-  #established: SipDialog | undefined;
+  #established: InviteSession | undefined;
   /** Why we cancel; set once. */
   #cancelCause: 'explicit' | 'timeout' | undefined;
   #cancelSent = false;
   #ringTimer: SipTimerHandle | undefined;
   #cancelTimer: SipTimerHandle | undefined;
-  #resolve!: (dialog: SipDialog) => void;
+  #resolve!: (dialog: InviteSession) => void;
   #reject!: (error: Error) => void;
 
   constructor(core: UserAgentCore, target: string, options: InviteOptions, onSettled: (invite: OutboundInvite) => void) {
     super();
     this.#core = core;
     this.#onSettled = onSettled;
-    this.dialog = new Promise<SipDialog>((resolve, reject) => {
+    this.dialog = new Promise<InviteSession>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -189,9 +189,9 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       return;
     }
     if (this.#state === 'settled') return;
-    let dialog: SipDialog;
+    let dialog: InviteSession;
     try {
-      dialog = new SipDialog({
+      dialog = new InviteSession({
         role: 'uac',
         host: this.#core,
         state: uacDialogState(this.request, response, 1),
@@ -266,7 +266,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
     return undefined;
   }
 
-  #settle(error: Error | undefined, dialog?: SipDialog): void {
+  #settle(error: Error | undefined, dialog?: InviteSession): void {
     if (this.#state === 'settled') return;
     this.#transition('settled');
     const clock = this.#core.transactions.clock;

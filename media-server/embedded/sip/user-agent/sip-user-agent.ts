@@ -3,7 +3,7 @@ import { ALLOW_HEADER, KNOWN_UNSUPPORTED_METHODS } from '../dialog/dialog-method
 import type { RequestOrigin } from '../dialog/dialog-request.js';
 import { dialogId } from '../dialog/dialog-state.js';
 import { GuardedEmitter } from '../dialog/guarded-emitter.js';
-import type { SipDialog } from '../dialog/sip-dialog.js';
+import type { InviteSession } from '../dialog/invite-session.js';
 import {
   createParseErrorResponse,
   createSipResponse,
@@ -30,7 +30,7 @@ import { InboundInvite, type IncomingInvite } from './incoming-invite.js';
 import { OutboundInvite, type InviteOptions, type OutgoingInvite } from './outgoing-invite.js';
 import type { UserAgentCore } from './user-agent-core.js';
 
-export type { SipDialog } from '../dialog/sip-dialog.js';
+export type { InviteSession } from '../dialog/invite-session.js';
 export type { IncomingInvite } from './incoming-invite.js';
 export type { OutgoingInvite, InviteOptions } from './outgoing-invite.js';
 
@@ -131,7 +131,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #responseHeaders: ReadonlyArray<readonly [string, string]>;
   readonly #core: UserAgentCore;
   readonly #maxServerTransactions: number;
-  readonly #dialogs = new Map<string, SipDialog>();
+  readonly #dialogs = new Map<string, InviteSession>();
   /** Inbound INVITE transactions by key (CANCEL finds them): the invite until its final response, then its To tag. */
   readonly #inboundInvites = new Map<string, PendingInvite>();
   /** Live inbound INVITE transactions by Call-ID, From tag and CSeq: the merged-request check (§8.2.2.2). */

@@ -1,9 +1,9 @@
-import type { DialogHost, SipDialog } from '../dialog/sip-dialog.js';
+import type { InviteSession, InviteSessionHost } from '../dialog/invite-session.js';
 
-/** What the INVITE helpers need from the user agent, beyond what a dialog needs. */
-export interface UserAgentCore extends DialogHost {
+/** What the INVITE helpers need from the user agent, beyond what an INVITE session needs. */
+export interface UserAgentCore extends InviteSessionHost {
   /** Files a new dialog so requests and ACKs find it. */
-  register(dialog: SipDialog): void;
+  register(dialog: InviteSession): void;
   /** Allow header value for our INVITEs and 2xx (§13.2.1, §13.3.1.4). */
   readonly allowHeader: string;
 }
