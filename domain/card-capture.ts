@@ -16,7 +16,7 @@ export interface FieldProgress {
 
 export type FieldVerdict = { readonly ok: true } | { readonly ok: false; readonly error: CaptureErrorType };
 
-/** Everything anyone outside the vault may know about a card (DESIGN.md "Masked progress events"). */
+/** Everything anyone outside the vault may know about a card (ARCHITECTURE.md "Masked progress events"). */
 export interface CardSummary {
   readonly brand: CardBrand | null;
   /** Only once the PAN has at least PAN_MIN_LENGTH digits. */

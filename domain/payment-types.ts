@@ -12,7 +12,7 @@ export interface Money {
   readonly currency: CurrencyCode;
 }
 
-/** How a payment session entered the IVR (shared/DESIGN.md "Call entry modes"). */
+/** How a payment session entered the IVR (ARCHITECTURE.md "Call entry modes"). */
 export type EntryMode = 'direct' | 'agent-assisted';
 
 /** The card fields a caller keys. Only the vault ever holds their digits. */

@@ -47,7 +47,7 @@ class NoAnswer extends Error {
 
 /**
  * Sends one payment to the PSP so that it is never lost and never charged
- * twice (shared/DESIGN.md "Rules that hold everywhere"):
+ * twice (ARCHITECTURE.md "Rules that hold everywhere"):
  *
  * 1. the session's idempotency key is reused, or made and stored on the session;
  * 2. the intent (`requested`) and an audit row are written before the PSP is

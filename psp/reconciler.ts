@@ -42,8 +42,8 @@ export interface ReconcileSummary {
 const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
 
 /**
- * Settles payments whose PSP answer never arrived (shared/DESIGN.md: "a PSP
- * timeout leaves the payment in doubt and reconciled, never silently lost"):
+ * Settles payments whose PSP answer never arrived (ARCHITECTURE.md "Rules that hold everywhere":
+ * an unanswered authorisation is in doubt and reconciled, never lost):
  * asks the PSP what it did with each in-doubt idempotency key, at start-up and
  * then every `intervalMs`, and records the answer with an audit row.
  *

@@ -61,8 +61,8 @@ class VaultEntry {
 }
 
 /**
- * The only place a PAN, expiry or security code exists (shared/DESIGN.md
- * "vault"). Digits go in one at a time and are kept sealed with AES-256-GCM,
+ * The only place a PAN, expiry or security code exists (ARCHITECTURE.md
+ * "Rules that hold everywhere"). Digits go in one at a time and are kept sealed with AES-256-GCM,
  * bound to their entry and field by the additional authenticated data; clear
  * text exists only transiently inside one method call and its buffers are
  * zeroed before the call returns (PCI DSS 4.0 req. 3.5). Nothing is written to

@@ -49,7 +49,7 @@ export function canSee(principal: Principal, session: Pick<PaymentSessionRecord,
   return own === undefined || session.agentId === own;
 }
 
-/** The REST API under /api/v1 (shared/DESIGN.md "agent-bridge"). */
+/** The REST API under /api/v1 (ARCHITECTURE.md "Ports and adapters"). */
 export function mountApi(app: Express, deps: ApiDeps): void {
   const json = express.json({ limit: '16kb' });
 

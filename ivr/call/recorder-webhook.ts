@@ -32,7 +32,7 @@ const ACTOR: Actor = { kind: 'system', id: 'recorder-webhook' };
 
 /**
  * Drives a contact centre's own call recorder by HTTP webhook: pause before
- * the first card prompt, resume after the last card field (shared/DESIGN.md
+ * the first card prompt, resume after the last card field (ARCHITECTURE.md
  * "Capture rules"). Every attempt is in the audit trail; a pause that cannot
  * be confirmed holds the capture back rather than record card tones.
  */

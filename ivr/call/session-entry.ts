@@ -9,7 +9,7 @@ const CODE_USER = /^pay-([0-9]{4,12})$/;
 
 /**
  * The PBX transfers the caller to sip:pay-<code>@ivr, or to any IVR number
- * with an X-Payment-Session header (shared/DESIGN.md "Call entry modes" 2).
+ * with an X-Payment-Session header (ARCHITECTURE.md "Call entry modes", 2).
  */
 export function sessionClaimOf(call: Pick<InboundCall, 'calledUser' | 'headers'>): SessionClaim | undefined {
   const code = CODE_USER.exec(call.calledUser)?.[1];

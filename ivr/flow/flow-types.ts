@@ -119,7 +119,7 @@ export type PromptItem =
   | { readonly say: 'characters'; readonly value: string };
 
 /**
- * Masked progress (shared/DESIGN.md "Masked progress events"): what an agent
+ * Masked progress (ARCHITECTURE.md "Masked progress events"): what an agent
  * may see. By construction no variant has room for a card digit other than
  * the last four of a complete PAN.
  */

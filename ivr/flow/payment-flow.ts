@@ -44,13 +44,13 @@ const FIELD_ERROR_PROMPT: Readonly<Record<CaptureErrorType, PromptId>> = {
 const prompt = (id: PromptId): PromptItem => ({ prompt: id });
 
 /**
- * One payment, driven by events (shared/DESIGN.md "ivr (flow)", "Capture
+ * One payment, driven by events (ARCHITECTURE.md "Layers", "Capture
  * rules"). It does no I/O and keeps no timers: it asks for them as effects and
  * hears of them as events. Card digits go straight into the vault entry it is
  * given; the flow itself holds only counts and verdicts, so its state, its
  * effects and its progress events can be logged and streamed freely.
  *
- * Guarantees (DESIGN "Capture rules"): keys are masked from `start` until the
+ * Guarantees (ARCHITECTURE.md "Capture rules"): keys are masked from `start` until the
  * flow hands the call back (`release`), whatever the state; the secure window
  * opens before the first card prompt and stays open between fields, through
  * re-capture and confirmation, until authorisation starts or the flow ends;
@@ -445,7 +445,7 @@ export class PaymentFlow {
 
   // ---- card fields -------------------------------------------------------
 
-  /** The secure window opens (recording paused and confirmed) before the first card prompt (DESIGN "Capture rules"). */
+  /** The secure window opens (recording paused and confirmed) before the first card prompt (ARCHITECTURE.md "Capture rules"). */
   #secureThenCapture(field: CardField, lead: PromptItem[]): void {
     this.#maskKeys(true);
     if (this.#window === 'open') {
@@ -615,7 +615,7 @@ export class PaymentFlow {
   }
 
   #authorise(): void {
-    // The card is complete: recording resumes (DESIGN "Capture rules").
+    // The card is complete: recording resumes (ARCHITECTURE.md "Capture rules").
     this.#closeWindow();
     this.#go('authorising');
     this.#progress({ type: 'authorising' });

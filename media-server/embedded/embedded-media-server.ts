@@ -80,8 +80,8 @@ export interface RtpTotals {
 
 /**
  * The default media server: SIP (UDP/TCP) and RTP (G.711, RFC 4733, in-band
- * DTMF, masking, recording) in this process. See shared/DESIGN.md "media
- * server port".
+ * DTMF, masking, recording) in this process. See ARCHITECTURE.md "Ports and
+ * adapters".
  */
 export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> implements MediaServer {
   readonly kind = 'embedded' as const;

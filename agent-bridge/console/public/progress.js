@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * What the console says about a payment: masked progress events
- * (shared/DESIGN.md "Masked progress events") turned into words, a per-field
+ * (ARCHITECTURE.md "Masked progress events") turned into words, a per-field
  * summary and the amount. Pure functions, no DOM.
  *
  * Card data rule: the only digits of a card ever shown are the last four of

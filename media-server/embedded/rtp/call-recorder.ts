@@ -54,7 +54,7 @@ interface MutablePause {
  *
  * While paused, zeros are written on both channels instead of the audio:
  * the timeline keeps its length and nothing said or keyed in a paused span
- * is on disk (shared/DESIGN.md "Capture rules"). A pause takes effect from
+ * is on disk (ARCHITECTURE.md "Capture rules"). A pause takes effect from
  * the next frame appended.
  */
 export class CallRecorder {

@@ -2,8 +2,8 @@ import { RtpSession } from './rtp-session.js';
 
 /**
  * Two sessions' media joined: each hears the other, subject to the sender's
- * masking and mute (shared/DESIGN.md: the IVR bridges the agent through
- * itself). Throws `InvalidStateError` if either session is closed or
+ * masking and mute (ARCHITECTURE.md "Call entry modes": the IVR bridges
+ * the agent through itself). Throws `InvalidStateError` if either session is closed or
  * already bridged. A session that closes leaves its bridge by itself.
  */
 export class MediaBridge {

@@ -17,6 +17,8 @@ interface PaymentView {
   card: { brand: string | null; last4: string | null };
   pspReference: string | null;
   ended: boolean;
+  secure: boolean;
+  keyedEarly: number;
 }
 interface ProgressModule {
   describeEvent(event: ProgressEvent): { text: string; tone: string };
