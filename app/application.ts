@@ -196,6 +196,16 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         },
       })
     : undefined;
+  if (interrupted.recorderLeftPaused.length > 0 && !recorderWebhook) {
+    logger.warn({ calls: interrupted.recorderLeftPaused.length }, 'interrupted calls left an external recorder paused, and RECORDER_WEBHOOK_URL is unset now');
+  }
+  for (const { callId, sessionId } of interrupted.recorderLeftPaused) {
+    if (!recorderWebhook) break;
+    // In the background, retried like any resume: start-up does not wait for the recorder.
+    recorderWebhook.resumeAfterCrash(callId, sessionId).catch((err: unknown) => {
+      logger.error({ err, callId, sessionId }, 'the external recorder could not be resumed after the interrupted call');
+    });
+  }
   const ivr = new PaymentIvr({
     mediaServer,
     payNumber: config.PAY_NUMBER,

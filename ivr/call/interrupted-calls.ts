@@ -11,6 +11,12 @@ export interface InterruptedCallsReport {
   readonly abandoned: readonly string[];
   /** Sessions that were about to authorise but never wrote an intent: never charged, now `error`. */
   readonly neverAuthorised: readonly string[];
+  /**
+   * Interrupted calls whose external recorder was last told to pause (the
+   * audit trail has a `recorder-pause` after any `recorder-resume`): it must
+   * be told to resume, or the rest of the contact centre's recording is lost.
+   */
+  readonly recorderLeftPaused: readonly { readonly sessionId: string; readonly callId: string }[];
 }
 
 const ACTOR: Actor = { kind: 'system', id: 'crash-recovery' };
@@ -46,11 +52,24 @@ export function settleInterruptedCalls(store: PaymentStore, recordings: readonly
     });
     abandoned.push(session.id);
   }
-  for (const session of store.listSessions({ status: 'authorising', limit: 1000 })) {
+  const authorising = store.listSessions({ status: 'authorising', limit: 1000 });
+  for (const session of authorising) {
     if (store.listAuthorisations({ sessionId: session.id }).length > 0) continue;
     store.updateSession(session.id, { status: 'error' });
     store.appendAudit({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
     neverAuthorised.push(session.id);
   }
-  return { abandoned, neverAuthorised };
+  // A resume still being retried when the process died counts as not sent.
+  const recorderLeftPaused = [...interrupted, ...authorising]
+    .filter((s) => s.callId !== null && lastRecorderAction(store, s.id) === 'recorder-pause')
+    .map((s) => ({ sessionId: s.id, callId: s.callId as string }));
+  return { abandoned, neverAuthorised, recorderLeftPaused };
+}
+
+function lastRecorderAction(store: PaymentStore, sessionId: string): string | undefined {
+  // Audit rows come in sequence order; the trail of one session is short.
+  return store
+    .listAudit({ sessionId, limit: 10_000 })
+    .filter((e) => e.action === 'recorder-pause' || e.action === 'recorder-resume')
+    .at(-1)?.action;
 }

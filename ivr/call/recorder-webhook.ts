@@ -43,6 +43,15 @@ export class RecorderWebhook {
     this.#options = options;
   }
 
+  /**
+   * Start-up recovery: the process died with this call's recorder paused.
+   * The call is gone with the process, but the contact centre's recording of
+   * it may not be: resume, retried like any resume, marked `recovered`.
+   */
+  resumeAfterCrash(callId: string, sessionId: string): Promise<void> {
+    return this.#send('resume', callId, sessionId, { recovered: true });
+  }
+
   /** The CallRecording of one call. */
   forCall(callId: string, sessionId: () => string | undefined): CallRecording {
     return {
@@ -51,7 +60,7 @@ export class RecorderWebhook {
     };
   }
 
-  async #send(action: 'pause' | 'resume', callId: string, sessionId: string | undefined): Promise<void> {
+  async #send(action: 'pause' | 'resume', callId: string, sessionId: string | undefined, extra: { recovered?: true } = {}): Promise<void> {
     const { url, store } = this.#options;
     const deadline = Date.now() + (this.#options.giveUpAfterMs ?? 20_000);
     let delay = this.#options.retryBaseDelayMs ?? 200;
@@ -61,16 +70,16 @@ export class RecorderWebhook {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ action, callId, sessionId: sessionId ?? null, at: new Date().toISOString() }),
+          body: JSON.stringify({ action, callId, sessionId: sessionId ?? null, at: new Date().toISOString(), ...extra }),
           signal: AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000),
         });
         await res.body?.cancel();
-        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status } });
+        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
         if (res.ok) return;
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
-        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason } });
+        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
       }
       if (Date.now() + delay > deadline) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${reason})`);
       this.#options.onRetry?.({ action, reason, callId, sessionId });

@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -110,6 +112,48 @@ describe('crash safety and graceful shutdown of the real process', () => {
       expect(await second.stop()).toBe(0);
       expect(findCardDataInText([...first.output, ...second.output].join('\n'), [VISA, VISA.slice(0, 10)])).toEqual([]);
       expect(findCardDataInFiles(dataDir, [VISA, VISA.slice(0, 10)])).toEqual([]);
+    });
+
+    it('during card capture with an external recorder: after restart the recorder is told to resume, audited', async () => {
+      const received: { action: string; callId: string; sessionId: string | null; recovered?: boolean }[] = [];
+      const recorder = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          received.push(JSON.parse(body) as (typeof received)[number]);
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+      const env = { RECORDER_WEBHOOK_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/recorder` };
+      try {
+        const first = await start('recorder', env);
+        const call = caller(first, join(SIPP_DIR, 'direct-pay-hangup.xml'), keyStepsInjection(join(inputs, 'recorder.csv'), ['1001#', 1500], [VISA.slice(0, 10), 30_000]));
+        const capturing = await sessionFor(first, '1001', (s) => s.status === 'capturing');
+        const deadline = Date.now() + 15_000;
+        while (!received.some((r) => r.action === 'pause') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 1500));
+        first.kill('SIGKILL');
+        expect(await first.exited).toBe('SIGKILL');
+        (await call).kill();
+        // Paused, never resumed by the process that died.
+        expect(received.map((r) => r.action)).toEqual(['pause']);
+
+        const second = await start('recorder', env);
+        const resumeDeadline = Date.now() + 15_000;
+        while (received.length < 2 && Date.now() < resumeDeadline) await new Promise((r) => setTimeout(r, 50));
+        expect(received[1]).toMatchObject({ action: 'resume', callId: capturing.callId, sessionId: capturing.id, recovered: true });
+        const entries = await auditActions(second, capturing.id);
+        expect(entries.filter((e) => e.action === 'recorder-resume').map((e) => e.detail)).toEqual([{ attempt: 1, status: 204, recovered: true }]);
+        expect(await second.stop()).toBe(0);
+        // Once resumed, a later start has nothing more to send.
+        const third = await start('recorder', env);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(received).toHaveLength(2);
+        expect(await third.stop()).toBe(0);
+      } finally {
+        await new Promise((resolve) => recorder.close(resolve));
+      }
     });
 
     it('during authorisation: after restart the payment is in doubt, then reconciled to the PSP\'s charge, charged once', async () => {
