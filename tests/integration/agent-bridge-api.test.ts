@@ -49,7 +49,10 @@ describe('agent-bridge API', () => {
   async function login(username: string): Promise<string> {
     const res = await call('/api/v1/auth/login', { method: 'POST', body: { username, password } });
     expect(res.status).toBe(200);
-    expect(res.headers.get('set-cookie')).toMatch(/pay_session=.*HttpOnly.*SameSite=Strict/i);
+    const cookie = res.headers.get('set-cookie')!.split(';').map((a) => a.trim());
+    expect(cookie).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', 'Max-Age=1800']));
+    // Plain HTTP: a Secure cookie would never come back (tests/integration/agent-bridge-logout.test.ts has HTTPS).
+    expect(cookie).not.toContain('Secure');
     return ((await res.json()) as { token: string }).token;
   }
 
@@ -122,6 +125,17 @@ describe('agent-bridge API', () => {
     expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
     const actions = app.store.listAudit({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
     expect(actions).toEqual(['session-created:agent', 'session-cancelled:agent']);
+  });
+
+  it('revokes a bearer token at logout: 401 from then on, 204 again for a second logout', async () => {
+    const token = await login('carol');
+    expect((await call('/api/v1/me', { token })).status).toBe(200);
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    expect((await call('/api/v1/me', { token })).status).toBe(401);
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    // The admin key is no session: logging out with it revokes nothing.
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token: adminKey })).status).toBe(204);
+    expect((await call('/api/v1/me', { token: adminKey })).status).toBe(200);
   });
 
   it('rate-limits failed logins', async () => {
