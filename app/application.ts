@@ -7,6 +7,7 @@ import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
 import { AccessTokens } from '../agent-bridge/identity/access-token.js';
 import { Authenticator } from '../agent-bridge/identity/authenticator.js';
 import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
+import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
 import { StreamServer } from '../agent-bridge/stream/stream-server.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
@@ -160,7 +161,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
 
   const identities = new SqliteIdentityStore(store.database);
   const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
-  const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities });
+  const revocations = new TokenRevocations(identities);
+  const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const progress = new ProgressHub();
   const liveSessions = new LiveSessions();
   const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
@@ -261,6 +263,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   let stopping = false;
   let http: RunningHttpServer;
   try {
+    const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
     http = await startHttpServer({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
@@ -272,7 +275,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         psp: () => pspReadiness.ready(),
       },
       consoleDir: SHIPPED_FILES.consoleDir,
-      ...(config.TLS_CERT && config.TLS_KEY ? { tls: { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } } : {}),
+      ...(tls ? { tls } : {}),
       routes: (app) => {
         mountMetrics(app, { render: () => metrics.render(), tokens: [config.METRICS_TOKEN, adminKey.key].filter((t) => t !== undefined) });
         mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
@@ -281,10 +284,13 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           identities,
           authenticator,
           tokens,
+          revocations,
           throttle: new LoginThrottle(),
           sessions: liveSessions,
           sipHost: config.SIP_HOST,
           sipPort,
+          // RFC 6265 §4.1.2.5: a Secure cookie goes over HTTPS only, so the token never travels in clear.
+          secureCookies: tls !== undefined,
           reversals,
           records,
         });
@@ -297,7 +303,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     throw err;
   }
 
-  const stream = new StreamServer({ hub: progress, authenticator, canSee: visible });
+  const stream = new StreamServer({ hub: progress, authenticator, revocations, canSee: visible });
   stream.attach(http.server);
 
   return {

@@ -32,4 +32,12 @@ export interface IdentityStore {
   createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord;
   findApiKeyByHash(keyHash: string): ApiKeyRecord | undefined;
   revokeApiKey(id: string): void;
+  /**
+   * Refuses an access token (by its id) until `until`, when it expires anyway;
+   * revocations already past their time are pruned on the way.
+   */
+  revokeToken(tokenId: string, until: Date): void;
+  isTokenRevoked(tokenId: string): boolean;
+  /** Forgets the revocations of tokens expired by now; returns how many. */
+  pruneRevokedTokens(): number;
 }

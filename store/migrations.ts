@@ -184,6 +184,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX psp_notifications_merchant_reference ON psp_notifications (merchant_reference);
   CREATE INDEX psp_notifications_original_reference ON psp_notifications (original_reference);
   `,
+  // 5: access tokens revoked at logout. A row lives until the token would have
+  // expired anyway (then it is pruned), so a restart, or another process on
+  // the same database, refuses the token too.
+  `
+  CREATE TABLE revoked_tokens (
+    token_id TEXT PRIMARY KEY,
+    refused_until TEXT NOT NULL,
+    revoked_at TEXT NOT NULL
+  );
+  CREATE INDEX revoked_tokens_refused_until ON revoked_tokens (refused_until);
+  `,
 ];
 
 /**

@@ -81,6 +81,24 @@ export class SqliteIdentityStore implements IdentityStore {
   revokeApiKey(id: string): void {
     this.#db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.#now().toISOString(), id);
   }
+
+  revokeToken(tokenId: string, until: Date): void {
+    this.#db.transaction(() => {
+      this.pruneRevokedTokens();
+      this.#db
+        .prepare('INSERT OR IGNORE INTO revoked_tokens (token_id, refused_until, revoked_at) VALUES (?, ?, ?)')
+        .run(tokenId, until.toISOString(), this.#now().toISOString());
+    })();
+  }
+
+  isTokenRevoked(tokenId: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM revoked_tokens WHERE token_id = ?').get(tokenId) !== undefined;
+  }
+
+  pruneRevokedTokens(): number {
+    // ISO-8601 UTC strings of one width sort as the instants they name.
+    return this.#db.prepare('DELETE FROM revoked_tokens WHERE refused_until <= ?').run(this.#now().toISOString()).changes;
+  }
 }
 
 function toUser(r: UserRow): UserRecord {

@@ -13,6 +13,7 @@ import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/paymen
 import type { AccessTokens } from '../identity/access-token.js';
 import { actorOf, ownAgentId, SESSION_COOKIE, type Authenticator, type Principal } from '../identity/authenticator.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
+import type { TokenRevocations } from '../identity/token-revocations.js';
 import { verifyPassword } from '../identity/password-hash.js';
 import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, refundRequest, voidRequest } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
@@ -28,12 +29,14 @@ export interface ApiDeps {
   readonly identities: IdentityStore;
   readonly authenticator: Authenticator;
   readonly tokens: AccessTokens;
+  /** Where logout revokes the tokens it is given. */
+  readonly revocations: TokenRevocations;
   readonly throttle: LoginThrottle;
   readonly sessions: SessionControl;
   /** Where the PBX sends transferred callers: sip:pay-<code>@host:port. */
   readonly sipHost: string;
   readonly sipPort: number;
-  /** Mark the session cookie Secure (when served over TLS). */
+  /** Mark the session cookie Secure (when served over TLS). Default false. */
   readonly secureCookies?: boolean;
   /** Refunds and voids (supervisors); without it those endpoints answer 404. */
   readonly reversals?: PaymentReversals;
@@ -52,6 +55,8 @@ export function canSee(principal: Principal, session: Pick<PaymentSessionRecord,
 /** The REST API under /api/v1 (ARCHITECTURE.md "Ports and adapters"). */
 export function mountApi(app: Express, deps: ApiDeps): void {
   const json = express.json({ limit: '16kb' });
+  // Set and cleared with the same attributes, so the browser replaces the one cookie.
+  const cookie = { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies ?? false, path: '/' } as const;
 
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -77,13 +82,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     deps.throttle.succeed(keys);
     const { token, claims } = deps.tokens.issue(found.user.id, found.user.role);
     deps.store.appendAudit({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
-    res.cookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: deps.secureCookies ?? false,
-      maxAge: deps.tokens.ttlSeconds * 1000,
-      path: '/',
-    });
+    res.cookie(SESSION_COOKIE, token, { ...cookie, maxAge: deps.tokens.ttlSeconds * 1000 });
     res.json({
       token,
       expiresAt: new Date(claims.exp * 1000).toISOString(),
@@ -91,8 +90,16 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     });
   });
 
-  app.post('/api/v1/auth/logout', (_req, res) => {
-    res.clearCookie(SESSION_COOKIE, { path: '/' }).status(204).end();
+  // Revokes every access token the request carries (bearer and cookie), so a
+  // copy of it is refused too, and clears the cookie. 204 whether or not there
+  // was a token to revoke: signing out twice is not an error.
+  app.post('/api/v1/auth/logout', (req, res) => {
+    for (const claims of deps.authenticator.accessTokensOf(req)) {
+      if (deps.revocations.isRevoked(claims.jti)) continue;
+      deps.revocations.revoke(claims);
+      deps.store.appendAudit({ sessionId: null, actor: { kind: claims.role, id: claims.sub }, action: 'logout' });
+    }
+    res.clearCookie(SESSION_COOKIE, cookie).status(204).end();
   });
 
   const auth = (req: Request, res: Response<unknown, Locals>, next: NextFunction): void => {

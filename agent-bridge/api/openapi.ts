@@ -72,7 +72,28 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/api/v1/auth/login': {
-        post: { summary: 'Log in (agents and supervisors)', requestBody: jsonBody(loginRequest), responses: { '200': { description: 'Token and cookie' }, '429': { description: 'Too many failed attempts' }, ...errors } },
+        post: {
+          summary: 'Log in (agents and supervisors)',
+          requestBody: jsonBody(loginRequest),
+          responses: {
+            '200': { description: "Token and cookie (HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS, Max-Age the token's lifetime)" },
+            '429': { description: 'Too many failed attempts' },
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/auth/logout': {
+        post: {
+          summary: 'Log out: revoke the access tokens the request carries (bearer and cookie) and clear the cookie',
+          // Optional: logging out without a valid token only clears the cookie.
+          security: [{ bearer: [] }, { cookie: [] }, {}],
+          responses: {
+            '204': {
+              description:
+                'Signed out, also when there was nothing to revoke. The token gets 401 from now on, its open streams are closed with code 4401 and new ones refused with 401.',
+            },
+          },
+        },
       },
       '/api/v1/sessions': {
         post: {

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Role } from '../../store/identity-store.js';
+import { newOpaqueId } from '../../domain/opaque-id.js';
 
 export interface TokenClaims {
   /** User id. */
@@ -9,6 +10,8 @@ export interface TokenClaims {
   readonly role: Role;
   /** Expiry, seconds since the epoch. */
   readonly exp: number;
+  /** The token's own id (RFC 7519 §4.1.7), what logout revokes. */
+  readonly jti: string;
 }
 
 /**
@@ -39,12 +42,12 @@ export class AccessTokens {
   }
 
   issue(sub: string, role: Role): { token: string; claims: TokenClaims } {
-    const claims: TokenClaims = { sub, role, exp: Math.floor(this.#now() / 1000) + this.ttlSeconds };
+    const claims: TokenClaims = { sub, role, exp: Math.floor(this.#now() / 1000) + this.ttlSeconds, jti: newOpaqueId('tok') };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return { token: `${payload}.${this.#sign(payload)}`, claims };
   }
 
-  /** The claims of a valid, unexpired token; undefined otherwise. */
+  /** The claims of a valid, unexpired token; undefined otherwise. Revocation is checked by the caller (TokenRevocations). */
   verify(token: string): TokenClaims | undefined {
     const [payload, signature, extra] = token.split('.');
     if (!payload || !signature || extra !== undefined) return undefined;
@@ -57,9 +60,15 @@ export class AccessTokens {
     } catch {
       return undefined;
     }
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.#now()) return undefined;
+    if (typeof claims.exp !== 'number' || this.expired(claims)) return undefined;
     if (claims.role !== 'agent' && claims.role !== 'supervisor') return undefined;
+    // A token without an id could not be revoked: refuse it (tokens issued before ids existed sign in again).
+    if (typeof claims.jti !== 'string' || claims.jti === '') return undefined;
     return claims;
+  }
+
+  expired(claims: Pick<TokenClaims, 'exp'>): boolean {
+    return claims.exp * 1000 <= this.#now();
   }
 
   #sign(payload: string): string {

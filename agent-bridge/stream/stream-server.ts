@@ -2,16 +2,31 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator, Principal } from '../identity/authenticator.js';
+import type { TokenRevocations } from '../identity/token-revocations.js';
 import type { ProgressFrame, ProgressHub } from './progress-hub.js';
 
 export const STREAM_PATH = '/api/v1/stream';
 
+/**
+ * The close code for a socket whose credentials stopped counting (logout,
+ * expiry). RFC 6455 §7.4.2 leaves 4000–4999 to applications; 4401 mirrors
+ * HTTP 401 (as graphql-ws does), so a client can tell "sign in again" from a
+ * dropped network and does not reconnect, where 1008 (policy violation)
+ * would say only that something was refused.
+ */
+export const SIGNED_OUT_CLOSE_CODE = 4401;
+
 export interface StreamServerOptions {
   readonly hub: ProgressHub;
   readonly authenticator: Authenticator;
+  /** Logouts: the sockets of a revoked token are closed at once. */
+  readonly revocations: TokenRevocations;
   /** Whether the principal may see the session (agents: their own only). */
   readonly canSee: (principal: Principal, sessionId: string) => boolean;
-  /** A client that misses this many heartbeats in a row is dropped. Default every 15 s. */
+  /**
+   * A client that misses a heartbeat is dropped; one whose token expired or
+   * was revoked by another process on the same database is closed. Default every 15 s.
+   */
   readonly heartbeatMs?: number;
 }
 
@@ -29,18 +44,21 @@ interface Client {
  * the client may see; `after=<seq>` (one session) or a `{"type":"resume",
  * "after":{"<session>":seq}}` message replays what a reconnecting client
  * missed. Credentials come from the Authorization header or the console's
- * cookie, never the URL.
+ * cookie, never the URL; the socket is closed (SIGNED_OUT_CLOSE_CODE) when
+ * they stop counting.
  */
 export class StreamServer {
   readonly #options: StreamServerOptions;
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
   readonly #clients = new Set<Client>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeRevocations: () => void;
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: StreamServerOptions) {
     this.#options = options;
     this.#unsubscribe = options.hub.subscribe((frame) => this.#broadcast(frame));
+    this.#unsubscribeRevocations = options.revocations.subscribe((tokenId) => this.#closeToken(tokenId));
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 15_000);
     this.#heartbeat.unref();
   }
@@ -56,6 +74,7 @@ export class StreamServer {
   close(): void {
     clearInterval(this.#heartbeat);
     this.#unsubscribe();
+    this.#unsubscribeRevocations();
     for (const client of this.#clients) client.socket.terminate();
     this.#wss.close();
   }
@@ -111,11 +130,26 @@ export class StreamServer {
     for (const client of this.#clients) if (this.#wants(client, frame.sessionId)) send(client.socket, frame);
   }
 
+  #closeToken(tokenId: string): void {
+    for (const client of this.#clients) {
+      if (client.principal.kind === 'user' && client.principal.token.jti === tokenId) this.#signOut(client, 'token revoked');
+    }
+  }
+
+  #signOut(client: Client, reason: string): void {
+    this.#clients.delete(client);
+    client.socket.close(SIGNED_OUT_CLOSE_CODE, reason);
+  }
+
   #beat(): void {
     for (const client of this.#clients) {
       if (!client.alive) {
         client.socket.terminate();
         this.#clients.delete(client);
+        continue;
+      }
+      if (!this.#options.authenticator.stillValid(client.principal)) {
+        this.#signOut(client, 'signed out');
         continue;
       }
       client.alive = false;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ describe('agent-bridge API', () => {
 
   beforeAll(async () => {
     adminKey = 'a'.repeat(40);
-    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ADMIN_API_KEY: adminKey, SIP_PORT: '5099' });
+    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ADMIN_API_KEY: adminKey, SIP_PORT: '0' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     base = app.httpUrl;
     const hash = await hashPassword(password);
@@ -49,7 +49,10 @@ describe('agent-bridge API', () => {
   async function login(username: string): Promise<string> {
     const res = await call('/api/v1/auth/login', { method: 'POST', body: { username, password } });
     expect(res.status).toBe(200);
-    expect(res.headers.get('set-cookie')).toMatch(/pay_session=.*HttpOnly.*SameSite=Strict/i);
+    const cookie = res.headers.get('set-cookie')!.split(';').map((a) => a.trim());
+    expect(cookie).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', 'Max-Age=1800']));
+    // Plain HTTP: a Secure cookie would never come back (tests/integration/agent-bridge-logout.test.ts has HTTPS).
+    expect(cookie).not.toContain('Secure');
     return ((await res.json()) as { token: string }).token;
   }
 
@@ -68,7 +71,7 @@ describe('agent-bridge API', () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; code: string; transferUri: string; status: string };
     expect(created.code).toMatch(/^\d{6}$/);
-    expect(created.transferUri).toBe(`sip:pay-${created.code}@127.0.0.1:5099`);
+    expect(created.transferUri).toBe(`sip:pay-${created.code}@127.0.0.1:${app.sipPort}`);
     expect(created.status).toBe('pending');
     const got = (await (await call(`/api/v1/sessions/${created.id}`, { token })).json()) as Record<string, unknown>;
     expect(got).toMatchObject({ id: created.id, amount: 4250, currency: 'EUR', reference: 'INV-77', mode: 'agent-assisted' });
@@ -122,6 +125,17 @@ describe('agent-bridge API', () => {
     expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
     const actions = app.store.listAudit({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
     expect(actions).toEqual(['session-created:agent', 'session-cancelled:agent']);
+  });
+
+  it('revokes a bearer token at logout: 401 from then on, 204 again for a second logout', async () => {
+    const token = await login('carol');
+    expect((await call('/api/v1/me', { token })).status).toBe(200);
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    expect((await call('/api/v1/me', { token })).status).toBe(401);
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    // The admin key is no session: logging out with it revokes nothing.
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token: adminKey })).status).toBe(204);
+    expect((await call('/api/v1/me', { token: adminKey })).status).toBe(200);
   });
 
   it('rate-limits failed logins', async () => {
@@ -199,17 +213,19 @@ describe('agent-bridge API', () => {
     expect(forbidden).toBe(403);
   });
 
-  it('creates the first supervisor from the command line, with no default account', () => {
+  it('creates the first supervisor from the command line, with no default account', async () => {
     const env = { ...process.env, DATA_DIR: dataDir };
     const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    const out = execFileSync(tsx, ['scripts/admin.ts', 'create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], {
-      env,
-      input: `${password}\n`,
-      encoding: 'utf8',
-    });
+    // Not execFileSync: a loop blocked longer than the server's keep-alive would hand fetch a connection the server already closed.
+    const admin = (args: string[], input = ''): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = execFile(tsx, ['scripts/admin.ts', ...args], { env, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+        child.stdin?.end(input);
+      });
+    const out = await admin(['create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], `${password}\n`);
     expect(out).toMatch(/created supervisor root/);
-    const key = execFileSync(tsx, ['scripts/admin.ts', 'create-api-key', '--name', 'cti', '--role', 'supervisor'], { env, encoding: 'utf8' }).trim();
+    const key = (await admin(['create-api-key', '--name', 'cti', '--role', 'supervisor'])).trim();
     expect(key).toMatch(/^pk_/);
-    return call('/api/v1/sessions', { token: key }).then((res) => expect(res.status).toBe(200));
+    expect((await call('/api/v1/sessions', { token: key })).status).toBe(200);
   });
 });

@@ -146,6 +146,8 @@ ui.loginForm.addEventListener('submit', async (e) => {
 });
 
 ui.logout.addEventListener('click', async () => {
+  // Our own stream first: the server closes it at logout, which is no news here.
+  closeStream();
   try {
     await api('POST', '/api/v1/auth/logout');
   } catch {
@@ -437,9 +439,14 @@ function onFrame(progress, frame) {
  * @param {number} failures
  */
 async function onStreamState(streamState, failures) {
-  const words = { connecting: 'Connecting…', live: '● Live', reconnecting: 'Reconnecting…', closed: '' };
+  const words = { connecting: 'Connecting…', live: '● Live', reconnecting: 'Reconnecting…', closed: '', 'signed-out': '' };
   ui.streamState.textContent = words[streamState];
   ui.streamState.dataset.state = streamState;
+  // Signed out elsewhere (another tab, or the sign-in expired): back to the form.
+  if (streamState === 'signed-out') {
+    handleSignedOut(new ApiError(401, { error: 'unauthorised' }));
+    return;
+  }
   // A stream that keeps failing may mean the sign-in expired.
   if (streamState === 'reconnecting' && failures === 2) {
     try {

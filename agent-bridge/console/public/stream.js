@@ -3,13 +3,16 @@
  * One session's masked progress over the WebSocket at /api/v1/stream. The
  * cookie authenticates the upgrade (never the URL). After a drop it
  * reconnects with back-off and asks for `after=<last seq seen>`, so nothing
- * is missed or shown twice.
+ * is missed or shown twice. Closed by the server with SIGNED_OUT (the sign-in
+ * was revoked or expired), it stops.
  */
 
 /** @typedef {{ sessionId: string, seq: number, at: string, event: { type: string, [key: string]: unknown } }} ProgressFrame */
-/** @typedef {'connecting' | 'live' | 'reconnecting' | 'closed'} StreamState */
+/** @typedef {'connecting' | 'live' | 'reconnecting' | 'closed' | 'signed-out'} StreamState */
 
 const MAX_BACKOFF_MS = 10_000;
+/** The server's close code when the credentials stop counting (agent-bridge/stream/stream-server.ts). */
+const SIGNED_OUT = 4401;
 
 export class SessionStream {
   /** @type {string} */ #sessionId;
@@ -79,8 +82,14 @@ export class SessionStream {
       this.#lastSeq = frame.seq;
       this.#onFrame(frame);
     });
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (event) => {
       if (this.#socket !== socket || this.#closed) return;
+      if (event.code === SIGNED_OUT) {
+        this.#closed = true;
+        this.#socket = undefined;
+        this.#onState('signed-out', 0);
+        return;
+      }
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.#failures);
       this.#failures += 1;
       this.#onState('reconnecting', this.#failures);

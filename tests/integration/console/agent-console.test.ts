@@ -160,7 +160,8 @@ describe('agent console in Chromium', () => {
     // Keyboard first: the amount field has the focus.
     expect(await page.evaluate('document.activeElement?.id')).toBe('amount');
     const cookies = await context.cookies();
-    expect(cookies.find((c) => c.name === 'pay_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    // Plain HTTP here: not Secure (tests/integration/agent-bridge-logout.test.ts has HTTPS).
+    expect(cookies.find((c) => c.name === 'pay_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
   });
 
   it('creates a payment from major units and shows the transfer target', async () => {
@@ -289,10 +290,24 @@ describe('agent console in Chromium', () => {
     expect(pageErrors.filter((e) => !/^Failed to load resource: the server responded with a status of (400|401|409)\b/.test(e))).toEqual([]);
   });
 
-  it('signs out: back to the form, the cookie gone', async () => {
+  it('signs out: back to the form, the cookie gone and its token revoked, and another tab signed out by its stream', async () => {
+    const token = (await context.cookies()).find((c) => c.name === 'pay_session')!.value;
+    // A second tab (same cookie) following the payment live.
+    const other = await context.newPage();
+    await other.goto(app.httpUrl);
+    await other.locator(`#session-list button[data-session="${sessionId}"]`).click();
+    await expect.poll(() => other.locator('#stream-state').getAttribute('data-state')).toBe('live');
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#login-form').waitFor({ state: 'visible' });
     expect(await page.locator('#whoami').isHidden()).toBe(true);
     expect(await page.evaluate(async () => (await fetch('/api/v1/me')).status)).toBe(401);
+    expect((await context.cookies()).find((c) => c.name === 'pay_session')).toBeUndefined();
+    // Revoked, not only forgotten by this browser: a copy of the cookie is refused too.
+    expect((await fetch(`${app.httpUrl}/api/v1/me`, { headers: { cookie: `pay_session=${token}` } })).status).toBe(401);
+
+    await other.locator('#login-form').waitFor({ state: 'visible' });
+    expect(await other.locator('#login-error').textContent()).toContain('You are signed out. Sign in again.');
+    await other.close();
   });
 });
