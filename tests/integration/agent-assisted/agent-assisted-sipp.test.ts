@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -17,6 +15,7 @@ import { killAllCaptures, startCapture, type Capture } from '../../../tools/capt
 import { detectKeys, rms, speechLike } from '../../unit/rtp/signals.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { sidecarOf } from '../../support/recordings.js';
+import { startFakeRecorder, type FakeRecorder } from '../../support/fake-recorder.js';
 
 // Public test card numbers (the sandbox PSP's table).
 const VISA = '4242424242424242';
@@ -35,13 +34,6 @@ interface Frame {
   readonly event: { readonly type: string; readonly field?: string };
 }
 
-interface RecorderCall {
-  readonly action: 'pause' | 'resume';
-  readonly callId: string;
-  readonly sessionId: string | null;
-  readonly receivedAt: number;
-}
-
 /**
  * Agent-assisted payments end to end: the system started as `npm start`
  * starts it, an agent's session created through the API, a SIPp caller
@@ -55,21 +47,12 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
   // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
   const work = mkdtempSync(join(tmpdir(), 'agent-assisted-'));
   const dataDir = testDataDir('agent-assisted');
-  const recorderCalls: RecorderCall[] = [];
-  let recorder: Server;
+  let recorder: FakeRecorder;
   let system: RunningSystem;
   const sippPorts = new SippPortSequence(36000);
 
   beforeAll(async () => {
-    recorder = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        recorderCalls.push({ ...(JSON.parse(body) as Omit<RecorderCall, 'receivedAt'>), receivedAt: Date.now() });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    recorder = await startFakeRecorder();
     const rtpBase = 52000 + Number(process.env.VITEST_POOL_ID ?? '1') * 400;
     system = await startSystem({
       DATA_DIR: dataDir,
@@ -79,7 +62,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
       RTP_PORT_MAX: String(rtpBase + 398),
       LOG_LEVEL: 'debug',
       SANDBOX_LATENCY_MS: '50',
-      RECORDER_WEBHOOK_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/recorder`,
+      RECORDER_WEBHOOK_URL: recorder.url,
     });
   });
 
@@ -90,7 +73,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
     killAllCaptures();
     killAllSipp();
     await system?.stop();
-    await new Promise((resolve) => recorder?.close(resolve));
+    await recorder?.close();
   });
 
   async function createSession(body: Record<string, unknown>): Promise<{ id: string; code: string; transferUri: string }> {
@@ -178,10 +161,6 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
   }
 
 
-  function recorderCallsFor(sessionId: string): RecorderCall[] {
-    return recorderCalls.filter((c) => c.sessionId === sessionId);
-  }
-
   describe.concurrent('calls', { timeout: 100_000 }, () => {
     it('in-band keys with the agent on the line: the agent hears the caller but no tone; approved; stream, recorder and recording agree', async () => {
       const agent = await agentPhone();
@@ -235,7 +214,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
       expect(findCardDataInText(JSON.stringify(replay), [...TEST_CARD_DATA, `${EXPIRY}`])).toEqual([]);
 
       // External recorder: paused before the first card key, resumed after the last.
-      const calls = recorderCallsFor(session.id);
+      const calls = recorder.forSession(session.id);
       expect(calls.map((c) => c.action)).toEqual(['pause', 'resume']);
       const firstKey = Date.parse(replay.find((f) => f.event.type === 'digit-entered')!.at);
       const lastField = Date.parse(replay.filter((f) => f.event.type === 'field-complete').at(-1)!.at);
@@ -266,7 +245,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
       // The agent is hung up with the caller.
       expect((await agent.done).exitCode).toBe(0);
       expect(await statusOf(session.id, 'abandoned')).toMatchObject({ status: 'abandoned' });
-      const calls = recorderCallsFor(session.id).map((c) => c.action);
+      const calls = recorder.forSession(session.id).map((c) => c.action);
       expect(calls).toEqual(['pause', 'resume']);
       const types = (await framesOf(session.id)).map((f) => f.event.type);
       expect(types).toEqual(expect.arrayContaining(['caller-connected', 'agent-connected', 'caller-hung-up']));
@@ -286,7 +265,7 @@ describe('agent-assisted payment with SIPp caller and SIPp agent phone', () => {
       expect(result.exitCode, result.errors || result.stdout.slice(-1500)).toBe(0);
       expect((await agent.done).exitCode).toBe(0);
       expect(await statusOf(session.id, 'cancelled')).toMatchObject({ status: 'cancelled' });
-      expect(recorderCallsFor(session.id).map((c) => c.action)).toEqual(['pause', 'resume']);
+      expect(recorder.forSession(session.id).map((c) => c.action)).toEqual(['pause', 'resume']);
     });
 
     it('the agent\'s phone is busy: the console is told, the caller pays alone and is hung up after the result', async () => {

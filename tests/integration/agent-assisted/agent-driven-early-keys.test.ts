@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,6 +12,7 @@ import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, st
 import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
 import { recordingOf } from '../../support/recordings.js';
+import { startFakeRecorder, type FakeRecorder } from '../../support/fake-recorder.js';
 import { concatPcm, writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { detectKeys, rms, speechLike } from '../../unit/rtp/signals.js';
@@ -43,21 +42,12 @@ interface Frame {
 describe('agent-driven capture, a caller who keys every field without waiting', () => {
   const work = mkdtempSync(join(tmpdir(), 'agent-driven-'));
   const dataDir = testDataDir('agent-driven');
-  const recorderActions: { action: string; sessionId: string | null }[] = [];
-  let recorder: Server;
+  let recorder: FakeRecorder;
   let system: RunningSystem;
   const sippPorts = new SippPortSequence(38000);
 
   beforeAll(async () => {
-    recorder = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        recorderActions.push(JSON.parse(body) as { action: string; sessionId: string | null });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    recorder = await startFakeRecorder();
     const rtpBase = 44000 + Number(process.env.VITEST_POOL_ID ?? '1') * 400;
     system = await startSystem({
       DATA_DIR: dataDir,
@@ -66,7 +56,7 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
       RTP_PORT_MIN: String(rtpBase),
       RTP_PORT_MAX: String(rtpBase + 398),
       SANDBOX_LATENCY_MS: '50',
-      RECORDER_WEBHOOK_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/recorder`,
+      RECORDER_WEBHOOK_URL: recorder.url,
     });
   });
 
@@ -74,7 +64,7 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
     killAllCaptures();
     killAllSipp();
     await system?.stop();
-    await new Promise((resolve) => recorder?.close(resolve));
+    await recorder?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -125,6 +115,35 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
     }
   }
 
+  /**
+   * One agent-driven payment: the agent's phone, the session, the agent at the
+   * console, a tcpdump of the agent's leg and the SIPp caller `callerArgs`
+   * describes; returns what the agent's phone received and the session.
+   */
+  async function payAgentDriven(reference: string, callerArgs: string[]): Promise<{ toAgent: CapturedRtp[]; frames: Frame[]; session: Record<string, unknown> }> {
+    const agent = await agentPhone();
+    const session = await system.post<{ id: string; code: string }>('/api/v1/sessions', {
+      amount: 4250, currency: 'EUR', reference, agentUri: agent.uri, autoCapture: false,
+    });
+    const agentConsole = agentAtConsole(session.id);
+    const port = await sippPorts.next();
+    const capture = await startCapture({ filter: `udp and dst port ${agent.mediaPort}` });
+    const run = await runSipp({
+      args: [`127.0.0.1:${system.sipPort}`, '-s', `pay-${session.code}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', ...callerArgs],
+      timeoutMs: 110_000,
+    });
+    expect(run.exitCode, run.errors || run.stdout.slice(-1500)).toBe(0);
+    expect((await agent.done).exitCode).toBe(0);
+    const toAgent = rtpTo(await capture.stop(), agent.mediaPort);
+    agentConsole.close();
+    expect(agentConsole.failures).toEqual([]);
+    const done = await statusOf(session.id, 'approved');
+    expect(done).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+    // One window: the external recorder paused once and resumed once.
+    expect(recorder.forSession(session.id).map((c) => c.action)).toEqual(['pause', 'resume']);
+    return { toAgent, frames: agentConsole.frames, session: done };
+  }
+
   /** What the agent's phone received, and the call's recording, hold no key in any form. */
   function expectNoKeyReachedAgentOrRecording(toAgent: readonly CapturedRtp[], callId: string): void {
     expect(toAgent.length).toBeGreaterThan(500);
@@ -133,6 +152,10 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
     expect(detectKeys(heard)).toEqual([]);
     // …while the caller's voice did reach the agent.
     expect(rms(heard)).toBeGreaterThan(300);
+    expectNoKeyInRecording(callId);
+  }
+
+  function expectNoKeyInRecording(callId: string): void {
     const wav = parseWav(readFileSync(recordingOf(dataDir, callId)), { channels: 2 });
     expect(detectKeys(wav.channel(0))).toEqual([]);
     expect(detectKeys(wav.channel(1))).toEqual([]);
@@ -152,11 +175,6 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
 
   describe.concurrent('calls', { timeout: 120_000 }, () => {
     it('in-band keys: nothing reaches the agent or the recording, the stream shows keyed-early, approved', async () => {
-      const agent = await agentPhone();
-      const session = await system.post<{ id: string; code: string }>('/api/v1/sessions', {
-        amount: 4250, currency: 'EUR', reference: 'EARLY-INBAND', agentUri: agent.uri, autoCapture: false,
-      });
-      const agentConsole = agentAtConsole(session.id);
       // Caller timeline: talk, the whole card at once, talk, the whole card again
       // (card number asked by then), talk, expiry when asked, talk, code when asked, talk.
       const audio = concatPcm(
@@ -172,54 +190,21 @@ describe('agent-driven capture, a caller who keys every field without waiting', 
       );
       const file = join(work, 'early-inband.ulaw');
       const audioMs = writeUlaw(file, audio);
-      const port = await sippPorts.next();
-      const capture = await startCapture({ filter: `udp and dst port ${agent.mediaPort}` });
-      const run = await runSipp({
-        args: [`127.0.0.1:${system.sipPort}`, '-sf', join(SIPP_DIR, 'caller-inband-hangup.xml'), '-s', `pay-${session.code}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', '-key', 'audio', `${file},1,0`, '-d', String(audioMs + 6000)],
-        timeoutMs: 110_000,
-      });
-      expect(run.exitCode, run.errors || run.stdout.slice(-1500)).toBe(0);
-      expect((await agent.done).exitCode).toBe(0);
-      const toAgent = rtpTo(await capture.stop(), agent.mediaPort);
-      agentConsole.close();
-      expect(agentConsole.failures).toEqual([]);
-
-      const done = await statusOf(session.id, 'approved');
-      expect(done).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
-      expectNoKeyReachedAgentOrRecording(toAgent, String(done.callId));
-      expectStreamToShow(agentConsole.frames);
-      // One window: the external recorder paused once and resumed once.
-      expect(recorderActions.filter((a) => a.sessionId === session.id).map((a) => a.action)).toEqual(['pause', 'resume']);
+      const { toAgent, frames, session } = await payAgentDriven('EARLY-INBAND', [
+        '-sf', join(SIPP_DIR, 'caller-inband-hangup.xml'), '-key', 'audio', `${file},1,0`, '-d', String(audioMs + 6000),
+      ]);
+      expectNoKeyReachedAgentOrRecording(toAgent, String(session.callId));
+      expectStreamToShow(frames);
     });
 
     it('RFC 4733 keys: no telephone-event or tone reaches the agent or the recording, the stream shows keyed-early, approved', async () => {
-      const agent = await agentPhone();
-      const session = await system.post<{ id: string; code: string }>('/api/v1/sessions', {
-        amount: 4250, currency: 'EUR', reference: 'EARLY-RFC4733', agentUri: agent.uri, autoCapture: false,
-      });
-      const agentConsole = agentAtConsole(session.id);
-      const port = await sippPorts.next();
-      const capture = await startCapture({ filter: `udp and dst port ${agent.mediaPort}` });
       const steps = keyStepsInjection(join(work, 'early-rfc4733.csv'), ['', 2500], [WHOLE_CARD, 4000], [WHOLE_CARD, 4000], [EXPIRY, 4000], [CODE, 4000], ['', 6000]);
-      const run = await runSipp({
-        args: [`127.0.0.1:${system.sipPort}`, '-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), '-s', `pay-${session.code}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', ...steps],
-        timeoutMs: 110_000,
-      });
-      expect(run.exitCode, run.errors || run.stdout.slice(-1500)).toBe(0);
-      expect((await agent.done).exitCode).toBe(0);
-      const toAgent = rtpTo(await capture.stop(), agent.mediaPort);
-      agentConsole.close();
-      expect(agentConsole.failures).toEqual([]);
-
-      const done = await statusOf(session.id, 'approved');
-      expect(done).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+      const { toAgent, frames, session } = await payAgentDriven('EARLY-RFC4733', ['-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), ...steps]);
       // SIPp's RFC 4733 caller sends no voice: only the absence of keys is checked on the agent's side.
       expect(toAgent.filter((p) => p.payloadType !== 0)).toEqual([]);
       expect(detectKeys(pcmuAudio(toAgent))).toEqual([]);
-      const wav = parseWav(readFileSync(recordingOf(dataDir, String(done.callId))), { channels: 2 });
-      expect(detectKeys(wav.channel(0))).toEqual([]);
-      expect(detectKeys(wav.channel(1))).toEqual([]);
-      expectStreamToShow(agentConsole.frames);
+      expectNoKeyInRecording(String(session.callId));
+      expectStreamToShow(frames);
     });
   });
 

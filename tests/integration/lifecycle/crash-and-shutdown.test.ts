@@ -1,6 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +10,7 @@ import { startSystem, type RunningSystem } from '../../../tools/system-process.j
 import { freePort, keyStepsInjection, killAllSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { recordingOf, sidecarOf } from '../../support/recordings.js';
+import { startFakeRecorder } from '../../support/fake-recorder.js';
 
 // Public test cards: one that approves, one the sandbox charges but never answers for.
 const VISA = '4242424242424242';
@@ -115,17 +114,9 @@ describe('crash safety and graceful shutdown of the real process', () => {
     });
 
     it('during card capture with an external recorder: after restart the recorder is told to resume, audited', async () => {
-      const received: { action: string; callId: string; sessionId: string | null; recovered?: boolean }[] = [];
-      const recorder = createServer((req, res) => {
-        let body = '';
-        req.on('data', (c: Buffer) => (body += c.toString()));
-        req.on('end', () => {
-          received.push(JSON.parse(body) as (typeof received)[number]);
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
-      const env = { RECORDER_WEBHOOK_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/recorder` };
+      const recorder = await startFakeRecorder();
+      const received = recorder.calls;
+      const env = { RECORDER_WEBHOOK_URL: recorder.url };
       try {
         const first = await start('recorder', env);
         const call = caller(first, join(SIPP_DIR, 'direct-pay-hangup.xml'), keyStepsInjection(join(inputs, 'recorder.csv'), ['1001#', 1500], [VISA.slice(0, 10), 30_000]));
@@ -152,7 +143,7 @@ describe('crash safety and graceful shutdown of the real process', () => {
         expect(received).toHaveLength(2);
         expect(await third.stop()).toBe(0);
       } finally {
-        await new Promise((resolve) => recorder.close(resolve));
+        await recorder.close();
       }
     });
 
