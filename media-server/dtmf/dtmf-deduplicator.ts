@@ -4,7 +4,8 @@ import type { DtmfKey } from '../../domain/dtmf-key.js';
 export interface DtmfDeduplicatorOptions {
   /**
    * Two reports of the same key by different methods this close together
-   * (first report to later one) are one key press. Default 300 ms: in-band
+   * (the later report to the span the press is known to cover) are one key
+   * press. Default 300 ms: in-band
    * detection trails the first RFC 4733 packet by the jitter buffer (40 ms)
    * plus the detector's two blocks (26–38 ms), and an INFO may lead or trail
    * the RTP by a SIP hop; a person cannot press the same key twice within
