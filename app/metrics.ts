@@ -16,6 +16,8 @@ export interface RtpPacketTotals {
 export interface SipTotals {
   readonly messages: { readonly udp: number; readonly tcp: number };
   readonly refused: { readonly malformed: number; readonly oversized: number; readonly forbidden: number; readonly overloaded: number };
+  /** Requests that reused a live transaction's Via branch with a new CSeq, served as new requests. */
+  readonly branchReused: number;
   /** TCP connections closed by the server, by reason (not-allowed, too-many-connections, idle, framing...). */
   readonly tcpClosed: Readonly<Record<string, number>>;
   readonly tcpOpen: number;
@@ -213,7 +215,8 @@ export class Metrics implements CallMetrics {
   /**
    * SIP counters filled at scrape time: what each transport delivered, what
    * was refused and why (malformed, oversized, outside SIP_ALLOW,
-   * over the transaction cap), and the TCP connections the caps closed.
+   * over the transaction cap), requests served despite a reused Via branch,
+   * and the TCP connections the caps closed.
    */
   #sipMetrics(read: () => SipTotals): void {
     const registers = [this.registry];
@@ -245,6 +248,7 @@ export class Metrics implements CallMetrics {
     counter('sip_datagrams_oversized_total', 'UDP datagrams over SIP_UDP_MAX_MESSAGE_BYTES, dropped unread', (t) => t.refused.oversized);
     counter('sip_messages_forbidden_total', 'SIP messages from outside SIP_ALLOW (requests answered 403)', (t) => t.refused.forbidden);
     counter('sip_requests_overloaded_total', 'New SIP requests answered 503 because the server-transaction cap was reached', (t) => t.refused.overloaded);
+    counter('sip_requests_branch_reused_total', 'SIP requests that reused a live transaction\'s Via branch with a new CSeq (a SIPp loop), served as new requests', (t) => t.branchReused);
     labelledCounter(
       'sip_tcp_connections_closed_total',
       'SIP TCP connections the server closed, by reason (not-allowed, too-many-connections, too-many-from-source, idle, framing, write-backlog)',

@@ -62,6 +62,8 @@ export interface SipTotals {
    * new requests answered 503 at the server-transaction cap.
    */
   readonly refused: { readonly malformed: number; readonly oversized: number; readonly forbidden: number; readonly overloaded: number };
+  /** Requests that reused a live transaction's Via branch with a new CSeq, served as new requests (SIPp loops). */
+  readonly branchReused: number;
   /** TCP connections closed by us, by reason. */
   readonly tcpClosed: Readonly<Record<Exclude<DropReason, 'oversized'>, number>>;
   /** TCP connections open now. */
@@ -173,6 +175,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     return {
       messages: { udp: transport.udpMessages, tcp: transport.tcpMessages },
       refused: { malformed: ua.malformed, oversized, forbidden: ua.forbidden, overloaded: ua.overloaded },
+      branchReused: ua.branchReused,
       tcpClosed,
       tcpOpen: this.#transport.tcpConnections,
     };

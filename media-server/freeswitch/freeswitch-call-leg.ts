@@ -298,7 +298,7 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   }
 
   #report(key: DtmfKey, method: DtmfMethod, durationMs: number | undefined): void {
-    if (this.#ended || !this.#dedupe.accept(key, method, performance.now())) return;
+    if (this.#ended || !this.#dedupe.accept(key, method, performance.now(), durationMs)) return;
     if (this.#playback?.bargeIn) this.stopPlayback();
     this.emit('dtmf', durationMs === undefined ? { key, method, at: Date.now() } : { key, method, at: Date.now(), durationMs });
   }

@@ -86,6 +86,8 @@ const NO_REPORTS: readonly TelephoneEventReport[] = Object.freeze([]);
 
 /** Largest duration a segment can carry (16-bit field, RFC 4733 §2.3.5). */
 const MAX_SEGMENT_DURATION = 0xffff;
+/** A duration this much below the one seen has wrapped around the 16-bit field; anything less is a late packet. */
+const WRAP_DROP = 0x8000;
 
 /**
  * Turns the stream of RFC 4733 event packets of one RTP session into key
@@ -105,9 +107,15 @@ const MAX_SEGMENT_DURATION = 0xffff;
  *   arrives (`superseded`) or after `endTimeoutMs` without packets
  *   (`timeout`; call `poll(now)` from a timer to see it).
  * - A long event is sent as segments, each with a new timestamp (§2.5.1.3);
- *   a packet that continues a segment which reached the 16-bit duration limit
- *   (same SSRC and event, no marker, timestamp advanced by that segment's
- *   duration) extends the event instead of starting a new one.
+ *   a packet that continues a segment (same SSRC and event, no marker,
+ *   timestamp advanced by that segment's duration) extends the event instead
+ *   of starting a new one: at the 16-bit duration limit, with up to 200 ms of
+ *   the segment's updates lost; below it (a sender with a shorter limit of
+ *   its own), only where the segment was last reported to end, give or take
+ *   one 20 ms update — a new press of the same key comes after a pause.
+ * - A sender that lets the 16-bit duration wrap instead of starting a new
+ *   segment (same timestamp, duration falling from near 65535 to near 0)
+ *   still has one event; the wrap is counted in its duration.
  * - The R bit is ignored (§2.3.3); the volume is passed on, not judged.
  *
  * `activeUntilMs` tells a masker until when an event counts as in progress.
@@ -117,6 +125,7 @@ export class TelephoneEventReceiver {
   readonly #endTimeoutMs: number;
   readonly #historySize: number;
   readonly #segmentSlack: number;
+  readonly #updateSlack: number;
   #open: OpenEvent | undefined;
   readonly #finished: EventId[] = [];
   #lingerUntilMs = Number.NEGATIVE_INFINITY;
@@ -130,8 +139,10 @@ export class TelephoneEventReceiver {
     if (!Number.isInteger(this.#historySize) || this.#historySize < 1) {
       throw new RangeError(`historySize must be a positive integer, got ${this.#historySize}`);
     }
-    // End packets lost at a segment boundary: up to 200 ms of the segment's duration unseen.
+    // Updates lost at a segment boundary: up to 200 ms of the segment's duration unseen at the 16-bit limit …
     this.#segmentSlack = Math.round(this.#clockRate / 5);
+    // … and one 20 ms update below it, where only the reported duration says where the segment ended.
+    this.#updateSlack = Math.round(this.#clockRate / 50);
   }
 
   get state(): TelephoneEventReceiverState {
@@ -223,7 +234,13 @@ export class TelephoneEventReceiver {
 
   #update(open: OpenEvent, event: TelephoneEventFields, arrivalMs: number): void {
     open.lastMs = arrivalMs;
-    if (event.duration > open.duration) open.duration = event.duration;
+    if (event.duration > open.duration) {
+      open.duration = event.duration;
+    } else if (event.duration < open.duration - WRAP_DROP) {
+      // The 16-bit field wrapped under the same timestamp: the sender skipped §2.5.1.3's new segment.
+      open.earlierSegments += MAX_SEGMENT_DURATION + 1;
+      open.duration = event.duration;
+    }
   }
 
   #expire(nowMs: number): TelephoneEventEnd | undefined {
@@ -234,9 +251,11 @@ export class TelephoneEventReceiver {
 
   #continuesSegment(open: OpenEvent, ssrc: number, timestamp: number, marker: boolean, event: number): boolean {
     if (marker || open.ssrc !== ssrc || open.event !== event) return false;
-    if (open.duration < MAX_SEGMENT_DURATION - this.#segmentSlack) return false;
+    // §2.5.1.3: the new segment's timestamp is where the previous segment ended.
     const advance = (timestamp - open.timestamp) >>> 0;
-    return advance >= open.duration && advance <= MAX_SEGMENT_DURATION;
+    if (advance < open.duration || advance > MAX_SEGMENT_DURATION) return false;
+    if (open.duration >= MAX_SEGMENT_DURATION - this.#segmentSlack) return true;
+    return advance - open.duration <= this.#updateSlack;
   }
 
   #close(reason: TelephoneEventEndReason, atMs: number): TelephoneEventEnd {

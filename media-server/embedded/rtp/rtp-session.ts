@@ -6,7 +6,7 @@ import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { g711CodecByName, type G711Codec } from '../media/g711.js';
 import { RTP_FIXED_HEADER_LENGTH, RtpPacketView, writeRtpHeader, type RtpHeaderFields } from '../media/rtp-packet.js';
 import { TELEPHONE_EVENT_LENGTH, TelephoneEventBits, TelephoneEventOffset } from '../media/telephone-event.js';
-import { TelephoneEventReceiver } from '../media/telephone-event-receiver.js';
+import { TelephoneEventReceiver, type TelephoneEventReport } from '../media/telephone-event-receiver.js';
 import type { ToneComponent } from '../media/tone-generator.js';
 import type { NegotiatedAudio } from '../sdp/sdp-negotiator.js';
 import { CallRecorder } from './call-recorder.js';
@@ -136,7 +136,8 @@ interface MutableEventFields {
  * or a new remote address.
  *
  * DTMF: every report (RFC 4733 start, in-band confirmation, `reportDtmf`
- * for INFO) goes through a `DtmfDeduplicator`; an accepted one stops a play
+ * for INFO) goes through a `DtmfDeduplicator`, which an RFC 4733 event's end
+ * stretches over the whole press; an accepted one stops a play
  * started with `bargeIn` and is emitted as `dtmf`. RFC 4733 events are
  * never forwarded: the peer only ever gets audio we produce. Listener errors
  * are logged, never thrown into the RTP loop.
@@ -382,7 +383,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   /** A key press that came by signalling (SIP INFO), counted once with the RTP reports of the same press. */
   reportDtmf(key: DtmfKey, method: DtmfMethod, durationMs?: number): void {
     if (this.#closed) return;
-    this.#report(key, method, durationMs);
+    const now = this.#now();
+    // An INFO sent at key-up of a long press comes while its RFC 4733 event may still be going.
+    if (this.#events.activeEvent?.key === key) this.#dedupe.extend(key, 'rfc4733', now);
+    this.#report(key, method, durationMs, now);
   }
 
   stats(): RtpSessionStats {
@@ -535,10 +539,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       fields.end = (flags & TelephoneEventBits.END) !== 0;
       fields.volume = flags & TelephoneEventBits.VOLUME;
       fields.duration = ((bytes[at + TelephoneEventOffset.DURATION] as number) << 8) | (bytes[at + TelephoneEventOffset.DURATION + 1] as number);
-      for (const report of this.#events.receive(view, fields, now)) {
-        if (report.type === 'start' && report.key !== undefined) this.#report(report.key, 'rfc4733', undefined, now);
-      }
+      for (const report of this.#events.receive(view, fields, now)) this.#onEventReport(report, now);
     }
+  }
+
+  /** A start is a key press; an end says how long the press was held, for the de-duplication of a late INFO. */
+  #onEventReport(report: TelephoneEventReport, now: number): void {
+    if (report.key === undefined) return;
+    if (report.type === 'start') this.#report(report.key, 'rfc4733', undefined, now);
+    else this.#dedupe.extend(report.key, 'rfc4733', report.atMs);
   }
 
   #tick(frame: number): void {
@@ -563,7 +572,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.#preparedFrame === frame) return;
     this.#preparedFrame = frame;
     const now = this.#now();
-    this.#events.poll(now);
+    for (const report of this.#events.poll(now)) this.#onEventReport(report, now);
     this.#jitter.read(this.#received);
     try {
       this.#masker.process(this.#received, this.#masked, this.#events.isActive(now));
@@ -620,7 +629,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   #report(key: DtmfKey, method: DtmfMethod, durationMs: number | undefined, now = this.#now()): void {
-    if (!this.#dedupe.accept(key, method, now)) return;
+    if (!this.#dedupe.accept(key, method, now, durationMs)) return;
     this.#dtmfReported++;
     if (this.#player.bargeIn) this.#player.stop('stopped');
     const event: SessionDtmfEvent = durationMs === undefined ? { key, method, at: Date.now() } : { key, method, at: Date.now(), durationMs };

@@ -5,10 +5,11 @@ import { parsePrometheusText, sampleValue } from '../../support/prometheus-text.
 const m = (name: string): string => `${METRIC_PREFIX}${name}`;
 
 describe('Metrics: SIP (what was refused and why)', () => {
-  it('reads the SIP totals at each scrape: messages by transport, refusals, TCP connections closed by reason, open ones', async () => {
+  it('reads the SIP totals at each scrape: messages by transport, refusals, reused branches, TCP connections closed by reason, open ones', async () => {
     let totals: SipTotals = {
       messages: { udp: 7000, tcp: 3000 },
       refused: { malformed: 7600, oversized: 580, forbidden: 12, overloaded: 0 },
+      branchReused: 26,
       tcpClosed: { 'not-allowed': 1, 'too-many-connections': 0, 'too-many-from-source': 170, idle: 32, framing: 400, 'write-backlog': 0 },
       tcpOpen: 3,
     };
@@ -20,6 +21,7 @@ describe('Metrics: SIP (what was refused and why)', () => {
     expect(sampleValue(samples, m('sip_datagrams_oversized_total'))).toBe(580);
     expect(sampleValue(samples, m('sip_messages_forbidden_total'))).toBe(12);
     expect(sampleValue(samples, m('sip_requests_overloaded_total'))).toBe(0);
+    expect(sampleValue(samples, m('sip_requests_branch_reused_total'))).toBe(26);
     expect(sampleValue(samples, m('sip_tcp_connections_closed_total'), { reason: 'too-many-from-source' })).toBe(170);
     expect(sampleValue(samples, m('sip_tcp_connections_closed_total'), { reason: 'idle' })).toBe(32);
     expect(sampleValue(samples, m('sip_tcp_connections'))).toBe(3);

@@ -19,8 +19,11 @@ interface Played {
   readonly packets: RtpPacket[];
 }
 
-/** Feeds every packet of `payloadType` to one receiver, with the capture's own arrival times. */
-function play(file: string, payloadType: number): Played {
+/**
+ * Feeds every packet of `payloadType` to one receiver, with the capture's own
+ * arrival times; `alter` may change a packet's marker or drop it (false).
+ */
+function play(file: string, payloadType: number, alter: (packet: RtpPacket, event: TelephoneEvent) => { marker: boolean } | false = (p) => p): Played {
   const receiver = new TelephoneEventReceiver();
   const reports: TelephoneEventReport[] = [];
   const packets: RtpPacket[] = [];
@@ -32,7 +35,10 @@ function play(file: string, payloadType: number): Played {
     expect(packet.serialize()).toEqual(datagram.payload);
     lastMs = datagram.timeMs;
     if (packet.payloadType !== payloadType) continue;
-    reports.push(...receiver.receive(packet, TelephoneEvent.parse(packet.payload), datagram.timeMs));
+    const event = TelephoneEvent.parse(packet.payload);
+    const altered = alter(packet, event);
+    if (altered === false) continue;
+    reports.push(...receiver.receive({ ssrc: packet.ssrc, timestamp: packet.timestamp, marker: altered.marker }, event, datagram.timeMs));
   }
   reports.push(...receiver.poll(lastMs + 10_000));
   return { reports, packets };
@@ -75,6 +81,26 @@ describe('SIPp 3.6.1 play_dtmf capture', () => {
       ['2', 'end-bit', 800],
       ['#', 'end-bit', 800],
       ['5', 'end-bit', 1600],
+    ]);
+  });
+
+  it('still 1, 2, # then 5, each once, with no marker bit anywhere and only the last of the three end packets', () => {
+    const endsSeen = new Map<string, number>();
+    const { reports } = play(file, 96, (packet, event) => {
+      if (event.end) {
+        const id = `${packet.ssrc}/${packet.timestamp}/${event.event}`;
+        const seen = (endsSeen.get(id) ?? 0) + 1;
+        endsSeen.set(id, seen);
+        if (seen < 3) return false;
+      }
+      return { marker: false };
+    });
+    expect(reports.filter((r) => r.type === 'start').map((r) => r.key)).toEqual(['1', '2', '#', '5']);
+    expect(reports.filter((r) => r.type === 'end').map((r) => [r.key, r.reason])).toEqual([
+      ['1', 'end-bit'],
+      ['2', 'end-bit'],
+      ['#', 'end-bit'],
+      ['5', 'end-bit'],
     ]);
   });
 

@@ -202,3 +202,73 @@ describe('TelephoneEventReceiver', () => {
     expect(() => new TelephoneEventReceiver({ historySize: 0 })).toThrow(RangeError);
   });
 });
+
+describe('TelephoneEventReceiver: what real senders get wrong (each key once)', () => {
+  /** A press sent by hand: one packet per entry, `[timestamp, duration, end?, marker?]`, 50 ms apart. */
+  function sendAll(receiver: TelephoneEventReceiver, packets: ReadonlyArray<readonly [timestamp: number, duration: number, end?: boolean, marker?: boolean]>, key = 5, ssrc = 7): TelephoneEventReport[] {
+    return packets.flatMap(([timestamp, duration, end = false, marker = false], i) => [
+      ...receiver.receive({ ssrc, timestamp, marker }, new TelephoneEvent({ event: key, end, duration }), i * 50),
+    ]);
+  }
+
+  it('the end packet three times (RFC 4733 §2.5.1.4), one copy lost, one late after the next key: one press each', () => {
+    const receiver = new TelephoneEventReceiver();
+    const a = press('3', { ssrc: 2, timestamp: 100, atMs: 0 });
+    const b = press('3', { ssrc: 2, timestamp: 3000, atMs: 400 });
+    // a's first end packet lost, its third one arrives among b's packets.
+    const reports = feed(receiver, [...a.slice(0, 5), a[6]!, ...b.slice(0, 3), a[7]!, ...b.slice(3)]);
+    expect(summary(reports)).toEqual(['start 3', 'end 3 end-bit 800', 'start 3', 'end 3 end-bit 800']);
+  });
+
+  it('no marker bit on any packet (a sender that never sets it): each press once, two presses of one key twice', () => {
+    const receiver = new TelephoneEventReceiver();
+    const unmarked = (p: Sent): Sent => ({ ...p, marker: false });
+    const reports = feed(receiver, [
+      ...press('9', { ssrc: 4, timestamp: 800, atMs: 0 }).map(unmarked),
+      ...press('9', { ssrc: 4, timestamp: 2800, atMs: 250 }).map(unmarked),
+      ...press('1', { ssrc: 4, timestamp: 4800, atMs: 500 }).map(unmarked),
+    ]);
+    expect(summary(reports)).toEqual(['start 9', 'end 9 end-bit 800', 'start 9', 'end 9 end-bit 800', 'start 1', 'end 1 end-bit 800']);
+  });
+
+  it('a long press whose 16-bit duration wraps while the timestamp stays (no new segment): one press, the whole duration', () => {
+    const receiver = new TelephoneEventReceiver();
+    const packets: [number, number, boolean?, boolean?][] = [[5000, 0, false, true]];
+    for (let d = 4000; d < 0x10000 + 8000; d += 4000) packets.push([5000, d & 0xffff]);
+    packets.push([5000, (0x10000 + 8000) & 0xffff, true], [5000, (0x10000 + 8000) & 0xffff, true], [5000, (0x10000 + 8000) & 0xffff, true]);
+    expect(summary(sendAll(receiver, packets))).toEqual(['start 5', `end 5 end-bit ${0x10000 + 8000}`]);
+  });
+
+  it('a duration that jumps (updates lost, a sender clock hiccup): one press', () => {
+    const receiver = new TelephoneEventReceiver();
+    const reports = sendAll(receiver, [
+      [9000, 0, false, true],
+      [9000, 400],
+      [9000, 30_000],
+      [9000, 30_400],
+      [9000, 30_800, true],
+      [9000, 30_800, true],
+    ]);
+    expect(summary(reports)).toEqual(['start 5', 'end 5 end-bit 30800']);
+  });
+
+  it('a long press cut into segments shorter than the 16-bit limit (a sender with its own limit): one press', () => {
+    // Each segment starts where the previous one ended (§2.5.1.3), without marker, after 2 s (16000 units).
+    const receiver = new TelephoneEventReceiver();
+    const packets: [number, number, boolean?, boolean?][] = [];
+    for (let segment = 0; segment < 3; segment++) {
+      const timestamp = 1000 + segment * 16_000;
+      for (let d = segment === 0 ? 0 : 400; d <= 16_000; d += 400) packets.push([timestamp, d, false, segment === 0 && d === 0]);
+    }
+    packets.push([1000 + 3 * 16_000, 800, true], [1000 + 3 * 16_000, 800, true], [1000 + 3 * 16_000, 800, true]);
+    expect(summary(sendAll(receiver, packets))).toEqual(['start 5', `end 5 end-bit ${3 * 16_000 + 800}`]);
+  });
+
+  it('yet a new press of the same key after the shortest pause (Q.24: 40 ms), end packets and marker lost, is a new press', () => {
+    const receiver = new TelephoneEventReceiver();
+    const first = press('5', { ssrc: 3, timestamp: 1000, atMs: 0 }).filter((p) => !p.event.end);
+    // 100 ms of tone (800 units), 40 ms of pause (320): the next press starts at 2120; its marked first packet is lost.
+    const second = press('5', { ssrc: 3, timestamp: 1000 + 800 + 320, atMs: 140 }).slice(1);
+    expect(summary(feed(receiver, [...first, ...second]))).toEqual(['start 5', 'end 5 superseded 640', 'start 5', 'end 5 end-bit 800']);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { DtmfDetector, dtmfToneEnergyPresent } from '../../../media-server/embedded/media/dtmf-detector.js';
 import type { DtmfKey } from '../../../domain/dtmf-key.js';
+import { amplitudeToDbm0 } from '../../../media-server/embedded/media/signal-level.js';
 import { ToneGenerator, type DtmfToneOptions } from '../../../media-server/embedded/media/tone-generator.js';
 
 export const RATE = 8000;
@@ -128,4 +129,36 @@ export function rms(pcm: Int16Array, from = 0, to = pcm.length): number {
   let sum = 0;
   for (let i = from; i < to; i++) sum += (pcm[i] as number) ** 2;
   return Math.sqrt(sum / Math.max(1, to - from));
+}
+
+/**
+ * The loudest level, in dBm0, of a sine at `hz` in `pcm`: Goertzel over
+ * Hann-windowed 20 ms windows every 5 ms, scaled so that a steady sine reads
+ * its own level. The Hann window keeps a masking tone 300 Hz away (400 Hz vs
+ * 697 Hz) some 50 dB under its own level, so what this hears at a DTMF
+ * frequency is DTMF. −Infinity for silence.
+ */
+export function maxToneLevelDbm0(pcm: Int16Array, hz: number): number {
+  const n = 160;
+  const coef = 2 * Math.cos((2 * Math.PI * hz) / RATE);
+  let windowSum = 0;
+  const window = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+    windowSum += window[i] as number;
+  }
+  let loudest = 0;
+  for (let at = 0; at + n <= pcm.length; at += 40) {
+    let s1 = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const s0 = (pcm[at + i] as number) * (window[i] as number) + coef * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    // |X(f)| of a sine of amplitude A under the window is A·Σw/2.
+    const amplitude = (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - coef * s1 * s2))) / windowSum;
+    if (amplitude > loudest) loudest = amplitude;
+  }
+  return amplitudeToDbm0(loudest);
 }

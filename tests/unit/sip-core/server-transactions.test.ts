@@ -244,3 +244,81 @@ describe('NonInviteServerTransaction (RFC 3261 §17.2.2)', () => {
     expect(s.user.onTransportError).toHaveBeenCalledOnce();
   });
 });
+
+describe('a Via branch reused with a new CSeq (a SIPp INFO loop)', () => {
+  // SIPp's [branch] is per scenario message: a <send> in a loop goes out again with the same
+  // branch and the next [cseq]. A retransmission is the same bytes, so another CSeq is a new request.
+  const info = (cseq: number) => incoming({ method: 'INFO', branch: 'z9hG4bK-loop', toTag: 'uas', cseq, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' });
+
+  function setupCounting() {
+    const reused: number[] = [];
+    const s = setup();
+    const layer = new TransactionLayer({
+      send: (b, to) => s.wire.send(b, to),
+      clock: s.clock,
+      timers: { t1: T1, t2: T2, t4: T4 },
+      onBranchReused: (request) => reused.push(request.cseq.seq),
+    });
+    return { ...s, layer, reused };
+  }
+
+  /** Serves a request the way the user agent does: the transaction it matches absorbs it, or a new one answers 200. */
+  function serve(s: ReturnType<typeof setupCounting>, request: ReturnType<typeof info>): NonInviteServerTransaction | undefined {
+    if (s.layer.receiveRequest(request)) return undefined;
+    const tx = s.layer.createServer(request) as NonInviteServerTransaction;
+    tx.respond(reply(tx, 200));
+    return tx;
+  }
+
+  const cseqOf = (r: { message: SipResponse }) => r.message.headers.get('CSeq');
+
+  it('CSeq 5 then 6 on one branch: two transactions, two 200s, each answering its own CSeq; counted once', () => {
+    const s = setupCounting();
+    const first = serve(s, info(5));
+    const second = serve(s, info(6));
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(s.layer.serverCount).toBe(2);
+    expect(s.wire.responses(200).map(cseqOf)).toEqual(['5 INFO', '6 INFO']);
+    expect(s.reused).toEqual([6]);
+    expect(s.layer.findServer(info(5))).toBe(first);
+    expect(s.layer.findServer(info(6))).toBe(second);
+  });
+
+  it('a true retransmission is still absorbed, each by its own transaction, with its own 200', () => {
+    const s = setupCounting();
+    serve(s, info(5));
+    serve(s, info(6));
+    // A late copy of the first INFO, then of the second: answered again from their transactions, no new one.
+    expect(serve(s, info(5))).toBeUndefined();
+    expect(serve(s, info(6))).toBeUndefined();
+    expect(s.layer.serverCount).toBe(2);
+    expect(s.wire.responses(200).map(cseqOf)).toEqual(['5 INFO', '6 INFO', '5 INFO', '6 INFO']);
+    expect(s.reused).toEqual([6]);
+  });
+
+  it('a loop of ten keys on one branch: ten transactions, nine reuses; once they end, the branch is fresh again', () => {
+    const s = setupCounting();
+    for (let cseq = 3; cseq < 13; cseq++) serve(s, info(cseq));
+    expect(s.layer.serverCount).toBe(10);
+    expect(s.wire.responses(200).map(cseqOf)).toEqual(Array.from({ length: 10 }, (_, i) => `${i + 3} INFO`));
+    expect(s.reused).toHaveLength(9);
+    // Timer J (64·T1) ends them all; the branch is then no one's.
+    s.clock.advance(64 * T1);
+    expect(s.layer.serverCount).toBe(0);
+    serve(s, info(13));
+    expect(s.reused).toHaveLength(9);
+  });
+
+  it('the ACK of a non-2xx and a CANCEL still find their INVITE by its CSeq number', () => {
+    const s = setupCounting();
+    const invite = s.layer.createServer(incoming({ branch: 'z9hG4bK-inv', cseq: 7 }), s.user) as InviteServerTransaction;
+    expect(s.layer.findCancelledInvite(incoming({ method: 'CANCEL', branch: 'z9hG4bK-inv', cseq: 7 }))).toBe(invite);
+    expect(s.layer.findCancelledInvite(incoming({ method: 'CANCEL', branch: 'z9hG4bK-inv', cseq: 8 }))).toBeUndefined();
+    invite.respond(reply(invite, 486));
+    expect(s.layer.receiveRequest(incoming({ method: 'ACK', branch: 'z9hG4bK-inv', cseq: 7, toTag: 'uas' }))).toBe(true);
+    expect(invite.state).toBe('confirmed');
+    expect(s.reused).toEqual([]);
+  });
+});

@@ -87,6 +87,38 @@ describe('SipUserAgent core answers (RFC 3261 §8.2, §11, §12.2.2)', () => {
     expect(last?.message.kind === 'response' && last.message.status).toBe(482);
   });
 
+  it('INFOs a SIPp loop sends on one Via branch with CSeq 2, 3, 4: each reaches the dialog once and gets its own 200; counted', async () => {
+    const p = await uaPair();
+    let accepted!: Promise<InviteSession>;
+    p.b.on('invite', (inv) => (accepted = inv.accept({ sdp: SDP_ANSWER })));
+    const { last: ok } = await ask(p, { method: 'INVITE', body: SDP_OFFER, branch: 'z9hG4bK-1234-1-0' });
+    expect(ok?.message.kind === 'response' && ok.message.status).toBe(200);
+    const toTag = /;tag=([^;]+)/.exec(ok?.message.headers.get('To') ?? '')?.[1] ?? '';
+    await ask(p, { method: 'ACK', branch: 'z9hG4bK-1234-1-5', toTag });
+    const uas = await accepted;
+    const keys: string[] = [];
+    uas.on('info', (request) => keys.push(request.body.toString()));
+    const info = (cseq: number, key: string): RequestSpec => ({
+      method: 'INFO',
+      branch: 'z9hG4bK-1234-1-7',
+      toTag,
+      cseq,
+      body: `Signal=${key}\r\nDuration=160\r\n`,
+      contentType: 'application/dtmf-relay',
+    });
+    const answers: string[] = [];
+    for (const [cseq, key] of [[2, '4'], [3, '2'], [4, '4']] as const) {
+      const { last } = await ask(p, info(cseq, key));
+      answers.push(`${last?.message.kind === 'response' && last.message.status} ${last?.message.headers.get('CSeq')}`);
+    }
+    // A retransmission of the last one is still absorbed by its transaction and answered again.
+    const again = await ask(p, info(4, '4'));
+    expect(again.sent.map((r) => r.message.kind === 'response' && r.message.headers.get('CSeq'))).toEqual(['4 INFO']);
+    expect(answers).toEqual(['200 2 INFO', '200 3 INFO', '200 4 INFO']);
+    expect(keys.map((body) => /Signal=(.)/.exec(body)?.[1])).toEqual(['4', '2', '4']);
+    expect(p.b.counters.branchReused).toBe(2);
+  });
+
   it('an INVITE without Contact gets 400', async () => {
     const p = await uaPair();
     p.b.on('invite', () => undefined);

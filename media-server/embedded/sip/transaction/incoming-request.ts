@@ -14,7 +14,7 @@ import type { TransportAddress } from '../transport/sip-transport.js';
 /**
  * A parsed request as the transaction layer needs it: its top Via and CSeq
  * read once, the address its responses go to (§18.2.2) and the key that
- * matches it to a server transaction (§17.2.3).
+ * matches it to a server transaction (§17.2.3, with the CSeq number).
  */
 export interface IncomingRequest {
   readonly message: SipRequest;
@@ -24,7 +24,7 @@ export interface IncomingRequest {
   readonly cseq: CSeq;
   /** Where responses to this request go (§18.2.2, RFC 3581 §4). */
   readonly responseAddress: TransportAddress;
-  /** §17.2.3 server transaction key; an ACK gets its INVITE's key. */
+  /** Server transaction key (`serverTransactionKey`: §17.2.3 plus the CSeq number); an ACK gets its INVITE's key. */
   readonly transactionKey: string;
 }
 
@@ -43,20 +43,36 @@ export function responseAddressOf(via: Via, source: TransportAddress): Transport
 }
 
 /**
- * The §17.2.3 key. With an RFC 3261 branch: branch, sent-by and method
- * (ACK counted as INVITE: "the method of the request matches the one that
- * created the transaction, except for ACK, where the method of the request
- * that created the transaction is INVITE"). Without the magic cookie
- * (RFC 2543 peers) the fallback compares Request-URI, From tag, Call-ID,
- * CSeq number and top Via; the To tag is left out, so an ACK for a non-2xx
- * still finds its INVITE.
+ * The §17.2.3 match proper for an RFC 3261 branch (magic cookie): branch,
+ * sent-by and method, ACK counted as INVITE ("the method of the request
+ * matches the one that created the transaction, except for ACK, where the
+ * method of the request that created the transaction is INVITE").
+ * Undefined for an RFC 2543 branch, or none.
+ */
+export function branchMatchKey(method: string, via: Via): string | undefined {
+  const branch = via.params.get('branch');
+  if (!branch || !branch.startsWith(BRANCH_MAGIC_COOKIE)) return undefined;
+  return `${branch}|${via.host.toLowerCase()}:${via.port ?? ''}|${method === 'ACK' ? 'INVITE' : method}`;
+}
+
+/**
+ * The server transaction key. With an RFC 3261 branch: the §17.2.3 match
+ * (`branchMatchKey`) plus the CSeq number. A retransmission is the same
+ * request byte for byte, so a request whose CSeq number differs cannot be
+ * one, whatever its branch: a client that reuses a branch for a new request
+ * (SIPp's `[branch]` is per scenario message, so a loop resends it with a
+ * new CSeq) gets a new transaction, as sofia-sip's nta matches Call-ID and
+ * CSeq number before the branch. The ACK of a non-2xx and a CANCEL carry
+ * their INVITE's CSeq number (§17.1.1.3, §9.1), so they still find it.
+ * Without the magic cookie (RFC 2543 peers) the fallback compares
+ * Request-URI, From tag, Call-ID, CSeq number and top Via; the To tag is
+ * left out, so an ACK for a non-2xx still finds its INVITE.
  */
 export function serverTransactionKey(request: SipRequest, via: Via, cseq: CSeq): string {
+  const matched = branchMatchKey(request.method, via);
+  if (matched !== undefined) return `${matched}|${cseq.seq}`;
   const method = request.method === 'ACK' ? 'INVITE' : request.method;
   const branch = via.params.get('branch');
-  if (branch && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
-    return `${branch}|${via.host.toLowerCase()}:${via.port ?? ''}|${method}`;
-  }
   let fromTag = '';
   try {
     fromTag = parseNameAddr(request.headers.get('From') ?? '').params.get('tag') ?? '';

@@ -9,7 +9,7 @@ import {
 } from '../message/index.js';
 import type { TransportAddress } from '../transport/sip-transport.js';
 import type { ClientTransactionUser } from './client-transaction-user.js';
-import { cancelledInviteKey, type IncomingRequest } from './incoming-request.js';
+import { branchMatchKey, cancelledInviteKey, type IncomingRequest } from './incoming-request.js';
 import { InviteClientTransaction } from './invite-client-transaction.js';
 import { InviteServerTransaction, type ServerTransactionUser } from './invite-server-transaction.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
@@ -30,13 +30,21 @@ export interface TransactionLayerOptions {
   readonly clock?: SipClock;
   /** A stateless send (ACK for a 2xx, a response outside any transaction) failed. Default: ignored. */
   readonly onStatelessError?: (error: unknown, to: TransportAddress) => void;
+  /**
+   * A new request came with the Via branch (and sent-by and method) of a
+   * live server transaction but another CSeq number: served as a new
+   * request (see `serverTransactionKey`). Default: ignored.
+   */
+  readonly onBranchReused?: (request: IncomingRequest) => void;
 }
 
 /**
  * The transaction layer (RFC 3261 §17): owns every transaction, matches
- * requests to server transactions (§17.2.3) and responses to client
- * transactions (§17.1.3), and is the one place the transport sender, the
- * clock and the timer values come from.
+ * requests to server transactions (§17.2.3, and the CSeq number: a request
+ * that reuses a live transaction's branch with a new CSeq is a new request,
+ * see `serverTransactionKey`) and responses to client transactions
+ * (§17.1.3), and is the one place the transport sender, the clock and the
+ * timer values come from.
  */
 export class TransactionLayer {
   readonly timers: TimerValues;
@@ -44,7 +52,10 @@ export class TransactionLayer {
   readonly #context: TransactionContext;
   readonly #send: (message: Buffer, to: TransportAddress) => Promise<void>;
   readonly #onStatelessError: (error: unknown, to: TransportAddress) => void;
+  readonly #onBranchReused: ((request: IncomingRequest) => void) | undefined;
   readonly #servers = new Map<string, ServerTransaction>();
+  /** Live server transactions per §17.2.3 match (`branchMatchKey`), only to notice a reused branch. */
+  readonly #branches = new Map<string, number>();
   readonly #clients = new Map<string, ClientTransaction>();
 
   constructor(options: TransactionLayerOptions) {
@@ -52,6 +63,7 @@ export class TransactionLayer {
     this.clock = options.clock ?? systemClock;
     this.#send = options.send;
     this.#onStatelessError = options.onStatelessError ?? (() => undefined);
+    this.#onBranchReused = options.onBranchReused;
     this.#context = { send: options.send, clock: this.clock, timers: this.timers };
   }
 
@@ -93,14 +105,23 @@ export class TransactionLayer {
     const method = request.message.method;
     if (method === 'ACK') throw new SipUnsupportedError('an ACK never creates a server transaction (§17.2.3)');
     const key = request.transactionKey;
+    const branch = branchMatchKey(method, request.via);
+    let registered = false;
     const forget = (): void => {
+      if (!registered) return;
+      registered = false;
       if (this.#servers.get(key) === transaction) this.#servers.delete(key);
+      if (branch !== undefined) this.#unuseBranch(branch);
     };
     const transaction: ServerTransaction =
       method === 'INVITE'
         ? new InviteServerTransaction(this.#context, request, user, forget)
         : new NonInviteServerTransaction(this.#context, request, user, forget);
-    if (!transaction.terminated) this.#servers.set(key, transaction);
+    if (!transaction.terminated) {
+      this.#servers.set(key, transaction);
+      registered = true;
+      if (branch !== undefined) this.#useBranch(branch, request);
+    }
     return transaction;
   }
 
@@ -157,6 +178,19 @@ export class TransactionLayer {
   dispose(): void {
     for (const transaction of [...this.#servers.values(), ...this.#clients.values()]) transaction.dispose();
     this.#servers.clear();
+    this.#branches.clear();
     this.#clients.clear();
+  }
+
+  #useBranch(branch: string, request: IncomingRequest): void {
+    const live = this.#branches.get(branch) ?? 0;
+    this.#branches.set(branch, live + 1);
+    if (live > 0) this.#onBranchReused?.(request);
+  }
+
+  #unuseBranch(branch: string): void {
+    const live = (this.#branches.get(branch) ?? 1) - 1;
+    if (live > 0) this.#branches.set(branch, live);
+    else this.#branches.delete(branch);
   }
 }

@@ -89,6 +89,12 @@ export interface SipUserAgentCounters {
   stray: number;
   /** New requests outside a dialog answered 503 statelessly: `maxServerTransactions` were alive. */
   overloaded: number;
+  /**
+   * Requests that reused the Via branch of a live server transaction with a
+   * new CSeq number (a SIPp loop), served as new requests, not taken for
+   * retransmissions.
+   */
+  branchReused: number;
 }
 
 export interface SipUserAgentEvents {
@@ -145,6 +151,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     forbidden: 0,
     stray: 0,
     overloaded: 0,
+    branchReused: 0,
   };
   #accepting = true;
   #started = false;
@@ -164,6 +171,10 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       onStatelessError: (err) => this.#reportError(err, 'stateless send'),
+      onBranchReused: (request) => {
+        this.#counters.branchReused++;
+        this.#logger?.debug({ method: request.message.method, cseq: request.cseq.seq, source: request.source }, 'sip: Via branch reused with a new CSeq, served as a new request');
+      },
     });
     const host = options.contactHost.includes(':') ? `[${options.contactHost}]` : options.contactHost;
     // Built on first use, once the transport has its port (Via and Contact must name the real one).

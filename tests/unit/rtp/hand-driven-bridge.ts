@@ -1,0 +1,169 @@
+/**
+ * A caller's RtpSession bridged to an agent's, on loopback UDP but on a
+ * hand-driven clock: each step sends one 20 ms audio packet (and any RFC 4733
+ * packets due then) from the caller's phone, waits until the session has
+ * them, moves the session's `now` on by 20 ms and ticks both sessions once.
+ * Everything the sessions do is then a function of the packets, never of
+ * how fast the machine is.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { PCMU } from '../../../media-server/embedded/media/g711.js';
+import { RtpPacket } from '../../../media-server/embedded/media/rtp-packet.js';
+import { TelephoneEvent, type TelephoneEventFields } from '../../../media-server/embedded/media/telephone-event.js';
+import { MediaBridge } from '../../../media-server/embedded/rtp/media-bridge.js';
+import type { FrameHandler } from '../../../media-server/embedded/rtp/media-clock.js';
+import type { MaskMode } from '../../../media-server/embedded/rtp/dtmf-masker.js';
+import { RtpSession, type FrameScheduler, type RtpSessionOptions, type SessionDtmfEvent } from '../../../media-server/embedded/rtp/rtp-session.js';
+import type { NegotiatedAudio } from '../../../media-server/embedded/sdp/sdp-negotiator.js';
+
+export const FRAME = 160;
+const EVENT_PT = 101;
+const SSRC = 0x2a2a2a2a;
+/** RTP timestamp of the caller's first audio sample. */
+export const FIRST_TIMESTAMP = 80_000;
+
+class HandClock implements FrameScheduler {
+  readonly #handlers = new Set<FrameHandler>();
+  #frame = 0;
+
+  add(handler: FrameHandler): void {
+    this.#handlers.add(handler);
+  }
+
+  remove(handler: FrameHandler): void {
+    this.#handlers.delete(handler);
+  }
+
+  tick(): void {
+    const frame = this.#frame++;
+    for (const handler of [...this.#handlers]) handler(frame);
+  }
+}
+
+async function boundSocket(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
+/** Ephemeral loopback ports: the sessions of one test never meet another test's. */
+const loopbackPorts: RtpSessionOptions['allocator'] = {
+  async allocate() {
+    const socket = await boundSocket();
+    return { socket, port: socket.address().port };
+  },
+  release() {},
+};
+
+function negotiated(port: number): NegotiatedAudio {
+  return { codec: 'PCMU', payloadType: 0, telephoneEventPayloadType: EVENT_PT, remoteAddress: '127.0.0.1', remotePort: port, direction: 'sendrecv', onHold: false };
+}
+
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`loopback delivery stalled: ${what}`);
+}
+
+/** One RFC 4733 event block to send with a step: timestamp of the event's start (sample index) and its fields. */
+export interface EventBlock extends TelephoneEventFields {
+  /** Caller sample index where the event starts (its RTP timestamp is FIRST_TIMESTAMP + this). */
+  readonly startSample: number;
+  readonly marker?: boolean;
+}
+
+export class HandDrivenBridge {
+  readonly caller: RtpSession;
+  readonly agent: RtpSession;
+  /** Key presses the caller's session reported, in order. */
+  readonly keys: SessionDtmfEvent[] = [];
+  readonly #clock: HandClock;
+  readonly #callerPhone: Socket;
+  readonly #agentPhone: Socket;
+  readonly #agentPackets: RtpPacket[] = [];
+  readonly #now: { ms: number };
+  #sent = 0;
+  #sequence = 1000;
+  #frame = 0;
+
+  private constructor(clock: HandClock, now: { ms: number }, caller: RtpSession, agent: RtpSession, callerPhone: Socket, agentPhone: Socket) {
+    this.#clock = clock;
+    this.#now = now;
+    this.caller = caller;
+    this.agent = agent;
+    this.#callerPhone = callerPhone;
+    this.#agentPhone = agentPhone;
+    agentPhone.on('message', (msg) => this.#agentPackets.push(RtpPacket.parse(msg)));
+    caller.on('dtmf', (event) => this.keys.push(event));
+  }
+
+  static async open(maskMode: MaskMode): Promise<HandDrivenBridge> {
+    const clock = new HandClock();
+    const now = { ms: 1000 };
+    const options = { allocator: loopbackPorts, clock, maskMode, now: () => now.ms };
+    const caller = await RtpSession.open(options);
+    const agent = await RtpSession.open(options);
+    const callerPhone = await boundSocket();
+    const agentPhone = await boundSocket();
+    caller.setRemote(negotiated(callerPhone.address().port));
+    agent.setRemote(negotiated(agentPhone.address().port));
+    new MediaBridge(caller, agent);
+    return new HandDrivenBridge(clock, now, caller, agent, callerPhone, agentPhone);
+  }
+
+  /** The session's clock now, in ms (what `reportDtmf` is stamped with). */
+  get nowMs(): number {
+    return this.#now.ms;
+  }
+
+  /**
+   * One 20 ms step: the caller's audio frame `pcm` (160 samples, PCMU on the
+   * wire) and then `events`, as a carrier sends them in one packet interval;
+   * then both sessions tick.
+   */
+  async step(pcm: Int16Array, events: readonly EventBlock[] = []): Promise<void> {
+    const payload = Buffer.alloc(FRAME);
+    PCMU.encode(pcm, payload, FRAME);
+    const timestamp = (FIRST_TIMESTAMP + this.#frame * FRAME) >>> 0;
+    this.#send(new RtpPacket({ marker: this.#frame === 0, payloadType: 0, sequenceNumber: this.#sequence++ & 0xffff, timestamp, ssrc: SSRC, payload }));
+    for (const block of events) {
+      this.#send(
+        new RtpPacket({
+          marker: block.marker ?? false,
+          payloadType: EVENT_PT,
+          sequenceNumber: this.#sequence++ & 0xffff,
+          timestamp: (FIRST_TIMESTAMP + block.startSample) >>> 0,
+          ssrc: SSRC,
+          payload: new TelephoneEvent(block).serialize(),
+        }),
+      );
+    }
+    await until(() => this.caller.stats().packetsIn === this.#sent, `caller got ${this.caller.stats().packetsIn} of ${this.#sent}`);
+    this.#frame++;
+    this.#now.ms += 20;
+    this.#clock.tick();
+  }
+
+  /** What the agent heard, decoded in sequence order, once every packet the agent's session sent has arrived. */
+  async agentAudio(): Promise<Int16Array> {
+    await until(() => this.#agentPackets.length === this.agent.stats().packetsOut, 'agent audio');
+    const packets = [...this.#agentPackets].sort((a, b) => ((a.sequenceNumber - b.sequenceNumber + 0x8000) & 0xffff) - 0x8000);
+    const pcm = new Int16Array(packets.length * FRAME);
+    packets.forEach((packet, i) => PCMU.decode(packet.payload, pcm.subarray(i * FRAME, (i + 1) * FRAME)));
+    return pcm;
+  }
+
+  async close(): Promise<void> {
+    await this.caller.close();
+    await this.agent.close();
+    await new Promise<void>((resolve) => this.#callerPhone.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#agentPhone.close(() => resolve()));
+  }
+
+  #send(packet: RtpPacket): void {
+    this.#sent++;
+    this.#callerPhone.send(packet.serialize(), this.caller.localPort, '127.0.0.1');
+  }
+}
