@@ -22,7 +22,7 @@ describe('agent-bridge API', () => {
 
   beforeAll(async () => {
     adminKey = 'a'.repeat(40);
-    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ADMIN_API_KEY: adminKey, SIP_PORT: '5099' });
+    const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', ADMIN_API_KEY: adminKey, SIP_PORT: '0' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     base = app.httpUrl;
     const hash = await hashPassword(password);
@@ -68,7 +68,7 @@ describe('agent-bridge API', () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; code: string; transferUri: string; status: string };
     expect(created.code).toMatch(/^\d{6}$/);
-    expect(created.transferUri).toBe(`sip:pay-${created.code}@127.0.0.1:5099`);
+    expect(created.transferUri).toBe(`sip:pay-${created.code}@127.0.0.1:${app.sipPort}`);
     expect(created.status).toBe('pending');
     const got = (await (await call(`/api/v1/sessions/${created.id}`, { token })).json()) as Record<string, unknown>;
     expect(got).toMatchObject({ id: created.id, amount: 4250, currency: 'EUR', reference: 'INV-77', mode: 'agent-assisted' });
@@ -120,7 +120,7 @@ describe('agent-bridge API', () => {
     const cancel = await call(`/api/v1/sessions/${created.id}/cancel`, { method: 'POST', token, body: {} });
     expect(cancel.status).toBe(202);
     expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
-    const actions = app.store.listAudit({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
+    const actions = app.audit.list({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
     expect(actions).toEqual(['session-created:agent', 'session-cancelled:agent']);
   });
 
@@ -131,7 +131,7 @@ describe('agent-bridge API', () => {
     const limited = await call('/api/v1/auth/login', { method: 'POST', body: { username: 'bob', password } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(app.store.listAudit({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
+    expect(app.audit.list({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
   });
 
   it('sends security headers, no CORS, and refuses oversized bodies', async () => {
