@@ -13,6 +13,7 @@ import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
 import { CardVault } from '../vault/card-vault.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
 import { SqlitePspRecordStore } from '../store/sqlite-psp-record-store.js';
 import { PaymentReversals } from '../psp/payment-reversals.js';
 import { PspReadiness } from '../psp/psp-readiness.js';
@@ -50,6 +51,8 @@ export interface ApplicationOptions {
 export interface Application {
   readonly httpUrl: string;
   readonly store: SqlitePaymentStore;
+  /** The audit trail, in the payment database. */
+  readonly audit: SqliteAuditLog;
   readonly vault: CardVault;
   readonly psp: PaymentServiceProvider;
   readonly authoriser: Authoriser;
@@ -86,9 +89,10 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)]));
   for (const catalogue of prompts.values()) catalogue.verify();
   const store = new SqlitePaymentStore({ dataDir });
+  const audit = new SqliteAuditLog(store.database);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
-  const interrupted = settleInterruptedCalls(store, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  const interrupted = settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
   if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
     logger.warn(
       { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
@@ -115,6 +119,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const authoriser = new Authoriser({
     psp,
     store,
+    audit,
     records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
@@ -123,6 +128,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const reconciler = new Reconciler({
     psp,
     store,
+    audit,
     records,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
     logger: logger.child({ component: 'reconciler' }),
@@ -131,6 +137,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const reversals = new PaymentReversals({
     psp,
     store,
+    audit,
     records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
@@ -189,7 +196,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const recorderWebhook = config.RECORDER_WEBHOOK_URL
     ? new RecorderWebhook({
         url: config.RECORDER_WEBHOOK_URL,
-        store,
+        audit,
         // Capture waits for the pause; the agent sees why.
         onRetry: ({ action, reason, sessionId }) => {
           if (action === 'pause' && sessionId) progress.publish(sessionId, { type: 'waiting-for-recorder', reason });
@@ -221,6 +228,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     deps: {
       store,
+      audit,
       vault,
       authoriser,
       orders,
@@ -268,6 +276,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
         mountApi(app, {
           store,
+          audit,
           identities,
           authenticator,
           tokens,
@@ -296,6 +305,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     progress,
     liveSessions,
     store,
+    audit,
     vault,
     psp,
     authoriser,

@@ -15,6 +15,7 @@ import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
+import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
 
 const MIN_PASSWORD = 12;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const store = new SqlitePaymentStore({ dataDir });
   const identities = new SqliteIdentityStore(store.database);
+  const audit = new SqliteAuditLog(store.database);
   const role = values.role;
   try {
     switch (command) {
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
           sipUri: values['sip-uri'] ?? null,
           passwordHash: await hashPassword(password),
         });
-        store.appendAudit({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
+        audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
         console.log(`created ${role} ${user.username} (${user.id})`);
         break;
       }
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
         if (values.user && !user) fail(`no user ${values.user}`);
         const key = `pk_${randomBytes(24).toString('base64url')}`;
         const record = identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
-        store.appendAudit({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
+        audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
         // Shown once: only its hash is kept.
         console.log(key);
         break;

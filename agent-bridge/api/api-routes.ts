@@ -8,6 +8,7 @@ import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
 import type { IdentityStore } from '../../store/identity-store.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
 import type { Actor } from '../../domain/actor.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
 import type { AccessTokens } from '../identity/access-token.js';
@@ -25,6 +26,8 @@ export interface SessionControl {
 
 export interface ApiDeps {
   readonly store: PaymentStore;
+  /** Logins, session changes and agent commands are audited here; sessions' trails are read from it. */
+  readonly audit: AuditLog;
   readonly identities: IdentityStore;
   readonly authenticator: Authenticator;
   readonly tokens: AccessTokens;
@@ -70,13 +73,13 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const ok = found !== undefined && !found.user.disabled && (await verifyPassword(body.password, found.passwordHash));
     if (!ok || !found) {
       deps.throttle.fail(keys);
-      deps.store.appendAudit({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
+      deps.audit.append({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
       res.status(401).json({ error: 'invalid-credentials' });
       return;
     }
     deps.throttle.succeed(keys);
     const { token, claims } = deps.tokens.issue(found.user.id, found.user.role);
-    deps.store.appendAudit({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
+    deps.audit.append({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
     res.cookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'strict',
@@ -136,7 +139,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       tokenise: body.tokenise ?? body.amount === 0,
       customerReference: body.customerReference ?? null,
     });
-    deps.store.appendAudit({
+    deps.audit.append({
       sessionId: session.id,
       actor: actorOf(principal),
       action: 'session-created',
@@ -180,8 +183,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.get('/api/v1/sessions/:id/audit', auth, (req, res: Response<unknown, Locals>) => {
     const session = withSession(req, res);
     if (!session) return;
-    const entries = deps.store
-      .listAudit({ sessionId: session.id })
+    const entries = deps.audit
+      .list({ sessionId: session.id })
       .map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, detail: e.detail }));
     res.json({ entries });
   });
@@ -206,7 +209,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         if (applied === 'not-joined') {
           if (name === 'cancel' && session.status === 'pending') {
             deps.store.updateSession(session.id, { status: 'cancelled' });
-            deps.store.appendAudit({ sessionId: session.id, actor, action: 'session-cancelled' });
+            deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
           } else {
             res.status(409).json({ error: 'caller-not-joined' });
             return;

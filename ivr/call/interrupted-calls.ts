@@ -1,4 +1,5 @@
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 
 export interface InterruptedRecording {
@@ -23,7 +24,11 @@ const ACTOR: Actor = { kind: 'system', id: 'crash-recovery' };
  * it ends in error; one with an intent is the reconciler's (in doubt, then
  * the PSP's answer). Run at start-up, before any call is taken.
  */
-export function settleInterruptedCalls(store: PaymentStore, recordings: readonly InterruptedRecording[]): InterruptedCallsReport {
+export function settleInterruptedCalls(
+  store: PaymentStore,
+  audit: AuditLog,
+  recordings: readonly InterruptedRecording[],
+): InterruptedCallsReport {
   const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
   const abandoned: string[] = [];
   const neverAuthorised: string[] = [];
@@ -35,7 +40,7 @@ export function settleInterruptedCalls(store: PaymentStore, recordings: readonly
   for (const session of interrupted) {
     const recording = session.callId ? recordingOf.get(session.callId) : undefined;
     store.updateSession(session.id, { status: 'abandoned' });
-    store.appendAudit({
+    audit.append({
       sessionId: session.id,
       actor: ACTOR,
       action: 'call-interrupted',
@@ -49,7 +54,7 @@ export function settleInterruptedCalls(store: PaymentStore, recordings: readonly
   for (const session of store.listSessions({ status: 'authorising', limit: 1000 })) {
     if (store.listAuthorisations({ sessionId: session.id }).length > 0) continue;
     store.updateSession(session.id, { status: 'error' });
-    store.appendAudit({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
+    audit.append({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
     neverAuthorised.push(session.id);
   }
   return { abandoned, neverAuthorised };
