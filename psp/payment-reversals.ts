@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
-import type { PspRecordStore, ReversalRecord, ReversalState } from '../store/psp-record-store.js';
+import type { PspRecordStore, ReversalRecord } from '../store/psp-record-store.js';
+import type { ReversalState } from '../domain/payment-lifecycle.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
 import { newOpaqueId } from '../domain/opaque-id.js';

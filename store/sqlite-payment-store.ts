@@ -1,12 +1,13 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTHORISATION_STATE_TRANSITIONS, isLegalTransition, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
+import { AUTHORISATION_STATE_TRANSITIONS, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { CardBrand } from '../domain/card-brand.js';
 import type { CurrencyCode, DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
 import { clampLimit, QueryShapes } from './sqlite-query-shapes.js';
+import { changeRow, settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
 import type {
   AuthorisationRecord,
   CaptureAttemptRecord,
@@ -99,6 +100,20 @@ const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
   callId: 'call_id',
 };
 
+const SESSION_LIFECYCLE: RowLifecycle<PaymentSessionRecord, PaymentStatus> = {
+  transitions: PAYMENT_STATUS_TRANSITIONS,
+  stateOf: (s) => s.status,
+  notFound: (id) => new PaymentNotFoundError(id),
+  illegal: (id, from, to) => new InvalidStatusTransitionError(id, from, to),
+};
+
+const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationState> = {
+  transitions: AUTHORISATION_STATE_TRANSITIONS,
+  stateOf: (a) => a.state,
+  notFound: (key) => new AuthorisationNotFoundError(key),
+  illegal: (key, from, to) => new InvalidAuthorisationTransitionError(key, from, to),
+};
+
 /** `listSessions` filters and their columns. */
 const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
   reference: 'reference',
@@ -174,7 +189,7 @@ export class SqlitePaymentStore implements PaymentStore {
         VALUES (?, ?, ?, ?, ?, 'requested', ?)`),
       getAuthorisation: p('SELECT * FROM authorisations WHERE idempotency_key = ?'),
       resolveAuthorisation: p(
-        'UPDATE authorisations SET state = @state, psp_reference = @psp_reference, detail = @detail, resolved_at = @resolved_at WHERE idempotency_key = @key',
+        'UPDATE authorisations SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
       ),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
@@ -213,20 +228,20 @@ export class SqlitePaymentStore implements PaymentStore {
    * @throws PaymentNotFoundError, InvalidStatusTransitionError
    */
   updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord {
+    const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
+    // Columns come from UPDATE_COLUMNS only, never from input.
+    const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
     return this.#db
-      .transaction(() => {
-        const current = this.getSession(id);
-        if (!current) throw new PaymentNotFoundError(id);
-        if (update.status !== undefined && !isLegalTransition(PAYMENT_STATUS_TRANSITIONS, current.status, update.status)) {
-          throw new InvalidStatusTransitionError(id, current.status, update.status);
-        }
-        const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
-        if (keys.length === 0) return current;
-        // Columns come from UPDATE_COLUMNS only, never from input.
-        const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
-        this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
-        return this.getSession(id)!;
-      })
+      .transaction(() =>
+        changeRow(SESSION_LIFECYCLE, {
+          id,
+          to: update.status,
+          read: (sessionId) => this.getSession(sessionId),
+          write: () => {
+            if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
+          },
+        }),
+      )
       .immediate();
   }
 
@@ -293,26 +308,16 @@ export class SqlitePaymentStore implements PaymentStore {
    * its value; `resolvedAt` is stamped when the state first becomes final.
    * @throws AuthorisationNotFoundError, InvalidAuthorisationTransitionError
    */
-  resolveAuthorisation(
-    idempotencyKey: string,
-    update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
-  ): AuthorisationRecord {
-    return durableTransaction(this.#db, () => {
-      const current = this.getAuthorisation(idempotencyKey);
-      if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
-      if (!isLegalTransition(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
-        throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
-      }
-      const final = update.state !== 'requested' && update.state !== 'in_doubt';
-      this.#sql.resolveAuthorisation.run({
-        state: update.state,
-        psp_reference: update.pspReference === undefined ? current.pspReference : update.pspReference,
-        detail: update.detail === undefined ? current.detail : update.detail,
-        resolved_at: final ? (current.resolvedAt ?? this.#stamp()) : null,
+  resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): AuthorisationRecord {
+    return durableTransaction(this.#db, () =>
+      settleIntent(AUTHORISATION_LIFECYCLE, {
         key: idempotencyKey,
-      });
-      return this.getAuthorisation(idempotencyKey)!;
-    });
+        answer: update,
+        read: (key) => this.getAuthorisation(key),
+        statement: this.#sql.resolveAuthorisation,
+        stamp: () => this.#stamp(),
+      }),
+    );
   }
 
   getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {
