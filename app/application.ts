@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type RunningHttpServer } from '../agent-bridge/http-server.js';
 import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
+import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
 import { AccessTokens } from '../agent-bridge/identity/access-token.js';
 import { Authenticator } from '../agent-bridge/identity/authenticator.js';
@@ -88,8 +89,13 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   // A missing recording is a build problem: refuse to start rather than fail mid-call.
   const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)]));
   for (const catalogue of prompts.values()) catalogue.verify();
+  const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
+  if (auditKey.source === 'generated') {
+    // Printed once, at the start that created it; the key itself never is.
+    logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
+  }
   const store = new SqlitePaymentStore({ dataDir });
-  const audit = new SqliteAuditLog(store.database);
+  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   const interrupted = settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));

@@ -13,7 +13,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
-import { ConfigError, loadConfig } from '../app/config.js';
+import { resolveAuditKey } from '../app/audit-key.js';
+import { ConfigError, loadConfig, type Config } from '../app/config.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
@@ -39,16 +40,19 @@ async function main(): Promise<void> {
       'password-stdin': { type: 'boolean' },
     },
   });
-  let dataDir: string;
+  let config: Config;
   try {
-    dataDir = resolve(loadConfig().DATA_DIR);
+    config = loadConfig();
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : String(err));
   }
+  const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
+  if (auditKey.source === 'generated') console.error(`admin: audit key generated in ${auditKey.path} (mode 0600); keep it`);
   const store = new SqlitePaymentStore({ dataDir });
   const identities = new SqliteIdentityStore(store.database);
-  const audit = new SqliteAuditLog(store.database);
+  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
   const role = values.role;
   try {
     switch (command) {

@@ -26,14 +26,30 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
+/**
+ * Why a row breaks the chain: `gap`, a seq is missing (a row deleted, or rows
+ * cut from the end); `prev-hash-mismatch`, its prev_hash is not the hash of
+ * the row before (rows removed or reordered); `hash-mismatch`, its content
+ * does not give its hash (the row edited, or chained with another key).
+ */
+export type AuditProblem = 'gap' | 'prev-hash-mismatch' | 'hash-mismatch';
+
 export type AuditVerification =
   | { readonly ok: true; readonly rows: number }
-  | { readonly ok: false; readonly rows: number; readonly firstBrokenSeq: number; readonly reason: string };
+  | {
+      readonly ok: false;
+      /** Rows read, the broken one included. */
+      readonly rows: number;
+      readonly firstBrokenSeq: number;
+      readonly problem: AuditProblem;
+      /** One line for a person: what was found at that row. */
+      readonly reason: string;
+    };
 
 /**
- * The audit trail port: append-only, each row chained to the one before so
- * an edit, a deletion or a reordering is found (PCI DSS 4.0 req. 10.2.1,
- * 10.3.2, 10.3.4).
+ * The audit trail port: append-only, each row chained to the one before with
+ * a keyed hash so an edit, a deletion or a reordering is found (PCI DSS 4.0
+ * req. 10.2.1, 10.3.2, 10.3.4).
  */
 export interface AuditLog {
   append(entry: NewAuditEntry): AuditEntry;

@@ -87,3 +87,11 @@ export class InvalidReversalTransitionError extends Error {
     super(`reversal ${idempotencyKey} cannot go from ${from} to ${to}`);
   }
 }
+
+/** AUDIT_KEY is too short for HMAC-SHA-256 (RFC 2104 §3: no shorter than its 32-byte output). */
+export class AuditKeyError extends Error {
+  override readonly name = 'AuditKeyError';
+  constructor(readonly bytes: number) {
+    super(`the audit key has ${bytes} bytes; it needs at least 32`);
+  }
+}

@@ -240,10 +240,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         res.status(404).json({ error: 'not-found' });
         return;
       }
-      if (res.locals.principal.role !== 'supervisor') {
-        res.status(403).json({ error: 'forbidden', message: 'only a supervisor may refund or void a payment' });
-        return;
-      }
+      if (!supervisorOnly(res, 'only a supervisor may refund or void a payment')) return;
       const session = withSession(req, res);
       if (!session) return;
       const body = parse(kind === 'refund' ? refundRequest : voidRequest, req.body, res);
@@ -264,6 +261,19 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
   app.post('/api/v1/sessions/:id/void', ...reverse('void'));
 
+  // The whole audit chain recomputed: supervisors only, and the look itself audited (PCI DSS 4.0 req. 10.2.1.3, 10.3.4).
+  app.get('/api/v1/audit/verify', auth, (_req, res: Response<unknown, Locals>) => {
+    if (!supervisorOnly(res, 'only a supervisor may verify the audit trail')) return;
+    const verdict = deps.audit.verify();
+    deps.audit.append({
+      sessionId: null,
+      actor: actorOf(res.locals.principal),
+      action: 'audit-verified',
+      detail: verdict.ok ? { ok: true, rows: verdict.rows } : { ok: false, rows: verdict.rows, firstBrokenSeq: verdict.firstBrokenSeq, problem: verdict.problem },
+    });
+    res.json(verdict);
+  });
+
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
@@ -271,6 +281,13 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const payments = deps.store.listSessions({ reference: query.reference, ...(own ? { agentId: own } : {}) });
     res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
   });
+}
+
+/** Supervisors only: anyone else gets 403 and false. */
+function supervisorOnly(res: Response<unknown, Locals>, message: string): boolean {
+  if (res.locals.principal.role === 'supervisor') return true;
+  res.status(403).json({ error: 'forbidden', message });
+  return false;
 }
 
 /** What the API shows of a session: masked card details only; with `records`, its PSP token and reversals. */

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,9 +151,26 @@ describe('agent-bridge API', () => {
     expect(await big.json()).toEqual({ error: 'entity.too.large' });
   });
 
+  it('verifies the whole audit chain for supervisors only, and audits the check', async () => {
+    const denied = await call('/api/v1/audit/verify', { token: await login('alice') });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ error: 'forbidden' });
+    expect((await call('/api/v1/audit/verify')).status).toBe(401);
+    const rowsBefore = app.audit.list({ limit: 10_000 }).length;
+    const ok = await call('/api/v1/audit/verify', { token: await login('sue') });
+    expect(ok.status).toBe(200);
+    // The login just made is in the chain too.
+    expect(await ok.json()).toEqual({ ok: true, rows: rowsBefore + 1 });
+    const sue = app.identities.findUserForLogin('sue')!.user;
+    expect(app.audit.list({ afterSeq: rowsBefore + 1 })).toMatchObject([
+      { action: 'audit-verified', actor: { kind: 'supervisor', id: sue.id }, detail: { ok: true, rows: rowsBefore + 1 } },
+    ]);
+  });
+
   it('serves an OpenAPI document that validates', async () => {
     const doc = (await (await call('/api/v1/openapi.json')).json()) as Record<string, unknown>;
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+    expect(Object.keys((doc as { paths: Record<string, unknown> }).paths)).toContain('/api/v1/audit/verify');
     const body = (doc as { paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } } }> }).paths['/api/v1/sessions']!.post!.requestBody!.content['application/json']!.schema;
     expect(body.required).toEqual(['amount', 'currency', 'reference']);
   });
@@ -199,17 +216,23 @@ describe('agent-bridge API', () => {
     expect(forbidden).toBe(403);
   });
 
-  it('creates the first supervisor from the command line, with no default account', () => {
+  it('creates the first supervisor from the command line, with no default account', async () => {
     const env = { ...process.env, DATA_DIR: dataDir };
     const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    const out = execFileSync(tsx, ['scripts/admin.ts', 'create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], {
-      env,
-      input: `${password}\n`,
-      encoding: 'utf8',
-    });
-    expect(out).toMatch(/created supervisor root/);
-    const key = execFileSync(tsx, ['scripts/admin.ts', 'create-api-key', '--name', 'cti', '--role', 'supervisor'], { env, encoding: 'utf8' }).trim();
+    // Run without blocking the event loop: the server keeps closing its idle keep-alive connections meanwhile.
+    const admin = (args: string[], input?: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = execFile(tsx, ['scripts/admin.ts', ...args], { env, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+        child.stdin?.end(input ?? '');
+      });
+    expect(await admin(['create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], `${password}\n`)).toMatch(
+      /created supervisor root/,
+    );
+    const key = (await admin(['create-api-key', '--name', 'cti', '--role', 'supervisor'])).trim();
     expect(key).toMatch(/^pk_/);
-    return call('/api/v1/sessions', { token: key }).then((res) => expect(res.status).toBe(200));
+    expect((await call('/api/v1/sessions', { token: key })).status).toBe(200);
+    // The CLI chained its rows with the key the service generated into DATA_DIR.
+    expect(app.audit.list({ limit: 10_000 }).filter((e) => e.actor.id === 'admin-cli').map((e) => e.action)).toEqual(['user-created', 'api-key-created']);
+    expect(app.audit.verify()).toMatchObject({ ok: true });
   });
 });

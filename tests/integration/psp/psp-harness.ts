@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export class PspHarness {
   readonly dir = mkdtempSync(join(tmpdir(), 'psp-adapter-'));
   readonly store = new SqlitePaymentStore({ dataDir: this.dir });
   readonly records = new SqlitePspRecordStore(this.store.database);
-  readonly audit = new SqliteAuditLog(this.store.database);
+  readonly audit = new SqliteAuditLog(this.store.database, { key: randomBytes(32) });
   psp!: PaymentServiceProvider;
 
   use(psp: PaymentServiceProvider): this {

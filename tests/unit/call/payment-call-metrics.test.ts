@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../app/logger.js';
@@ -47,7 +48,7 @@ describe('payment call metrics', () => {
   const dataDir = testDataDir('payment-call-metrics');
   const store = new SqlitePaymentStore({ dataDir });
   const vault = new CardVault({ acceptedBrands: new Set(['visa', 'mastercard']) });
-  const audit = new SqliteAuditLog(store.database);
+  const audit = new SqliteAuditLog(store.database, { key: randomBytes(32) });
   const authoriser = new Authoriser({ psp: new SandboxPsp({ latencyMs: 0 }), store, audit });
   const orders = new FileOrderLookup(join(projectRoot(), 'ivr/orders/demo-orders.json'));
   /** The payment calls' clock, standing still: the time to pay is exact. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ async function pspCalls(steps: PspStep[]): Promise<{ psp: string; outcome: PspCa
   const authoriser = new Authoriser({
     psp: new CountingPsp(steps),
     store,
-    audit: new SqliteAuditLog(store.database),
+    audit: new SqliteAuditLog(store.database, { key: randomBytes(32) }),
     timeoutMs: 300,
     maxRetries: 2,
     sleep: () => Promise.resolve(),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ let sleeps: number[];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'authoriser-'));
   store = new SqlitePaymentStore({ dataDir: dir });
-  audit = new SqliteAuditLog(store.database);
+  audit = new SqliteAuditLog(store.database, { key: randomBytes(32) });
   sleeps = [];
 });
 afterEach(() => {

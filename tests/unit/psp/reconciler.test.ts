@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ beforeEach(() => {
   clock = T0;
   logged = [];
   store = new SqlitePaymentStore({ dataDir: dir, now });
-  audit = new SqliteAuditLog(store.database, { now });
+  audit = new SqliteAuditLog(store.database, { key: randomBytes(32), now });
 });
 afterEach(() => {
   store.close();
