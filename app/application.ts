@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type RunningHttpServer } from '../agent-bridge/http-server.js';
 import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
+import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
 import { AccessTokens } from '../agent-bridge/identity/access-token.js';
 import { Authenticator } from '../agent-bridge/identity/authenticator.js';
@@ -14,6 +15,7 @@ import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
 import { CardVault } from '../vault/card-vault.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
 import { SqlitePspRecordStore } from '../store/sqlite-psp-record-store.js';
 import { PaymentReversals } from '../psp/payment-reversals.js';
 import { PspReadiness } from '../psp/psp-readiness.js';
@@ -51,6 +53,8 @@ export interface ApplicationOptions {
 export interface Application {
   readonly httpUrl: string;
   readonly store: SqlitePaymentStore;
+  /** The audit trail, in the payment database. */
+  readonly audit: SqliteAuditLog;
   readonly vault: CardVault;
   readonly psp: PaymentServiceProvider;
   readonly authoriser: Authoriser;
@@ -86,10 +90,16 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   // A missing recording is a build problem: refuse to start rather than fail mid-call.
   const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)]));
   for (const catalogue of prompts.values()) catalogue.verify();
+  const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
+  if (auditKey.source === 'generated') {
+    // Printed once, at the start that created it; the key itself never is.
+    logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
+  }
   const store = new SqlitePaymentStore({ dataDir });
+  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
-  const interrupted = settleInterruptedCalls(store, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  const interrupted = settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
   if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
     logger.warn(
       { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
@@ -116,6 +126,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const authoriser = new Authoriser({
     psp,
     store,
+    audit,
     records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
@@ -124,6 +135,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const reconciler = new Reconciler({
     psp,
     store,
+    audit,
     records,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
     logger: logger.child({ component: 'reconciler' }),
@@ -132,6 +144,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const reversals = new PaymentReversals({
     psp,
     store,
+    audit,
     records,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
@@ -191,7 +204,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const recorderWebhook = config.RECORDER_WEBHOOK_URL
     ? new RecorderWebhook({
         url: config.RECORDER_WEBHOOK_URL,
-        store,
+        audit,
         // Capture waits for the pause; the agent sees why.
         onRetry: ({ action, reason, sessionId }) => {
           if (action === 'pause' && sessionId) progress.publish(sessionId, { type: 'waiting-for-recorder', reason });
@@ -233,6 +246,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     deps: {
       store,
+      audit,
       vault,
       authoriser,
       orders,
@@ -281,6 +295,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
         mountApi(app, {
           store,
+          audit,
           identities,
           authenticator,
           tokens,
@@ -312,6 +327,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     progress,
     liveSessions,
     store,
+    audit,
     vault,
     psp,
     authoriser,

@@ -38,12 +38,12 @@ const cidrList = z.string().transform((raw, ctx) => {
 /** A password another service checks: long enough that no stock default ("cymru", "ClueCon") passes. */
 const serviceSecret = z.string().min(16, 'must be at least 16 characters (never the stock default)');
 
-const vaultKey = z
-  .string()
-  .transform((raw, ctx) => {
-    const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
-    if (key.length !== 32) {
-      ctx.addIssue({ code: 'custom', message: 'expected 32 bytes as 64 hex characters or base64' });
+/** A binary key written as hex (an even number of hex digits) or base64, of `minBytes` to `maxBytes` bytes. */
+const binaryKey = (minBytes: number, maxBytes: number, message: string) =>
+  z.string().transform((raw, ctx) => {
+    const key = /^(?:[0-9a-fA-F]{2})+$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+    if (key.length < minBytes || key.length > maxBytes) {
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     return key;
@@ -66,6 +66,8 @@ export const configSchema = z
     TLS_KEY: z.string().min(1).optional(),
     /** Bearer key for the admin API; unset = generated into DATA_DIR/admin-api-key at first start. Secret. */
     ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** HMAC-SHA-256 key of the audit chain, ≥ 32 bytes as hex or base64; unset = generated into DATA_DIR/audit-key at first start. Secret. */
+    AUDIT_KEY: binaryKey(32, 1024, 'expected at least 32 bytes as hex or base64').optional(),
     /** Bearer token Prometheus sends for /metrics from off the host (loopback needs none; the admin key works too). Secret. */
     METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Which media server drives the calls: the embedded SIP/RTP engine, or FreeSWITCH through drachtio-server. */
@@ -126,7 +128,7 @@ export const configSchema = z
     /** Card brands the merchant accepts. */
     ACCEPTED_BRANDS: brandList.default(new Set<CardBrand>(['visa', 'mastercard', 'amex'])),
     /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
-    VAULT_KEY: vaultKey.optional(),
+    VAULT_KEY: binaryKey(32, 32, 'expected 32 bytes as 64 hex characters or base64').optional(),
     VAULT_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
     PSP: z.enum(['sandbox', 'stripe', 'adyen']).default('sandbox'),
     /** auto: the PSP captures at once; manual: authorise only (capture later at the PSP, or void). */
@@ -194,6 +196,7 @@ export type Config = z.output<typeof configSchema>;
 /** Settings whose values are never printed, not even in an error. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'VAULT_KEY',
+  'AUDIT_KEY',
   'ORDER_LOOKUP_TOKEN',
   'ADMIN_API_KEY',
   'METRICS_TOKEN',

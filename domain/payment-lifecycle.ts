@@ -29,6 +29,23 @@ export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState
   error: [],
 };
 
+/**
+ * A refund or void: requested → pending | succeeded | refused | error | in_doubt;
+ * pending → succeeded | refused (the PSP's later answer);
+ * in_doubt → pending | succeeded | refused | error (the same request sent again).
+ */
+export type ReversalState = 'requested' | 'pending' | 'succeeded' | 'refused' | 'error' | 'in_doubt';
+
+/** Legal reversal state changes; a state may also stay as it is. */
+export const REVERSAL_STATE_TRANSITIONS: Readonly<Record<ReversalState, readonly ReversalState[]>> = {
+  requested: ['pending', 'succeeded', 'refused', 'error', 'in_doubt'],
+  pending: ['succeeded', 'refused'],
+  in_doubt: ['pending', 'succeeded', 'refused', 'error'],
+  succeeded: [],
+  refused: [],
+  error: [],
+};
+
 /** Whether `from → to` is in `table`; staying in the same state is always legal. */
 export function isLegalTransition<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
   return from === to || table[from].includes(to);

@@ -3,6 +3,7 @@ import type { DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import type { AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 
@@ -19,6 +20,8 @@ export type PspCallOutcome = 'approved' | 'declined' | 'error' | 'no-answer';
 export interface AuthoriserOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
+  /** Where each request and answer is audited. */
+  readonly audit: AuditLog;
   /** Where the PSP's token of a tokenising session's card is kept. Default: tokens are not kept. */
   readonly records?: PspRecordStore;
   /** The PSP has this long, retries and back-off included; then the outcome is unknown (in doubt). Default 20 000 ms. */
@@ -65,6 +68,7 @@ class NoAnswer extends Error {
 export class Authoriser {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
+  readonly #audit: AuditLog;
   readonly #records: PspRecordStore | undefined;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
@@ -78,6 +82,7 @@ export class Authoriser {
   constructor(options: AuthoriserOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
+    this.#audit = options.audit;
     this.#records = options.records;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
@@ -124,7 +129,7 @@ export class Authoriser {
       });
       // A key already settled (the session record lagging behind): report it, do not send again.
       if (intent.state !== 'requested') return this.#fromAuthorisation(intent, session);
-      this.#store.appendAudit({
+      this.#audit.append({
         sessionId: session.id,
         actor,
         action: 'authorisation-requested',
@@ -190,13 +195,13 @@ export class Authoriser {
         case undefined:
           this.#store.resolveAuthorisation(key, { state: 'in_doubt', detail: 'no-answer' });
           this.#store.updateSession(sessionId, { status: 'in_doubt' });
-          this.#store.appendAudit({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
+          this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
           break;
         case 'approved':
-          if (outcome.token) saveToken(this.#records, this.#store, sessionId, this.#psp.name, outcome.token);
+          if (outcome.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, outcome.token);
           this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
           this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
-          this.#store.appendAudit({
+          this.#audit.append({
             sessionId,
             actor: SYSTEM,
             action: 'authorisation-approved',
@@ -210,7 +215,7 @@ export class Authoriser {
             declineReason: outcome.reason,
             ...(outcome.pspReference ? { pspReference: outcome.pspReference } : {}),
           });
-          this.#store.appendAudit({
+          this.#audit.append({
             sessionId,
             actor: SYSTEM,
             action: 'authorisation-declined',
@@ -220,7 +225,7 @@ export class Authoriser {
         case 'error':
           this.#store.resolveAuthorisation(key, { state: 'error', detail: outcome.code });
           this.#store.updateSession(sessionId, { status: 'error' });
-          this.#store.appendAudit({ sessionId, actor: SYSTEM, action: 'authorisation-error', detail: { idempotencyKey: key, code: outcome.code } });
+          this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-error', detail: { idempotencyKey: key, code: outcome.code } });
           break;
       }
     } catch {
@@ -266,6 +271,7 @@ export function tokenisationOf(session: PaymentSessionRecord): TokenisationReque
 export function saveToken(
   records: PspRecordStore | undefined,
   store: PaymentStore,
+  audit: AuditLog,
   sessionId: string,
   psp: string,
   token: { token: string; customer: string },
@@ -273,7 +279,7 @@ export function saveToken(
   if (!records) return;
   const session = store.getSession(sessionId);
   records.saveToken({ sessionId, psp, token: token.token, customer: token.customer, cardBrand: session?.cardBrand ?? null, cardLast4: session?.cardLast4 ?? null });
-  store.appendAudit({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
+  audit.append({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
 }
 
 function toResult(outcome: AuthorisationOutcome | undefined): AuthorisationResult {

@@ -2,7 +2,9 @@ import { PeriodicPass } from './periodic-pass.js';
 import type { Logger } from 'pino';
 import type { PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
-import type { PspRecordStore, ReversalRecord, ReversalState } from '../store/psp-record-store.js';
+import type { PspRecordStore, ReversalRecord } from '../store/psp-record-store.js';
+import type { ReversalState } from '../domain/payment-lifecycle.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 
@@ -20,6 +22,8 @@ export class ReversalNotAllowedError extends Error {
 export interface PaymentReversalsOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
+  /** Where each request and answer is audited. */
+  readonly audit: AuditLog;
   readonly records: PspRecordStore;
   /** The PSP has this long per reversal, retries included; then it is in doubt and sent again later. Default 20 000 ms. */
   readonly timeoutMs?: number;
@@ -45,6 +49,7 @@ const HOLDING: ReadonlySet<ReversalState> = new Set(['requested', 'pending', 'su
 export class PaymentReversals {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
+  readonly #audit: AuditLog;
   readonly #records: PspRecordStore;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
@@ -54,6 +59,7 @@ export class PaymentReversals {
   constructor(options: PaymentReversalsOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
+    this.#audit = options.audit;
     this.#records = options.records;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
@@ -99,7 +105,7 @@ export class PaymentReversals {
       currency: session.currency,
       actor,
     });
-    this.#store.appendAudit({
+    this.#audit.append({
       sessionId,
       actor,
       action: `${request.kind}-requested`,
@@ -114,7 +120,7 @@ export class PaymentReversals {
       if (reversal.state !== 'pending' && reversal.state !== 'in_doubt') continue;
       const state = success ? 'succeeded' : 'refused';
       this.#records.resolveReversal(reversal.idempotencyKey, { state, detail });
-      this.#store.appendAudit({
+      this.#audit.append({
         sessionId: reversal.sessionId,
         actor: { kind: 'system', id: 'psp-notification' },
         action: `${reversal.kind}-${state}`,
@@ -167,7 +173,7 @@ export class PaymentReversals {
     const settled = settlementOf(outcome);
     const record = this.#records.resolveReversal(key, settled);
     if (record.state !== intent.state || intent.state === 'requested') {
-      this.#store.appendAudit({
+      this.#audit.append({
         sessionId: intent.sessionId,
         actor: { kind: 'system', id: 'reversals' },
         action: `${intent.kind}-${record.state.replace('_', '-')}`,

@@ -5,12 +5,15 @@ import type { AuthorisationRecord, PaymentStore } from '../store/payment-store.j
 import type { Actor } from '../domain/actor.js';
 import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
+import type { AuditLog } from '../store/audit-log.js';
 import { saveToken } from './authoriser.js';
 import type { AuthorisationLookup, PaymentServiceProvider } from './psp-port.js';
 
 export interface ReconcilerOptions {
   readonly psp: PaymentServiceProvider;
   readonly store: PaymentStore;
+  /** Where each settlement is audited. */
+  readonly audit: AuditLog;
   /** Where the token of a tokenising session's card is kept when its approval is reconciled. */
   readonly records?: PspRecordStore;
   /** Time between passes after the first (which `start()` runs at once). Default 60 000 ms. */
@@ -55,6 +58,7 @@ const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
 export class Reconciler {
   readonly #psp: PaymentServiceProvider;
   readonly #store: PaymentStore;
+  readonly #audit: AuditLog;
   readonly #records: PspRecordStore | undefined;
   readonly #lookupTimeoutMs: number;
   readonly #staleAfterMs: number;
@@ -68,6 +72,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.#psp = options.psp;
     this.#store = options.store;
+    this.#audit = options.audit;
     this.#records = options.records;
     this.#lookupTimeoutMs = options.lookupTimeoutMs ?? 10_000;
     this.#staleAfterMs = options.staleAfterMs ?? 120_000;
@@ -119,7 +124,7 @@ export class Reconciler {
         const from = session?.status;
         if (session && from !== 'in_doubt' && !isFinal(session.status)) this.#store.updateSession(session.id, { status: 'in_doubt' });
         this.#store.resolveAuthorisation(intent.idempotencyKey, { state: 'in_doubt', detail: crashed ? 'interrupted' : 'abandoned-by-authoriser' });
-        this.#store.appendAudit({
+        this.#audit.append({
           sessionId: intent.sessionId,
           actor: ACTOR,
           action: 'authorisation-interrupted',
@@ -149,12 +154,12 @@ export class Reconciler {
       } else {
         // An authorising session (its authoriser gone) is in doubt before it is settled.
         if (session.status !== 'in_doubt') this.#store.updateSession(sessionId, { status: 'in_doubt' });
-        if (answer.kind === 'approved' && answer.token) saveToken(this.#records, this.#store, sessionId, this.#psp.name, answer.token);
+        if (answer.kind === 'approved' && answer.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, answer.token);
         this.#store.updateSession(sessionId, settled.session);
       }
     }
     this.#store.resolveAuthorisation(key, settled.authorisation);
-    this.#store.appendAudit({
+    this.#audit.append({
       sessionId,
       actor: ACTOR,
       action: 'authorisation-reconciled',

@@ -13,8 +13,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
-import { ConfigError, loadConfig } from '../app/config.js';
+import { resolveAuditKey } from '../app/audit-key.js';
+import { ConfigError, loadConfig, type Config } from '../app/config.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
+import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
 
 const MIN_PASSWORD = 12;
@@ -38,15 +40,19 @@ async function main(): Promise<void> {
       'password-stdin': { type: 'boolean' },
     },
   });
-  let dataDir: string;
+  let config: Config;
   try {
-    dataDir = resolve(loadConfig().DATA_DIR);
+    config = loadConfig();
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : String(err));
   }
+  const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
+  if (auditKey.source === 'generated') console.error(`admin: audit key generated in ${auditKey.path} (mode 0600); keep it`);
   const store = new SqlitePaymentStore({ dataDir });
   const identities = new SqliteIdentityStore(store.database);
+  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
   const role = values.role;
   try {
     switch (command) {
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
           sipUri: values['sip-uri'] ?? null,
           passwordHash: await hashPassword(password),
         });
-        store.appendAudit({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
+        audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
         console.log(`created ${role} ${user.username} (${user.id})`);
         break;
       }
@@ -75,7 +81,7 @@ async function main(): Promise<void> {
         if (values.user && !user) fail(`no user ${values.user}`);
         const key = `pk_${randomBytes(24).toString('base64url')}`;
         const record = identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
-        store.appendAudit({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
+        audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
         // Shown once: only its hash is kept.
         console.log(key);
         break;

@@ -195,6 +195,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX revoked_tokens_refused_until ON revoked_tokens (refused_until);
   `,
+  // 6: the audit chain is keyed (HMAC-SHA-256 with AUDIT_KEY, audit-chain.ts).
+  // Rows already written stay chained by plain SHA-256; `audit_chain` fixes,
+  // once, the seq the keyed chain starts at, so no row from there on can be
+  // passed off as an unkeyed one. Each keyed row names its key (key_id).
+  `
+  ALTER TABLE audit_log ADD COLUMN key_id TEXT;
+  CREATE TABLE audit_chain (id INTEGER PRIMARY KEY CHECK (id = 1), keyed_from_seq INTEGER NOT NULL);
+  INSERT INTO audit_chain (id, keyed_from_seq) SELECT 1, COALESCE(MAX(seq), 0) + 1 FROM audit_log;
+  CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+    BEGIN SELECT RAISE(ABORT, 'audit_chain is fixed'); END;
+  CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+    BEGIN SELECT RAISE(ABORT, 'audit_chain is fixed'); END;
+  CREATE TRIGGER audit_log_keyed BEFORE INSERT ON audit_log
+    WHEN NEW.key_id IS NULL OR length(NEW.key_id) <> 16
+    BEGIN SELECT RAISE(ABORT, 'audit_log: a new row is chained with the key (key_id)'); END;
+  `,
 ];
 
 /**

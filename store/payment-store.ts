@@ -1,4 +1,3 @@
-import type { Actor } from '../domain/actor.js';
 import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 import type { CardBrand } from '../domain/card-brand.js';
 import type {
@@ -99,22 +98,6 @@ export interface AuthorisationRecord {
   readonly resolvedAt: string | null;
 }
 
-export interface AuditEntry {
-  readonly seq: number;
-  readonly at: string;
-  readonly sessionId: string | null;
-  readonly actor: Actor;
-  readonly action: string;
-  /** Masked details only (brand, last four, error type...). */
-  readonly detail: Record<string, unknown>;
-  readonly prevHash: string;
-  readonly hash: string;
-}
-
-export type AuditVerification =
-  | { readonly ok: true; readonly rows: number }
-  | { readonly ok: false; readonly rows: number; readonly firstBrokenSeq: number; readonly reason: string };
-
 export interface PaymentQuery {
   readonly reference?: string;
   readonly status?: PaymentStatus;
@@ -124,7 +107,7 @@ export interface PaymentQuery {
   readonly limit?: number;
 }
 
-/** The store port: sessions, capture attempts, authorisation intents, audit trail. */
+/** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {
   createSession(input: NewPaymentSession): PaymentSessionRecord;
   getSession(id: string): PaymentSessionRecord | undefined;
@@ -148,10 +131,6 @@ export interface PaymentStore {
   ): AuthorisationRecord;
   getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined;
   listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[];
-
-  appendAudit(entry: { sessionId: string | null; actor: Actor; action: string; detail?: Record<string, unknown> }): AuditEntry;
-  listAudit(filter: { sessionId?: string; afterSeq?: number; limit?: number }): AuditEntry[];
-  verifyAudit(): AuditVerification;
 
   /** A write probe for readiness checks. */
   isWritable(): boolean;

@@ -1,6 +1,7 @@
 import type { CardBrand } from '../domain/card-brand.js';
 import type { CurrencyCode } from '../domain/payment-types.js';
 import type { Actor } from '../domain/actor.js';
+import type { ReversalState } from '../domain/payment-lifecycle.js';
 
 /**
  * A PSP's reusable token for the card of one session, for repeat payments.
@@ -18,13 +19,6 @@ export interface StoredTokenRecord {
   readonly cardLast4: string | null;
   readonly createdAt: string;
 }
-
-/**
- * requested → pending | succeeded | refused | error | in_doubt;
- * pending → succeeded | refused (the PSP's later answer);
- * in_doubt → pending | succeeded | refused | error (the same request sent again).
- */
-export type ReversalState = 'requested' | 'pending' | 'succeeded' | 'refused' | 'error' | 'in_doubt';
 
 /** A refund or void, written before the PSP is asked, with the key a retry reuses. */
 export interface ReversalRecord {
@@ -82,7 +76,7 @@ export interface PspRecordStore {
     currency: CurrencyCode;
     actor: Actor;
   }): ReversalRecord;
-  /** @throws InvalidReversalTransitionError */
+  /** @throws ReversalNotFoundError, InvalidReversalTransitionError */
   resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): ReversalRecord;
   getReversal(idempotencyKey: string): ReversalRecord | undefined;
   /** Oldest first. */

@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTHORISATION_STATE_TRANSITIONS, isLegalTransition, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
+import { AUTHORISATION_STATE_TRANSITIONS, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { CardBrand } from '../domain/card-brand.js';
 import type { CurrencyCode, DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
+import { clampLimit, QueryShapes } from './sqlite-query-shapes.js';
+import { changeRow, settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
 import type {
-  AuditEntry,
-  AuditVerification,
   AuthorisationRecord,
   CaptureAttemptRecord,
   NewPaymentSession,
@@ -18,7 +17,6 @@ import type {
   PaymentSessionUpdate,
   PaymentStore,
 } from './payment-store.js';
-import type { Actor } from '../domain/actor.js';
 import type { AuthorisationState } from '../domain/payment-lifecycle.js';
 import {
   AuthorisationNotFoundError,
@@ -42,9 +40,6 @@ export interface SqlitePaymentStoreOptions {
 
 /** The file name inside `dataDir`. */
 export const PAYMENTS_DB_FILE = 'payments.db';
-
-/** The `prev_hash` of the first audit row. */
-export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
 interface SessionRow {
   id: string;
@@ -93,18 +88,6 @@ interface AuthorisationRow {
   resolved_at: string | null;
 }
 
-interface AuditRow {
-  seq: number;
-  at: string;
-  session_id: string | null;
-  actor_kind: Actor['kind'];
-  actor_id: string;
-  action: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** Session fields `updateSession` may set, and their columns. */
 const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
   status: 'status',
@@ -115,6 +98,20 @@ const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
   declineReason: 'decline_reason',
   idempotencyKey: 'idempotency_key',
   callId: 'call_id',
+};
+
+const SESSION_LIFECYCLE: RowLifecycle<PaymentSessionRecord, PaymentStatus> = {
+  transitions: PAYMENT_STATUS_TRANSITIONS,
+  stateOf: (s) => s.status,
+  notFound: (id) => new PaymentNotFoundError(id),
+  illegal: (id, from, to) => new InvalidStatusTransitionError(id, from, to),
+};
+
+const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationState> = {
+  transitions: AUTHORISATION_STATE_TRANSITIONS,
+  stateOf: (a) => a.state,
+  notFound: (key) => new AuthorisationNotFoundError(key),
+  illegal: (key, from, to) => new InvalidAuthorisationTransitionError(key, from, to),
 };
 
 /** `listSessions` filters and their columns. */
@@ -131,11 +128,8 @@ const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, str
  * timeout for a second connection (the admin CLI), migrations in code
  * (migrations.ts). Statements are prepared once: the fixed ones in the
  * constructor, the few shapes of the optional-filter queries on first use.
- *
- * The audit trail is a hash chain: each row carries the SHA-256 of its own
- * content and of the row before, so an edit, a deletion or a reordering is
- * found by `verifyAudit` (PCI DSS 4.0 req. 10.3.4); triggers refuse UPDATE
- * and DELETE on it (req. 10.3.2).
+ * The sibling adapters (identities, PSP records, the audit log) work on the
+ * same connection (`database`).
  */
 export class SqlitePaymentStore implements PaymentStore {
   /** The database file (or `:memory:`). */
@@ -150,15 +144,9 @@ export class SqlitePaymentStore implements PaymentStore {
     insertAuthorisation: Statement;
     getAuthorisation: Statement;
     resolveAuthorisation: Statement;
-    insertAudit: Statement;
-    lastAudit: Statement;
-    allAudit: Statement;
     probe: Statement;
   };
-  /** Statements whose SQL is assembled from fixed fragments only, by shape. */
-  readonly #shapes = new Map<string, Statement>();
-  /** The highest audit seq this store has written or seen: a truncated tail is found against it. */
-  #auditHighWater = 0;
+  readonly #shapes: QueryShapes;
 
   /** `options` may also be the path of the database file. */
   constructor(options: SqlitePaymentStoreOptions | string) {
@@ -187,6 +175,7 @@ export class SqlitePaymentStore implements PaymentStore {
       this.#db.close();
       throw err;
     }
+    this.#shapes = new QueryShapes(this.#db);
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
@@ -200,15 +189,10 @@ export class SqlitePaymentStore implements PaymentStore {
         VALUES (?, ?, ?, ?, ?, 'requested', ?)`),
       getAuthorisation: p('SELECT * FROM authorisations WHERE idempotency_key = ?'),
       resolveAuthorisation: p(
-        'UPDATE authorisations SET state = @state, psp_reference = @psp_reference, detail = @detail, resolved_at = @resolved_at WHERE idempotency_key = @key',
+        'UPDATE authorisations SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
       ),
-      insertAudit: p(`INSERT INTO audit_log (seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      lastAudit: p('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
-      allAudit: p('SELECT * FROM audit_log ORDER BY seq'),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
-    this.#auditHighWater = (this.#sql.lastAudit.get() as { seq: number } | undefined)?.seq ?? 0;
   }
 
   createSession(input: NewPaymentSession): PaymentSessionRecord {
@@ -244,20 +228,20 @@ export class SqlitePaymentStore implements PaymentStore {
    * @throws PaymentNotFoundError, InvalidStatusTransitionError
    */
   updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord {
+    const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
+    // Columns come from UPDATE_COLUMNS only, never from input.
+    const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
     return this.#db
-      .transaction(() => {
-        const current = this.getSession(id);
-        if (!current) throw new PaymentNotFoundError(id);
-        if (update.status !== undefined && !isLegalTransition(PAYMENT_STATUS_TRANSITIONS, current.status, update.status)) {
-          throw new InvalidStatusTransitionError(id, current.status, update.status);
-        }
-        const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
-        if (keys.length === 0) return current;
-        // Columns come from UPDATE_COLUMNS only, never from input.
-        const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
-        this.#shape(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
-        return this.getSession(id)!;
-      })
+      .transaction(() =>
+        changeRow(SESSION_LIFECYCLE, {
+          id,
+          to: update.status,
+          read: (sessionId) => this.getSession(sessionId),
+          write: () => {
+            if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
+          },
+        }),
+      )
       .immediate();
   }
 
@@ -267,7 +251,7 @@ export class SqlitePaymentStore implements PaymentStore {
     const where = keys.length ? `WHERE ${keys.map((k) => `${SESSION_FILTERS[k]} = @${k}`).join(' AND ')}` : '';
     const sql = `SELECT * FROM payment_sessions ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
     const params = { ...Object.fromEntries(keys.map((k) => [k, query[k]])), limit: clampLimit(query.limit, 100, 1000) };
-    return (this.#shape(sql).all(params) as SessionRow[]).map(toSession);
+    return (this.#shapes.get(sql).all(params) as SessionRow[]).map(toSession);
   }
 
   /** @throws PaymentNotFoundError */
@@ -324,26 +308,16 @@ export class SqlitePaymentStore implements PaymentStore {
    * its value; `resolvedAt` is stamped when the state first becomes final.
    * @throws AuthorisationNotFoundError, InvalidAuthorisationTransitionError
    */
-  resolveAuthorisation(
-    idempotencyKey: string,
-    update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
-  ): AuthorisationRecord {
-    return durableTransaction(this.#db, () => {
-      const current = this.getAuthorisation(idempotencyKey);
-      if (!current) throw new AuthorisationNotFoundError(idempotencyKey);
-      if (!isLegalTransition(AUTHORISATION_STATE_TRANSITIONS, current.state, update.state)) {
-        throw new InvalidAuthorisationTransitionError(idempotencyKey, current.state, update.state);
-      }
-      const final = update.state !== 'requested' && update.state !== 'in_doubt';
-      this.#sql.resolveAuthorisation.run({
-        state: update.state,
-        psp_reference: update.pspReference === undefined ? current.pspReference : update.pspReference,
-        detail: update.detail === undefined ? current.detail : update.detail,
-        resolved_at: final ? (current.resolvedAt ?? this.#stamp()) : null,
+  resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): AuthorisationRecord {
+    return durableTransaction(this.#db, () =>
+      settleIntent(AUTHORISATION_LIFECYCLE, {
         key: idempotencyKey,
-      });
-      return this.getAuthorisation(idempotencyKey)!;
-    });
+        answer: update,
+        read: (key) => this.getAuthorisation(key),
+        statement: this.#sql.resolveAuthorisation,
+        stamp: () => this.#stamp(),
+      }),
+    );
   }
 
   getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {
@@ -361,90 +335,10 @@ export class SqlitePaymentStore implements PaymentStore {
       ...(filter.state !== undefined ? { state: filter.state } : {}),
       ...(filter.sessionId !== undefined ? { sessionId: filter.sessionId } : {}),
     };
-    return (this.#shape(sql).all(params) as AuthorisationRow[]).map(toAuthorisation);
+    return (this.#shapes.get(sql).all(params) as AuthorisationRow[]).map(toAuthorisation);
   }
 
-  /**
-   * Appends one row to the chain. The last row is read inside the same
-   * IMMEDIATE transaction, so two connections (the service and the admin
-   * CLI) cannot both take the same seq. `detail` is stored as canonical JSON.
-   */
-  appendAudit(entry: { sessionId: string | null; actor: Actor; action: string; detail?: Record<string, unknown> }): AuditEntry {
-    const row = this.#db
-      .transaction((): AuditRow => {
-        const last = this.#sql.lastAudit.get() as { seq: number; hash: string } | undefined;
-        const seq = (last?.seq ?? 0) + 1;
-        const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-        const at = this.#stamp();
-        const detail = canonicalJson(entry.detail ?? {});
-        const hash = auditHash({ seq, at, sessionId: entry.sessionId, actor: entry.actor, action: entry.action, detail, prevHash });
-        this.#sql.insertAudit.run(seq, at, entry.sessionId, entry.actor.kind, entry.actor.id, entry.action, detail, prevHash, hash);
-        return {
-          seq,
-          at,
-          session_id: entry.sessionId,
-          actor_kind: entry.actor.kind,
-          actor_id: entry.actor.id,
-          action: entry.action,
-          detail,
-          prev_hash: prevHash,
-          hash,
-        };
-      })
-      .immediate();
-    this.#auditHighWater = Math.max(this.#auditHighWater, row.seq);
-    return toAudit(row);
-  }
-
-  /** In seq order, after `afterSeq` (default 0); `limit` defaults to 1000, at most 10 000. */
-  listAudit(filter: { sessionId?: string; afterSeq?: number; limit?: number }): AuditEntry[] {
-    const bySession = filter.sessionId !== undefined;
-    const sql = `SELECT * FROM audit_log WHERE seq > @afterSeq ${bySession ? 'AND session_id = @sessionId' : ''} ORDER BY seq LIMIT @limit`;
-    const rows = this.#shape(sql).all({
-      afterSeq: filter.afterSeq ?? 0,
-      limit: clampLimit(filter.limit, 1000, 10_000),
-      ...(bySession ? { sessionId: filter.sessionId } : {}),
-    }) as AuditRow[];
-    return rows.map(toAudit);
-  }
-
-  /**
-   * Recomputes the chain from the first row. Reports the first row that is
-   * out of sequence (a deleted row leaves a gap), whose `prev_hash` is not
-   * the hash of the row before (deleted or reordered rows), or whose content
-   * does not match its hash (an edited row); and rows missing at the end,
-   * below the highest seq this store has written or seen.
-   */
-  verifyAudit(): AuditVerification {
-    let prevHash = AUDIT_GENESIS_HASH;
-    let expectedSeq = 1;
-    let rows = 0;
-    for (const row of this.#sql.allAudit.iterate() as IterableIterator<AuditRow>) {
-      rows++;
-      const fail = (reason: string): AuditVerification => ({ ok: false, rows, firstBrokenSeq: row.seq, reason });
-      if (row.seq !== expectedSeq) return fail(`expected row ${expectedSeq}, found ${row.seq}: a row is missing`);
-      if (row.prev_hash !== prevHash) return fail('prev_hash is not the hash of the row before: rows were removed or reordered');
-      const hash = auditHash({
-        seq: row.seq,
-        at: row.at,
-        sessionId: row.session_id,
-        actor: { kind: row.actor_kind, id: row.actor_id },
-        action: row.action,
-        detail: row.detail,
-        prevHash: row.prev_hash,
-      });
-      if (hash !== row.hash) return fail('the content does not match its hash: the row was edited');
-      prevHash = row.hash;
-      expectedSeq++;
-    }
-    if (rows < this.#auditHighWater) {
-      return { ok: false, rows, firstBrokenSeq: rows + 1, reason: `the trail ends at ${rows}; row ${this.#auditHighWater} existed: rows were removed from the end` };
-    }
-    this.#auditHighWater = rows;
-    return { ok: true, rows };
-  }
-
-  /** The open database, for the sibling SQLite adapters (identities) that share the file. */
+  /** The open database, for the sibling SQLite adapters (identities, PSP records, audit log) that share the file. */
   get database(): Db {
     return this.#db;
   }
@@ -464,49 +358,9 @@ export class SqlitePaymentStore implements PaymentStore {
     if (this.#db.open) this.#db.close();
   }
 
-  #shape(sql: string): Statement {
-    let statement = this.#shapes.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#shapes.set(sql, statement);
-    }
-    return statement;
-  }
-
   #stamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function clampLimit(limit: number | undefined, fallback: number, max: number): number {
-  return Number.isFinite(limit) ? Math.min(Math.max(Math.trunc(limit!), 1), max) : fallback;
-}
-
-/**
- * The hash of one audit row: SHA-256, hex, over the JSON array
- * [seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash],
- * where `detail` is the stored canonical JSON text.
- */
-export function auditHash(row: {
-  seq: number;
-  at: string;
-  sessionId: string | null;
-  actor: Actor;
-  action: string;
-  detail: string;
-  prevHash: string;
-}): string {
-  const canonical = JSON.stringify([row.seq, row.at, row.sessionId, row.actor.kind, row.actor.id, row.action, row.detail, row.prevHash]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
-}
-
-/** JSON with object keys sorted at every depth, so the same detail always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 function toSession(r: SessionRow): PaymentSessionRecord {
@@ -549,18 +403,5 @@ function toAuthorisation(r: AuthorisationRow): AuthorisationRecord {
     detail: r.detail,
     requestedAt: r.requested_at,
     resolvedAt: r.resolved_at,
-  };
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return {
-    seq: r.seq,
-    at: r.at,
-    sessionId: r.session_id,
-    actor: { kind: r.actor_kind, id: r.actor_id },
-    action: r.action,
-    detail: JSON.parse(r.detail) as Record<string, unknown>,
-    prevHash: r.prev_hash,
-    hash: r.hash,
   };
 }

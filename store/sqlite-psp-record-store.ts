@@ -1,18 +1,17 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CardBrand } from '../domain/card-brand.js';
 import type { Actor } from '../domain/actor.js';
-import type { PspNotificationRecord, PspRecordStore, ReversalRecord, ReversalState, StoredTokenRecord } from './psp-record-store.js';
-import { IdempotencyKeyConflictError, InvalidReversalTransitionError } from './store-errors.js';
+import { REVERSAL_STATE_TRANSITIONS, type ReversalState } from '../domain/payment-lifecycle.js';
+import type { PspNotificationRecord, PspRecordStore, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
+import { IdempotencyKeyConflictError, InvalidReversalTransitionError, ReversalNotFoundError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';
+import { settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
 
-/** Legal reversal state changes; a state may also stay as it is. */
-export const REVERSAL_STATE_TRANSITIONS: Readonly<Record<ReversalState, readonly ReversalState[]>> = {
-  requested: ['pending', 'succeeded', 'refused', 'error', 'in_doubt'],
-  pending: ['succeeded', 'refused'],
-  in_doubt: ['pending', 'succeeded', 'refused', 'error'],
-  succeeded: [],
-  refused: [],
-  error: [],
+const REVERSAL_LIFECYCLE: RowLifecycle<ReversalRecord, ReversalState> = {
+  transitions: REVERSAL_STATE_TRANSITIONS,
+  stateOf: (r) => r.state,
+  notFound: (key) => new ReversalNotFoundError(key),
+  illegal: (key, from, to) => new InvalidReversalTransitionError(key, from, to),
 };
 
 interface TokenRow {
@@ -116,23 +115,16 @@ export class SqlitePspRecordStore implements PspRecordStore {
     });
   }
 
-  resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): ReversalRecord {
-    return durableTransaction(this.#db, () => {
-      const current = this.getReversal(idempotencyKey);
-      if (!current) throw new InvalidReversalTransitionError(idempotencyKey, 'missing', update.state);
-      if (current.state !== update.state && !REVERSAL_STATE_TRANSITIONS[current.state].includes(update.state)) {
-        throw new InvalidReversalTransitionError(idempotencyKey, current.state, update.state);
-      }
-      const final = update.state !== 'requested' && update.state !== 'in_doubt' && update.state !== 'pending';
-      this.#sql.resolveReversal.run({
-        state: update.state,
-        pspReference: update.pspReference === undefined ? current.pspReference : update.pspReference,
-        detail: update.detail === undefined ? current.detail : update.detail,
-        resolvedAt: final ? (current.resolvedAt ?? this.#stamp()) : null,
+  resolveReversal(idempotencyKey: string, update: IntentAnswer<ReversalState>): ReversalRecord {
+    return durableTransaction(this.#db, () =>
+      settleIntent(REVERSAL_LIFECYCLE, {
         key: idempotencyKey,
-      });
-      return this.getReversal(idempotencyKey)!;
-    });
+        answer: update,
+        read: (key) => this.getReversal(key),
+        statement: this.#sql.resolveReversal,
+        stamp: () => this.#stamp(),
+      }),
+    );
   }
 
   getReversal(idempotencyKey: string): ReversalRecord | undefined {

@@ -1,5 +1,5 @@
 import type { PaymentStatus } from '../domain/payment-types.js';
-import type { AuthorisationState } from '../domain/payment-lifecycle.js';
+import type { AuthorisationState, ReversalState } from '../domain/payment-lifecycle.js';
 
 /** No payment session has this id. */
 export class PaymentNotFoundError extends Error {
@@ -64,6 +64,14 @@ export class SchemaVersionError extends Error {
   }
 }
 
+/** No refund or void has this idempotency key. */
+export class ReversalNotFoundError extends Error {
+  override readonly name = 'ReversalNotFoundError';
+  constructor(readonly idempotencyKey: string) {
+    super(`no reversal with idempotency key ${idempotencyKey}`);
+  }
+}
+
 /**
  * A reversal already settled cannot be settled differently:
  * requested → pending | succeeded | refused | error | in_doubt,
@@ -73,9 +81,17 @@ export class InvalidReversalTransitionError extends Error {
   override readonly name = 'InvalidReversalTransitionError';
   constructor(
     readonly idempotencyKey: string,
-    readonly from: string,
-    readonly to: string,
+    readonly from: ReversalState,
+    readonly to: ReversalState,
   ) {
     super(`reversal ${idempotencyKey} cannot go from ${from} to ${to}`);
+  }
+}
+
+/** AUDIT_KEY is too short for HMAC-SHA-256 (RFC 2104 §3: no shorter than its 32-byte output). */
+export class AuditKeyError extends Error {
+  override readonly name = 'AuditKeyError';
+  constructor(readonly bytes: number) {
+    super(`the audit key has ${bytes} bytes; it needs at least 32`);
   }
 }

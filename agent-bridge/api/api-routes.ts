@@ -8,6 +8,7 @@ import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
 import type { IdentityStore } from '../../store/identity-store.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
 import type { Actor } from '../../domain/actor.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
 import type { AccessTokens } from '../identity/access-token.js';
@@ -26,6 +27,8 @@ export interface SessionControl {
 
 export interface ApiDeps {
   readonly store: PaymentStore;
+  /** Logins, session changes and agent commands are audited here; sessions' trails are read from it. */
+  readonly audit: AuditLog;
   readonly identities: IdentityStore;
   readonly authenticator: Authenticator;
   readonly tokens: AccessTokens;
@@ -75,13 +78,13 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const ok = found !== undefined && !found.user.disabled && (await verifyPassword(body.password, found.passwordHash));
     if (!ok || !found) {
       deps.throttle.fail(keys);
-      deps.store.appendAudit({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
+      deps.audit.append({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
       res.status(401).json({ error: 'invalid-credentials' });
       return;
     }
     deps.throttle.succeed(keys);
     const { token, claims } = deps.tokens.issue(found.user.id, found.user.role);
-    deps.store.appendAudit({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
+    deps.audit.append({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
     res.cookie(SESSION_COOKIE, token, { ...cookie, maxAge: deps.tokens.ttlSeconds * 1000 });
     res.json({
       token,
@@ -97,7 +100,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     for (const claims of deps.authenticator.accessTokensOf(req)) {
       if (deps.revocations.isRevoked(claims.jti)) continue;
       deps.revocations.revoke(claims);
-      deps.store.appendAudit({ sessionId: null, actor: { kind: claims.role, id: claims.sub }, action: 'logout' });
+      deps.audit.append({ sessionId: null, actor: { kind: claims.role, id: claims.sub }, action: 'logout' });
     }
     res.clearCookie(SESSION_COOKIE, cookie).status(204).end();
   });
@@ -143,7 +146,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       tokenise: body.tokenise ?? body.amount === 0,
       customerReference: body.customerReference ?? null,
     });
-    deps.store.appendAudit({
+    deps.audit.append({
       sessionId: session.id,
       actor: actorOf(principal),
       action: 'session-created',
@@ -187,8 +190,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.get('/api/v1/sessions/:id/audit', auth, (req, res: Response<unknown, Locals>) => {
     const session = withSession(req, res);
     if (!session) return;
-    const entries = deps.store
-      .listAudit({ sessionId: session.id })
+    const entries = deps.audit
+      .list({ sessionId: session.id })
       .map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, detail: e.detail }));
     res.json({ entries });
   });
@@ -213,7 +216,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         if (applied === 'not-joined') {
           if (name === 'cancel' && session.status === 'pending') {
             deps.store.updateSession(session.id, { status: 'cancelled' });
-            deps.store.appendAudit({ sessionId: session.id, actor, action: 'session-cancelled' });
+            deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
           } else {
             res.status(409).json({ error: 'caller-not-joined' });
             return;
@@ -244,10 +247,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         res.status(404).json({ error: 'not-found' });
         return;
       }
-      if (res.locals.principal.role !== 'supervisor') {
-        res.status(403).json({ error: 'forbidden', message: 'only a supervisor may refund or void a payment' });
-        return;
-      }
+      if (!supervisorOnly(res, 'only a supervisor may refund or void a payment')) return;
       const session = withSession(req, res);
       if (!session) return;
       const body = parse(kind === 'refund' ? refundRequest : voidRequest, req.body, res);
@@ -268,6 +268,19 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
   app.post('/api/v1/sessions/:id/void', ...reverse('void'));
 
+  // The whole audit chain recomputed: supervisors only, and the look itself audited (PCI DSS 4.0 req. 10.2.1.3, 10.3.4).
+  app.get('/api/v1/audit/verify', auth, (_req, res: Response<unknown, Locals>) => {
+    if (!supervisorOnly(res, 'only a supervisor may verify the audit trail')) return;
+    const verdict = deps.audit.verify();
+    deps.audit.append({
+      sessionId: null,
+      actor: actorOf(res.locals.principal),
+      action: 'audit-verified',
+      detail: verdict.ok ? { ok: true, rows: verdict.rows } : { ok: false, rows: verdict.rows, firstBrokenSeq: verdict.firstBrokenSeq, problem: verdict.problem },
+    });
+    res.json(verdict);
+  });
+
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
@@ -275,6 +288,13 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const payments = deps.store.listSessions({ reference: query.reference, ...(own ? { agentId: own } : {}) });
     res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
   });
+}
+
+/** Supervisors only: anyone else gets 403 and false. */
+function supervisorOnly(res: Response<unknown, Locals>, message: string): boolean {
+  if (res.locals.principal.role === 'supervisor') return true;
+  res.status(403).json({ error: 'forbidden', message });
+  return false;
 }
 
 /** What the API shows of a session: masked card details only; with `records`, its PSP token and reversals. */

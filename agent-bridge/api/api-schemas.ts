@@ -115,4 +115,16 @@ export const auditView = z.object({
   ),
 });
 
+/** GET /audit/verify: the whole chain recomputed; when broken, its first broken row and why. */
+export const auditVerificationView = z.union([
+  z.object({ ok: z.literal(true), rows: z.number().int() }),
+  z.object({
+    ok: z.literal(false),
+    rows: z.number().int(),
+    firstBrokenSeq: z.number().int(),
+    problem: z.enum(['gap', 'prev-hash-mismatch', 'hash-mismatch']),
+    reason: z.string(),
+  }),
+]);
+
 export const errorView = z.object({ error: z.string(), field: z.string().optional(), message: z.string().optional() });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  auditVerificationView,
   auditView,
   createSessionRequest,
   errorView,
@@ -131,6 +132,17 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
       '/api/v1/sessions/{id}/refund': reversalAction('Refund an approved payment, all or part (supervisors only)', refundRequest),
       '/api/v1/sessions/{id}/void': reversalAction('Void (cancel) an approved payment before it is captured or refunded (supervisors only)', voidRequest),
+      '/api/v1/audit/verify': {
+        get: {
+          summary: 'Recompute the whole audit chain and report its first broken row (supervisors only; the check is audited)',
+          security: [{ bearer: [] }, { cookie: [] }],
+          responses: {
+            '200': jsonResponse('`ok`, the rows read, and when broken the first broken row, its problem and why', auditVerificationView),
+            '401': errors['401'],
+            '403': jsonResponse('Not a supervisor', errorView),
+          },
+        },
+      },
       '/api/v1/payments': {
         get: {
           summary: 'Payments for an order reference',

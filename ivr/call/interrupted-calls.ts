@@ -1,4 +1,5 @@
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 
 export interface InterruptedRecording {
@@ -29,7 +30,11 @@ const ACTOR: Actor = { kind: 'system', id: 'crash-recovery' };
  * it ends in error; one with an intent is the reconciler's (in doubt, then
  * the PSP's answer). Run at start-up, before any call is taken.
  */
-export function settleInterruptedCalls(store: PaymentStore, recordings: readonly InterruptedRecording[]): InterruptedCallsReport {
+export function settleInterruptedCalls(
+  store: PaymentStore,
+  audit: AuditLog,
+  recordings: readonly InterruptedRecording[],
+): InterruptedCallsReport {
   const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
   const abandoned: string[] = [];
   const neverAuthorised: string[] = [];
@@ -41,7 +46,7 @@ export function settleInterruptedCalls(store: PaymentStore, recordings: readonly
   for (const session of interrupted) {
     const recording = session.callId ? recordingOf.get(session.callId) : undefined;
     store.updateSession(session.id, { status: 'abandoned' });
-    store.appendAudit({
+    audit.append({
       sessionId: session.id,
       actor: ACTOR,
       action: 'call-interrupted',
@@ -56,20 +61,20 @@ export function settleInterruptedCalls(store: PaymentStore, recordings: readonly
   for (const session of authorising) {
     if (store.listAuthorisations({ sessionId: session.id }).length > 0) continue;
     store.updateSession(session.id, { status: 'error' });
-    store.appendAudit({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
+    audit.append({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
     neverAuthorised.push(session.id);
   }
   // A resume still being retried when the process died counts as not sent.
   const recorderLeftPaused = [...interrupted, ...authorising]
-    .filter((s) => s.callId !== null && lastRecorderAction(store, s.id) === 'recorder-pause')
+    .filter((s) => s.callId !== null && lastRecorderAction(audit, s.id) === 'recorder-pause')
     .map((s) => ({ sessionId: s.id, callId: s.callId as string }));
   return { abandoned, neverAuthorised, recorderLeftPaused };
 }
 
-function lastRecorderAction(store: PaymentStore, sessionId: string): string | undefined {
+function lastRecorderAction(audit: AuditLog, sessionId: string): string | undefined {
   // Audit rows come in sequence order; the trail of one session is short.
-  return store
-    .listAudit({ sessionId, limit: 10_000 })
+  return audit
+    .list({ sessionId, limit: 10_000 })
     .filter((e) => e.action === 'recorder-pause' || e.action === 'recorder-resume')
     .at(-1)?.action;
 }

@@ -15,12 +15,15 @@ import type { CardVault, VaultRef } from '../../vault/card-vault.js';
 import { vaultCardEntry } from './vault-card-entry.js';
 import type { Authoriser } from '../../psp/authoriser.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 import type { CallMedia } from './call-media.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 
 export interface PaymentCallDeps {
   readonly store: PaymentStore;
+  /** Where the call's and the agent's actions on the payment are audited. */
+  readonly audit: AuditLog;
   readonly vault: CardVault;
   readonly authoriser: Authoriser;
   readonly orders: OrderLookup;
@@ -132,7 +135,7 @@ export class PaymentCall {
    */
   command(command: AgentCommand, actor: Actor): void {
     if (this.#draining) throw new Error('payment call is busy; retry');
-    this.#deps.store.appendAudit({
+    this.#deps.audit.append({
       sessionId: this.sessionId ?? null,
       actor,
       action: 'agent-command',
@@ -361,10 +364,10 @@ export class PaymentCall {
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');
   }
 
-  /** A store that refuses the write is logged, never thrown into a media callback (it would end the process). */
+  /** An audit log that refuses the write is logged, never thrown into a media callback (it would end the process). */
   #audit(action: string, detail: Record<string, unknown> = {}): void {
     try {
-      this.#deps.store.appendAudit({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
+      this.#deps.audit.append({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
     } catch (err) {
       this.#deps.logger.error({ err, callId: this.callId, sessionId: this.sessionId, action }, 'audit entry not written');
     }

@@ -147,7 +147,7 @@ export class PaymentIvr {
     // Call events go to the agent's console and, being actions on the payment, to the audit trail.
     const progress = (event: ProgressEvent): void => {
       const { type, ...detail } = event;
-      deps.store.appendAudit({ sessionId: session.id, actor: { kind: 'call', id: call.id }, action: type, detail });
+      deps.audit.append({ sessionId: session.id, actor: { kind: 'call', id: call.id }, action: type, detail });
       deps.onProgress?.(session.id, event);
     };
     progress({ type: 'caller-connected' });

@@ -1,11 +1,12 @@
-import type { PaymentStore } from '../../store/payment-store.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 import type { CallRecording } from './leg-call-media.js';
 
 export interface RecorderWebhookOptions {
   /** RECORDER_WEBHOOK_URL: receives POST {action: pause|resume, callId, sessionId, at}. */
   readonly url: string;
-  readonly store: PaymentStore;
+  /** Where every attempt is audited. */
+  readonly audit: AuditLog;
   /** One try may take this long. Default 2000 ms. */
   readonly attemptTimeoutMs?: number;
   /** First back-off; doubles each retry, capped at 2 s. Default 200 ms. */
@@ -61,7 +62,7 @@ export class RecorderWebhook {
   }
 
   async #send(action: 'pause' | 'resume', callId: string, sessionId: string | undefined, extra: { recovered?: true } = {}): Promise<void> {
-    const { url, store } = this.#options;
+    const { url, audit } = this.#options;
     const deadline = Date.now() + (this.#options.giveUpAfterMs ?? 20_000);
     let delay = this.#options.retryBaseDelayMs ?? 200;
     for (let attempt = 1; ; attempt++) {
@@ -74,12 +75,12 @@ export class RecorderWebhook {
           signal: AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000),
         });
         await res.body?.cancel();
-        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
+        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
         if (res.ok) return;
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
-        store.appendAudit({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
+        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
       }
       if (Date.now() + delay > deadline) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${reason})`);
       this.#options.onRetry?.({ action, reason, callId, sessionId });

@@ -123,7 +123,7 @@ describe('agent-bridge API', () => {
     const cancel = await call(`/api/v1/sessions/${created.id}/cancel`, { method: 'POST', token, body: {} });
     expect(cancel.status).toBe(202);
     expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
-    const actions = app.store.listAudit({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
+    const actions = app.audit.list({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
     expect(actions).toEqual(['session-created:agent', 'session-cancelled:agent']);
   });
 
@@ -145,7 +145,7 @@ describe('agent-bridge API', () => {
     const limited = await call('/api/v1/auth/login', { method: 'POST', body: { username: 'bob', password } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(app.store.listAudit({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
+    expect(app.audit.list({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
   });
 
   it('sends security headers, no CORS, and refuses oversized bodies', async () => {
@@ -165,9 +165,26 @@ describe('agent-bridge API', () => {
     expect(await big.json()).toEqual({ error: 'entity.too.large' });
   });
 
+  it('verifies the whole audit chain for supervisors only, and audits the check', async () => {
+    const denied = await call('/api/v1/audit/verify', { token: await login('alice') });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ error: 'forbidden' });
+    expect((await call('/api/v1/audit/verify')).status).toBe(401);
+    const rowsBefore = app.audit.list({ limit: 10_000 }).length;
+    const ok = await call('/api/v1/audit/verify', { token: await login('sue') });
+    expect(ok.status).toBe(200);
+    // The login just made is in the chain too.
+    expect(await ok.json()).toEqual({ ok: true, rows: rowsBefore + 1 });
+    const sue = app.identities.findUserForLogin('sue')!.user;
+    expect(app.audit.list({ afterSeq: rowsBefore + 1 })).toMatchObject([
+      { action: 'audit-verified', actor: { kind: 'supervisor', id: sue.id }, detail: { ok: true, rows: rowsBefore + 1 } },
+    ]);
+  });
+
   it('serves an OpenAPI document that validates', async () => {
     const doc = (await (await call('/api/v1/openapi.json')).json()) as Record<string, unknown>;
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+    expect(Object.keys((doc as { paths: Record<string, unknown> }).paths)).toContain('/api/v1/audit/verify');
     const body = (doc as { paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } } }> }).paths['/api/v1/sessions']!.post!.requestBody!.content['application/json']!.schema;
     expect(body.required).toEqual(['amount', 'currency', 'reference']);
   });
@@ -216,16 +233,20 @@ describe('agent-bridge API', () => {
   it('creates the first supervisor from the command line, with no default account', async () => {
     const env = { ...process.env, DATA_DIR: dataDir };
     const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    // Not execFileSync: a loop blocked longer than the server's keep-alive would hand fetch a connection the server already closed.
-    const admin = (args: string[], input = ''): Promise<string> =>
+    // Run without blocking the event loop: the server keeps closing its idle keep-alive connections meanwhile.
+    const admin = (args: string[], input?: string): Promise<string> =>
       new Promise((resolve, reject) => {
         const child = execFile(tsx, ['scripts/admin.ts', ...args], { env, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-        child.stdin?.end(input);
+        child.stdin?.end(input ?? '');
       });
-    const out = await admin(['create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], `${password}\n`);
-    expect(out).toMatch(/created supervisor root/);
+    expect(await admin(['create-user', '--username', 'root', '--name', 'Root', '--role', 'supervisor', '--password-stdin'], `${password}\n`)).toMatch(
+      /created supervisor root/,
+    );
     const key = (await admin(['create-api-key', '--name', 'cti', '--role', 'supervisor'])).trim();
     expect(key).toMatch(/^pk_/);
     expect((await call('/api/v1/sessions', { token: key })).status).toBe(200);
+    // The CLI chained its rows with the key the service generated into DATA_DIR.
+    expect(app.audit.list({ limit: 10_000 }).filter((e) => e.actor.id === 'admin-cli').map((e) => e.action)).toEqual(['user-created', 'api-key-created']);
+    expect(app.audit.verify()).toMatchObject({ ok: true });
   });
 });

@@ -138,11 +138,11 @@ describe('agent-bridge logout over HTTPS', () => {
     expect(await openStream(cookie(token))).toBe(401);
     // Only that token: another sign-in of the same agent goes on.
     expect((await call('GET', '/api/v1/me', bearer(kept))).status).toBe(200);
-    const audit = app.store.listAudit({}).filter((a) => a.action === 'logout');
+    const audit = app.audit.list({}).filter((a) => a.action === 'logout');
     expect(audit.map((a) => a.actor)).toEqual([{ kind: 'agent', id: app.identities.findUserForLogin('alice')!.user.id }]);
     // Signing out again is no error.
     expect((await call('POST', '/api/v1/auth/logout', bearer(token))).status).toBe(204);
-    expect(app.store.listAudit({}).filter((a) => a.action === 'logout')).toHaveLength(1);
+    expect(app.audit.list({}).filter((a) => a.action === 'logout')).toHaveLength(1);
   });
 
   it('still refuses a revoked token after a restart on the same DATA_DIR', async () => {

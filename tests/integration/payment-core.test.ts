@@ -55,6 +55,7 @@ describe('payment core, end to end below telephony', () => {
     const call = new PaymentCall(
       {
         store: app.store,
+        audit: app.audit,
         vault: app.vault,
         authoriser: app.authoriser,
         orders: app.orders,
@@ -151,9 +152,9 @@ describe('payment core, end to end below telephony', () => {
   });
 
   it('keeps an audit trail that verifies, for every session', () => {
-    const verdict = app.store.verifyAudit();
+    const verdict = app.audit.verify();
     expect(verdict.ok).toBe(true);
-    const actions = app.store.listAudit({}).map((e) => e.action);
+    const actions = app.audit.list({}).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['call-started', 'order-found', 'masking-on', 'recording-paused', 'payment-ended']));
   });
 

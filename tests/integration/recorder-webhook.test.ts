@@ -59,11 +59,11 @@ describe('external recorder webhook', () => {
   const retries: RecorderRetry[] = [];
 
   function newCall(id: string): { call: PaymentCall; caller: ScriptedCaller } {
-    const webhook = new RecorderWebhook({ url, store: app.store, retryBaseDelayMs: 10, onRetry: (r) => retries.push(r) });
+    const webhook = new RecorderWebhook({ url, audit: app.audit, retryBaseDelayMs: 10, onRetry: (r) => retries.push(r) });
     let call: PaymentCall | undefined;
     const caller = new ScriptedCaller(webhook.forCall(id, () => call?.sessionId));
     call = new PaymentCall(
-      { store: app.store, vault: app.vault, authoriser: app.authoriser, orders: app.orders, logger: createLogger({ level: 'silent' }) },
+      { store: app.store, audit: app.audit, vault: app.vault, authoriser: app.authoriser, orders: app.orders, logger: createLogger({ level: 'silent' }) },
       { callId: id, media: caller, flow: { mode: 'direct' } },
     );
     return { call, caller };
@@ -121,7 +121,7 @@ describe('external recorder webhook', () => {
     await key(call, '1001#');
     await until(() => call.flow.state === 'collecting-card', 3000, 'card prompt after retries');
     expect(caller.log.filter((l) => l.startsWith('play')).at(-1)).toContain('enter-card-number');
-    const attempts = app.store.listAudit({ sessionId: call.sessionId! }).filter((a) => a.action === 'recorder-pause');
+    const attempts = app.audit.list({ sessionId: call.sessionId! }).filter((a) => a.action === 'recorder-pause');
     expect(attempts.map((a) => a.detail)).toEqual([
       { attempt: 1, status: 503 },
       { attempt: 2, status: 503 },
@@ -138,7 +138,7 @@ describe('external recorder webhook', () => {
 
   it('gives up when the recorder never confirms', async () => {
     failNext = 1000;
-    const webhook = new RecorderWebhook({ url, store: app.store, retryBaseDelayMs: 10, giveUpAfterMs: 200 });
+    const webhook = new RecorderWebhook({ url, audit: app.audit, retryBaseDelayMs: 10, giveUpAfterMs: 200 });
     await expect(webhook.forCall('c', () => undefined).pause()).rejects.toBeInstanceOf(RecorderUnavailableError);
     failNext = 0;
   });

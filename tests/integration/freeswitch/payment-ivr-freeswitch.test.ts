@@ -58,7 +58,7 @@ describe('payment IVR on the FreeSWITCH adapter', () => {
         releaseCallerAfterPayment: false,
         agentHearsPrompts: false,
       },
-      deps: { store: app.store, vault: app.vault, authoriser: app.authoriser, orders: app.orders, logger: logger.child({ component: 'payment-call' }), onProgress: (_s, e) => progress.push(e) },
+      deps: { store: app.store, audit: app.audit, vault: app.vault, authoriser: app.authoriser, orders: app.orders, logger: logger.child({ component: 'payment-call' }), onProgress: (_s, e) => progress.push(e) },
       logger: logger.child({ component: 'ivr' }),
     });
     ivr.start();

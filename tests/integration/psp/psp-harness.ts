@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { PaymentReversals } from '../../../psp/payment-reversals.js';
 import type { PaymentServiceProvider } from '../../../psp/psp-port.js';
 import { Reconciler } from '../../../psp/reconciler.js';
 import type { PaymentSessionRecord } from '../../../store/payment-store.js';
+import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { SqlitePspRecordStore } from '../../../store/sqlite-psp-record-store.js';
 import { CardData } from '../../../vault/card-data.js';
@@ -23,6 +25,7 @@ export class PspHarness {
   readonly dir = mkdtempSync(join(tmpdir(), 'psp-adapter-'));
   readonly store = new SqlitePaymentStore({ dataDir: this.dir });
   readonly records = new SqlitePspRecordStore(this.store.database);
+  readonly audit = new SqliteAuditLog(this.store.database, { key: randomBytes(32) });
   psp!: PaymentServiceProvider;
 
   use(psp: PaymentServiceProvider): this {
@@ -31,15 +34,15 @@ export class PspHarness {
   }
 
   authoriser(options: { timeoutMs?: number; maxRetries?: number } = {}): Authoriser {
-    return new Authoriser({ psp: this.psp, store: this.store, records: this.records, retryBaseDelayMs: 5, timeoutMs: 5000, ...options });
+    return new Authoriser({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, retryBaseDelayMs: 5, timeoutMs: 5000, ...options });
   }
 
   reconciler(): Reconciler {
-    return new Reconciler({ psp: this.psp, store: this.store, records: this.records, lookupTimeoutMs: 2000 });
+    return new Reconciler({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, lookupTimeoutMs: 2000 });
   }
 
   reversals(): PaymentReversals {
-    return new PaymentReversals({ psp: this.psp, store: this.store, records: this.records, timeoutMs: 3000 });
+    return new PaymentReversals({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, timeoutMs: 3000 });
   }
 
   /** A direct-pay session whose card is captured, ready to authorise. */

@@ -143,7 +143,7 @@ describe('StripePsp against a local Stripe API', () => {
     expect(parseForm(fake.server.received('POST', '/v1/refunds').at(-1)!.body)).toMatchObject({ payment_intent: h.store.getSession(s.id)!.pspReference, amount: '400' });
     await expect(reversals.reverse(s.id, { kind: 'refund', amountMinor: 601 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
     expect(await reversals.reverse(s.id, { kind: 'refund' }, SUPERVISOR)).toMatchObject({ state: 'succeeded', amountMinor: 600 });
-    const actions = h.store.listAudit({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`);
+    const actions = h.audit.list({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`);
     expect(actions).toEqual(expect.arrayContaining(['refund-requested:supervisor', 'refund-succeeded:system']));
 
     h.use(stripe({ capture: 'manual' }));
@@ -181,7 +181,7 @@ describe('StripePsp against a local Stripe API', () => {
     const carrying = (path: string) => path === '/v1/payment_intents' || path === '/v1/setup_intents';
     const elsewhere = fake.server.requests.flatMap((r) => [r.path, r.query, JSON.stringify(r.headers), ...(r.method === 'POST' && carrying(r.path) ? [] : [r.body])]);
     expect(findCardDataInText(elsewhere.join('\n'), ALL_CARDS)).toEqual([]);
-    const stored = [...h.store.listAudit({}).map((e) => JSON.stringify(e)), ...h.store.listAuthorisations({}).map((a) => JSON.stringify(a))];
+    const stored = [...h.audit.list({}).map((e) => JSON.stringify(e)), ...h.store.listAuthorisations({}).map((a) => JSON.stringify(a))];
     expect(findCardDataInText(stored.join('\n'), ALL_CARDS)).toEqual([]);
     expect(findCardDataInFiles(h.dir, ALL_CARDS)).toEqual([]);
   });

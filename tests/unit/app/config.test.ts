@@ -25,6 +25,7 @@ describe('config', () => {
     expect(c.HTTP_PORT).toBe(8080);
     expect([...c.ACCEPTED_BRANDS]).toEqual(['visa', 'mastercard', 'amex']);
     expect(c.VAULT_KEY).toBeUndefined();
+    expect(c.AUDIT_KEY).toBeUndefined();
     expect(c.LANGUAGE).toBe('fr-FR');
     expect(c.CONFIRM_AMOUNT).toBe(false);
   });
@@ -66,6 +67,20 @@ describe('config', () => {
     expect(errorOf({ SIP_UDP_MAX_MESSAGE_BYTES: '500' }).setting).toBe('SIP_UDP_MAX_MESSAGE_BYTES');
     expect(errorOf({ SIP_TCP_MAX_CONNECTIONS: '0' }).setting).toBe('SIP_TCP_MAX_CONNECTIONS');
     expect(errorOf({ SIP_TCP_IDLE_TIMEOUT_MS: 'soon' }).setting).toBe('SIP_TCP_IDLE_TIMEOUT_MS');
+  });
+
+  it('AUDIT_KEY: at least 32 bytes, as hex or base64, a secret never printed', () => {
+    const hex = 'c0ffee'.repeat(11);
+    expect(loadConfig({ AUDIT_KEY: hex }).AUDIT_KEY).toEqual(Buffer.from(hex, 'hex'));
+    const base64 = Buffer.alloc(48, 7).toString('base64');
+    expect(loadConfig({ AUDIT_KEY: base64 }).AUDIT_KEY).toEqual(Buffer.alloc(48, 7));
+    for (const short of ['ab'.repeat(31), Buffer.alloc(31, 1).toString('base64'), 'sh0rt-s3cr3t']) {
+      const err = errorOf({ AUDIT_KEY: short });
+      expect(err.setting).toBe('AUDIT_KEY');
+      expect(err.message).toMatch(/at least 32 bytes/);
+      expect(err.message).not.toContain(short);
+    }
+    expect(SECRET_SETTINGS.has('AUDIT_KEY')).toBe(true);
   });
 
   it('never prints a secret, even when it is wrong', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../app/logger.js';
@@ -8,6 +9,7 @@ import type { DtmfKey } from '../../../domain/dtmf-key.js';
 import { FileOrderLookup } from '../../../ivr/orders/file-order-lookup.js';
 import { Authoriser } from '../../../psp/authoriser.js';
 import { SandboxPsp } from '../../../psp/sandbox-psp.js';
+import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { CardVault } from '../../../vault/card-vault.js';
 import { ScriptedCaller, until } from '../../support/scripted-caller.js';
@@ -46,7 +48,8 @@ describe('payment call metrics', () => {
   const dataDir = testDataDir('payment-call-metrics');
   const store = new SqlitePaymentStore({ dataDir });
   const vault = new CardVault({ acceptedBrands: new Set(['visa', 'mastercard']) });
-  const authoriser = new Authoriser({ psp: new SandboxPsp({ latencyMs: 0 }), store });
+  const audit = new SqliteAuditLog(store.database, { key: randomBytes(32) });
+  const authoriser = new Authoriser({ psp: new SandboxPsp({ latencyMs: 0 }), store, audit });
   const orders = new FileOrderLookup(join(projectRoot(), 'ivr/orders/demo-orders.json'));
   /** The payment calls' clock, standing still: the time to pay is exact. */
   const now = new Date();
@@ -60,7 +63,7 @@ describe('payment call metrics', () => {
   function newCall(answeredAt?: Date): { call: PaymentCall; calls: string[] } {
     const { calls, metrics } = recordingMetrics();
     const call = new PaymentCall(
-      { store, vault, authoriser, orders, metrics, now: () => now, logger: createLogger({ level: 'silent' }) },
+      { store, audit, vault, authoriser, orders, metrics, now: () => now, logger: createLogger({ level: 'silent' }) },
       {
         callId: `metrics-call-${++seq}`,
         media: new ScriptedCaller(),

@@ -113,7 +113,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('writes no secret: every secret is interpolated from .env, the required ones with :?; no stock default anywhere', () => {
-    const secretName = /SECRET|PASSWORD|_API_KEY|HMAC|VAULT_KEY|TOKEN/;
+    const secretName = /SECRET|PASSWORD|_API_KEY|HMAC|VAULT_KEY|AUDIT_KEY|TOKEN/;
     let checked = 0;
     for (const [name, s] of Object.entries(compose.services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
@@ -125,6 +125,13 @@ describe('docker-compose.yml', () => {
     expect(checked).toBeGreaterThanOrEqual(10);
     for (const required of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET', 'ADMIN_API_KEY']) expect(composeText).toContain(`\${${required}:?`);
     expect(composeText).not.toMatch(/cymru|cluecon/i);
+  });
+
+  it('gives the app and the admin CLI the same AUDIT_KEY (or both the one generated on the data volume)', () => {
+    expect(app.environment?.AUDIT_KEY).toBe('${AUDIT_KEY:-}');
+    expect(admin.environment?.AUDIT_KEY).toBe('${AUDIT_KEY:-}');
+    expect(admin.volumes).toEqual(app.volumes?.filter((v) => v.startsWith('data:')));
+    expect(loadConfig({ DATA_DIR: '/data', AUDIT_KEY: 'ab'.repeat(32) }).AUDIT_KEY).toHaveLength(32);
   });
 
   it("gives the app only real settings, and they load as MEDIA_SERVER=freeswitch once .env's values are in", () => {
@@ -224,6 +231,11 @@ describe('.env.example', () => {
   it('names every variable docker-compose.yml reads', () => {
     const used = new Set([...composeText.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1] as string));
     expect([...used].filter((v) => !assignments.has(v))).toEqual([]);
+  });
+
+  it('offers AUDIT_KEY, empty (generated at the first start)', () => {
+    expect(assignments.get('AUDIT_KEY')).toBe('');
+    expect(envExample).toMatch(/audit chain's HMAC-SHA-256 key, at least 32 bytes.*\n.*\nAUDIT_KEY=$/m);
   });
 
   it('holds no secret value', () => {

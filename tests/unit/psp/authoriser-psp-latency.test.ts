@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Authoriser, type PspCallOutcome } from '../../../psp/authoriser.js';
+import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { CardData } from '../../../vault/card-data.js';
 import { CountingPsp, type PspStep } from './counting-psp.js';
@@ -27,6 +29,7 @@ async function pspCalls(steps: PspStep[]): Promise<{ psp: string; outcome: PspCa
   const authoriser = new Authoriser({
     psp: new CountingPsp(steps),
     store,
+    audit: new SqliteAuditLog(store.database, { key: randomBytes(32) }),
     timeoutMs: 300,
     maxRetries: 2,
     sleep: () => Promise.resolve(),

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Authoriser, type AuthoriserOptions } from '../../../psp/authoriser.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../../store/payment-store.js';
+import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { CardData } from '../../../vault/card-data.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
@@ -15,10 +17,12 @@ const CALL = { kind: 'call', id: 'call-1' } as const;
 
 let dir: string;
 let store: SqlitePaymentStore;
+let audit: SqliteAuditLog;
 let sleeps: number[];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'authoriser-'));
   store = new SqlitePaymentStore({ dataDir: dir });
+  audit = new SqliteAuditLog(store.database, { key: randomBytes(32) });
   sleeps = [];
 });
 afterEach(() => {
@@ -38,6 +42,7 @@ function authoriser(psp: CountingPsp, options: Partial<AuthoriserOptions> = {}):
   return new Authoriser({
     psp,
     store,
+    audit,
     timeoutMs: 400,
     maxRetries: 2,
     retryBaseDelayMs: 10,
@@ -49,7 +54,7 @@ function authoriser(psp: CountingPsp, options: Partial<AuthoriserOptions> = {}):
   });
 }
 
-const actions = (sessionId: string): string[] => store.listAudit({ sessionId }).map((a) => `${a.action}:${a.actor.kind}`);
+const actions = (sessionId: string): string[] => audit.list({ sessionId }).map((a) => `${a.action}:${a.actor.kind}`);
 
 describe('Authoriser', () => {
   it('writes the intent and its audit row before calling the PSP, then records the approval', async () => {
@@ -69,7 +74,7 @@ describe('Authoriser', () => {
     expect(store.getAuthorisation(request.idempotencyKey)).toMatchObject({ state: 'approved', pspReference: 'psp_1', resolvedAt: expect.any(String) });
     expect(store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', idempotencyKey: request.idempotencyKey });
     expect(actions(s.id)).toEqual(['authorisation-requested:call', 'authorisation-approved:system']);
-    expect(store.listAudit({ sessionId: s.id })[0]!.detail).toEqual({
+    expect(audit.list({ sessionId: s.id })[0]!.detail).toEqual({
       psp: 'counting',
       idempotencyKey: request.idempotencyKey,
       brand: 'visa',
@@ -202,13 +207,15 @@ describe('Authoriser', () => {
     expect(psp.calls).toBe(0);
   });
 
-  it.each(['recordAuthorisationIntent', 'appendAudit', 'updateSession'] as const)(
+  it.each(['recordAuthorisationIntent', 'updateSession', 'append'] as const)(
     'does not call the PSP when %s fails',
     async (method) => {
       const psp = new CountingPsp(['approve']);
       const s = capturedSession();
-      const failing = failingStore(store, method);
-      const a = new Authoriser({ psp, store: failing, timeoutMs: 400 });
+      const a =
+        method === 'append'
+          ? new Authoriser({ psp, store, audit: failing(audit, method), timeoutMs: 400 })
+          : new Authoriser({ psp, store: failing<PaymentStore>(store, method), audit, timeoutMs: 400 });
       expect(await a.authorise(s, card(), CALL)).toEqual({ kind: 'error', code: 'store-unavailable' });
       expect(psp.calls).toBe(0);
     },
@@ -229,7 +236,7 @@ describe('Authoriser', () => {
     await authoriser(psp).authorise(capturedSession(), card(), CALL);
     await authoriser(psp).authorise(capturedSession(), card(), CALL);
     await authoriser(psp, { timeoutMs: 50, maxRetries: 0 }).authorise(capturedSession(), card(), CALL);
-    const everything = JSON.stringify([store.listSessions({}), store.listAuthorisations({}), store.listAudit({})]);
+    const everything = JSON.stringify([store.listSessions({}), store.listAuthorisations({}), audit.list({})]);
     expect(findCardDataInText(everything, [VISA])).toEqual([]);
     expect(everything).not.toMatch(/expir|securityCode|cvv|"pan"/i);
     store.close();
@@ -237,8 +244,8 @@ describe('Authoriser', () => {
   });
 });
 
-/** The store with one method throwing, as a full disk or a locked file would. */
-function failingStore(inner: PaymentStore, method: keyof PaymentStore): PaymentStore {
+/** A store (or audit log) with one method throwing, as a full disk or a locked file would. */
+function failing<T extends object>(inner: T, method: keyof T): T {
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === method) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Authoriser } from '../../../psp/authoriser.js';
 import { Reconciler, type ReconcilerOptions } from '../../../psp/reconciler.js';
 import type { PaymentSessionRecord } from '../../../store/payment-store.js';
+import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { CardData } from '../../../vault/card-data.js';
 import { findCardDataInFiles } from '../../support/card-scan.js';
@@ -18,6 +20,7 @@ const T0 = Date.parse('2030-01-02T03:04:05.000Z');
 
 let dir: string;
 let store: SqlitePaymentStore;
+let audit: SqliteAuditLog;
 let clock: number;
 const now = (): Date => new Date(clock);
 let logged: { level: string; msg: string }[];
@@ -32,6 +35,7 @@ beforeEach(() => {
   clock = T0;
   logged = [];
   store = new SqlitePaymentStore({ dataDir: dir, now });
+  audit = new SqliteAuditLog(store.database, { key: randomBytes(32), now });
 });
 afterEach(() => {
   store.close();
@@ -40,7 +44,7 @@ afterEach(() => {
 
 const card = (): CardData => new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' });
 const reconciler = (psp: CountingPsp, options: Partial<ReconcilerOptions> = {}): Reconciler =>
-  new Reconciler({ psp, store, now, logger, ...options });
+  new Reconciler({ psp, store, audit, now, logger, ...options });
 
 function capturedSession(): PaymentSessionRecord {
   const s = store.createSession({ mode: 'direct', reference: 'INV-1', amountMinor: 990, currency: 'GBP' });
@@ -52,20 +56,20 @@ function crashedMidAuthorisation(key: string): PaymentSessionRecord {
   const s = capturedSession();
   store.updateSession(s.id, { status: 'authorising', idempotencyKey: key, cardBrand: 'visa', cardLast4: '4242' });
   store.recordAuthorisationIntent({ idempotencyKey: key, sessionId: s.id, psp: 'counting', amountMinor: 990, currency: 'GBP' });
-  store.appendAudit({ sessionId: s.id, actor: CALL, action: 'authorisation-requested', detail: { idempotencyKey: key } });
+  audit.append({ sessionId: s.id, actor: CALL, action: 'authorisation-requested', detail: { idempotencyKey: key } });
   return s;
 }
 
 /** An authorisation the authoriser left in doubt: the PSP charged, the answer was lost. */
 async function inDoubt(psp: CountingPsp): Promise<{ session: PaymentSessionRecord; key: string }> {
   const session = capturedSession();
-  const result = await new Authoriser({ psp, store, timeoutMs: 50, maxRetries: 0 }).authorise(session, card(), CALL);
+  const result = await new Authoriser({ psp, store, audit, timeoutMs: 50, maxRetries: 0 }).authorise(session, card(), CALL);
   expect(result).toEqual({ kind: 'in-doubt' });
   return { session, key: psp.requests.at(-1)!.idempotencyKey };
 }
 
 const trail = (sessionId: string): string[] =>
-  store.listAudit({ sessionId }).map((a) => `${a.action}:${a.actor.kind}/${a.actor.id}`);
+  audit.list({ sessionId }).map((a) => `${a.action}:${a.actor.kind}/${a.actor.id}`);
 
 describe('Reconciler.reconcileOnce', () => {
   it('settles an in-doubt payment the PSP approved', async () => {
@@ -81,11 +85,11 @@ describe('Reconciler.reconcileOnce', () => {
       'authorisation-in-doubt:system/authoriser',
       'authorisation-reconciled:system/reconciler',
     ]);
-    expect(store.listAudit({ sessionId: session.id }).at(-1)!.detail).toEqual({ idempotencyKey: key, outcome: 'approved', state: 'approved', pspReference: 'psp_1' });
+    expect(audit.list({ sessionId: session.id }).at(-1)!.detail).toEqual({ idempotencyKey: key, outcome: 'approved', state: 'approved', pspReference: 'psp_1' });
     expect(psp.charges.get(key)).toBe(1);
     // Nothing left to do.
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 0, resolved: 0, stillInDoubt: 0 });
-    expect(store.verifyAudit().ok).toBe(true);
+    expect(audit.verify().ok).toBe(true);
   });
 
   it('moves an intent left requested by a crash to in doubt (audited), then reconciles it', async () => {
@@ -107,7 +111,7 @@ describe('Reconciler.reconcileOnce', () => {
       'authorisation-interrupted:system/reconciler',
       'authorisation-reconciled:system/reconciler',
     ]);
-    expect(store.listAudit({ sessionId: s.id })[1]!.detail).toEqual({ idempotencyKey: 'idem_crashed', sessionStatus: 'authorising' });
+    expect(audit.list({ sessionId: s.id })[1]!.detail).toEqual({ idempotencyKey: 'idem_crashed', sessionStatus: 'authorising' });
   });
 
   it('marks a key the PSP never saw as error, not-found-at-psp: nothing was charged', async () => {
@@ -117,7 +121,7 @@ describe('Reconciler.reconcileOnce', () => {
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
     expect(store.getSession(s.id)?.status).toBe('error');
     expect(store.getAuthorisation('idem_unseen')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
-    expect(store.listAudit({ sessionId: s.id }).at(-1)).toMatchObject({
+    expect(audit.list({ sessionId: s.id }).at(-1)).toMatchObject({
       action: 'authorisation-reconciled',
       actor: { kind: 'system', id: 'reconciler' },
       detail: { outcome: 'not-found', state: 'error' },
@@ -177,7 +181,7 @@ describe('Reconciler.reconcileOnce', () => {
     await reconciler(psp).reconcileOnce();
     expect(store.getSession(session.id)?.status).toBe('error');
     expect(store.getAuthorisation(key)?.state).toBe('approved');
-    expect(store.listAudit({ sessionId: session.id }).at(-1)!.detail).toMatchObject({ outcome: 'approved', sessionStatus: 'error' });
+    expect(audit.list({ sessionId: session.id }).at(-1)!.detail).toMatchObject({ outcome: 'approved', sessionStatus: 'error' });
     expect(logged.some((l) => l.level === 'error')).toBe(true);
   });
 });
