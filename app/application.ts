@@ -123,29 +123,22 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
       : {}),
   });
+  // What every PSP-facing part works on: the adapter, the payments, their audit trail, the PSP's own records.
+  const pspParts = { psp, store, audit, records };
   const authoriser = new Authoriser({
-    psp,
-    store,
-    audit,
-    records,
+    ...pspParts,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
     onPspCall: (name, outcome, seconds) => metrics.pspCall(name, outcome, seconds),
   });
   const reconciler = new Reconciler({
-    psp,
-    store,
-    audit,
-    records,
+    ...pspParts,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
     logger: logger.child({ component: 'reconciler' }),
   });
   reconciler.start();
   const reversals = new PaymentReversals({
-    psp,
-    store,
-    audit,
-    records,
+    ...pspParts,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
