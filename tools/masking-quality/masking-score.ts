@@ -31,6 +31,8 @@ export interface MaskingScore {
   readonly leakedMs: number;
   /** Keys with the tones leaking into the output. */
   readonly keysLeaking: number;
+  /** Each leaking key, how much leaked and where the first leaked sample lies in its tone. */
+  readonly leaks: readonly (KeyTone & { readonly leakedMs: number; readonly firstLeakMs: number })[];
   /** Keys the Q.24 detector hears in what the agent receives (after µ-law). */
   readonly keysHeard: number;
   /** Keys the masker's detector did not report. */
@@ -89,16 +91,21 @@ export function scoreMasking(trial: Trial, maskerOptions: DtmfMaskerOptions = {}
 
   const guarded = new Uint8Array(trial.speechFrames.length);
   let leaked = 0;
-  let keysLeaking = 0;
+  const leaks: (KeyTone & { leakedMs: number; firstLeakMs: number })[] = [];
   let toneSamples = 0;
   for (const key of trial.keys) {
     const first = Math.max(0, Math.floor((key.start - GUARD_BEFORE) / TRIAL_FRAME));
     const last = Math.min(guarded.length - 1, Math.floor((key.end + GUARD_AFTER - 1) / TRIAL_FRAME));
     guarded.fill(1, first, last + 1);
     let leakedHere = 0;
-    for (let n = key.start; n < key.end; n++) if (passed[n] === 1 && received[n] !== 0) leakedHere++;
+    let firstLeak = -1;
+    for (let n = key.start; n < key.end; n++) {
+      if (passed[n] !== 1 || received[n] === 0) continue;
+      leakedHere++;
+      if (firstLeak < 0) firstLeak = n - key.start;
+    }
     leaked += leakedHere;
-    if (leakedHere > 0) keysLeaking++;
+    if (leakedHere > 0) leaks.push({ ...key, leakedMs: leakedHere / 8, firstLeakMs: firstLeak / 8 });
     toneSamples += key.end - key.start;
   }
 
@@ -142,7 +149,8 @@ export function scoreMasking(trial: Trial, maskerOptions: DtmfMaskerOptions = {}
     keys: trial.keys.length,
     toneMs: toneSamples / 8,
     leakedMs: leaked / 8,
-    keysLeaking,
+    keysLeaking: leaks.length,
+    leaks,
     keysHeard: heardKeys.length,
     keysMissed: missed.length,
     missed,
