@@ -27,9 +27,17 @@ export interface DtmfDetectorOptions {
    * −25 dBm0 per tone; 5 dB of margin for line loss.
    */
   readonly minToneLevelDbm0?: number;
-  /** Low-group tone louder than the high one by at most this (normal twist). Default 8 dB (Bellcore, spandsp). */
+  /**
+   * Low-group tone louder than the high one by at most this (normal twist).
+   * Default 9 dB: Bellcore receivers must accept 8 dB and reject beyond
+   * 10 dB; the extra dB absorbs the level error of a tone pair at 20 dB SNR
+   * through µ-law, which made keys at exactly 8 dB go missing.
+   */
   readonly maxNormalTwistDb?: number;
-  /** High-group tone louder than the low one by at most this (reverse twist). Default 4 dB (Bellcore, spandsp). */
+  /**
+   * High-group tone louder than the low one by at most this (reverse twist).
+   * Default 5 dB: must accept 4 dB, reject beyond 10 dB; 1 dB of margin as above.
+   */
   readonly maxReverseTwistDb?: number;
   /**
    * Largest relative frequency error accepted, each tone. Default 0.025: the
@@ -43,7 +51,12 @@ export interface DtmfDetectorOptions {
    * shorter than 23 ms (two blocks each ≥ 92 % covered need 188 samples).
    */
   readonly minToneEnergyRatio?: number;
-  /** Every other frequency of each group at least this much below the strongest. Default 8 dB (spandsp). */
+  /**
+   * Every other frequency of each group at least this much below the
+   * strongest. Default 7 dB: with spandsp's 8 dB, a low tone 6.5 dB or more
+   * louder than the high one (normal twist Q.24 accepts) leaks enough into
+   * the next column bin of a 102-sample block to reject the key.
+   */
   readonly minRelativePeakDb?: number;
   /** A key press was confirmed: its tones began at stream sample `startSample`. */
   readonly onDigitStart?: (key: DtmfKey, startSample: number) => void;
@@ -69,7 +82,15 @@ const COS_HALF = OMEGA.map((w) => Math.cos(w * HALF));
 const SIN_HALF = OMEGA.map((w) => Math.sin(w * HALF));
 
 /** Twist allowed by the lenient "looks like a tone pair" tests: 10 dB either way. */
-const LENIENT_TWIST = 10;
+const LENIENT_TWIST_DB = 10;
+const LENIENT_TWIST = dbToPowerRatio(LENIENT_TWIST_DB);
+/**
+ * Share of a block's energy the tone pair's bins must hold for `activity` to
+ * say 'tone' (the masker masks on it). At 0.5, voiced speech with a harmonic
+ * in a row bin and one in a column bin (/aɪ/, /ɑ/) passed often enough for
+ * the masker to replace 4 % of English speech frames (`npm run masking-quality`).
+ */
+const TONE_LIKE_MIN_RATIO = 0.7;
 
 function wrapPhase(phase: number): number {
   let p = phase % TWO_PI;
@@ -111,7 +132,7 @@ function dbToPowerRatio(db: number): number {
  * energy-ratio tests.
  *
  * A key starts when two consecutive blocks, with the same strongest row and
- * column each ≥ 8 dB above the rest of its group, pass every test for that
+ * column each ≥ 7 dB above the rest of its group, pass every test for that
  * key (≥ 2 blocks ≥ 92 % filled: tones of 23 ms or less are rejected, 40 ms
  * ones always accepted). It is reported then, with the start of the first block
  * as its start: the earliest a detector that must reject 23 ms tones can be
@@ -180,11 +201,11 @@ export class DtmfDetector {
   constructor(options: DtmfDetectorOptions = {}) {
     const amplitude = dbm0ToAmplitude(options.minToneLevelDbm0 ?? -30);
     this.#minPower = (amplitude * N * amplitude * N) / 4;
-    this.#normalTwist = dbToPowerRatio(options.maxNormalTwistDb ?? 8);
-    this.#reverseTwist = dbToPowerRatio(options.maxReverseTwistDb ?? 4);
+    this.#normalTwist = dbToPowerRatio(options.maxNormalTwistDb ?? 9);
+    this.#reverseTwist = dbToPowerRatio(options.maxReverseTwistDb ?? 5);
     this.#maxDeviation = options.maxFrequencyDeviation ?? 0.025;
     this.#minRatio = options.minToneEnergyRatio ?? 0.92;
-    this.#relativePeak = dbToPowerRatio(options.minRelativePeakDb ?? 8);
+    this.#relativePeak = dbToPowerRatio(options.minRelativePeakDb ?? 7);
     this.#onDigitStart = options.onDigitStart;
     this.#onDigitEnd = options.onDigitEnd;
     if (!(this.#maxDeviation > 0 && this.#maxDeviation < 0.05)) {
@@ -332,7 +353,7 @@ export class DtmfDetector {
       colPower >= relaxedLevel &&
       rowPower <= colPower * LENIENT_TWIST &&
       colPower <= rowPower * LENIENT_TWIST &&
-      2 * (rowPower + colPower) >= 0.5 * N * energy;
+      2 * (rowPower + colPower) >= TONE_LIKE_MIN_RATIO * N * energy;
 
     if (this.#digit >= 0) {
       const digitRow = this.#digit >> 2;
@@ -561,17 +582,32 @@ const probeS2 = new Float64Array(8);
 export interface DtmfProbeOptions {
   /** As `DtmfDetectorOptions.minToneLevelDbm0`, less 6 dB of allowance. Default −30 dBm0. */
   readonly minToneLevelDbm0?: number;
+  /** Largest level difference between the row and the column tone, either way. Default 10 dB. */
+  readonly maxTwistDb?: number;
+  /** Smallest share of the frame's energy the two tones' bins must hold. Default 0.5. */
+  readonly minEnergyRatio?: number;
 }
 
 /**
  * A quick, stateless look at one frame (any length, 80+ samples sensible):
- * does it hold a row and a column tone, within 10 dB of each other, that
- * together carry at least half of its energy, each no more than 6 dB under
- * the detector's minimum level? Meant for a masker's look-ahead: lenient, so
- * it errs towards "yes"; no frequency tolerance or duration tests.
- * Allocates nothing.
+ * does it hold a row and a column tone, within 10 dB of each other
+ * (`maxTwistDb`), that together carry at least half of its energy
+ * (`minEnergyRatio`), each no more than 6 dB under the detector's minimum
+ * level? With its defaults, a lenient ear for DTMF in audio that should have
+ * none (a recording's paused span); `DtmfMasker` sets its own, against
+ * speech. No frequency tolerance or duration tests. Allocates nothing.
  */
 export function dtmfToneEnergyPresent(samples: Int16Array, offset = 0, count = samples.length - offset, options: DtmfProbeOptions = {}): boolean {
+  return dtmfTonePairIndex(samples, offset, count, options) >= 0;
+}
+
+/**
+ * As `dtmfToneEnergyPresent`, but tells which pair: the index in
+ * `DTMF_KEYPAD` of the strongest row and column, or −1 when the frame does
+ * not pass. A tone stays on its pair from one frame to the next; speech
+ * that passes now and then mostly hops between bins.
+ */
+export function dtmfTonePairIndex(samples: Int16Array, offset = 0, count = samples.length - offset, options: DtmfProbeOptions = {}): number {
   if (!Number.isInteger(offset) || !Number.isInteger(count) || offset < 0 || count <= 0 || offset + count > samples.length) {
     throw new RangeError(`cannot read ${count} samples at offset ${offset} of ${samples.length}`);
   }
@@ -585,24 +621,32 @@ export function dtmfToneEnergyPresent(samples: Int16Array, offset = 0, count = s
   const minPower = (amplitude * count * amplitude * count) / 4;
   // No bin of a window holds more than count × its energy (Cauchy–Schwarz):
   // a quiet window (silence, most of a call) is answered without the filters.
-  if (count * energy < minPower) return false;
+  if (count * energy < minPower) return -1;
   probeS1.fill(0);
   probeS2.fill(0);
   goertzel(samples, offset, end, probeS1, probeS2);
+  let row = 0;
+  let col = 4;
   let rowPower = 0;
   let colPower = 0;
   for (let k = 0; k < 8; k++) {
     const a = probeS1[k] as number;
     const b = probeS2[k] as number;
     const p = a * a + b * b - (COEF[k] as number) * a * b;
-    if (k < 4) rowPower = Math.max(rowPower, p);
-    else colPower = Math.max(colPower, p);
+    if (k < 4 && p > rowPower) {
+      rowPower = p;
+      row = k;
+    } else if (k >= 4 && p > colPower) {
+      colPower = p;
+      col = k;
+    }
   }
-  return (
+  const twist = dbToPowerRatio(options.maxTwistDb ?? LENIENT_TWIST_DB);
+  const present =
     rowPower >= minPower &&
     colPower >= minPower &&
-    rowPower <= colPower * LENIENT_TWIST &&
-    colPower <= rowPower * LENIENT_TWIST &&
-    2 * (rowPower + colPower) >= 0.5 * count * energy
-  );
+    rowPower <= colPower * twist &&
+    colPower <= rowPower * twist &&
+    2 * (rowPower + colPower) >= (options.minEnergyRatio ?? 0.5) * count * energy;
+  return present ? (row << 2) | (col - 4) : -1;
 }
