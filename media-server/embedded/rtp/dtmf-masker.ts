@@ -6,7 +6,7 @@ import { FRAME_SAMPLES } from './jitter-buffer.js';
 /** What a masked key press becomes: silence, or one flat tone whatever the key. */
 export type MaskMode = 'silence' | 'tone';
 
-/** The largest look-ahead: the delay it adds to the forwarded audio (issue 3: at most 40 ms). */
+/** The largest look-ahead: the delay it adds to the forwarded audio (at most 40 ms, so the agent hears the caller with no noticeable delay). */
 export const MAX_LOOK_AHEAD_MS = 40;
 
 /** Default masking tone: 400 Hz (no DTMF frequency near it) at a modest −20 dBm0. */
@@ -85,7 +85,7 @@ const PROBE_HOP = 40;
 
 /**
  * The DTMF detector of one leg's received audio and the masker of what is
- * forwarded from it (issue 3 item 5; shared/DESIGN.md "Capture rules": a key
+ * forwarded from it (ARCHITECTURE.md "Capture rules": a key
  * press becomes silence or a flat tone, the same for every key).
  *
  * Each 20 ms frame of received audio goes into a delay line; the frame that
