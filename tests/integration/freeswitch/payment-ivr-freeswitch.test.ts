@@ -90,13 +90,14 @@ describe('payment IVR on the FreeSWITCH adapter', () => {
     await until(() => fieldStarted('card-number'), 5000, 'the card number prompt');
     const firstCardKey = rig.fs.commands.length;
     await press(PAN.slice(0, 8), 'rfc4733');
-    // A phone does not change method mid-number; apart, so the same key by another method is a new press.
-    await new Promise((r) => setTimeout(r, 350));
+    // A phone does not change method mid-number. Apart by more than the de-duplication window
+    // (300 ms beyond the 100 ms the press is known to last), the same key by another method is a new press.
+    await new Promise((r) => setTimeout(r, 600));
     await press(PAN.slice(8), 'inband');
     await until(() => fieldStarted('expiry'), 5000, 'the expiry prompt');
     await press(EXPIRY, 'inband');
     await until(() => fieldStarted('security-code'), 5000, 'the security code prompt');
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 600));
     await press(CVV.slice(0, -1), 'rfc4733');
     // The command log's length when the last card key goes in.
     const lastCardKey = rig.fs.commands.length;
