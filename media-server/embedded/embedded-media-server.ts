@@ -16,7 +16,14 @@ import { RtpSession } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
 import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
 import { SipStreamFramer } from './sip/message/index.js';
-import { SipTransport, type DropReason, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
+import { SipTransportError } from './sip/transaction/transaction-errors.js';
+import {
+  SipTransport,
+  type DropReason,
+  type SipTlsOptions,
+  type SipTransportCounters,
+  type SipTransportOptions,
+} from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
@@ -27,6 +34,13 @@ export interface EmbeddedMediaServerOptions {
   readonly sipHost: string;
   /** Default 5060; 0 picks a free port (tests). */
   readonly sipPort: number;
+  /**
+   * SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CA): a
+   * listener on its own port, and TLS for calls out to `sips:` or
+   * `transport=tls` URIs, certificates verified. Default: no TLS listener;
+   * calls out over TLS trust Node's bundled roots.
+   */
+  readonly sipTls?: SipTlsOptions | undefined;
   /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
   readonly allow?: readonly string[];
   /** Address RTP binds to and SDP advertises. Default: sipHost. */
@@ -113,12 +127,15 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       maxTcpConnections: options.sipLimits?.maxTcpConnections,
       maxTcpConnectionsPerSource: options.sipLimits?.maxTcpConnectionsPerSource,
       tcpIdleTimeoutMs: options.sipLimits?.tcpIdleTimeoutMs,
+      tls: options.sipTls,
     });
     this.#ua = new SipUserAgent({
       transport: this.#transport,
       allow,
       contactHost: options.sipHost,
       contactPort: () => this.#transport.port,
+      // Without a listener, calls out over TLS name the SIP port: the peer answers on our connection.
+      contactTlsPort: () => this.#transport.tlsPort || this.#transport.port,
       logger: options.logger,
       maxServerTransactions: options.sipLimits?.maxServerTransactions,
     });
@@ -143,6 +160,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** The SIP port actually bound (useful with port 0). */
   get sipPort(): number {
     return this.#transport.port;
+  }
+
+  /** The SIP over TLS port actually bound; 0 without TLS. */
+  get sipTlsPort(): number {
+    return this.#transport.tlsPort;
   }
 
   get activeLegs(): number {
@@ -231,6 +253,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       dialog = await outgoing.dialog;
     } catch (err) {
       await media.close();
+      if (err instanceof SipTransportError) {
+        // A refused connection or a certificate that did not verify: say which, once, here.
+        this.#logger.warn({ target, cause: (err.cause as Error | undefined)?.message ?? err.message }, 'outgoing call could not reach its target');
+        throw new DialError('failed');
+      }
       const status = (err as { status?: number }).status;
       throw new DialError(status ? 'rejected' : 'no-answer', status);
     }

@@ -482,7 +482,7 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
       this.#localSdp = sdp;
       this.respond(transaction, 200, {
         headers: [
-          ['Contact', this.#host.origin(this.flow.protocol).contact ?? ''],
+          ['Contact', this.#host.origin(this.flow.protocol, this.secure).contact ?? ''],
           ['Allow', ALLOW_HEADER],
           ['Content-Type', SDP],
         ],

@@ -149,7 +149,8 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
    */
   #build(target: string, options: InviteOptions, destination: TransportAddress): SipRequest {
     checkExtraHeaders(options.headers);
-    const origin = this.#core.origin(destination.protocol);
+    // §8.1.1.8: "If the Request-URI or top Route header field value contains a SIPS URI, the Contact header field MUST contain a SIPS URI as well."
+    const origin = this.#core.origin(destination.protocol, /^sips:/i.test(target));
     const from = parseNameAddr(options.from ?? `sip:ivr@${origin.viaHost.includes(':') ? `[${origin.viaHost}]` : origin.viaHost}:${origin.viaPort}`);
     from.params.set('tag', newTag());
     const headers = new SipHeaders();
@@ -194,7 +195,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       dialog = new InviteSession({
         role: 'uac',
         host: this.#core,
-        state: uacDialogState(this.request, response, 1),
+        state: uacDialogState(this.request, response, 1, this.#destination?.protocol === 'tls'),
         remoteSdp: response.body.toString('utf8'),
         localSdp: this.request.body.toString('utf8'),
         flow: this.#destination as TransportAddress,
