@@ -184,6 +184,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           sipHost: config.SIP_HOST,
           sipPort: config.SIP_PORT,
           sipTls: sipTlsOptions(config),
+          outboundAuth: config.SIP_OUTBOUND_AUTH,
           allow: config.SIP_ALLOW,
           sipLimits: {
             maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,

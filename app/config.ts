@@ -49,6 +49,21 @@ const binaryKey = (minBytes: number, maxBytes: number, message: string) =>
     return key;
   });
 
+/** SIP_OUTBOUND_AUTH: a JSON object (in the environment, a JSON string) of target host or host:port → Digest username and password. */
+const credentialsByTarget = z.preprocess(
+  (raw) => {
+    if (typeof raw !== 'string') return raw;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  },
+  z.record(z.string().min(1), z.object({ username: z.string().min(1), password: z.string().min(1) }).strict(), {
+    error: 'expected a JSON object of "host" or "host:port" → {"username": …, "password": …}',
+  }),
+);
+
 /**
  * Every setting of the system, read from the environment (and an optional
  * JSON file named by CONFIG_FILE; the environment wins). Keys are the
@@ -108,6 +123,8 @@ export const configSchema = z
     SIP_TLS_PORT: port.default(5061),
     /** PEM file of a private CA trusted (besides the public roots) when we call out over TLS (sips: or transport=tls). */
     SIP_TLS_CA: z.string().min(1).optional(),
+    /** Digest credentials for PBXs that challenge our calls out (agent call-back), by target host or host:port. Secret. */
+    SIP_OUTBOUND_AUTH: credentialsByTarget.optional(),
     /** Even RTP ports are taken from this inclusive range. */
     RTP_PORT_MIN: port.default(20000),
     RTP_PORT_MAX: port.default(29999),
@@ -214,6 +231,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'ADYEN_HMAC_KEY',
   'DRACHTIO_SECRET',
   'FREESWITCH_SECRET',
+  'SIP_OUTBOUND_AUTH',
 ]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */

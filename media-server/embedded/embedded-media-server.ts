@@ -26,6 +26,8 @@ import {
 } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
+import type { DigestCredentials } from './sip/user-agent/digest-authorization.js';
+import { parseSipUri } from './sip/message/index.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
 import { DialError } from '../media-server-errors.js';
 
@@ -41,6 +43,12 @@ export interface EmbeddedMediaServerOptions {
    * calls out over TLS trust Node's bundled roots.
    */
   readonly sipTls?: SipTlsOptions | undefined;
+  /**
+   * SIP_OUTBOUND_AUTH: Digest credentials for calls out, by the target's
+   * `host:port` or `host` (the first that matches); a 401/407 from a target
+   * with none ends the call. Default: none.
+   */
+  readonly outboundAuth?: Readonly<Record<string, DigestCredentials>> | undefined;
   /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
   readonly allow?: readonly string[];
   /** Address RTP binds to and SDP advertises. Default: sipHost. */
@@ -247,6 +255,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       ...(options.from ? { from: options.from } : {}),
       ...(options.headers ? { headers: { ...options.headers } } : {}),
       timeoutMs: options.timeoutMs ?? 30_000,
+      credentials: this.#credentialsFor(target),
     });
     let dialog;
     try {
@@ -259,6 +268,10 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
         throw new DialError('failed');
       }
       const status = (err as { status?: number }).status;
+      if (status === 401 || status === 407) {
+        // The credentials themselves never reach a log line.
+        this.#logger.warn({ target, status, configured: this.#credentialsFor(target) !== undefined }, 'outgoing call: the target refused our credentials (SIP_OUTBOUND_AUTH)');
+      }
       throw new DialError(status ? 'rejected' : 'no-answer', status);
     }
     const leg = new EmbeddedCallLeg({ id: newOpaqueId('leg'), media, local, nextLocal, onError: (e) => this.#legError(e) });
@@ -351,6 +364,18 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       // The leg closed its media before saying so.
       this.#retireClosedSessions();
     });
+  }
+
+  #credentialsFor(target: string): DigestCredentials | undefined {
+    const all = this.#options.outboundAuth;
+    if (!all) return undefined;
+    try {
+      const uri = parseSipUri(target);
+      return (uri.port === undefined ? undefined : all[`${uri.host}:${uri.port}`]) ?? all[uri.host];
+    } catch {
+      // A target that does not parse fails in the user agent, with its own error.
+      return undefined;
+    }
   }
 
   #legError(err: unknown): void {
