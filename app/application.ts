@@ -31,6 +31,7 @@ import { HttpOrderLookup } from '../ivr/orders/http-order-lookup.js';
 import type { OrderLookup } from '../ivr/orders/order-lookup-port.js';
 import { EmbeddedMediaServer } from '../media-server/embedded/embedded-media-server.js';
 import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
+import { sipTlsOptions } from './sip-tls-files.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
@@ -182,6 +183,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       : new EmbeddedMediaServer({
           sipHost: config.SIP_HOST,
           sipPort: config.SIP_PORT,
+          sipTls: sipTlsOptions(config),
+          outboundAuth: config.SIP_OUTBOUND_AUTH,
           allow: config.SIP_ALLOW,
           sipLimits: {
             maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,

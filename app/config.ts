@@ -49,6 +49,21 @@ const binaryKey = (minBytes: number, maxBytes: number, message: string) =>
     return key;
   });
 
+/** SIP_OUTBOUND_AUTH: a JSON object (in the environment, a JSON string) of target host or host:port → Digest username and password. */
+const credentialsByTarget = z.preprocess(
+  (raw) => {
+    if (typeof raw !== 'string') return raw;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  },
+  z.record(z.string().min(1), z.object({ username: z.string().min(1), password: z.string().min(1) }).strict(), {
+    error: 'expected a JSON object of "host" or "host:port" → {"username": …, "password": …}',
+  }),
+);
+
 /**
  * Every setting of the system, read from the environment (and an optional
  * JSON file named by CONFIG_FILE; the environment wins). Keys are the
@@ -102,6 +117,14 @@ export const configSchema = z
     SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(1).max(65_535).default(256),
     /** A SIP TCP connection that completes no message for this long is closed (idle, or a never-ending one). */
     SIP_TCP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+    /** PEM files: SIP over TLS (1.2+) listens on SIP_TLS_PORT when both are set; the caps above apply to its connections. */
+    SIP_TLS_CERT: z.string().min(1).optional(),
+    SIP_TLS_KEY: z.string().min(1).optional(),
+    SIP_TLS_PORT: port.default(5061),
+    /** PEM file of a private CA trusted (besides the public roots) when we call out over TLS (sips: or transport=tls). */
+    SIP_TLS_CA: z.string().min(1).optional(),
+    /** Digest credentials for PBXs that challenge our calls out (agent call-back), by target host or host:port. Secret. */
+    SIP_OUTBOUND_AUTH: credentialsByTarget.optional(),
     /** Even RTP ports are taken from this inclusive range. */
     RTP_PORT_MIN: port.default(20000),
     RTP_PORT_MAX: port.default(29999),
@@ -171,6 +194,9 @@ export const configSchema = z
     if ((c.TLS_CERT === undefined) !== (c.TLS_KEY === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
     }
+    if ((c.SIP_TLS_CERT === undefined) !== (c.SIP_TLS_KEY === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.SIP_TLS_CERT ? 'SIP_TLS_KEY' : 'SIP_TLS_CERT'], message: 'SIP_TLS_CERT and SIP_TLS_KEY go together' });
+    }
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
     }
@@ -205,6 +231,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'ADYEN_HMAC_KEY',
   'DRACHTIO_SECRET',
   'FREESWITCH_SECRET',
+  'SIP_OUTBOUND_AUTH',
 ]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */

@@ -16,9 +16,18 @@ import { RtpSession } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
 import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
 import { SipStreamFramer } from './sip/message/index.js';
-import { SipTransport, type DropReason, type SipTransportCounters, type SipTransportOptions } from './sip/transport/sip-transport.js';
+import { SipTransportError } from './sip/transaction/transaction-errors.js';
+import {
+  SipTransport,
+  type DropReason,
+  type SipTlsOptions,
+  type SipTransportCounters,
+  type SipTransportOptions,
+} from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
+import type { DigestCredentials } from './sip/user-agent/digest-authorization.js';
+import { parseSipUri } from './sip/message/index.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
 import { DialError } from '../media-server-errors.js';
 
@@ -27,6 +36,19 @@ export interface EmbeddedMediaServerOptions {
   readonly sipHost: string;
   /** Default 5060; 0 picks a free port (tests). */
   readonly sipPort: number;
+  /**
+   * SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CA): a
+   * listener on its own port, and TLS for calls out to `sips:` or
+   * `transport=tls` URIs, certificates verified. Default: no TLS listener;
+   * calls out over TLS trust Node's bundled roots.
+   */
+  readonly sipTls?: SipTlsOptions | undefined;
+  /**
+   * SIP_OUTBOUND_AUTH: Digest credentials for calls out, by the target's
+   * `host:port` or `host` (the first that matches); a 401/407 from a target
+   * with none ends the call. Default: none.
+   */
+  readonly outboundAuth?: Readonly<Record<string, DigestCredentials>> | undefined;
   /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
   readonly allow?: readonly string[];
   /** Address RTP binds to and SDP advertises. Default: sipHost. */
@@ -113,12 +135,15 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       maxTcpConnections: options.sipLimits?.maxTcpConnections,
       maxTcpConnectionsPerSource: options.sipLimits?.maxTcpConnectionsPerSource,
       tcpIdleTimeoutMs: options.sipLimits?.tcpIdleTimeoutMs,
+      tls: options.sipTls,
     });
     this.#ua = new SipUserAgent({
       transport: this.#transport,
       allow,
       contactHost: options.sipHost,
       contactPort: () => this.#transport.port,
+      // Without a listener, calls out over TLS name the SIP port: the peer answers on our connection.
+      contactTlsPort: () => this.#transport.tlsPort || this.#transport.port,
       logger: options.logger,
       maxServerTransactions: options.sipLimits?.maxServerTransactions,
     });
@@ -143,6 +168,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** The SIP port actually bound (useful with port 0). */
   get sipPort(): number {
     return this.#transport.port;
+  }
+
+  /** The SIP over TLS port actually bound; 0 without TLS. */
+  get sipTlsPort(): number {
+    return this.#transport.tlsPort;
   }
 
   get activeLegs(): number {
@@ -225,13 +255,23 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       ...(options.from ? { from: options.from } : {}),
       ...(options.headers ? { headers: { ...options.headers } } : {}),
       timeoutMs: options.timeoutMs ?? 30_000,
+      credentials: this.#credentialsFor(target),
     });
     let dialog;
     try {
       dialog = await outgoing.dialog;
     } catch (err) {
       await media.close();
+      if (err instanceof SipTransportError) {
+        // A refused connection or a certificate that did not verify: say which, once, here.
+        this.#logger.warn({ target, cause: (err.cause as Error | undefined)?.message ?? err.message }, 'outgoing call could not reach its target');
+        throw new DialError('failed');
+      }
       const status = (err as { status?: number }).status;
+      if (status === 401 || status === 407) {
+        // The credentials themselves never reach a log line.
+        this.#logger.warn({ target, status, configured: this.#credentialsFor(target) !== undefined }, 'outgoing call: the target refused our credentials (SIP_OUTBOUND_AUTH)');
+      }
       throw new DialError(status ? 'rejected' : 'no-answer', status);
     }
     const leg = new EmbeddedCallLeg({ id: newOpaqueId('leg'), media, local, nextLocal, onError: (e) => this.#legError(e) });
@@ -324,6 +364,18 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       // The leg closed its media before saying so.
       this.#retireClosedSessions();
     });
+  }
+
+  #credentialsFor(target: string): DigestCredentials | undefined {
+    const all = this.#options.outboundAuth;
+    if (!all) return undefined;
+    try {
+      const uri = parseSipUri(target);
+      return (uri.port === undefined ? undefined : all[`${uri.host}:${uri.port}`]) ?? all[uri.host];
+    } catch {
+      // A target that does not parse fails in the user agent, with its own error.
+      return undefined;
+    }
   }
 
   #legError(err: unknown): void {

@@ -69,6 +69,29 @@ describe('config', () => {
     expect(errorOf({ SIP_TCP_IDLE_TIMEOUT_MS: 'soon' }).setting).toBe('SIP_TCP_IDLE_TIMEOUT_MS');
   });
 
+  it('SIP over TLS: port 5061 by default, certificate and key together, a private CA optional', () => {
+    const defaults = loadConfig({});
+    expect(defaults.SIP_TLS_PORT).toBe(5061);
+    expect([defaults.SIP_TLS_CERT, defaults.SIP_TLS_KEY, defaults.SIP_TLS_CA]).toEqual([undefined, undefined, undefined]);
+    expect(loadConfig({ SIP_TLS_CERT: '/tls/sip.pem', SIP_TLS_KEY: '/tls/sip.key', SIP_TLS_PORT: '5071', SIP_TLS_CA: '/tls/ca.pem' })).toMatchObject({
+      SIP_TLS_PORT: 5071,
+      SIP_TLS_CA: '/tls/ca.pem',
+    });
+    expect(errorOf({ SIP_TLS_CERT: '/tls/sip.pem' }).setting).toBe('SIP_TLS_KEY');
+    expect(errorOf({ SIP_TLS_KEY: '/tls/sip.key' }).setting).toBe('SIP_TLS_CERT');
+  });
+
+  it('SIP_OUTBOUND_AUTH: a JSON map of target to Digest credentials, a secret never printed', () => {
+    const map = { 'pbx.example': { username: 'ivr', password: 'pw-s3cr3t' }, '10.0.0.5:5070': { username: 'cc', password: 'other-s3cr3t' } };
+    expect(loadConfig({ SIP_OUTBOUND_AUTH: JSON.stringify(map) }).SIP_OUTBOUND_AUTH).toEqual(map);
+    for (const bad of ['{"pbx.example": {"username": "ivr", "passwd": "pw-s3cr3t"}}', 'pw-s3cr3t', '["pw-s3cr3t"]']) {
+      const err = errorOf({ SIP_OUTBOUND_AUTH: bad });
+      expect(err.setting).toMatch(/^SIP_OUTBOUND_AUTH/);
+      expect(err.message).not.toContain('s3cr3t');
+    }
+    expect(SECRET_SETTINGS.has('SIP_OUTBOUND_AUTH')).toBe(true);
+  });
+
   it('AUDIT_KEY: at least 32 bytes, as hex or base64, a secret never printed', () => {
     const hex = 'c0ffee'.repeat(11);
     expect(loadConfig({ AUDIT_KEY: hex }).AUDIT_KEY).toEqual(Buffer.from(hex, 'hex'));

@@ -73,6 +73,7 @@ describe('requests within a dialog (RFC 3261 §12.2.1.1)', () => {
     remoteSeq: 1,
     remoteTarget: 'sip:sipp@127.0.0.1:5070',
     routeSet,
+    secure: false,
   });
 
   it('builds a BYE: Request-URI = remote target, To/From with tags, CSeq given, new Via branch with rport, Max-Forwards 70, Contact', () => {

@@ -22,6 +22,16 @@ export interface DialogState {
   remoteTarget: string;
   /** Route header values for requests, in the order they are sent. */
   readonly routeSet: readonly string[];
+  /**
+   * §12.1.1, §12.1.2: the INVITE went over TLS with a SIPS Request-URI. Our
+   * Contact in the dialog is then a SIPS URI (§8.1.1.8).
+   */
+  readonly secure: boolean;
+}
+
+/** §12.1.1 / §12.1.2: "If the request arrived [was sent] over TLS, and the Request-URI contained a SIPS URI, the 'secure' flag is set to TRUE." */
+export function isSecureRequest(invite: SipRequest, overTls: boolean): boolean {
+  return overTls && /^sips:/i.test(invite.uri);
 }
 
 /** The key the user agent files a dialog under: Call-ID, local tag, remote tag (§12). */
@@ -47,7 +57,7 @@ function contactUri(message: SipRequest | SipResponse): string | undefined {
  * From tag, the local tag the one we put in our To. Throws `SipSyntaxError`
  * for a Contact that does not parse.
  */
-export function uasDialogState(invite: SipRequest, localTag: string, cseq: number): DialogState {
+export function uasDialogState(invite: SipRequest, localTag: string, cseq: number, overTls = false): DialogState {
   const remoteTarget = contactUri(invite);
   if (remoteTarget === undefined) throw new RangeError('an INVITE must carry a Contact (RFC 3261 §8.1.1.8)');
   return {
@@ -60,6 +70,7 @@ export function uasDialogState(invite: SipRequest, localTag: string, cseq: numbe
     remoteSeq: cseq,
     remoteTarget,
     routeSet: invite.headers.getAll('Record-Route'),
+    secure: isSecureRequest(invite, overTls),
   };
 }
 
@@ -70,7 +81,7 @@ export function uasDialogState(invite: SipRequest, localTag: string, cseq: numbe
  * broken peer left it out); the local sequence number is the INVITE's;
  * the remote one is empty; the remote tag is the response's To tag.
  */
-export function uacDialogState(invite: SipRequest, response: SipResponse, cseq: number): DialogState {
+export function uacDialogState(invite: SipRequest, response: SipResponse, cseq: number, overTls = false): DialogState {
   const from = invite.headers.get('From') as string;
   return {
     callId: invite.headers.get('Call-ID') as string,
@@ -82,5 +93,6 @@ export function uacDialogState(invite: SipRequest, response: SipResponse, cseq: 
     remoteSeq: undefined,
     remoteTarget: contactUri(response) ?? invite.uri,
     routeSet: response.headers.getAll('Record-Route').reverse(),
+    secure: isSecureRequest(invite, overTls),
   };
 }

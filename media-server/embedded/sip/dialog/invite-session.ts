@@ -58,6 +58,12 @@ export interface InviteSessionOptions extends SipDialogOptions {
   readonly host: InviteSessionHost;
   readonly remoteSdp: string;
   readonly localSdp: string;
+  /**
+   * UAC: the Authorization / Proxy-Authorization lines of the INVITE that
+   * made the dialog, which its ACK repeats (§13.2.2.4: "The ACK MUST contain
+   * the same credentials as the INVITE"). Default: none.
+   */
+  readonly inviteCredentials?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Our 2xx to an INVITE, waiting for its ACK (§13.3.1.4). */
@@ -95,6 +101,7 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
   #outgoingReinvite = false;
   /** CSeq number of the last INVITE we sent, whose 2xx we ACK (§13.2.2.4). */
   #inviteCseq: number | undefined;
+  readonly #inviteCredentials: { readonly cseq: number | undefined; readonly headers: Readonly<Record<string, string>> | undefined };
   #lastAck: { readonly cseq: number; readonly bytes: Buffer; readonly to: TransportAddress } | undefined;
   #byeRequested: Promise<void> | undefined;
   #byeDone: Promise<void> | undefined;
@@ -108,6 +115,7 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
     this.#localSdp = options.localSdp;
     this.#state = options.role === 'uas' ? 'waiting-ack' : 'confirmed';
     if (options.role === 'uac') this.#inviteCseq = options.state.localSeq;
+    this.#inviteCredentials = { cseq: this.#inviteCseq, headers: options.inviteCredentials };
   }
 
   get state(): InviteSessionState {
@@ -313,7 +321,8 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
     }
     if (seq !== this.#inviteCseq) return;
     try {
-      const { request, to } = this.buildRequest('ACK', seq, {});
+      const credentials = seq === this.#inviteCredentials.cseq ? this.#inviteCredentials.headers : undefined;
+      const { request, to } = this.buildRequest('ACK', seq, credentials ? { headers: credentials } : {});
       request.headers.delete('Contact');
       const bytes = serializeSipMessage(request);
       this.#lastAck = { cseq: seq, bytes, to };
@@ -482,7 +491,7 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
       this.#localSdp = sdp;
       this.respond(transaction, 200, {
         headers: [
-          ['Contact', this.#host.origin(this.flow.protocol).contact ?? ''],
+          ['Contact', this.#host.origin(this.flow.protocol, this.secure).contact ?? ''],
           ['Allow', ALLOW_HEADER],
           ['Content-Type', SDP],
         ],

@@ -3,7 +3,7 @@ import type { IncomingRequest } from '../transaction/incoming-request.js';
 import { nextHopOf } from '../transaction/next-hop.js';
 import { newBranch } from '../transaction/sip-identifiers.js';
 import type { ServerTransaction, TransactionLayer } from '../transaction/transaction-layer.js';
-import type { TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
+import { isStreamProtocol, type TransportAddress, type TransportProtocol } from '../transport/sip-transport.js';
 import { buildDialogRequest, checkExtraHeaders, type RequestOrigin } from './dialog-request.js';
 import { dialogId, type DialogState } from './dialog-state.js';
 import { GuardedEmitter } from './guarded-emitter.js';
@@ -11,8 +11,12 @@ import { GuardedEmitter } from './guarded-emitter.js';
 /** What a dialog needs from the user agent core that owns it. */
 export interface DialogHost {
   readonly transactions: TransactionLayer;
-  /** Via sent-by, Contact and User-Agent for requests over that transport. */
-  origin(protocol: TransportProtocol): RequestOrigin;
+  /**
+   * Via sent-by, Contact and User-Agent for requests over that transport;
+   * `secure` (a dialog or request that is SIPS, over TLS) asks for a SIPS
+   * Contact (RFC 3261 §8.1.1.8, §12.1.1).
+   */
+  origin(protocol: TransportProtocol, secure?: boolean): RequestOrigin;
   /** Header lines every response carries (Server, when configured). */
   readonly responseHeaders: ReadonlyArray<readonly [string, string]>;
   /** A listener threw, or something failed with nobody to tell: log it. */
@@ -25,7 +29,7 @@ export interface SipDialogOptions {
   readonly state: DialogState;
   /**
    * The flow the dialog was set up on (the INVITE's source, or where we sent
-   * ours). Over TCP, with no route set, requests reuse it (§18.1.1: a
+   * ours). Over TCP or TLS, with no route set, requests reuse it (§18.1.1: a
    * connection to the peer that is open is used).
    */
   readonly flow: TransportAddress;
@@ -100,6 +104,11 @@ export abstract class SipDialog<Events extends Record<keyof Events, unknown[]>> 
     return this.#dialogState.remoteParty;
   }
 
+  /** The §12 'secure' flag: set up over TLS with a SIPS Request-URI. */
+  get secure(): boolean {
+    return this.#dialogState.secure;
+  }
+
   /**
    * @internal A request whose Call-ID and tags name this dialog, on its new
    * server transaction (§12.2.2).
@@ -139,7 +148,7 @@ export abstract class SipDialog<Events extends Record<keyof Events, unknown[]>> 
   ): { readonly request: SipRequest; readonly to: TransportAddress } {
     checkExtraHeaders(options.headers);
     const to = this.#destination();
-    const request = buildDialogRequest(this.#dialogState, this.#host.origin(to.protocol), method, {
+    const request = buildDialogRequest(this.#dialogState, this.#host.origin(to.protocol, this.secure), method, {
       cseq,
       branch: newBranch(),
       protocol: to.protocol,
@@ -188,7 +197,7 @@ export abstract class SipDialog<Events extends Record<keyof Events, unknown[]>> 
   /** The next hop for requests (§12.2.1.1, §18.1.1). */
   #destination(): TransportAddress {
     const first = this.#dialogState.routeSet[0];
-    if (first === undefined && this.flow.protocol === 'tcp') return this.flow;
+    if (first === undefined && isStreamProtocol(this.flow.protocol)) return this.flow;
     return nextHopOf(first === undefined ? this.#dialogState.remoteTarget : parseNameAddr(first).uri);
   }
 }

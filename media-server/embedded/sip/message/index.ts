@@ -13,3 +13,4 @@ export * from './name-addr.js';
 export * from './via.js';
 export * from './cseq.js';
 export * from './sip-stream-framer.js';
+export * from './auth-challenge.js';

@@ -1,5 +1,5 @@
 /** What a header-value helper was reading when it failed. */
-export type SipSyntaxKind = 'uri' | 'name-addr' | 'via' | 'cseq' | 'params';
+export type SipSyntaxKind = 'uri' | 'name-addr' | 'via' | 'cseq' | 'params' | 'challenge';
 
 /**
  * A header value or URI that does not follow the RFC 3261 §25.1 grammar,

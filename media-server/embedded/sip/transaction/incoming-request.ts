@@ -9,7 +9,7 @@ import {
   type SipRequest,
   type Via,
 } from '../message/index.js';
-import type { TransportAddress } from '../transport/sip-transport.js';
+import { isStreamProtocol, type TransportAddress } from '../transport/sip-transport.js';
 
 /**
  * A parsed request as the transaction layer needs it: its top Via and CSeq
@@ -37,7 +37,7 @@ const DEFAULT_SIP_PORT = 5060;
  * port, or the source port when the client asked for `rport` (RFC 3581 §4).
  */
 export function responseAddressOf(via: Via, source: TransportAddress): TransportAddress {
-  if (source.protocol === 'tcp') return source;
+  if (isStreamProtocol(source.protocol)) return source;
   const port = via.params.has('rport') ? source.port : (via.port ?? DEFAULT_SIP_PORT);
   return port === source.port ? source : { protocol: source.protocol, address: source.address, port };
 }

@@ -1,8 +1,16 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { connectTls, serverTlsContext, type SipTlsOptions } from './sip-tls.js';
 
-export type TransportProtocol = 'udp' | 'tcp';
+export type { SipTlsOptions } from './sip-tls.js';
+export { SipTlsConnectError } from './sip-tls.js';
+
+export type TransportProtocol = 'udp' | 'tcp' | 'tls';
+
+/** TCP and TLS: a byte stream, framed by Content-Length, answered on the connection a request came on. */
+export const isStreamProtocol = (protocol: TransportProtocol): boolean => protocol !== 'udp';
 
 /** Where a message came from, or goes to. */
 export interface TransportAddress {
@@ -11,7 +19,7 @@ export interface TransportAddress {
   readonly port: number;
 }
 
-/** Splits a TCP byte stream into SIP messages (RFC 3261 §18.3: Content-Length framing). */
+/** Splits a TCP (or TLS) byte stream into SIP messages (RFC 3261 §18.3: Content-Length framing). */
 export interface StreamFramer {
   /** Feeds bytes; calls back once per whole message, keep-alive or framing error. */
   push(chunk: Buffer): void;
@@ -52,12 +60,20 @@ export const DROP_REASONS: readonly DropReason[] = [
   'write-backlog',
 ];
 
-/** What the transport has carried and refused since it was built (a live view). */
+/**
+ * What the transport has carried and refused since it was built (a live
+ * view). TLS runs over TCP: its connections and messages count as TCP ones
+ * (and in the same caps), and again in the `tls` counts.
+ */
 export interface SipTransportCounters {
   udpMessages: number;
   tcpMessages: number;
   /** Inbound TCP connections taken on. */
   tcpAccepted: number;
+  /** Of those, messages that came over TLS. */
+  tlsMessages: number;
+  /** Of those, inbound connections on the TLS port (counted before the handshake). */
+  tlsAccepted: number;
   /** Refusals by reason; `oversized` counts UDP datagrams over `maxUdpMessageBytes`. */
   dropped: Record<DropReason, number>;
 }
@@ -90,15 +106,23 @@ export interface SipTransportOptions {
   readonly maxTcpWriteBacklogBytes?: number;
   /** Connections from sources this refuses are closed before a byte is read. */
   readonly acceptTcpFrom?: (address: string) => boolean;
+  /**
+   * SIP over TLS: a listener on its own port (with a certificate), and
+   * whom outgoing TLS trusts. Its connections go through the TCP code path
+   * (caps, idle timeout, framing, write backlog). Default: no listener;
+   * outgoing TLS trusts Node's bundled roots.
+   */
+  readonly tls?: SipTlsOptions | undefined;
 }
 
-const key = (address: string, port: number): string => `${address}|${port}`;
+const key = (protocol: TransportProtocol, address: string, port: number): string => `${protocol}|${address}|${port}`;
 
 /**
- * SIP over UDP and TCP on one port (RFC 3261 §18). Delivers whole messages as
- * bytes; parsing is the message layer's job. Responses to a TCP request go
- * back on the connection it came on (§18.2.2); otherwise a connection to the
- * destination is reused or opened.
+ * SIP over UDP and TCP on one port (RFC 3261 §18), and TLS on another
+ * (§26.2.1). Delivers whole messages as bytes; parsing is the message
+ * layer's job. Responses to a TCP or TLS request go back on the connection
+ * it came on (§18.2.2); otherwise a connection to the destination is reused
+ * or opened.
  */
 export class SipTransport extends EventEmitter<SipTransportEvents> {
   readonly #options: SipTransportOptions;
@@ -115,11 +139,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     udpMessages: 0,
     tcpMessages: 0,
     tcpAccepted: 0,
+    tlsMessages: 0,
+    tlsAccepted: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
   #udp: UdpSocket | undefined;
   #tcp: Server | undefined;
+  #tls: Server | undefined;
+  #tlsContext: SecureContext | undefined;
   #port = 0;
+  #tlsPort = 0;
 
   constructor(options: SipTransportOptions) {
     super();
@@ -136,10 +165,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     return this.#port;
   }
 
+  /** The TLS listener's port; 0 without TLS. */
+  get tlsPort(): number {
+    return this.#tlsPort;
+  }
+
   get host(): string {
     return this.#options.host;
   }
 
+  /** Open TCP connections, TLS ones included. */
   get tcpConnections(): number {
     return this.#connections.size;
   }
@@ -177,16 +212,28 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     });
     udp.on('error', (err) => this.#reportError(err));
 
-    const tcp = createServer((socket) => this.#onConnection(socket));
+    this.#tcp = await this.#listen(this.#port, 'tcp');
+    this.#tlsContext = serverTlsContext(this.#options.tls);
+    if (this.#tlsContext) {
+      const port = this.#options.tls?.port ?? 5061;
+      this.#tls = await this.#listen(port, 'tls');
+      const bound = this.#tls.address();
+      this.#tlsPort = typeof bound === 'object' && bound ? bound.port : port;
+    }
+  }
+
+  /** A TCP listener; on the TLS port each connection is wrapped once it passed the caps. */
+  async #listen(port: number, protocol: 'tcp' | 'tls'): Promise<Server> {
+    const server = createServer((socket) => this.#onConnection(socket, protocol));
     await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(this.#port, this.#options.host, () => {
-        tcp.off('error', reject);
+      server.once('error', reject);
+      server.listen(port, this.#options.host, () => {
+        server.off('error', reject);
         resolve();
       });
     });
-    tcp.on('error', (err) => this.#reportError(err));
-    this.#tcp = tcp;
+    server.on('error', (err) => this.#reportError(err));
+    return server;
   }
 
   async stop(): Promise<void> {
@@ -195,9 +242,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     for (const timer of this.#idleTimers.values()) clearTimeout(timer);
     this.#idleTimers.clear();
     this.#perSource.clear();
-    await new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
+    for (const server of [this.#tcp, this.#tls]) await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.#udp ? this.#udp.close(() => resolve()) : resolve()));
     this.#tcp = undefined;
+    this.#tls = undefined;
     this.#udp = undefined;
   }
 
@@ -208,7 +256,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       if (!udp) return Promise.reject(new Error('transport stopped'));
       return new Promise((resolve, reject) => udp.send(message, to.port, to.address, (err) => (err ? reject(err) : resolve())));
     }
-    return this.#sendTcp(message, to);
+    return this.#sendStream(message, to);
   }
 
   #onDatagram(message: Buffer, address: string, port: number): void {
@@ -233,10 +281,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.emit('dropped', reason, source);
   }
 
-  #onConnection(socket: Socket): void {
+  #onConnection(socket: Socket, protocol: 'tcp' | 'tls'): void {
     const address = socket.remoteAddress ?? '';
     const port = socket.remotePort ?? 0;
-    const source: TransportAddress = { protocol: 'tcp', address, port };
+    const source: TransportAddress = { protocol, address, port };
     // Refused before a byte is read: a socket we never read from costs nothing more.
     let refusal: DropReason | undefined;
     if (this.#options.acceptTcpFrom && !this.#options.acceptTcpFrom(address)) refusal = 'not-allowed';
@@ -249,14 +297,23 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       return;
     }
     this.#counters.tcpAccepted++;
-    this.#adopt(socket, source);
+    socket.setNoDelay(true);
+    if (protocol === 'tcp') {
+      this.#adopt(socket, source);
+      return;
+    }
+    this.#counters.tlsAccepted++;
+    // The TLS socket reports the connection's errors; the raw one must not throw unheard.
+    socket.on('error', () => undefined);
+    // Wrapped only now, so a refused connection never costs a handshake. A handshake that
+    // never completes delivers no message: the idle timer closes it like a silent TCP peer.
+    this.#adopt(new TLSSocket(socket, { isServer: true, secureContext: this.#tlsContext as SecureContext }), source);
   }
 
   #adopt(socket: Socket, source: TransportAddress): void {
-    const id = key(source.address, source.port);
+    const id = key(source.protocol, source.address, source.port);
     this.#connections.set(id, socket);
     this.#perSource.set(source.address, (this.#perSource.get(source.address) ?? 0) + 1);
-    socket.setNoDelay(true);
     // Not socket.setTimeout: any byte resets that, and a peer dripping one byte a
     // minute would hold its connection and buffer for ever. Only whole messages,
     // keep-alives and our own sends count as activity.
@@ -271,6 +328,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       message: (message) => {
         active();
         this.#counters.tcpMessages++;
+        if (source.protocol === 'tls') this.#counters.tlsMessages++;
         this.emit('message', message, source);
       },
       ping: () => {
@@ -303,16 +361,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     });
   }
 
-  async #sendTcp(message: Buffer, to: TransportAddress): Promise<void> {
-    let socket = this.#connections.get(key(to.address, to.port));
+  async #sendStream(message: Buffer, to: TransportAddress): Promise<void> {
+    let socket = this.#connections.get(key(to.protocol, to.address, to.port));
     if (!socket || socket.destroyed) {
-      socket = await new Promise<Socket>((resolve, reject) => {
-        const s = createConnection({ host: to.address, port: to.port }, () => {
-          s.off('error', reject);
-          resolve(s);
-        });
-        s.once('error', reject);
-      });
+      socket = to.protocol === 'tls' ? await connectTls(to.address, to.port, this.#options.tls) : await connectTcp(to.address, to.port);
+      socket.setNoDelay(true);
       this.#adopt(socket, to);
     }
     const open = socket;
@@ -325,4 +378,14 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     }
     await written;
   }
+}
+
+function connectTcp(host: string, port: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s = createConnection({ host, port }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
 }

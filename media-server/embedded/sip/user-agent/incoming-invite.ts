@@ -1,6 +1,6 @@
 import { SipDialogTerminatedError } from '../dialog/dialog-errors.js';
 import { checkExtraHeaders } from '../dialog/dialog-request.js';
-import { uasDialogState } from '../dialog/dialog-state.js';
+import { isSecureRequest, uasDialogState } from '../dialog/dialog-state.js';
 import { GuardedEmitter } from '../dialog/guarded-emitter.js';
 import { InviteSession } from '../dialog/invite-session.js';
 import { createSipResponse, parseNameAddr, parseSipUri, type SipRequest } from '../message/index.js';
@@ -128,7 +128,7 @@ export class InboundInvite extends GuardedEmitter<IncomingInviteEvents> implemen
       throw new InvalidStateError('IncomingInvite', this.#state, 'accepted');
     }
     checkExtraHeaders(options.headers);
-    const state = uasDialogState(this.request, this.localTag, this.#incoming.cseq.seq);
+    const state = uasDialogState(this.request, this.localTag, this.#incoming.cseq.seq, this.source.protocol === 'tls');
     const dialog = new InviteSession({
       role: 'uas',
       host: this.#core,
@@ -184,8 +184,9 @@ export class InboundInvite extends GuardedEmitter<IncomingInviteEvents> implemen
     this.#onSettled?.();
   }
 
+  /** §12.1.1: a SIPS Request-URI over TLS gets a SIPS Contact. */
   #contact(): string {
-    return this.#core.origin(this.source.protocol).contact ?? '';
+    return this.#core.origin(this.source.protocol, isSecureRequest(this.request, this.source.protocol === 'tls')).contact ?? '';
   }
 
   #copyRecordRoute(): Array<[string, string]> {

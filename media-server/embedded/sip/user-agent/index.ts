@@ -5,3 +5,4 @@ export * from './sip-user-agent.js';
 export { InvalidStateError, SipTimeoutError, SipTransportError, SipUnsupportedError } from '../transaction/transaction-errors.js';
 export { SipAckTimeoutError, SipDialogTerminatedError, SipFinalResponseError, SipRequestPendingError } from '../dialog/dialog-errors.js';
 export { InviteSession, type DialogEndReason, type InviteSessionEvents, type InviteSessionState } from '../dialog/invite-session.js';
+export * from './digest-authorization.js';

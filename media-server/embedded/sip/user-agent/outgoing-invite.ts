@@ -16,6 +16,7 @@ import { newBranch, newCallId, newTag } from '../transaction/sip-identifiers.js'
 import { transactionTimeout, type SipTimerHandle } from '../transaction/sip-timers.js';
 import { InvalidStateError, SipTimeoutError, SipTransportError } from '../transaction/transaction-errors.js';
 import type { TransportAddress } from '../transport/sip-transport.js';
+import { chooseDigestChallenge, digestAuthorization, type DigestCredentials } from './digest-authorization.js';
 import type { UserAgentCore } from './user-agent-core.js';
 import { SipCancelledError, SipUserAgentStoppedError } from './user-agent-errors.js';
 
@@ -28,6 +29,13 @@ export interface InviteOptions {
   readonly sdp: string;
   /** Without a final response by then, the INVITE is cancelled and `dialog` rejects with `SipTimeoutError`. Default 180 000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * Answers a 401 or 407 once (RFC 3261 §22.2, §22.3): the INVITE is sent
+   * again with a new CSeq and branch and the Digest response. A second
+   * challenge (wrong credentials) settles like any 4xx. Default: none, a
+   * challenge settles the INVITE.
+   */
+  readonly credentials?: DigestCredentials | undefined;
 }
 
 export interface OutgoingInviteEvents {
@@ -37,6 +45,7 @@ export interface OutgoingInviteEvents {
 
 /** An INVITE we sent outside any dialog. */
 export interface OutgoingInvite {
+  /** The INVITE as last sent (with credentials, after a challenge). */
   readonly request: SipRequest;
   /**
    * Resolves with the dialog once the 2xx is ACKed. Rejects with
@@ -56,15 +65,23 @@ export interface OutgoingInvite {
  * Where an outbound INVITE is:
  *
  *   calling    → proceeding   a 1xx
+ *   calling    → calling      a 401/407 answered: the INVITE sent again with credentials
  *   calling    → settled      final response, timeout, transport error
+ *   proceeding → calling      a 401/407 after a 1xx, answered
  *   proceeding → settled
  */
 type OutboundInviteState = 'calling' | 'proceeding' | 'settled';
 
 const TRANSITIONS: Readonly<Record<OutboundInviteState, readonly OutboundInviteState[]>> = {
-  calling: ['proceeding', 'settled'],
-  proceeding: ['settled'],
+  calling: ['proceeding', 'calling', 'settled'],
+  proceeding: ['calling', 'settled'],
   settled: [],
+};
+
+/** §22.2 / §22.3: the challenge header of each status, and the header that answers it. */
+const CHALLENGES: Readonly<Record<number, readonly [challenge: string, answer: string]>> = {
+  401: ['WWW-Authenticate', 'Authorization'],
+  407: ['Proxy-Authenticate', 'Proxy-Authorization'],
 };
 
 const DEFAULT_TIMEOUT_MS = 180_000;
@@ -72,11 +89,14 @@ const EMPTY = Buffer.alloc(0);
 
 /** The UAC side of an INVITE outside a dialog (RFC 3261 §13.2) over its INVITE client transaction. */
 export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> implements OutgoingInvite {
-  readonly request: SipRequest;
   readonly dialog: Promise<InviteSession>;
   readonly #core: UserAgentCore;
   readonly #onSettled: (invite: OutboundInvite) => void;
   #state: OutboundInviteState = 'calling';
+  #request: SipRequest;
+  #cseq = 1;
+  readonly #credentials: DigestCredentials | undefined;
+  #challengeAnswered = false;
   #destination: TransportAddress | undefined;
   #transaction: InviteClientTransaction | undefined;
   #established: InviteSession | undefined;
@@ -92,6 +112,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
     super();
     this.#core = core;
     this.#onSettled = onSettled;
+    this.#credentials = options.credentials;
     this.dialog = new Promise<InviteSession>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -103,16 +124,24 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       this.#destination = nextHopOf(target);
       request = this.#build(target, options, this.#destination);
     } catch (err) {
-      this.request = { kind: 'request', method: 'INVITE', uri: target, headers: new SipHeaders(), body: EMPTY };
+      this.#request = { kind: 'request', method: 'INVITE', uri: target, headers: new SipHeaders(), body: EMPTY };
       this.#settle(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    this.request = request;
+    this.#request = request;
     this.#ringTimer = core.transactions.clock.setTimer(() => {
       this.#ringTimer = undefined;
       this.#cancel('timeout');
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.#transaction = core.transactions.sendRequest(request, this.#destination, {
+    this.#send(request);
+  }
+
+  get request(): SipRequest {
+    return this.#request;
+  }
+
+  #send(request: SipRequest): void {
+    this.#transaction = this.#core.transactions.sendRequest(request, this.#destination as TransportAddress, {
       onResponse: (response) => this.#onResponse(response),
       onTimeout: () => this.#settle(this.#cancelError() ?? new SipTimeoutError('INVITE')),
       onTransportError: (error) => this.#settle(new SipTransportError('INVITE could not be sent', { cause: error })),
@@ -149,7 +178,8 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
    */
   #build(target: string, options: InviteOptions, destination: TransportAddress): SipRequest {
     checkExtraHeaders(options.headers);
-    const origin = this.#core.origin(destination.protocol);
+    // §8.1.1.8: "If the Request-URI or top Route header field value contains a SIPS URI, the Contact header field MUST contain a SIPS URI as well."
+    const origin = this.#core.origin(destination.protocol, /^sips:/i.test(target));
     const from = parseNameAddr(options.from ?? `sip:ivr@${origin.viaHost.includes(':') ? `[${origin.viaHost}]` : origin.viaHost}:${origin.viaPort}`);
     from.params.set('tag', newTag());
     const headers = new SipHeaders();
@@ -179,6 +209,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
     }
     if (status >= 300) {
       // The transaction has ACKed it (§17.1.1.3).
+      if (this.#answerChallenge(response)) return;
       this.#settle(this.#cancelError() ?? new SipFinalResponseError('INVITE', response));
       return;
     }
@@ -194,10 +225,11 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       dialog = new InviteSession({
         role: 'uac',
         host: this.#core,
-        state: uacDialogState(this.request, response, 1),
+        state: uacDialogState(this.request, response, this.#cseq, this.#destination?.protocol === 'tls'),
         remoteSdp: response.body.toString('utf8'),
         localSdp: this.request.body.toString('utf8'),
         flow: this.#destination as TransportAddress,
+        inviteCredentials: this.#credentialLines(),
       });
     } catch (err) {
       this.#settle(err instanceof Error ? err : new Error(String(err)));
@@ -215,6 +247,43 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       return;
     }
     this.#settle(undefined, dialog);
+  }
+
+  /**
+   * A 401 or 407 we have credentials for, and have not answered yet: the
+   * INVITE again (§22.2: "with the same Call-ID, From tag and To header
+   * field", the CSeq "incremented by one", a new branch since it is a new
+   * transaction), with the Digest answer to the strongest challenge. True
+   * when it went out.
+   */
+  #answerChallenge(response: SipResponse): boolean {
+    const headers = CHALLENGES[response.status];
+    const credentials = this.#credentials;
+    if (!headers || !credentials || this.#challengeAnswered || this.#cancelCause || this.#state === 'settled') return false;
+    const challenge = chooseDigestChallenge(response.headers.getAll(headers[0]));
+    if (!challenge) return false;
+    this.#challengeAnswered = true;
+    const previous = this.#request;
+    this.#cseq++;
+    const request: SipRequest = { ...previous, headers: previous.headers.clone() };
+    const origin = this.#core.origin((this.#destination as TransportAddress).protocol, /^sips:/i.test(previous.uri));
+    request.headers.replaceFirst('Via', formatOwnVia(origin, (this.#destination as TransportAddress).protocol, newBranch()));
+    request.headers.replaceFirst('CSeq', `${this.#cseq} INVITE`);
+    request.headers.append(headers[1], digestAuthorization(challenge, credentials, { method: 'INVITE', uri: previous.uri, body: previous.body, nonceCount: 1 }));
+    this.#request = request;
+    this.#transition('calling');
+    this.#send(request);
+    return true;
+  }
+
+  /** The INVITE's Authorization / Proxy-Authorization lines, for its ACK; undefined without. */
+  #credentialLines(): Record<string, string> | undefined {
+    const lines: Record<string, string> = {};
+    for (const name of ['Authorization', 'Proxy-Authorization']) {
+      const value = this.#request.headers.get(name);
+      if (value !== undefined) lines[name] = value;
+    }
+    return Object.keys(lines).length > 0 ? lines : undefined;
   }
 
   #cancel(cause: 'explicit' | 'timeout'): void {
@@ -243,7 +312,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
     headers.append('From', invite.headers.get('From') as string);
     headers.append('To', invite.headers.get('To') as string);
     headers.append('Call-ID', invite.headers.get('Call-ID') as string);
-    headers.append('CSeq', '1 CANCEL');
+    headers.append('CSeq', `${this.#cseq} CANCEL`);
     const cancel: SipRequest = { kind: 'request', method: 'CANCEL', uri: invite.uri, headers, body: EMPTY };
     const ignore = (): void => undefined;
     try {

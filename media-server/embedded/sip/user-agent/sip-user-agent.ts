@@ -55,6 +55,8 @@ export interface SipUserAgentOptions {
   readonly contactHost: string;
   /** A function when the port is only known once the transport listens (port 0: one picked for us). */
   readonly contactPort: number | (() => number);
+  /** The TLS listener's port, for Via and Contact over TLS. Default: `contactPort`. */
+  readonly contactTlsPort?: number | (() => number) | undefined;
   /** User-Agent value for our requests and Server value for our responses. Default: none sent. */
   readonly userAgent?: string;
   /** T1, T2, T4. Default 500 ms, 4 s, 5 s (RFC 3261 Appendix A). */
@@ -132,8 +134,8 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #allow: SourcePolicy;
   readonly #logger: Logger | undefined;
   readonly #transactions: TransactionLayer;
-  #origins: Readonly<Record<TransportProtocol, RequestOrigin>> | undefined;
-  readonly #makeOrigins: () => Readonly<Record<TransportProtocol, RequestOrigin>>;
+  #origins: Readonly<Record<TransportProtocol | 'sips', RequestOrigin>> | undefined;
+  readonly #makeOrigins: () => Readonly<Record<TransportProtocol | 'sips', RequestOrigin>>;
   readonly #responseHeaders: ReadonlyArray<readonly [string, string]>;
   readonly #core: UserAgentCore;
   readonly #maxServerTransactions: number;
@@ -178,21 +180,30 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     });
     const host = options.contactHost.includes(':') ? `[${options.contactHost}]` : options.contactHost;
     // Built on first use, once the transport has its port (Via and Contact must name the real one).
+    const portOf = (port: number | (() => number)): number => (typeof port === 'function' ? port() : port);
     this.#makeOrigins = () => {
-      const port = typeof options.contactPort === 'function' ? options.contactPort() : options.contactPort;
-      const origin = (protocol: TransportProtocol): RequestOrigin => ({
+      const port = portOf(options.contactPort);
+      const tlsPort = portOf(options.contactTlsPort ?? options.contactPort);
+      const origin = (viaPort: number, contact: string): RequestOrigin => ({
         viaHost: options.contactHost,
-        viaPort: port,
-        contact: `<sip:${host}:${port}${protocol === 'tcp' ? ';transport=tcp' : ''}>`,
+        viaPort,
+        contact: `<${contact}>`,
         userAgent: options.userAgent,
       });
-      return { udp: origin('udp'), tcp: origin('tcp') };
+      return {
+        udp: origin(port, `sip:${host}:${port}`),
+        tcp: origin(port, `sip:${host}:${port};transport=tcp`),
+        // RFC 5630 §3.1.3 deprecates transport=tls, yet a sip: Contact reachable only over TLS
+        // needs it (a peer would otherwise try UDP); SIPS dialogs get a sips: Contact.
+        tls: origin(tlsPort, `sip:${host}:${tlsPort};transport=tls`),
+        sips: origin(tlsPort, `sips:${host}:${tlsPort}`),
+      };
     };
     this.#responseHeaders = options.userAgent === undefined ? [] : [['Server', options.userAgent]];
     const dialogs = this.#dialogs;
     const core: UserAgentCore = {
       transactions: this.#transactions,
-      origin: (protocol) => (this.#origins ??= this.#makeOrigins())[protocol],
+      origin: (protocol, secure = false) => (this.#origins ??= this.#makeOrigins())[secure && protocol === 'tls' ? 'sips' : protocol],
       responseHeaders: this.#responseHeaders,
       allowHeader: ALLOW_HEADER,
       forget: (dialog) => {
