@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startHttpServer, type RunningHttpServer } from '../agent-bridge/http-server.js';
+import { checkReadiness, startHttpServer, type ReadinessProbe, type RunningHttpServer } from '../agent-bridge/http-server.js';
 import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
 import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
@@ -118,7 +118,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
   // RTP and SIP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
+  let stopping = false;
+  // What /readyz answers and `payment_ivr_ready` exports, read when asked from the objects made below.
+  const readiness: Readonly<Record<string, ReadinessProbe>> = {
+    store: () => store.isWritable(),
+    mediaServer: () => mediaServer.connected,
+    accepting: () => !stopping,
+    psp: () => pspReadiness.ready(),
+  };
   const metrics = new Metrics({
+    readiness: () => checkReadiness(readiness),
+    inDoubt: () => store.listAuthorisations({ state: 'in_doubt' }).length,
     ...(config.MEDIA_SERVER === 'embedded'
       ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
       : {}),
@@ -274,7 +284,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   ivr.start();
   const sipPort = mediaServer.sipPort;
 
-  let stopping = false;
   let http: RunningHttpServer;
   try {
     const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
@@ -282,12 +291,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
-      readiness: {
-        store: () => store.isWritable(),
-        mediaServer: () => mediaServer.connected,
-        accepting: () => !stopping,
-        psp: () => pspReadiness.ready(),
-      },
+      readiness,
       consoleDir: SHIPPED_FILES.consoleDir,
       ...(tls ? { tls } : {}),
       routes: (app) => {
