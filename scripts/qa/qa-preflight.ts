@@ -67,16 +67,20 @@ export async function checkSipTarget(target: { host: string; port: number; local
 /** Asks the payments API one question with the key: the API must answer, and accept the key. */
 export async function checkApi(api: { url: string; key: string }, timeoutMs = 5000): Promise<void> {
   let status: number;
+  let body: unknown;
   try {
     const res = await fetch(`${api.url}/api/v1/payments?reference=qa-preflight`, {
       headers: { authorization: `Bearer ${api.key}` },
       signal: AbortSignal.timeout(timeoutMs),
     });
-    await res.body?.cancel();
     status = res.status;
+    body = await res.json().catch(() => undefined);
   } catch (err) {
     throw new QaUnreachableError(`cannot reach the API at ${api.url}: ${why(err, timeoutMs)}`);
   }
   if (status === 401 || status === 403) throw new QaUnreachableError(`the API at ${api.url} refused the API key (HTTP ${status}): give --api-key or $QA_API_KEY, or --no-api`);
-  if (status !== 200) throw new QaUnreachableError(`the API at ${api.url} answered HTTP ${status} to GET /api/v1/payments: is --api the agent-bridge address?`);
+  const payments = (body as { payments?: unknown } | undefined)?.payments;
+  if (status !== 200 || !Array.isArray(payments)) {
+    throw new QaUnreachableError(`the API at ${api.url} answered GET /api/v1/payments with HTTP ${status}${status === 200 ? ' but no payments list' : ''}: is --api the agent-bridge address?`);
+  }
 }

@@ -50,8 +50,8 @@ async function closedUdpPort(): Promise<number> {
   return port;
 }
 
-async function httpServer(status: number): Promise<{ url: string; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end('{"payments":[]}'));
+async function httpServer(status: number, body = '{"payments":[]}'): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(() => server.close());
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -113,5 +113,13 @@ describe('npm run qa', () => {
     const r = await qa(['--target', `127.0.0.1:${sip}`, '--api', url, '--api-key', 'k'.repeat(40)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`qa: the API at ${url} refused the API key (HTTP 401): give --api-key or $QA_API_KEY, or --no-api\n`);
+  });
+
+  it('reports a server that is not the payments API in one line, exit 2', async () => {
+    const sip = await sipResponder();
+    const { url } = await httpServer(200, '<html>a web server</html>');
+    const r = await qa(['--target', `127.0.0.1:${sip}`, '--api', url, '--api-key', 'k'.repeat(40)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`qa: the API at ${url} answered GET /api/v1/payments with HTTP 200 but no payments list: is --api the agent-bridge address?\n`);
   });
 });
