@@ -8,6 +8,19 @@ import { mountConsole } from './console/console-routes.js';
 /** A named check behind /readyz: true when that dependency can serve. */
 export type ReadinessProbe = () => boolean | Promise<boolean>;
 
+/** Runs every probe: a probe that throws counts as not ready. */
+export async function checkReadiness(probes: Readonly<Record<string, ReadinessProbe>>): Promise<Record<string, boolean>> {
+  const checks: Record<string, boolean> = {};
+  for (const [name, probe] of Object.entries(probes)) {
+    try {
+      checks[name] = await probe();
+    } catch {
+      checks[name] = false;
+    }
+  }
+  return checks;
+}
+
 export interface HttpServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
@@ -53,14 +66,7 @@ export function createHttpApp(options: Omit<HttpServerOptions, 'host' | 'port'>)
   });
 
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, boolean> = {};
-    for (const [name, probe] of Object.entries(options.readiness)) {
-      try {
-        checks[name] = await probe();
-      } catch {
-        checks[name] = false;
-      }
-    }
+    const checks = await checkReadiness(options.readiness);
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
   });

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { startHttpServer, type RunningHttpServer } from '../agent-bridge/http-server.js';
+import { checkReadiness, startHttpServer, type ReadinessProbe, type RunningHttpServer } from '../agent-bridge/http-server.js';
 import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
 import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
@@ -37,9 +37,9 @@ import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
-import { PromptCatalogue } from '../ivr/prompts/prompt-catalogue.js';
-import { PROMPT_LANGUAGES } from '../ivr/prompts/prompt-texts.js';
-import type { Config } from './config.js';
+import { MissingPromptError, PromptCatalogue, UnplayablePromptError } from '../ivr/prompts/prompt-catalogue.js';
+import { PROMPT_LANGUAGES, type PromptLanguage } from '../ivr/prompts/prompt-texts.js';
+import { ConfigError, type Config } from './config.js';
 import { SHIPPED_FILES } from './shipped-files.js';
 import { Metrics } from './metrics.js';
 
@@ -88,9 +88,7 @@ const SETTLE_MS = 5_000;
  * server with the payment IVR on it, HTTP server with the stream.
  */
 export async function buildApplication({ config, logger, dataDir }: ApplicationOptions): Promise<Application> {
-  // A missing recording is a build problem: refuse to start rather than fail mid-call.
-  const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, SHIPPED_FILES.promptAudioDir)]));
-  for (const catalogue of prompts.values()) catalogue.verify();
+  const prompts = promptCatalogues(config.PROMPTS_DIR);
   const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
   if (auditKey.source === 'generated') {
     // Printed once, at the start that created it; the key itself never is.
@@ -119,7 +117,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
   // RTP and SIP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
+  let stopping = false;
+  // What /readyz answers and `payment_ivr_ready` exports, read when asked from the objects made below.
+  const readiness: Readonly<Record<string, ReadinessProbe>> = {
+    store: () => store.isWritable(),
+    mediaServer: () => mediaServer.connected,
+    accepting: () => !stopping,
+    psp: () => pspReadiness.ready(),
+  };
   const metrics = new Metrics({
+    readiness: () => checkReadiness(readiness),
+    inDoubt: () => store.listAuthorisations({ state: 'in_doubt' }).length,
     ...(config.MEDIA_SERVER === 'embedded'
       ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
       : {}),
@@ -270,7 +278,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   ivr.start();
   const sipPort = mediaServer.sipPort;
 
-  let stopping = false;
   let http: RunningHttpServer;
   try {
     const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : undefined;
@@ -278,12 +285,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
       logger: logger.child({ component: 'http' }),
-      readiness: {
-        store: () => store.isWritable(),
-        mediaServer: () => mediaServer.connected,
-        accepting: () => !stopping,
-        psp: () => pspReadiness.ready(),
-      },
+      readiness,
       consoleDir: SHIPPED_FILES.consoleDir,
       ...(tls ? { tls } : {}),
       routes: (app) => {
@@ -348,4 +350,24 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       closeCore();
     },
   };
+}
+
+/**
+ * The prompts of every language the IVR speaks (a session may ask for any),
+ * from PROMPTS_DIR or as shipped, each recording checked: a missing or
+ * unplayable one stops the start rather than a call.
+ */
+function promptCatalogues(promptsDir: string | undefined): Map<PromptLanguage, PromptCatalogue> {
+  const root = promptsDir === undefined ? SHIPPED_FILES.promptAudioDir : resolve(promptsDir);
+  if (promptsDir !== undefined && !statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError('PROMPTS_DIR', `${root} is not a folder`);
+  }
+  const prompts = new Map(PROMPT_LANGUAGES.map((language) => [language, new PromptCatalogue(language, root)]));
+  try {
+    for (const catalogue of prompts.values()) catalogue.verify();
+  } catch (err) {
+    if (promptsDir !== undefined && (err instanceof MissingPromptError || err instanceof UnplayablePromptError)) throw new ConfigError('PROMPTS_DIR', err.message);
+    throw err;
+  }
+  return prompts;
 }

@@ -182,6 +182,11 @@ export const configSchema = z
     ORDER_LOOKUP_TOKEN: z.string().min(1).optional(),
     ORDER_LOOKUP_TIMEOUT_MS: positiveMs.default(3000),
     LANGUAGE: z.enum(['fr-FR', 'en-GB']).default('fr-FR'),
+    /**
+     * The operator's own recordings, laid out like ivr/prompts/audio: <dir>/<language>/<prompt id>.wav
+     * for every language, 8 kHz mono WAV (16-bit PCM or G.711). Default: the shipped recordings.
+     */
+    PROMPTS_DIR: z.string().min(1).optional(),
     /** Ask the caller to confirm the card's last four before authorising. */
     CONFIRM_CARD: booleanSetting.default(false),
     /** Ask the caller to confirm the amount before the card number. */

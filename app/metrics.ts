@@ -28,6 +28,10 @@ export interface MetricsOptions {
   readonly rtp?: () => RtpPacketTotals;
   /** Read at each scrape; without it the SIP metrics are not exported (drachtio has its own). Default: none. */
   readonly sip?: () => SipTotals;
+  /** Read at each scrape: each /readyz check by name (true when it passes), exported as `payment_ivr_ready{check}` (in kebab case). Default: none. */
+  readonly readiness?: () => Promise<Readonly<Record<string, boolean>>>;
+  /** Read at each scrape: authorisations in doubt now (awaiting reconciliation), `payment_ivr_payments_in_doubt`. Default: none. */
+  readonly inDoubt?: () => number;
   /** Node.js process metrics: CPU, memory, GC, event-loop lag (`nodejs_eventloop_lag_*`). Default true. */
   readonly processMetrics?: boolean;
 }
@@ -121,6 +125,8 @@ export class Metrics implements CallMetrics {
     for (const method of DTMF_METHODS) this.#dtmf.inc({ method }, 0);
     if (options.rtp) this.#rtpMetrics(options.rtp);
     if (options.sip) this.#sipMetrics(options.sip);
+    if (options.readiness) this.#readinessMetric(options.readiness);
+    if (options.inDoubt) this.#inDoubtMetric(options.inDoubt);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -161,6 +167,33 @@ export class Metrics implements CallMetrics {
   /** The authoriser's `onPspCall`. */
   pspCall(psp: string, outcome: PspCallOutcome, seconds: number): void {
     this.#pspLatency.observe({ psp, outcome }, seconds);
+  }
+
+  /** Readiness by check, so an alert can say which dependency went (the same checks as /readyz). */
+  #readinessMetric(read: () => Promise<Readonly<Record<string, boolean>>>): void {
+    new Gauge({
+      name: `${METRIC_PREFIX}ready`,
+      help: 'Each /readyz check: 1 while it passes (store, media-server, accepting, psp)',
+      labelNames: ['check'],
+      registers: [this.registry],
+      async collect() {
+        const checks = await read();
+        this.reset();
+        // Label values are lower-case words like every other label here: mediaServer → media-server.
+        for (const [name, ok] of Object.entries(checks)) this.set({ check: name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) }, ok ? 1 : 0);
+      },
+    });
+  }
+
+  #inDoubtMetric(read: () => number): void {
+    new Gauge({
+      name: `${METRIC_PREFIX}payments_in_doubt`,
+      help: 'Authorisations in doubt now: sent to the PSP with no answer yet, awaiting reconciliation',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /**

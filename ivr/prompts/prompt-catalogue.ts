@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AudioItem } from '../../media-server/media-server-port.js';
+import { parseWav, PROMPT_WAV } from '../../media-server/embedded/media/wav-reader.js';
 import type { PromptItem } from '../flow/flow-types.js';
 import { PROMPT_TEXTS, type PromptLanguage } from './prompt-texts.js';
 import { amountFragments, characterFragments, FRAGMENT_TEXTS } from './spoken-values.js';
@@ -8,6 +9,11 @@ import { amountFragments, characterFragments, FRAGMENT_TEXTS } from './spoken-va
 /** A prompt or fragment with no recording: a build problem, caught at start-up. */
 export class MissingPromptError extends Error {
   override readonly name = 'MissingPromptError';
+}
+
+/** A recording the media server cannot play (not a WAV, or not 8 kHz mono 16-bit PCM or G.711): caught at start-up. */
+export class UnplayablePromptError extends Error {
+  override readonly name = 'UnplayablePromptError';
 }
 
 /** Pause after a whole sentence, so prompts do not run into each other. */
@@ -28,12 +34,27 @@ export class PromptCatalogue {
     this.#dir = join(audioRoot, language);
   }
 
-  /** Checks every recording is there; call at start-up. */
+  /**
+   * Checks every recording is there and playable, 8 kHz mono WAV in 16-bit
+   * PCM or G.711 (what both media servers play as is), with some audio; call
+   * at start-up. The first problem is thrown, naming the file.
+   */
   verify(): void {
     const ids = [...Object.keys(PROMPT_TEXTS[this.language]), ...Object.keys(FRAGMENT_TEXTS[this.language])];
     const missing = ids.filter((id) => !existsSync(this.#file(id)));
     if (missing.length > 0) {
-      throw new MissingPromptError(`${missing.length} ${this.language} recordings missing (e.g. ${missing[0]}); run npm run prompts`);
+      const more = missing.length > 1 ? ` (and ${missing.length - 1} more of the ${ids.length} ${this.language} recordings)` : '';
+      throw new MissingPromptError(`prompt recording missing: ${this.#file(missing[0] as string)}${more}`);
+    }
+    for (const id of ids) {
+      const file = this.#file(id);
+      let problem: string | undefined;
+      try {
+        if (parseWav(readFileSync(file), PROMPT_WAV).frameCount === 0) problem = 'no audio in its data chunk';
+      } catch (err) {
+        problem = err instanceof Error ? err.message : String(err);
+      }
+      if (problem) throw new UnplayablePromptError(`prompt recording unplayable: ${file}: ${problem} (8 kHz mono WAV, 16-bit PCM or G.711)`);
     }
   }
 

@@ -16,6 +16,8 @@ import { TEST_CARDS } from '../../tools/test-cards.js';
 export interface QaScenario {
   readonly name: string;
   readonly description: string;
+  /** What the scenario asserts once SIPp's call completed (every one also fails when SIPp does), for --list. */
+  readonly checks: string;
   /** Left out of a default run (long, or needs an agent phone); run it by name or with --all. */
   readonly slow?: boolean;
   run(ctx: QaContext): Promise<void>;
@@ -56,6 +58,7 @@ function captureError(name: string, description: string, first: Step[], expected
   return {
     name,
     description,
+    checks: `payment approved; field attempts ${expected}`,
     async run(ctx) {
       await keyed(ctx, name, ...first);
       const payment = await ctx.payment();
@@ -70,6 +73,7 @@ function hangUp(name: string, description: string, keys: (reference: string) => 
   return {
     name,
     description,
+    checks: expectPayment ? 'the payment ends abandoned' : 'no payment started for the reference',
     async run(ctx) {
       await ctx.call('direct-pay-hangup.xml', ctx.target.payNumber, steps(ctx, name, ...keys(ctx.reference)));
       if (!ctx.target.api) return;
@@ -89,6 +93,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'direct-rfc4733',
     description: 'direct pay, RFC 4733 keys, approved',
+    checks: 'payment approved, visa ending 4242',
     async run(ctx) {
       await rfc4733(ctx, VISA);
       expectFields('payment', await ctx.payment(), { status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
@@ -97,6 +102,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'direct-info',
     description: 'direct pay, SIP INFO keys, approved',
+    checks: 'payment approved, mastercard ending 4444',
     async run(ctx) {
       const csv = join(ctx.workDir, 'info.csv');
       writeFileSync(csv, infoInjectionCsv([{ reference: ctx.reference, card: MASTERCARD, expiry: EXPIRY, securityCode: CODE }]));
@@ -107,6 +113,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'direct-inband',
     description: 'direct pay, in-band tones, approved',
+    checks: 'payment approved, amex ending 0005',
     async run(ctx) {
       const audio = join(ctx.workDir, 'inband.ulaw');
       writeDtmfUlaw(audio, [{ waitMs: 1000 }, { keys: `${ctx.reference}#` }, { waitMs: 1500 }, { keys: `${AMEX}${EXPIRY}1234` }, { waitMs: 500 }]);
@@ -121,6 +128,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'error-input-timeout',
     description: 'silence at the card prompt, then the card',
+    checks: 'payment approved; field attempts card-number:input-timeout,card-number:accepted,expiry:accepted,security-code:accepted',
     slow: true,
     async run(ctx) {
       // The amount and the card prompt, then the first-digit timeout, then the error prompt starts.
@@ -133,6 +141,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'declined',
     description: 'a card the bank declines',
+    checks: 'payment declined, reason generic-decline',
     async run(ctx) {
       await rfc4733(ctx, DECLINED);
       expectFields('payment', await ctx.payment(), { status: 'declined', declineReason: 'generic-decline' });
@@ -141,6 +150,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'insufficient-funds',
     description: 'a card with insufficient funds',
+    checks: 'payment declined, reason insufficient-funds',
     async run(ctx) {
       await rfc4733(ctx, NO_FUNDS);
       expectFields('payment', await ctx.payment(), { status: 'declined', declineReason: 'insufficient-funds' });
@@ -149,6 +159,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'unknown-reference',
     description: 'an unknown order reference, then the right one',
+    checks: 'payment approved for the right reference; none for the unknown one',
     async run(ctx) {
       await ctx.call('direct-pay-keys.xml', ctx.target.payNumber, steps(ctx, 'unknown-ref', ['9999999#', AFTER_REFERENCE_MS], [`${ctx.reference}#`, AFTER_REFERENCE_MS], ...cardSteps));
       expectFields('payment', await ctx.payment(), { status: 'approved' });
@@ -159,6 +170,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'reference-timeout',
     description: 'a caller who keys nothing: three timeouts, then the IVR hangs up',
+    checks: 'the IVR hangs up by itself (SIPp sees its BYE)',
     slow: true,
     async run(ctx) {
       await ctx.call('direct-pay-keys.xml', ctx.target.payNumber, steps(ctx, 'reference-timeout'), { timeoutMs: 150_000 });
@@ -172,6 +184,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'cancel',
     description: 'the caller cancels the INVITE at once: 487, or answered then BYE; no payment',
+    checks: 'SIPp sees 487 to the INVITE, or the call answered and ended by its BYE',
     async run(ctx) {
       await ctx.call('caller-cancel.xml', ctx.target.payNumber, []);
     },
@@ -179,6 +192,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'agent-assisted',
     description: 'an agent session, the caller transferred to pay-<code>, the agent phone called back and bridged',
+    checks: "the agent phone's call completes; the session approved, card ending 4242",
     slow: true,
     async run(ctx) {
       const voice = join(ctx.workDir, 'agent.ulaw');
@@ -204,6 +218,7 @@ export const QA_SCENARIOS: readonly QaScenario[] = [
   {
     name: 'load',
     description: 'concurrent direct-pay calls (--load-calls), all approved',
+    checks: 'every call completes; as many payments as calls, all approved',
     slow: true,
     async run(ctx) {
       await rfc4733(ctx, VISA, ctx.target.loadCalls);

@@ -140,6 +140,9 @@ describe('Prometheus metrics after a SIPp direct-pay call', () => {
     expect(sampleValue(samples, m('rtp_packets_lost_total'))).toBeGreaterThanOrEqual(0);
     expect(sampleValue(samples, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(sampleValue(samples, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    // The /readyz checks, each passing, and no authorisation left in doubt.
+    for (const check of ['store', 'media-server', 'accepting', 'psp']) expect(sampleValue(samples, m('ready'), { check })).toBe(1);
+    expect(sampleValue(samples, m('payments_in_doubt'))).toBe(0);
 
     // Labels are the domain's fixed words only: no card data, reference, session or call id.
     const labelValues = new Set(samples.filter((s) => s.name.startsWith(METRIC_PREFIX)).flatMap((s) => Object.values(s.labels)));

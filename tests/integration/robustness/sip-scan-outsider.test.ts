@@ -57,7 +57,7 @@ describe('SIP scans from outside SIP_ALLOW (sipvicious in a network namespace)',
 
   beforeAll(async () => {
     if (!installed('svmap') || !installed('svwar')) {
-      throw new Error('sipvicious is not installed: these tests scan with its svmap and svwar (apt-get install sipvicious; .ci/run installs it)');
+      throw new Error('sipvicious is not installed: these tests scan with its svmap and svwar (scripts/install-test-tools.sh installs it)');
     }
     // Throws NamespaceUnavailableError, naming what is missing, where namespaces cannot be made: never a silent pass.
     ns = createNamespacePair(`sv${process.pid % 100_000}`, 1 + (process.pid % 250));

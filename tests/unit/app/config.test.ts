@@ -28,6 +28,12 @@ describe('config', () => {
     expect(c.AUDIT_KEY).toBeUndefined();
     expect(c.LANGUAGE).toBe('fr-FR');
     expect(c.CONFIRM_AMOUNT).toBe(false);
+    expect(c.PROMPTS_DIR).toBeUndefined();
+  });
+
+  it('takes PROMPTS_DIR as a path; empty (as compose passes it unset) means the shipped recordings', () => {
+    expect(loadConfig({ PROMPTS_DIR: '/srv/prompts' }).PROMPTS_DIR).toBe('/srv/prompts');
+    expect(loadConfig({ PROMPTS_DIR: '' }).PROMPTS_DIR).toBeUndefined();
   });
 
   it('reads and converts the environment', () => {

@@ -107,6 +107,24 @@ describe('Metrics', () => {
     expect(samples.filter((s) => s.name.startsWith(m('rtp_')))).toEqual([]);
   });
 
+  it('exports each readiness check and the authorisations in doubt as read at each scrape', async () => {
+    let checks: Record<string, boolean> = { store: true, mediaServer: true, psp: true };
+    let inDoubt = 0;
+    const metrics = new Metrics({ processMetrics: false, readiness: async () => checks, inDoubt: () => inDoubt });
+    let samples = await scrape(metrics);
+    expect(sampleValue(samples, m('ready'), { check: 'store' })).toBe(1);
+    expect(sampleValue(samples, m('ready'), { check: 'psp' })).toBe(1);
+    expect(sampleValue(samples, m('ready'), { check: 'media-server' })).toBe(1);
+    expect(sampleValue(samples, m('payments_in_doubt'))).toBe(0);
+
+    checks = { store: true, mediaServer: true, psp: false };
+    inDoubt = 2;
+    samples = await scrape(metrics);
+    expect(sampleValue(samples, m('ready'), { check: 'psp' })).toBe(0);
+    expect(sampleValue(samples, m('ready'), { check: 'store' })).toBe(1);
+    expect(sampleValue(samples, m('payments_in_doubt'))).toBe(2);
+  });
+
   it("adds Node.js process metrics, event-loop lag among them, unless told not to", async () => {
     const withProcess = await scrape(new Metrics());
     expect(sampleValue(withProcess, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import ts from 'typescript';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../../app/project-root.js';
+import { importAt, importsOf, type SourceImport as Import } from '../../support/source-imports.js';
 
 /**
  * The folder order, written once. A folder may import from the ranks below
@@ -35,16 +36,8 @@ const PURE_FLOW = {
   mayUsePackages: ['node:util'],
 } as const;
 
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
+const ROOT = projectRoot();
 const RANK = new Map(LAYERS.flatMap((folders, rank) => folders.map((folder) => [folder, rank] as const)));
-
-interface Import {
-  readonly file: string;
-  readonly line: number;
-  readonly specifier: string;
-  /** Project-relative path of what is imported, or the bare specifier for a package or node built-in. */
-  readonly target: string;
-}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
@@ -52,20 +45,6 @@ function sourceFiles(dir: string): string[] {
     if (statSync(join(ROOT, path)).isDirectory()) return name === 'node_modules' || name === 'public' ? [] : sourceFiles(path);
     return /\.(ts|mts)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
-}
-
-/** Every import of `file`, static, dynamic and re-exports, as TypeScript itself reads them. */
-function importsOf(file: string): Import[] {
-  const text = readFileSync(join(ROOT, file), 'utf8');
-  const info = ts.preProcessFile(text, true, true);
-  return info.importedFiles.map((ref) => importAt(file, text.slice(0, ref.pos).split('\n').length, ref.fileName));
-}
-
-function importAt(file: string, line: number, specifier: string): Import {
-  const target = specifier.startsWith('.')
-    ? relative(ROOT, resolve(ROOT, dirname(file), specifier)).split(sep).join('/').replace(/\.js$/, '.ts')
-    : specifier;
-  return { file, line, specifier, target };
 }
 
 function topFolder(path: string): string {

@@ -88,8 +88,14 @@ describe('docker-compose.yml', () => {
     expect(app.volumes).toEqual(expect.arrayContaining(['data:/data', 'recordings:/data/recordings']));
     expect(app.environment?.DATA_DIR).toBe('/data');
     expect(freeswitch.volumes).toEqual(
-      expect.arrayContaining(['./freeswitch-config:/etc/payment-ivr/freeswitch:ro', './ivr/prompts/audio:/app/ivr/prompts/audio:ro', 'recordings:/data/recordings']),
+      expect.arrayContaining(['./freeswitch-config:/etc/payment-ivr/freeswitch:ro', 'recordings:/data/recordings']),
     );
+    // The prompts, shipped or the operator's PROMPTS_DIR, at /prompts in both: the app checks them at start-up and names them to FreeSWITCH.
+    const prompts = '${PROMPTS_DIR:-./ivr/prompts/audio}:/prompts:ro';
+    expect(freeswitch.volumes).toContain(prompts);
+    expect(app.volumes).toContain(prompts);
+    expect(app.environment?.PROMPTS_DIR).toBe('/prompts');
+    expect(envExample).toMatch(/^PROMPTS_DIR=$/m);
     // The prompts' path in the app image: WORKDIR /app of the runtime stage.
     expect(stage('runtime')).toMatch(/^WORKDIR \/app$/m);
     expect(stage('runtime')).toMatch(/^COPY ivr\/prompts\/audio \.\/ivr\/prompts\/audio$/m);

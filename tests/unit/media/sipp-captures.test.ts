@@ -9,7 +9,7 @@ import {
 } from '../../../media-server/embedded/media/telephone-event-receiver.js';
 import { readPcapUdp } from '../../../tools/capture/pcap-reader.js';
 
-// Real SIPp captures: Debian sip-tester's RFC 2833 pcaps (read in place; .ci/run installs
+// Real SIPp captures: Debian sip-tester's RFC 2833 pcaps (read in place; scripts/install-test-tools.sh installs
 // the package) and our own capture of SIPp 3.6.1 play_dtmf (tests/fixtures/media/README.md).
 const SIPP_PCAPS = '/usr/share/sip-tester';
 const FIXTURES = join(import.meta.dirname, '../../fixtures/media');
