@@ -15,6 +15,16 @@ import { detectKeys, keySequence } from '../../unit/rtp/signals.js';
 import type { MediaServer } from '../../../media-server/media-server-port.js';
 import type { ContractCaller, ContractHarness, ContractPhone, PhoneBehaviour } from './contract.js';
 
+/** A caller on a real network: its ears too. */
+export interface SipContractCaller extends ContractCaller {
+  /** How many G.711 frames the caller has received with sound in them (RMS over 300): prompts it heard. */
+  loudFramesHeard(): number;
+}
+
+export interface SipContractHarness extends ContractHarness {
+  call(options?: Parameters<ContractHarness['call']>[0]): Promise<SipContractCaller>;
+}
+
 /**
  * The parties of the contract on a real network: SIP over UDP and RTP on
  * 127.0.0.1, whatever answers the server's SIP port (the embedded media
@@ -119,6 +129,18 @@ class SipParty {
     }
   }
 
+  /** Frames of G.711 received with sound in them (RMS over 300). */
+  loudFrames(): number {
+    const pcm = new Int16Array(160);
+    let loud = 0;
+    for (const p of this.received) {
+      if (p.payloadType !== 0 || p.payload.length !== 160) continue;
+      PCMU.decode(p.payload, pcm);
+      if (Math.sqrt(pcm.reduce((sum, v) => sum + v * v, 0) / pcm.length) > 300) loud++;
+    }
+    return loud;
+  }
+
   /** What reached this party of another's keys: RFC 4733 events, INFO and tones in its audio. */
   keysHeard(): string {
     const events: string[] = [];
@@ -147,12 +169,14 @@ export interface SipPartiesOptions {
   readonly sipPort: number;
   /** ContractHarness#settle for this server. */
   readonly settle: () => Promise<void>;
+  /** ContractHarness#recordingStartMs for this server. */
+  readonly recordingStartMs?: number;
   /** After the server and the parties: stop what stands behind the server. */
   readonly afterClose?: () => Promise<void>;
 }
 
 /** The contract's harness for a started server reached over SIP and RTP on loopback. */
-export function sipPartiesHarness(server: MediaServer, setting: SipPartiesOptions): ContractHarness {
+export function sipPartiesHarness(server: MediaServer, setting: SipPartiesOptions): SipContractHarness {
   const parties: SipParty[] = [];
   const party = async (): Promise<SipParty> => {
     const p = await SipParty.open();
@@ -162,7 +186,7 @@ export function sipPartiesHarness(server: MediaServer, setting: SipPartiesOption
 
   return {
     server,
-    async call(options = {}): Promise<ContractCaller> {
+    async call(options = {}): Promise<SipContractCaller> {
       const caller = await party();
       const outgoing = caller.ua.invite(`sip:${options.user ?? 'pay'}@127.0.0.1:${setting.sipPort}`, {
         from: `<sip:caller@127.0.0.1:${caller.sipPort}>`,
@@ -211,6 +235,7 @@ export function sipPartiesHarness(server: MediaServer, setting: SipPartiesOption
           }
         },
         referTargets: () => referTargets,
+        loudFramesHeard: () => caller.loudFrames(),
       };
     },
 
@@ -243,6 +268,7 @@ export function sipPartiesHarness(server: MediaServer, setting: SipPartiesOption
     },
 
     settle: setting.settle,
+    ...(setting.recordingStartMs === undefined ? {} : { recordingStartMs: setting.recordingStartMs }),
 
     async keysInRecording(path) {
       const wav = parseWav(await readFile(path), { channels: 2 });

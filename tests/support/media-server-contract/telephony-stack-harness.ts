@@ -2,8 +2,7 @@ import { createLogger } from '../../../app/logger.js';
 import { FreeswitchMediaServer } from '../../../media-server/freeswitch/freeswitch-media-server.js';
 import { freePort } from '../../../tools/sipp/sipp-process.js';
 import { startTelephonyStack } from '../../../tools/telephony-stack.js';
-import type { ContractHarness } from './contract.js';
-import { sipPartiesHarness } from './sip-parties.js';
+import { sipPartiesHarness, type SipContractHarness } from './sip-parties.js';
 
 /** How long a leg's read mute outlasts masking here: the default, as in production. */
 const UNMASK_GUARD_MS = 500;
@@ -14,7 +13,7 @@ const UNMASK_GUARD_MS = 500;
  * started on loopback (tools/telephony-stack.ts); the parties are the same
  * SIP user agents and RTP sockets as the embedded server's (sip-parties.ts).
  */
-export async function telephonyStackHarness(): Promise<ContractHarness> {
+export async function telephonyStackHarness(): Promise<SipContractHarness> {
   const stack = await startTelephonyStack();
   const server = new FreeswitchMediaServer({
     drachtio: stack.drachtio,
@@ -33,6 +32,8 @@ export async function telephonyStackHarness(): Promise<ContractHarness> {
     sipPort: stack.sipPort,
     // The guard, plus an event-socket round trip and a jitter buffer's worth of audio.
     settle: () => new Promise((r) => setTimeout(r, UNMASK_GUARD_MS + 300)),
+    // Measured here: a key 50 ms after startRecording() resolves is missing, one 100 ms after is there.
+    recordingStartMs: 250,
     afterClose: () => stack.stop(),
   });
 }
