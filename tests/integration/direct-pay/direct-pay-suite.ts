@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan
 import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
 import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
-import { recordingOf, sidecarOf } from '../../support/recordings.js';
+import { recordingOf, recordingsIn, sidecarOf } from '../../support/recordings.js';
+import type { MediaServer } from '../../../media-server/media-server-port.js';
 import { startTelephonyStack, telephonyStackMissing, type TelephonyStack } from '../../../tools/telephony-stack.js';
 import { FakeAdyen } from '../../support/fake-adyen.js';
 import { FakeStripe } from '../../support/fake-stripe.js';
@@ -42,15 +43,6 @@ interface SessionDetail extends Payment {
 /** The PSP adapter a run of the suite goes through. */
 export type PspUnderTest = 'sandbox' | 'stripe' | 'adyen';
 
-/**
- * The media server: the embedded one, or MEDIA_SERVER=freeswitch on
- * drachtio-server + FreeSWITCH started for the run (tools/telephony-stack.ts).
- * On FreeSWITCH the suite keeps the calls that exercise the media path
- * (each key method, approve, decline, retries, a hang-up); the PSP's
- * in-doubt handling and the 20-call load do not depend on it (the
- * benchmark loads both).
- */
-export type MediaServerUnderTest = 'embedded' | 'freeswitch';
 
 /**
  * The direct pay number end to end: the system started as `npm start` starts
@@ -63,7 +55,14 @@ export type MediaServerUnderTest = 'embedded' | 'freeswitch';
  * card data, and with a fake PSP every request it received: the card is only
  * ever in the body of the authorisation request.
  */
-export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServerUnderTest = 'embedded'): void {
+/**
+ * `mediaServer`: the embedded one, or MEDIA_SERVER=freeswitch on
+ * drachtio-server + FreeSWITCH started for the run (tools/telephony-stack.ts).
+ * On FreeSWITCH the suite keeps the calls that exercise the media path
+ * (each key method, approve, decline, retries, a hang-up); the PSP's
+ * in-doubt handling and the 20-call load do not depend on it.
+ */
+export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServer['kind'] = 'embedded'): void {
   const onFreeswitch = mediaServer === 'freeswitch';
   const missing = onFreeswitch ? telephonyStackMissing() : undefined;
   /** A call that runs on the embedded server only (see MediaServerUnderTest). */
@@ -318,11 +317,4 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The WAV recordings under a DATA_DIR. */
-function recordingsIn(dataDir: string): string[] {
-  const root = join(dataDir, 'recordings');
-  if (!existsSync(root)) return [];
-  return readdirSync(root).flatMap((day) => readdirSync(join(root, day)).filter((f) => f.endsWith('.wav')));
 }
