@@ -83,6 +83,8 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   /** Mute commands in order: a later one never overtakes an earlier one. */
   #muteQueue: Promise<void> = Promise.resolve();
   #playback: { stopped: boolean; bargeIn: boolean } | undefined;
+  /** Settles once the last play()'s playbacks have all completed on FreeSWITCH. */
+  #playing: Promise<void> = Promise.resolve();
   #recordingPath: string | undefined;
 
   constructor(options: FreeswitchCallLegOptions) {
@@ -136,23 +138,45 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     if (this.#masked || this.#muted) this.#applyReadMute();
   }
 
+  /**
+   * Plays the items one `playback` each, so that a barge-in ends the whole
+   * prompt: `uuid_break` stops only the file playing, and a list joined with
+   * `!` would play on, with the next prompt's playback nested inside it. A
+   * play() that starts while another runs on this leg stops that one and
+   * waits for its playback to complete first, for the same reason.
+   */
   async play(items: readonly AudioItem[], options: PlayOptions = {}): Promise<PlaybackResult> {
     if (this.#ended) return 'hangup';
     const { endpoint } = this.#answered('play');
     const files = items.map(playbackTarget).filter((f): f is string => f !== undefined);
     if (files.length === 0) return 'completed';
+    const previous = this.#playing;
+    this.stopPlayback();
     const playback = { stopped: false, bargeIn: options.bargeIn ?? false };
     this.#playback = playback;
+    const run = this.#playFiles(endpoint, files, playback, previous);
+    this.#playing = run.then(() => undefined, () => undefined);
     try {
-      // A leg that ends mid-playback may never see the playback's completion event.
-      const done = await Promise.race([endpoint.play(files.length === 1 ? (files[0] as string) : files).then(() => 'played' as const), this.#endedPromise.then(() => 'ended' as const)]);
-      if (done === 'ended' || this.#ended) return 'hangup';
+      return await run;
+    } finally {
+      if (this.#playback === playback) this.#playback = undefined;
+    }
+  }
+
+  async #playFiles(endpoint: Mrf.Endpoint, files: readonly string[], playback: { stopped: boolean }, previous: Promise<void>): Promise<PlaybackResult> {
+    await previous;
+    try {
+      for (const file of files) {
+        if (playback.stopped) return 'stopped';
+        if (this.#ended) return 'hangup';
+        // A leg that ends mid-playback may never see the playback's completion event.
+        const done = await Promise.race([endpoint.play(file).then(() => 'played' as const), this.#endedPromise.then(() => 'ended' as const)]);
+        if (done === 'ended' || this.#ended) return 'hangup';
+      }
       return playback.stopped ? 'stopped' : 'completed';
     } catch (err) {
       if (this.#ended) return 'hangup';
       throw err;
-    } finally {
-      if (this.#playback === playback) this.#playback = undefined;
     }
   }
 

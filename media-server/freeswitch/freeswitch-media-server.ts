@@ -177,9 +177,9 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
         target,
         { localSdp: endpoint.local.sdp, headers },
         {
-          cbRequest: (req) => {
+          cbRequest: (_err, req) => {
             invite = req;
-            if (timedOut) req.cancel();
+            if (timedOut) req?.cancel();
           },
         },
       );

@@ -57,7 +57,8 @@ export interface SrfDialog {
 
 export interface SrfUacProgress {
   /** The INVITE as sent: its `cancel()` CANCELs it. */
-  cbRequest?: (req: SrfRequest) => void;
+  /** Node-style, like the rest of drachtio-srf (lib/srf.js, launchRequest): `(null, req)` once sent, `(err)` if not. */
+  cbRequest?: (err: Error | null, req?: SrfRequest) => void;
   cbProvisional?: (res: { readonly status: number }) => void;
 }
 

@@ -16,3 +16,10 @@ export function recordingOf(dataDir: string, callId: string): string {
 export function sidecarOf(dataDir: string, callId: string): RecordingSidecar & { interrupted?: boolean } {
   return JSON.parse(readFileSync(`${recordingOf(dataDir, callId)}.json`, 'utf8')) as RecordingSidecar & { interrupted?: boolean };
 }
+
+/** The WAV recordings under a DATA_DIR (recordings/<day>/*.wav). */
+export function recordingsIn(dataDir: string): string[] {
+  const root = join(dataDir, 'recordings');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((day) => readdirSync(join(root, day)).filter((f) => f.endsWith('.wav')));
+}

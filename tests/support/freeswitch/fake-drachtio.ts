@@ -258,7 +258,7 @@ export class FakeSrf extends EventEmitter implements SrfApi {
   async createUAC(uri: string, options: { localSdp?: string; headers?: Record<string, string> }, progress: SrfUacProgress = {}): Promise<SrfDialog> {
     const phone = this.#phones.get(uri);
     const req = new FakeRequest('INVITE', uri, options.headers ?? {}, options.localSdp ?? '');
-    progress.cbRequest?.(req);
+    progress.cbRequest?.(null, req);
     if (!phone) throw new SipError(404, 'Not Found');
     phone.invites.push(options.headers ?? {});
     if (phone.behaviour === 'busy') throw new SipError(486, 'Busy Here');

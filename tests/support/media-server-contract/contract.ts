@@ -56,6 +56,12 @@ export interface ContractHarness {
    * last key's tone ends after it goes off).
    */
   settle(): Promise<void>;
+  /**
+   * How long after startRecording() resolves the recording starts to hear
+   * the caller. 0 when unset; FreeSWITCH's record_session media bug starts
+   * on the frames after its execute completes (about 100 ms).
+   */
+  readonly recordingStartMs?: number;
   /** Keys audible on the caller's side of a recording the server wrote (stopped first). */
   keysInRecording(path: string): Promise<string>;
   close(): Promise<void>;
@@ -277,6 +283,7 @@ export function describeMediaServerContract(name: string, setUp: () => Promise<C
       const { caller, call, log } = await answered();
       const path = join(dir, `${call.id}.wav`);
       await call.startRecording({ path });
+      await new Promise((r) => setTimeout(r, h.recordingStartMs ?? 0));
       await caller.press('1', 'inband');
       await until(() => log.keys.length >= 1, 'the first key');
       await call.pauseRecording();

@@ -61,7 +61,15 @@ describe('freeswitch-config/', () => {
     expect(param(esl, '//settings', 'password')).toBe('$${esl_password}');
     expect(xpath(file('vars.xml'), "string(//X-PRE-PROCESS[@cmd='env-set' and starts-with(@data, 'esl_password=')]/@data)")).toBe('esl_password=$FREESWITCH_SECRET');
     expect(varsDefaults().has('esl_password')).toBe(false);
-    expect(param(esl, '//settings', 'listen-port')).toBe('8021');
+    // Ports and addresses: the compose defaults, each replaceable from the environment (tools/telephony-stack.ts does).
+    expect(param(esl, '//settings', 'listen-port')).toBe('$${esl_port}');
+    expect(param(esl, '//settings', 'listen-ip')).toBe('$${esl_listen_ip}');
+    const vars = varsDefaults();
+    expect([vars.get('esl_port'), vars.get('esl_listen_ip'), vars.get('mrf_sip_port'), vars.get('bind_ip')]).toEqual(['8021', '0.0.0.0', '5080', '$${local_ip_v4}']);
+    const envSet = attributeValues(file('vars.xml'), "//X-PRE-PROCESS[@cmd='env-set']/@data");
+    expect(envSet).toEqual(
+      expect.arrayContaining(['esl_port=$FREESWITCH_ESL_PORT', 'esl_listen_ip=$FREESWITCH_ESL_LISTEN_IP', 'mrf_sip_port=$FREESWITCH_SIP_PORT', 'bind_ip=$FREESWITCH_BIND_IP']),
+    );
     expect(param(esl, '//settings', 'apply-inbound-acl')).toBe('esl_clients');
     const acl = file('autoload_configs/acl.conf.xml');
     expect(xpath(acl, "string(//list[@name='esl_clients']/@default)")).toBe('deny');
@@ -92,6 +100,13 @@ describe('freeswitch-config/', () => {
     expect(s('context')).toBe('mrf');
     expect(s('dialplan')).toBe('XML');
     expect(s('ext-rtp-ip')).toBe('$${ext_rtp_ip}');
+    // The SDP names the address the profile binds unless FREESWITCH_EXTERNAL_IP says otherwise (NAT).
+    expect([s('sip-ip'), s('rtp-ip')]).toEqual(['$${bind_ip}', '$${bind_ip}']);
+    expect(varsDefaults().get('ext_rtp_ip')).toBe('$${bind_ip}');
+    // Paced by FreeSWITCH's clock: without it a silent party stalls playback and every command on its channel.
+    expect(s('rtp-timer-name')).toBe('soft');
+    // Plain RTP: no optional SRTP line ahead of RTP/AVP in the offers for the calls the IVR places.
+    expect(varsDefaults().get('rtp_secure_media')).toBe('false');
   });
 
   it("dialplan: drachtio-fsmrf's calls are answered, set up and handed to the controller's outbound socket; anything else is refused", () => {
