@@ -9,7 +9,13 @@ import { newOpaqueId } from '../domain/opaque-id.js';
 
 /** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =
-  | { readonly kind: 'approved'; readonly pspReference: string; readonly authCode: string }
+  | {
+      readonly kind: 'approved';
+      readonly pspReference: string;
+      readonly authCode: string;
+      /** The payment's short reference for the caller (the store's confirmation code; the auth code if the store could not record the approval). */
+      readonly confirmation: string;
+    }
   | { readonly kind: 'declined'; readonly reason: DeclineReason }
   | { readonly kind: 'error'; readonly code: string }
   | { readonly kind: 'in-doubt' };
@@ -181,7 +187,7 @@ export class Authoriser {
   }
 
   #settle(sessionId: string, key: string, outcome: AuthorisationOutcome | undefined): AuthorisationResult {
-    const result = toResult(outcome);
+    let result = toResult(outcome);
     try {
       const intent = this.#store.getAuthorisation(key);
       // The reconciler settled this key while we waited (a PSP that ignored the
@@ -200,13 +206,16 @@ export class Authoriser {
         case 'approved':
           if (outcome.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, outcome.token);
           this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
-          this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
-          this.#audit.append({
-            sessionId,
-            actor: SYSTEM,
-            action: 'authorisation-approved',
-            detail: { idempotencyKey: key, pspReference: outcome.pspReference },
-          });
+          {
+            const approved = this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
+            if (result.kind === 'approved' && approved.confirmation) result = { ...result, confirmation: approved.confirmation };
+            this.#audit.append({
+              sessionId,
+              actor: SYSTEM,
+              action: 'authorisation-approved',
+              detail: { idempotencyKey: key, pspReference: outcome.pspReference, confirmation: approved.confirmation },
+            });
+          }
           break;
         case 'declined':
           this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
@@ -246,7 +255,12 @@ export class Authoriser {
   #fromAuthorisation(intent: AuthorisationRecord, session: PaymentSessionRecord): AuthorisationResult {
     switch (intent.state) {
       case 'approved':
-        return { kind: 'approved', pspReference: intent.pspReference ?? session.pspReference ?? '', authCode: session.authCode ?? '' };
+        return {
+          kind: 'approved',
+          pspReference: intent.pspReference ?? session.pspReference ?? '',
+          authCode: session.authCode ?? '',
+          confirmation: session.confirmation ?? session.authCode ?? '',
+        };
       case 'declined':
         return { kind: 'declined', reason: session.declineReason ?? 'generic-decline' };
       case 'error':
@@ -287,7 +301,7 @@ function toResult(outcome: AuthorisationOutcome | undefined): AuthorisationResul
     case undefined:
       return { kind: 'in-doubt' };
     case 'approved':
-      return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode };
+      return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode, confirmation: outcome.authCode };
     case 'declined':
       return { kind: 'declined', reason: outcome.reason };
     case 'error':

@@ -211,6 +211,15 @@ export const MIGRATIONS: readonly string[] = [
     WHEN NEW.key_id IS NULL OR length(NEW.key_id) <> 16
     BEGIN SELECT RAISE(ABORT, 'audit_log: a new row is chained with the key (key_id)'); END;
   `,
+  // 7: the short reference an approved payment is given (spoken to the caller,
+  // printed on receipts), unique so that quoting it finds one payment; and an
+  // index to find a payment by the PSP's reference. Payments approved before
+  // this version have none (their callers heard the authorisation code).
+  `
+  ALTER TABLE payment_sessions ADD COLUMN confirmation TEXT;
+  CREATE UNIQUE INDEX payment_sessions_confirmation ON payment_sessions (confirmation) WHERE confirmation IS NOT NULL;
+  CREATE INDEX payment_sessions_psp_reference ON payment_sessions (psp_reference);
+  `,
 ];
 
 /**

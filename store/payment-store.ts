@@ -24,6 +24,8 @@ export interface PaymentSessionRecord {
   readonly cardBrand: CardBrand | null;
   readonly cardLast4: string | null;
   readonly pspReference: string | null;
+  /** The short reference the caller hears and receipts show; given by the store when the payment becomes approved. */
+  readonly confirmation: string | null;
   readonly authCode: string | null;
   readonly declineReason: DeclineReason | null;
   /** Set when the flow asks to authorise; reused for every retry of the same payment. */
@@ -99,7 +101,12 @@ export interface AuthorisationRecord {
 }
 
 export interface PaymentQuery {
+  /** The merchant's order or invoice reference. */
   readonly reference?: string;
+  /** The short reference of an approved payment (exact, upper case). */
+  readonly confirmation?: string;
+  /** The PSP's reference of the payment. */
+  readonly pspReference?: string;
   readonly status?: PaymentStatus;
   readonly mode?: EntryMode;
   readonly agentId?: string;
@@ -111,6 +118,7 @@ export interface PaymentQuery {
 export interface PaymentStore {
   createSession(input: NewPaymentSession): PaymentSessionRecord;
   getSession(id: string): PaymentSessionRecord | undefined;
+  /** Changes a session; one becoming `approved` is given its unique confirmation code then. */
   updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord;
   listSessions(query: PaymentQuery): PaymentSessionRecord[];
 

@@ -26,6 +26,7 @@ import {
   PaymentNotFoundError,
 } from './store-errors.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
+import { newConfirmationCode } from '../domain/confirmation-code.js';
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -52,6 +53,7 @@ interface SessionRow {
   card_brand: CardBrand | null;
   card_last4: string | null;
   psp_reference: string | null;
+  confirmation: string | null;
   auth_code: string | null;
   decline_reason: DeclineReason | null;
   idempotency_key: string | null;
@@ -117,6 +119,8 @@ const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationSt
 /** `listSessions` filters and their columns. */
 const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
   reference: 'reference',
+  confirmation: 'confirmation',
+  pspReference: 'psp_reference',
   status: 'status',
   mode: 'mode',
   agentId: 'agent_id',
@@ -139,6 +143,8 @@ export class SqlitePaymentStore implements PaymentStore {
   readonly #sql: {
     insertSession: Statement;
     getSession: Statement;
+    confirmationTaken: Statement;
+    setConfirmation: Statement;
     insertAttempt: Statement;
     listAttempts: Statement;
     insertAuthorisation: Statement;
@@ -183,6 +189,8 @@ export class SqlitePaymentStore implements PaymentStore {
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
           @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
+      confirmationTaken: p('SELECT 1 FROM payment_sessions WHERE confirmation = ?'),
+      setConfirmation: p('UPDATE payment_sessions SET confirmation = ? WHERE id = ? AND confirmation IS NULL'),
       insertAttempt: p('INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES (?, ?, ?, ?, ?)'),
       listAttempts: p('SELECT session_id, field, attempt, outcome, at FROM capture_attempts WHERE session_id = ? ORDER BY id'),
       insertAuthorisation: p(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at)
@@ -237,8 +245,9 @@ export class SqlitePaymentStore implements PaymentStore {
           id,
           to: update.status,
           read: (sessionId) => this.getSession(sessionId),
-          write: () => {
+          write: (current) => {
             if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
+            if (update.status === 'approved' && current.confirmation === null) this.#sql.setConfirmation.run(this.#freeConfirmation(), id);
           },
         }),
       )
@@ -358,6 +367,14 @@ export class SqlitePaymentStore implements PaymentStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /** A confirmation code no payment has yet (inside the caller's transaction, so no other writer takes it meanwhile). */
+  #freeConfirmation(): string {
+    for (;;) {
+      const code = newConfirmationCode();
+      if (!this.#sql.confirmationTaken.get(code)) return code;
+    }
+  }
+
   #stamp(): string {
     return this.#now().toISOString();
   }
@@ -375,6 +392,7 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     cardBrand: r.card_brand,
     cardLast4: r.card_last4,
     pspReference: r.psp_reference,
+    confirmation: r.confirmation,
     authCode: r.auth_code,
     declineReason: r.decline_reason,
     idempotencyKey: r.idempotency_key,

@@ -285,7 +285,12 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
     const own = ownAgentId(res.locals.principal);
-    const payments = deps.store.listSessions({ reference: query.reference, ...(own ? { agentId: own } : {}) });
+    const payments = deps.store.listSessions({
+      ...(query.reference !== undefined ? { reference: query.reference } : {}),
+      ...(query.confirmation !== undefined ? { confirmation: query.confirmation } : {}),
+      ...(query.pspReference !== undefined ? { pspReference: query.pspReference } : {}),
+      ...(own ? { agentId: own } : {}),
+    });
     res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
   });
 }
@@ -313,6 +318,7 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records
     cardBrand: s.cardBrand,
     cardLast4: s.cardLast4,
     pspReference: s.pspReference,
+    confirmation: s.confirmation,
     declineReason: s.declineReason,
     agentId: s.agentId,
     // The media server's call id: the recording is DATA_DIR/recordings/<day>/<callId>.wav.

@@ -46,7 +46,26 @@ export const listSessionsQuery = z
   })
   .strict();
 
-export const paymentsQuery = z.object({ reference: z.string().min(1).max(64) }).strict();
+/** GET /payments: find payments by any of the references a caller or the PSP quotes; given together, all must match. */
+export const paymentsQueryFields = z
+  .object({
+    reference: z.string().min(1).max(64).optional().describe("The merchant's order or invoice reference"),
+    confirmation: z
+      .string()
+      .trim()
+      .min(1)
+      .max(16)
+      .transform((c) => c.toUpperCase())
+      .optional()
+      .describe('The short reference the caller heard and the receipt shows (any case)'),
+    pspReference: z.string().min(1).max(64).optional().describe("The PSP's reference of the payment (Stripe pi_…, Adyen pspReference)"),
+  })
+  .strict();
+
+export const paymentsQuery = paymentsQueryFields.refine((q) => q.reference !== undefined || q.confirmation !== undefined || q.pspReference !== undefined, {
+  path: ['reference'],
+  message: 'give reference, confirmation or pspReference',
+});
 
 export const reversalView = z.object({
   kind: z.enum(['refund', 'void']),
@@ -73,6 +92,7 @@ export const sessionView = z.object({
   cardBrand: z.string().nullable(),
   cardLast4: z.string().nullable(),
   pspReference: z.string().nullable(),
+  confirmation: z.string().nullable().describe('The short reference the caller heard and the receipt shows; set when approved'),
   declineReason: z.string().nullable(),
   agentId: z.string().nullable(),
   callId: z.string().nullable(),

@@ -7,7 +7,7 @@ import {
   fieldCommand,
   listSessionsQuery,
   loginRequest,
-  paymentsQuery,
+  paymentsQueryFields,
   refundRequest,
   reversalResult,
   sessionDetailView,
@@ -145,9 +145,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/payments': {
         get: {
-          summary: 'Payments for an order reference',
+          summary: 'Payments by order reference, confirmation (the reference the caller heard) or PSP reference; at least one (agents see their own)',
           security: [{ bearer: [] }, { cookie: [] }],
-          parameters: queryParameters(paymentsQuery),
+          parameters: queryParameters(paymentsQueryFields),
           responses: { '200': { description: 'Payments' }, ...errors },
         },
       },

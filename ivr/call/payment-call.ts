@@ -305,7 +305,7 @@ export class PaymentCall {
         (result): AuthorisationOutcomeEvent => {
           switch (result.kind) {
             case 'approved':
-              return { kind: 'approved', pspReference: result.pspReference, spokenReference: result.authCode };
+              return { kind: 'approved', pspReference: result.pspReference, spokenReference: result.confirmation };
             case 'declined':
               return { kind: 'declined', reason: result.reason };
             case 'error':

@@ -95,6 +95,10 @@ describe('payment core, end to end below telephony', () => {
       cardLast4: '4242',
     });
     expect(session.pspReference).toBeTruthy();
+    // The caller hears the payment's confirmation code, the one the payments API finds it by.
+    expect(session.confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    expect(caller.played.flat()).toContainEqual({ say: 'characters', value: session.confirmation });
+    expect(app.store.listSessions({ confirmation: session.confirmation! }).map((s) => s.id)).toEqual([session.id]);
     // Keys masked first and last; the secure window (recording paused) inside.
     const at = (entry: string): number => caller.log.indexOf(entry);
     expect(at('mask on')).toBeLessThan(at('secure on'));

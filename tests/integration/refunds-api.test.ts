@@ -103,6 +103,29 @@ describe('refunds, voids and tokens in the payments API', () => {
     expect(payments.find((p) => p.amount === 990)!.token!.customer).toBe('cust-1');
   });
 
+  it('finds a payment by the confirmation the caller heard (any case), by its PSP reference and by its order reference', async () => {
+    const id = await paid({ amount: 1500, reference: 'INV-S1' });
+    const { confirmation, pspReference } = app.store.getSession(id)!;
+    expect(confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    const search = async (query: string, as = 'sam') => {
+      const res = await call(`/api/v1/payments?${query}`, { as });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { payments: { id: string; confirmation: string | null }[] }).payments.map((p) => p.id);
+    };
+    expect(await search(`confirmation=${confirmation!.toLowerCase()}`)).toEqual([id]);
+    expect(await search(`pspReference=${pspReference}`)).toEqual([id]);
+    expect(await search('reference=INV-S1')).toEqual([id]);
+    // Ann's own payment: she finds it too.
+    expect(await search(`confirmation=${confirmation}`, 'ann')).toEqual([id]);
+    expect(await search('confirmation=NOPE2345')).toEqual([]);
+    const none = await call('/api/v1/payments', { as: 'sam' });
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({ error: 'invalid-request', field: 'reference' });
+    // The payment shows its confirmation, and the approval's audit row names it.
+    expect(await (await call(`/api/v1/sessions/${id}`, { as: 'sam' })).json()).toMatchObject({ confirmation });
+    expect(app.audit.list({ sessionId: id }).find((e) => e.action === 'authorisation-approved')!.detail).toMatchObject({ confirmation });
+  });
+
   it('documents the endpoints in a valid OpenAPI document, and /readyz checks the PSP', async () => {
     const doc = (await (await call('/api/v1/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions/{id}/refund', '/api/v1/sessions/{id}/void']));

@@ -50,6 +50,8 @@ const ui = {
   agentUriHint: $('agent-uri-hint'),
   autoCapture: /** @type {HTMLInputElement} */ ($('auto-capture')),
   refresh: /** @type {HTMLButtonElement} */ ($('refresh')),
+  searchForm: /** @type {HTMLFormElement} */ ($('search-form')),
+  search: /** @type {HTMLInputElement} */ ($('search')),
   sessionList: $('session-list'),
   sessionsEmpty: $('sessions-empty'),
   sessionsError: $('sessions-error'),
@@ -230,9 +232,9 @@ function formError(input, text) {
 
 async function loadSessions() {
   ui.sessionsError.textContent = '';
+  const text = ui.search.value.trim();
   try {
-    const { sessions } = await api('GET', '/api/v1/sessions?limit=50');
-    state.sessions = sessions;
+    state.sessions = text ? await findPayments(text) : (await api('GET', '/api/v1/sessions?limit=50')).sessions;
   } catch (err) {
     if (handleSignedOut(err)) return;
     ui.sessionsError.textContent = message(err);
@@ -261,6 +263,36 @@ function renderSessionList() {
   });
   ui.sessionList.replaceChildren(...items);
 }
+
+/**
+ * Payments whose confirmation, order reference or PSP reference is `text`:
+ * the caller may quote any of them.
+ * @param {string} text
+ */
+async function findPayments(text) {
+  const found = await Promise.all(
+    ['confirmation', 'reference', 'pspReference'].map((name) =>
+      api('GET', `/api/v1/payments?${name}=${encodeURIComponent(text)}`).then(
+        (r) => r.payments,
+        // One kind of reference the text cannot be (too long, say) finds nothing; signed out stays an error.
+        (err) => {
+          if (err instanceof ApiError && err.status === 401) throw err;
+          return [];
+        },
+      ),
+    ),
+  );
+  /** @type {Map<string, any>} */
+  const byId = new Map();
+  for (const payment of found.flat()) byId.set(payment.id, payment);
+  return [...byId.values()];
+}
+
+ui.searchForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  await loadSessions();
+  ui.sessionsEmpty.textContent = ui.search.value.trim() ? 'No payment matches.' : 'No payments yet.';
+});
 
 ui.refresh.addEventListener('click', async () => {
   await loadSessions();
@@ -340,6 +372,7 @@ function renderSession() {
     ['Reference', s.reference],
     ['Description', s.description],
     ['Card', cardSummary(s.cardBrand, s.cardLast4)],
+    ['Confirmation', s.confirmation],
     ['PSP reference', s.pspReference],
     ['Declined because', s.declineReason],
     ['Refunded', refundedText(s)],

@@ -67,7 +67,10 @@ describe('Authoriser', () => {
       expect(actions(s.id)).toEqual(['authorisation-requested:call']);
     };
     const result = await authoriser(psp).authorise(s, card(), CALL);
-    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    // The caller hears the confirmation code the store gave the approved payment.
+    const { confirmation } = store.getSession(s.id)!;
+    expect(confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', confirmation });
     const request = psp.requests[0]!;
     expect(request).toEqual({ amountMinor: 4250, currency: 'EUR', reference: 'INV-1001', idempotencyKey: expect.stringMatching(/^idem_/), moto: true });
     expect(psp.signals[0]).toBeInstanceOf(AbortSignal);
@@ -227,7 +230,8 @@ describe('Authoriser', () => {
     psp.onAuthorise = () => store.database.pragma('query_only = ON');
     const result = await authoriser(psp).authorise(s, card(), CALL);
     store.database.pragma('query_only = OFF');
-    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    // No confirmation code could be stored: the caller hears the PSP's authorisation code instead.
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', confirmation: 'A1B2C3' });
     expect(store.getAuthorisation(psp.requests[0]!.idempotencyKey)?.state).toBe('requested');
   });
 

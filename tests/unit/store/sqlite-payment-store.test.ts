@@ -141,6 +141,7 @@ describe('payment sessions', () => {
       cardBrand: null,
       cardLast4: null,
       pspReference: null,
+      confirmation: null,
       authCode: null,
       declineReason: null,
       idempotencyKey: null,
@@ -195,6 +196,31 @@ describe('payment sessions', () => {
     expect(store.updateSession(s.id, {})).toEqual(store.getSession(s.id));
     const other = newSession();
     expect(() => store.updateSession(other.id, { idempotencyKey: 'k1' })).toThrow(/UNIQUE/);
+  });
+
+  it('gives a payment its confirmation code when it becomes approved, once, unique, and finds it by that code and the PSP reference', () => {
+    const approve = (reference: string, pspReference: string) => {
+      const s = newSession(reference);
+      for (const status of ['capturing', 'authorising'] as const) store.updateSession(s.id, { status });
+      expect(store.getSession(s.id)!.confirmation).toBeNull();
+      return store.updateSession(s.id, { status: 'approved', pspReference });
+    };
+    const a = approve('A', 'psp-a');
+    const b = approve('B', 'psp-b');
+    expect(a.confirmation).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    expect(b.confirmation).not.toBe(a.confirmation);
+    // Kept as it is by later writes.
+    expect(store.updateSession(a.id, { callId: 'call-9' }).confirmation).toBe(a.confirmation);
+    expect(store.updateSession(a.id, { status: 'approved' }).confirmation).toBe(a.confirmation);
+    expect(store.listSessions({ confirmation: a.confirmation! }).map((s) => s.id)).toEqual([a.id]);
+    expect(store.listSessions({ pspReference: 'psp-b' }).map((s) => s.id)).toEqual([b.id]);
+    expect(store.listSessions({ confirmation: b.confirmation!, reference: 'A' })).toEqual([]);
+    // A declined payment gets none.
+    const d = newSession('D');
+    for (const status of ['capturing', 'authorising', 'declined'] as const) store.updateSession(d.id, { status });
+    expect(store.getSession(d.id)!.confirmation).toBeNull();
+    // Unique in the database itself.
+    expect(() => store.database.prepare('UPDATE payment_sessions SET confirmation = ? WHERE id = ?').run(a.confirmation, d.id)).toThrow(/UNIQUE/);
   });
 
   it('throws PaymentNotFoundError for an unknown id', () => {
