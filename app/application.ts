@@ -29,6 +29,7 @@ import type { PaymentServiceProvider } from '../psp/psp-port.js';
 import { FileOrderLookup } from '../ivr/orders/file-order-lookup.js';
 import { HttpOrderLookup } from '../ivr/orders/http-order-lookup.js';
 import type { OrderLookup } from '../ivr/orders/order-lookup-port.js';
+import { PaidOrderGuard } from '../ivr/orders/paid-order-guard.js';
 import { EmbeddedMediaServer } from '../media-server/embedded/embedded-media-server.js';
 import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
@@ -157,14 +158,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const adyenWebhooks =
     config.PSP === 'adyen' ? new AdyenWebhookHandler({ hmacKey: config.ADYEN_HMAC_KEY!, records, reversals }) : undefined;
 
-  const orders: OrderLookup =
+  // An order already paid here is not taken again (unless it takes partial payments).
+  const orders: OrderLookup = new PaidOrderGuard(
     config.ORDER_LOOKUP === 'http'
       ? new HttpOrderLookup({
           url: config.ORDER_LOOKUP_URL as string,
           timeoutMs: config.ORDER_LOOKUP_TIMEOUT_MS,
           ...(config.ORDER_LOOKUP_TOKEN ? { bearerToken: config.ORDER_LOOKUP_TOKEN } : {}),
         })
-      : new FileOrderLookup(config.ORDERS_FILE ?? SHIPPED_FILES.demoOrdersFile);
+      : new FileOrderLookup(config.ORDERS_FILE ?? SHIPPED_FILES.demoOrdersFile),
+    store,
+  );
 
   const adminKey = resolveAdminApiKey(dataDir, config.ADMIN_API_KEY);
   if (adminKey.source === 'generated') {

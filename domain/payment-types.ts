@@ -63,6 +63,8 @@ export type PaymentResult =
   | 'too-many-failed-attempts'
   | 'caller-hung-up'
   | 'cancelled'
+  /** Direct pay: the order keyed was paid already; nothing was taken. */
+  | 'already-paid'
   | 'psp-error'
   | 'in-doubt'
   | 'internal-error';
@@ -78,6 +80,7 @@ export function statusForResult(result: PaymentResult): PaymentStatus {
     case 'caller-hung-up':
       return 'abandoned';
     case 'cancelled':
+    case 'already-paid':
       return 'cancelled';
     case 'psp-error':
     case 'internal-error':
