@@ -312,6 +312,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           secureCookies: tls !== undefined,
           reversals,
           records,
+          authoriser,
         });
       },
     });

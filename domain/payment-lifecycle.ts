@@ -8,7 +8,8 @@ export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error'
  * produces. A status may always stay as it is; a final status changes no more.
  */
 export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+  // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
+  pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
   capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
   authorising: ['approved', 'declined', 'in_doubt', 'error'],
   in_doubt: ['approved', 'declined', 'error'],

@@ -33,6 +33,20 @@ export interface AuthorisationRequest {
   readonly tokenise?: TokenisationRequest;
 }
 
+/**
+ * A merchant-initiated charge on a card the PSP keeps (an unscheduled
+ * card-on-file payment): no card data, no cardholder on the line.
+ */
+export interface StoredCardChargeRequest {
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+  /** The merchant's reference (order or invoice number). */
+  readonly reference: string;
+  /** Stable per charge: a retry with the same key never charges twice; `lookup` finds the charge by it. */
+  readonly idempotencyKey: string;
+  readonly storedCard: StoredCardToken;
+}
+
 export type AuthorisationOutcome =
   | { readonly kind: 'approved'; readonly pspReference: string; readonly authCode: string; readonly token?: StoredCardToken }
   | { readonly kind: 'declined'; readonly reason: DeclineReason; readonly pspReference?: string }
@@ -85,6 +99,8 @@ export type ReversalOutcome =
 export interface PaymentServiceProvider {
   readonly name: string;
   authorise(request: AuthorisationRequest, card: CardData, options?: AuthoriseOptions): Promise<AuthorisationOutcome>;
+  /** Charges a stored card (merchant-initiated); answers and rejects as `authorise` does. */
+  chargeStoredCard(request: StoredCardChargeRequest, options?: AuthoriseOptions): Promise<AuthorisationOutcome>;
   /** The outcome recorded for an idempotency key, or not-found if the PSP never saw it. */
   lookup(idempotencyKey: string, options?: LookupOptions): Promise<AuthorisationLookup>;
   /** Refunds or voids an approved payment; rejects only when no answer came. */

@@ -13,6 +13,7 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
 } from './psp-port.js';
 import { PspTimeoutError } from './psp-errors.js';
 import { SandboxLedgerJournal } from './sandbox-ledger-journal.js';
@@ -169,6 +170,41 @@ export class SandboxPsp implements PaymentServiceProvider {
     return outcome;
   }
 
+  /**
+   * Charges a card the sandbox stored (an `sbxtok_` token of an approved,
+   * tokenising charge, for the same customer): approved, idempotent like
+   * `authorise`. An unknown token or another customer's is refused, unrecorded.
+   */
+  async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
+    await delay(this.#latencyMs, options.signal);
+    const previous = this.#ledger.get(request.idempotencyKey);
+    if (previous) {
+      const same = previous.amountMinor === request.amountMinor && previous.currency === request.currency && previous.reference === request.reference;
+      return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
+    }
+    const invalid = invalidRequest(request);
+    if (invalid) return { kind: 'error', code: invalid, retryable: false };
+    const stored = [...this.#ledger.values()].find((c) => c.outcome.kind === 'approved' && c.outcome.token?.token === request.storedCard.token);
+    if (!stored || (stored.outcome.kind === 'approved' && stored.outcome.token?.customer !== request.storedCard.customer)) {
+      return { kind: 'error', code: 'unknown-stored-card', retryable: false };
+    }
+    const pspReference = `sbx_${randomBytes(12).toString('hex')}`;
+    const charge: SandboxCharge = {
+      idempotencyKey: request.idempotencyKey,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+      reference: request.reference,
+      brand: stored.brand,
+      last4: stored.last4,
+      pspReference,
+      outcome: { kind: 'approved', pspReference, authCode: authCode() },
+      at: new Date().toISOString(),
+    };
+    this.#ledger.set(request.idempotencyKey, charge);
+    await this.#persist(charge);
+    return charge.outcome;
+  }
+
   async lookup(idempotencyKey: string, options: AuthoriseOptions = {}): Promise<AuthorisationLookup> {
     await delay(Math.min(this.#latencyMs, 50), options.signal);
     return this.#ledger.get(idempotencyKey)?.outcome ?? { kind: 'not-found' };
@@ -212,7 +248,7 @@ export class SandboxPsp implements PaymentServiceProvider {
 }
 
 /** The codes a request is refused with before anything is charged (Stripe: a validation error saves no idempotent result). */
-function invalidRequest(request: AuthorisationRequest): string | undefined {
+function invalidRequest(request: Pick<AuthorisationRequest, 'amountMinor' | 'currency' | 'idempotencyKey' | 'reference'> & { tokenise?: unknown }): string | undefined {
   const least = request.tokenise ? 0 : 1;
   if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor < least) return 'invalid-amount';
   if (!/^[A-Z]{3}$/.test(request.currency)) return 'invalid-currency';

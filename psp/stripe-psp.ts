@@ -11,6 +11,7 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
   StoredCardToken,
 } from './psp-port.js';
 
@@ -98,6 +99,8 @@ export function stripeDeclineReason(code: string | undefined): DeclineReason {
  *   Customer first (POST /v1/customers, key `<key>-customer`) and
  *   `setup_future_usage=off_session`; with amount 0, a SetupIntent instead
  *   (POST /v1/setup_intents, `usage=off_session`).
+ * - chargeStoredCard: POST /v1/payment_intents with the saved `payment_method`,
+ *   its `customer`, `off_session=true` and `confirm=true` (merchant-initiated).
  * - lookup: GET /v1/payment_intents/search by `metadata['idempotency_key']`
  *   (docs.stripe.com/search), then the Customer search and its SetupIntents.
  * - reverse: POST /v1/refunds; a void is POST /v1/payment_intents/:id/cancel.
@@ -169,6 +172,29 @@ export class StripePsp implements PaymentServiceProvider {
         ...raw,
       };
       return paymentOutcome(await this.#stripe.paymentIntents.create(params, { idempotencyKey: key }));
+    });
+  }
+
+  /**
+   * A merchant-initiated PaymentIntent on the saved PaymentMethod:
+   * `off_session=true` with `confirm=true` and the Customer it is attached to
+   * (docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
+   * A card that asks for authentication is declined: nobody is there to give it.
+   */
+  async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
+    return this.#answer(options.signal, async () => {
+      const params: Stripe.PaymentIntentCreateParams = {
+        amount: request.amountMinor,
+        currency: request.currency.toLowerCase(),
+        customer: request.storedCard.customer,
+        payment_method: request.storedCard.token,
+        off_session: true,
+        confirm: true,
+        capture_method: this.#capture === 'manual' ? 'manual' : 'automatic',
+        metadata: { reference: request.reference, idempotency_key: request.idempotencyKey },
+        expand: ['latest_charge'],
+      };
+      return paymentOutcome(await this.#stripe.paymentIntents.create(params, { idempotencyKey: request.idempotencyKey }));
     });
   }
 

@@ -65,6 +65,8 @@ export interface PspRecordStore {
   /** Keeps the token of a session's card; a second token for the same session replaces the first. */
   saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord;
   getToken(sessionId: string): StoredTokenRecord | undefined;
+  /** The token record of a PSP token (`pm_…`, storedPaymentMethodId, `sbxtok_…`). */
+  findToken(token: string): StoredTokenRecord | undefined;
 
   /** Writes a reversal in state `requested`. @throws IdempotencyKeyConflictError if the key exists. */
   recordReversalIntent(input: {

@@ -65,6 +65,7 @@ interface SessionRow {
   auto_capture: number;
   tokenise: number;
   customer_reference: string | null;
+  stored_card_token: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -121,6 +122,7 @@ const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, str
   reference: 'reference',
   confirmation: 'confirmation',
   pspReference: 'psp_reference',
+  idempotencyKey: 'idempotency_key',
   status: 'status',
   mode: 'mode',
   agentId: 'agent_id',
@@ -185,9 +187,9 @@ export class SqlitePaymentStore implements PaymentStore {
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, created_at, updated_at)
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, created_at, updated_at)
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
-          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @at, @at)`),
+          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
       confirmationTaken: p('SELECT 1 FROM payment_sessions WHERE confirmation = ?'),
       setConfirmation: p('UPDATE payment_sessions SET confirmation = ? WHERE id = ? AND confirmation IS NULL'),
@@ -221,6 +223,8 @@ export class SqlitePaymentStore implements PaymentStore {
       auto_capture: input.autoCapture === false ? 0 : 1,
       tokenise: input.tokenise ? 1 : 0,
       customer_reference: input.customerReference ?? null,
+      idempotency_key: input.idempotencyKey ?? null,
+      stored_card_token: input.storedCardToken ?? null,
       at: this.#stamp(),
     });
     return this.getSession(id)!;
@@ -404,6 +408,7 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     autoCapture: r.auto_capture === 1,
     tokenise: r.tokenise === 1,
     customerReference: r.customer_reference,
+    storedCardToken: r.stored_card_token,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -11,12 +11,22 @@ import type { Actor } from '../../domain/actor.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
+import type { Authoriser } from '../../psp/authoriser.js';
 import type { AccessTokens } from '../identity/access-token.js';
 import { actorOf, ownAgentId, SESSION_COOKIE, type Authenticator, type Principal } from '../identity/authenticator.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
 import type { TokenRevocations } from '../identity/token-revocations.js';
 import { verifyPassword } from '../identity/password-hash.js';
-import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, refundRequest, voidRequest } from './api-schemas.js';
+import {
+  createSessionRequest,
+  fieldCommand,
+  listSessionsQuery,
+  loginRequest,
+  paymentsQuery,
+  refundRequest,
+  tokenChargeRequest,
+  voidRequest,
+} from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 
 /** Commands to the payment call a session's caller is on. */
@@ -45,6 +55,8 @@ export interface ApiDeps {
   readonly reversals?: PaymentReversals;
   /** PSP tokens and reversals shown with each payment. */
   readonly records?: PspRecordStore;
+  /** Merchant-initiated charges on stored cards (with `records`); without it that endpoint answers 404. */
+  readonly authoriser?: Authoriser;
 }
 
 type Locals = { principal: Principal };
@@ -268,6 +280,67 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
   app.post('/api/v1/sessions/:id/void', ...reverse('void'));
 
+  // A merchant-initiated charge on a stored card: supervisors and API keys (the
+  // merchant's back office), never an agent's login. The caller's idempotency
+  // key is the payment's: a repeat answers the same payment, never a second charge.
+  app.post('/api/v1/tokens/:token/charges', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
+    const { authoriser, records } = deps;
+    if (!authoriser || !records) {
+      res.status(404).json({ error: 'not-found' });
+      return;
+    }
+    const principal = res.locals.principal;
+    if (principal.role !== 'supervisor' && principal.kind !== 'api-key') {
+      res.status(403).json({ error: 'forbidden', message: 'only a supervisor or an API key may charge a stored card' });
+      return;
+    }
+    const body = parse(tokenChargeRequest, req.body, res);
+    if (!body) return;
+    const stored = records.findToken(String(req.params.token));
+    if (!stored) {
+      res.status(404).json({ error: 'token-not-found' });
+      return;
+    }
+    if (stored.psp !== authoriser.pspName) {
+      res.status(409).json({ error: 'token-of-another-psp', message: `the token is kept by ${stored.psp}, payments go to ${authoriser.pspName}` });
+      return;
+    }
+    const key = `mit-${body.idempotencyKey}`;
+    const earlier = (): PaymentSessionRecord | undefined => deps.store.listSessions({ idempotencyKey: key, limit: 1 })[0];
+    let session = earlier();
+    const created = session === undefined;
+    if (!session) {
+      try {
+        session = deps.store.createSession({
+          mode: 'merchant-initiated',
+          reference: body.reference,
+          amountMinor: body.amount,
+          currency: body.currency,
+          idempotencyKey: key,
+          storedCardToken: stored.token,
+          customerReference: stored.customer,
+        });
+        deps.audit.append({
+          sessionId: session.id,
+          actor: actorOf(principal),
+          action: 'session-created',
+          detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency, storedCard: stored.token },
+        });
+      } catch (err) {
+        // The same key sent twice at once: the other request made the payment.
+        session = earlier();
+        if (!session) throw err;
+      }
+    }
+    if (session.storedCardToken !== stored.token || session.amountMinor !== body.amount || session.currency !== body.currency || session.reference !== body.reference) {
+      res.status(409).json({ error: 'idempotency-key-reuse', message: 'this idempotency key was used for another charge' });
+      return;
+    }
+    const result = await authoriser.chargeStoredCard(session, stored, actorOf(principal));
+    const status = !created ? 200 : result.kind === 'in-doubt' ? 202 : 201;
+    res.status(status).json({ result: result.kind, payment: sessionJson(deps, deps.store.getSession(session.id)!) });
+  });
+
   // The whole audit chain recomputed: supervisors only, and the look itself audited (PCI DSS 4.0 req. 10.2.1.3, 10.3.4).
   app.get('/api/v1/audit/verify', auth, (_req, res: Response<unknown, Locals>) => {
     if (!supervisorOnly(res, 'only a supervisor may verify the audit trail')) return;
@@ -325,6 +398,7 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records
     callId: s.callId,
     tokenise: s.tokenise,
     customerReference: s.customerReference,
+    storedCardToken: s.storedCardToken,
     // The PSP's reusable token, for the merchant's own repeat payments: its ids, never card data.
     token: token ? { psp: token.psp, token: token.token, customer: token.customer, cardBrand: token.cardBrand, cardLast4: token.cardLast4, createdAt: token.createdAt } : null,
     refundable: s.status === 'approved' && deps.reversals ? deps.reversals.refundable(s) : 0,

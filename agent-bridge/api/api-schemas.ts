@@ -30,6 +30,19 @@ export const createSessionRequest = z
   })
   .strict();
 
+/** POST /tokens/{token}/charges: a merchant-initiated charge on a stored card. */
+export const tokenChargeRequest = z
+  .object({
+    amount: z.number().int().min(1).max(100_000_000).describe('Amount in minor units (cents, pence)'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+    reference: z.string().min(1).max(64).describe("The merchant's order or invoice reference"),
+    idempotencyKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 letters, digits, _ or -')
+      .describe('Yours, one per charge: the same request again answers the same charge and never charges twice; with another body it is refused (409)'),
+  })
+  .strict();
+
 export const refundRequest = z
   .object({ amount: z.number().int().min(1).max(100_000_000).optional().describe('Minor units; default all that is left to refund') })
   .strict();
@@ -81,7 +94,7 @@ export const reversalView = z.object({
 
 export const sessionView = z.object({
   id: z.string(),
-  mode: z.enum(['direct', 'agent-assisted']),
+  mode: z.enum(['direct', 'agent-assisted', 'merchant-initiated']),
   code: z.string().nullable(),
   transferUri: z.string().nullable(),
   reference: z.string(),
@@ -98,6 +111,7 @@ export const sessionView = z.object({
   callId: z.string().nullable(),
   tokenise: z.boolean(),
   customerReference: z.string().nullable(),
+  storedCardToken: z.string().nullable().describe('Merchant-initiated: the PSP token charged'),
   token: z
     .object({
       psp: z.string(),
@@ -115,6 +129,11 @@ export const sessionView = z.object({
 });
 
 export const reversalResult = z.object({ reversal: reversalView, payment: sessionView });
+
+export const tokenChargeResult = z.object({
+  result: z.enum(['approved', 'declined', 'error', 'in-doubt']).describe('in-doubt: no answer from the PSP yet; the reconciler settles it by the idempotency key'),
+  payment: sessionView,
+});
 
 /** One session with its field attempts (outcomes only, never what was keyed). */
 export const sessionDetailView = sessionView.extend({

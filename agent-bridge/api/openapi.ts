@@ -12,6 +12,8 @@ import {
   reversalResult,
   sessionDetailView,
   sessionView,
+  tokenChargeRequest,
+  tokenChargeResult,
   voidRequest,
 } from './api-schemas.js';
 
@@ -132,6 +134,23 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
       '/api/v1/sessions/{id}/refund': reversalAction('Refund an approved payment, all or part (supervisors only)', refundRequest),
       '/api/v1/sessions/{id}/void': reversalAction('Void (cancel) an approved payment before it is captured or refunded (supervisors only)', voidRequest),
+      '/api/v1/tokens/{token}/charges': {
+        post: {
+          summary: 'Charge a stored card (a merchant-initiated payment on the PSP token of an earlier payment; supervisors and API keys)',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' }, description: 'The PSP token a payment shows in `token.token`' }],
+          requestBody: jsonBody(tokenChargeRequest),
+          responses: {
+            '200': jsonResponse('The same request again: the charge made the first time, as it stands now', tokenChargeResult),
+            '201': jsonResponse('Charged, declined or failed: `result` and the payment say which', tokenChargeResult),
+            '202': jsonResponse('In doubt: no answer from the PSP; settled later by the same idempotency key', tokenChargeResult),
+            '404': jsonResponse('No such token', errorView),
+            '409': jsonResponse('The idempotency key was used for another charge, or the token is kept by another PSP', errorView),
+            ...errors,
+            '403': jsonResponse('Not a supervisor or an API key', errorView),
+          },
+        },
+      },
       '/api/v1/audit/verify': {
         get: {
           summary: 'Recompute the whole audit chain and report its first broken row (supervisors only; the check is audited)',

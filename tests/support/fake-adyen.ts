@@ -9,7 +9,11 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  * fields", a missing one a 422 validation error), and standard webhooks sent
  * with HMAC signatures, as Adyen sends them:
  *
- * - POST /v71/payments — docs.adyen.com/api-explorer/Checkout/71/post/payments
+ * - POST /v71/payments — docs.adyen.com/api-explorer/Checkout/71/post/payments: MOTO with
+ *   the raw card, or a merchant-initiated payment on a stored card
+ *   (`paymentMethod.storedPaymentMethodId` with its `shopperReference`,
+ *   `shopperInteraction=ContAuth`, `recurringProcessingModel`; a token another
+ *   shopper's or unknown is 422 "Contract not found")
  * - POST /v71/paymentMethods — docs.adyen.com/api-explorer/Checkout/71/post/paymentMethods
  * - POST /v71/payments/{paymentPspReference}/refunds — …/71/post/payments/(paymentPspReference)/refunds
  * - POST /v71/payments/{paymentPspReference}/cancels — …/71/post/payments/(paymentPspReference)/cancels
@@ -34,6 +38,8 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
 export class FakeAdyen {
   readonly server: FakePspServer;
   readonly payments = new Map<string, AdyenPayment>();
+  /** Cards stored by `storePaymentMethod`, by storedPaymentMethodId: their shopper and what charging them does, never the number. */
+  readonly storedCards = new Map<string, StoredCard>();
   /** Webhook bodies sent, and the status our endpoint answered. */
   readonly webhooks: { body: unknown; status: number }[] = [];
   /** Where the standard webhooks go; none are sent while unset. */
@@ -117,12 +123,22 @@ export class FakeAdyen {
   #pay(p: z.output<typeof paymentRequest>): FakeAnswer {
     if (p.merchantAccount !== this.merchantAccount) return adyenError(403, '901', 'Invalid Merchant Account', 'security');
     if (p.amount.value === 0 && !p.storePaymentMethod) return adyenError(422, '137', 'Invalid amount specified', 'validation');
-    const card = p.paymentMethod;
-    const behaviour = TEST_CARDS.get(card.number) ?? { result: 'Authorised' as const };
+    const method = p.paymentMethod;
+    let card: { last4: string; expiryMonth: string; expiryYear: string };
+    let behaviour: CardBehaviour;
+    if ('storedPaymentMethodId' in method) {
+      const stored = this.storedCards.get(method.storedPaymentMethodId);
+      if (!stored || stored.shopperReference !== p.shopperReference) return adyenError(422, '800', 'Contract not found', 'validation');
+      ({ card, behaviour } = stored);
+    } else {
+      card = { last4: method.number.slice(-4), expiryMonth: method.expiryMonth, expiryYear: method.expiryYear };
+      behaviour = TEST_CARDS.get(method.number) ?? { result: 'Authorised' as const };
+    }
     const pspReference = adyenPspReference();
     const authorised = behaviour.result === 'Authorised' || behaviour.result === 'Received' || behaviour.result === 'hold';
     const authCode = String(randomInt(10_000, 100_000));
     const stored = authorised && p.storePaymentMethod ? { token: adyenPspReference(), customer: p.shopperReference! } : undefined;
+    if (stored) this.storedCards.set(stored.token, { shopperReference: stored.customer, card, behaviour });
     this.payments.set(pspReference, {
       pspReference,
       reference: p.reference,
@@ -136,7 +152,7 @@ export class FakeAdyen {
       ...(stored ? { 'tokenization.storedPaymentMethodId': stored.token, 'tokenization.shopperReference': stored.customer, 'tokenization.store.operationType': 'created' } : {}),
     };
     // A successful AUTHORISATION's reason is "authCode:last4:expiry", as Adyen sends it.
-    const reason = authorised ? `${authCode}:${card.number.slice(-4)}:${card.expiryMonth}/${card.expiryYear}` : behaviour.result === 'Refused' ? behaviour.text : 'Acquirer Error';
+    const reason = authorised ? `${authCode}:${card.last4}:${card.expiryMonth}/${card.expiryYear}` : behaviour.result === 'Refused' ? behaviour.text : 'Acquirer Error';
     this.#sendWebhook({
       eventCode: 'AUTHORISATION',
       pspReference,
@@ -144,7 +160,7 @@ export class FakeAdyen {
       amount: p.amount,
       success: authorised,
       reason,
-      additionalData: { ...(authorised ? additionalData : {}), expiryDate: `${Number(card.expiryMonth)}/${card.expiryYear}`, cardSummary: card.number.slice(-4) },
+      additionalData: { ...(authorised ? additionalData : {}), expiryDate: `${Number(card.expiryMonth)}/${card.expiryYear}`, cardSummary: card.last4 },
     });
     const base = { pspReference, merchantReference: p.reference, amount: p.amount };
     switch (behaviour.result) {
@@ -252,6 +268,12 @@ interface AdyenPayment {
   cancelled: boolean;
 }
 
+interface StoredCard {
+  readonly shopperReference: string;
+  readonly card: { readonly last4: string; readonly expiryMonth: string; readonly expiryYear: string };
+  readonly behaviour: CardBehaviour;
+}
+
 type CardBehaviour =
   | { result: 'Authorised' | 'Error' | 'Received' | 'hold' }
   | { result: 'Refused'; code: string; text: string };
@@ -279,16 +301,19 @@ const paymentRequest = z
     reference: z.string().min(1).max(80),
     merchantOrderReference: z.string().max(1000).optional(),
     shopperInteraction: z.enum(['Ecommerce', 'ContAuth', 'Moto', 'POS']),
-    paymentMethod: z
-      .object({
-        type: z.literal('scheme'),
-        number: z.string().regex(/^\d{12,19}$/),
-        expiryMonth: z.string().regex(/^(0[1-9]|1[0-2])$/, 'two digits'),
-        expiryYear: z.string().regex(/^\d{4}$/),
-        cvc: z.string().regex(/^\d{3,4}$/),
-        holderName: z.string().optional(),
-      })
-      .strict(),
+    paymentMethod: z.union([
+      z
+        .object({
+          type: z.literal('scheme'),
+          number: z.string().regex(/^\d{12,19}$/),
+          expiryMonth: z.string().regex(/^(0[1-9]|1[0-2])$/, 'two digits'),
+          expiryYear: z.string().regex(/^\d{4}$/),
+          cvc: z.string().regex(/^\d{3,4}$/),
+          holderName: z.string().optional(),
+        })
+        .strict(),
+      z.object({ type: z.literal('scheme'), storedPaymentMethodId: z.string().min(1).max(64) }).strict(),
+    ]),
     additionalData: z.object({ manualCapture: z.enum(['true', 'false']) }).strict().optional(),
     storePaymentMethod: z.boolean().optional(),
     shopperReference: z.string().min(3).max(256).optional(),
@@ -299,7 +324,14 @@ const paymentRequest = z
     path: ['shopperReference'],
     message: 'storePaymentMethod needs shopperReference and recurringProcessingModel',
   })
-  .refine((p) => p.shopperInteraction === 'Moto', { path: ['shopperInteraction'], message: 'MOTO only' });
+  .refine((p) => p.shopperInteraction === ('storedPaymentMethodId' in p.paymentMethod ? 'ContAuth' : 'Moto'), {
+    path: ['shopperInteraction'],
+    message: 'Moto with a keyed card, ContAuth with a stored one (this fake takes nothing else)',
+  })
+  .refine((p) => !('storedPaymentMethodId' in p.paymentMethod) || (p.shopperReference && p.recurringProcessingModel && !p.storePaymentMethod), {
+    path: ['shopperReference'],
+    message: 'a stored card is charged with its shopperReference and recurringProcessingModel',
+  });
 
 const paymentMethodsRequest = z
   .object({ merchantAccount: z.string().min(1), amount: amount.optional(), countryCode: z.string().optional(), shopperInteraction: z.string().optional() })

@@ -123,6 +123,46 @@ describe('StripePsp against a local Stripe API', () => {
     expect(h.records.getToken(s.id)).toMatchObject({ psp: 'stripe', token: expect.stringMatching(/^pm_/), customer: expect.stringMatching(/^cus_/), cardBrand: 'visa', cardLast4: '4242' });
   });
 
+  it('charges a stored card: the saved PaymentMethod with its Customer, off_session and confirm, no card data, once per key; in doubt when Stripe fails', async () => {
+    const first = h.session(4250, { tokenise: true, customerReference: 'cust-mit' });
+    await h.authoriser().authorise(first, card(VISA), CALL);
+    const token = h.records.getToken(first.id)!;
+    const s = h.storedCardCharge(token, 1200);
+    const result = await h.authoriser().chargeStoredCard(s, token, SUPERVISOR);
+    expect(result).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^pi_/) });
+    const sent = fake.server.received('POST', '/v1/payment_intents').at(-1)!;
+    expect(parseForm(sent.body)).toEqual({
+      amount: '1200',
+      currency: 'eur',
+      customer: token.customer,
+      payment_method: token.token,
+      off_session: 'true',
+      confirm: 'true',
+      capture_method: 'automatic',
+      metadata: { reference: 'INV-MIT', idempotency_key: s.idempotencyKey },
+      expand: ['latest_charge'],
+    });
+    expect(sent.headers['idempotency-key']).toBe(s.idempotencyKey);
+    expect(findCardDataInText(sent.body, ALL_CARDS)).toEqual([]);
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', mode: 'merchant-initiated', cardBrand: 'visa', cardLast4: '4242', confirmation: expect.any(String) });
+    expect(h.audit.list({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`)).toEqual(['authorisation-requested:supervisor', 'authorisation-approved:system']);
+    // Asked again: the recorded answer, nothing sent.
+    const sentSoFar = fake.server.received('POST', '/v1/payment_intents').length;
+    expect((await h.authoriser().chargeStoredCard(h.store.getSession(s.id)!, token, SUPERVISOR)).kind).toBe('approved');
+    expect(fake.server.received('POST', '/v1/payment_intents')).toHaveLength(sentSoFar);
+
+    // Another Customer's PaymentMethod: Stripe refuses, nothing is charged.
+    const foreign = h.storedCardCharge({ ...token, customer: [...fake.customers.keys()].find((c) => c !== token.customer)! });
+    expect(await h.authoriser().chargeStoredCard(foreign, { ...token, customer: foreign.customerReference! }, SUPERVISOR)).toMatchObject({ kind: 'error' });
+
+    // Stripe failing past the retries: in doubt, reconciled by the key like any authorisation.
+    fake.server.failNext('POST', '/v1/payment_intents', 500, 502, 503);
+    const doubt = h.storedCardCharge(token, 700);
+    expect(await h.authoriser({ maxRetries: 2 }).chargeStoredCard(doubt, token, SUPERVISOR)).toEqual({ kind: 'in-doubt' });
+    await h.reconciler().reconcileOnce();
+    expect(h.store.getSession(doubt.id)!.status).toBe('error');
+  });
+
   it('a store-only session (amount 0) confirms a SetupIntent, charging nothing', async () => {
     const s = h.session(0);
     const result = await h.authoriser().authorise(s, card(VISA), CALL);

@@ -89,6 +89,40 @@ describe('opening the database', () => {
     expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
   });
 
+  it('rebuilds the sessions table for merchant-initiated charges (migration 8) keeping every row and the rows that point at them', () => {
+    store.close();
+    rmSync(join(dir, 'payments.db'), { force: true });
+    const db = raw();
+    db.pragma('foreign_keys = ON');
+    for (const [i, sql] of MIGRATIONS.slice(0, 7).entries()) {
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    }
+    db.prepare(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, status, created_at, updated_at, confirmation, psp_reference)
+      VALUES ('pay_old', 'direct', '1001', 4250, 'EUR', 'approved', 't', 't', 'ABCDEFGH', 'psp-old')`).run();
+    db.prepare(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at) VALUES ('k-old', 'pay_old', 'sandbox', 4250, 'EUR', 'approved', 't')`).run();
+    db.prepare(`INSERT INTO payment_tokens (session_id, psp, token, customer, created_at) VALUES ('pay_old', 'sandbox', 'sbxtok_1', 'c1', 't')`).run();
+    db.close();
+
+    store = open();
+    expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(store.database.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.database.pragma('foreign_key_check')).toEqual([]);
+    expect(store.getSession('pay_old')).toMatchObject({ status: 'approved', confirmation: 'ABCDEFGH', storedCardToken: null });
+    expect(store.getAuthorisation('k-old')).toMatchObject({ sessionId: 'pay_old', state: 'approved' });
+    expect(store.listSessions({ pspReference: 'psp-old' })).toHaveLength(1);
+    // The children still point at the table: a row for an unknown session is refused.
+    expect(() => store.recordAuthorisationIntent({ idempotencyKey: 'k2', sessionId: 'pay_nope', psp: 's', amountMinor: 1, currency: 'EUR' })).toThrow(PaymentNotFoundError);
+    expect(() => store.database.prepare(`INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES ('pay_nope', 'expiry', 1, 'accepted', 't')`).run()).toThrow(/FOREIGN KEY/);
+    // The checks of migration 3 came back with the table.
+    expect(() => store.database.prepare(`UPDATE payment_sessions SET card_brand = 'nope' WHERE id = 'pay_old'`).run()).toThrow(/card_brand/);
+    // A merchant-initiated session names its token; no other mode may.
+    const mit = store.createSession({ mode: 'merchant-initiated', reference: 'SUB', amountMinor: 100, currency: 'EUR', idempotencyKey: 'mit-1', storedCardToken: 'sbxtok_1' });
+    expect(mit).toMatchObject({ mode: 'merchant-initiated', storedCardToken: 'sbxtok_1', idempotencyKey: 'mit-1', status: 'pending' });
+    expect(() => store.createSession({ mode: 'merchant-initiated', reference: 'SUB', amountMinor: 100, currency: 'EUR' })).toThrow(/CHECK/);
+    expect(() => store.createSession({ mode: 'direct', reference: 'SUB', amountMinor: 100, currency: 'EUR', storedCardToken: 'sbxtok_1' })).toThrow(/CHECK/);
+  });
+
   it('refuses a database from a newer build', () => {
     store.close();
     const db = raw();
@@ -153,6 +187,7 @@ describe('payment sessions', () => {
       autoCapture: true,
       tokenise: false,
       customerReference: null,
+      storedCardToken: null,
       createdAt: '2030-01-02T03:04:05.000Z',
       updatedAt: '2030-01-02T03:04:05.000Z',
     });
@@ -251,7 +286,8 @@ describe('status transitions', () => {
   // pending | capturing → abandoned | cancelled | failed; in_doubt → approved | declined | error;
   // plus pending | capturing → error (statusForResult('internal-error')). Final statuses never change.
   const LEGAL: Record<PaymentStatus, PaymentStatus[]> = {
-    pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+    // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
+    pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
     capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
     authorising: ['approved', 'declined', 'in_doubt', 'error'],
     in_doubt: ['approved', 'declined', 'error'],
