@@ -147,6 +147,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     store,
     audit,
     records,
+    capture: config.PSP_CAPTURE,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,

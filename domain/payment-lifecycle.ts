@@ -31,7 +31,14 @@ export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState
 };
 
 /**
- * A refund or void: requested → pending | succeeded | refused | error | in_doubt;
+ * What may be done at the PSP to an approved payment after the call (Adyen's
+ * "modifications"): capture an authorisation (PSP_CAPTURE=manual), refund
+ * captured money, void an authorisation not captured.
+ */
+export type PaymentModificationKind = 'capture' | 'refund' | 'void';
+
+/**
+ * A capture, refund or void: requested → pending | succeeded | refused | error | in_doubt;
  * pending → succeeded | refused (the PSP's later answer);
  * in_doubt → pending | succeeded | refused | error (the same request sent again).
  */

@@ -127,8 +127,9 @@ export function adyenRefusal(code: string | undefined, text?: string): Authorisa
  *   `recurringProcessingModel=UnscheduledCardOnFile`, answered like authorise.
  * - lookup: the AUTHORISATION webhook kept by the webhook route; none after
  *   `notificationWaitMs` → a technical cancel (POST /cancels by our reference) and not-found.
- * - reverse: POST /payments/{pspReference}/refunds or /cancels: Adyen answers
- *   `received` (pending); REFUND and CANCELLATION webhooks settle them.
+ * - reverse: POST /payments/{pspReference}/captures, /refunds or /cancels:
+ *   Adyen answers `received` (pending); CAPTURE, REFUND and CANCELLATION
+ *   webhooks settle them.
  * - checkCredentials: POST /paymentMethods for the merchant account.
  */
 export class AdyenPsp implements PaymentServiceProvider {
@@ -255,11 +256,12 @@ export class AdyenPsp implements PaymentServiceProvider {
   }
 
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
-    const path = `/payments/${encodeURIComponent(request.pspReference)}/${request.kind === 'void' ? 'cancels' : 'refunds'}`;
+    const endpoint = { capture: 'captures', refund: 'refunds', void: 'cancels' }[request.kind];
+    const path = `/payments/${encodeURIComponent(request.pspReference)}/${endpoint}`;
     const body = {
       merchantAccount: this.#merchantAccount,
       reference: request.idempotencyKey,
-      ...(request.kind === 'refund' ? { amount: { value: request.amountMinor, currency: request.currency } } : {}),
+      ...(request.kind !== 'void' ? { amount: { value: request.amountMinor, currency: request.currency } } : {}),
     };
     const res = await this.#client.post<ModificationResponse & Pick<AdyenErrorBody, 'errorCode'>>(path, body, {
       idempotencyKey: request.idempotencyKey,

@@ -103,7 +103,8 @@ export function stripeDeclineReason(code: string | undefined): DeclineReason {
  *   its `customer`, `off_session=true` and `confirm=true` (merchant-initiated).
  * - lookup: GET /v1/payment_intents/search by `metadata['idempotency_key']`
  *   (docs.stripe.com/search), then the Customer search and its SetupIntents.
- * - reverse: POST /v1/refunds; a void is POST /v1/payment_intents/:id/cancel.
+ * - reverse: POST /v1/refunds; a void is POST /v1/payment_intents/:id/cancel;
+ *   a capture (PSP_CAPTURE=manual) POST /v1/payment_intents/:id/capture with `amount_to_capture`.
  * - checkCredentials: GET /v1/balance.
  */
 export class StripePsp implements PaymentServiceProvider {
@@ -220,6 +221,15 @@ export class StripePsp implements PaymentServiceProvider {
 
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
     return this.#reversal(options.signal, async () => {
+      if (request.kind === 'capture') {
+        // docs.stripe.com/api/payment_intents/capture: the rest of the authorisation is released.
+        const intent = await this.#stripe.paymentIntents.capture(
+          request.pspReference,
+          { amount_to_capture: request.amountMinor },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        return intent.status === 'succeeded' ? { kind: 'succeeded', pspReference: intent.id } : { kind: 'refused', code: `payment-${intent.status}` };
+      }
       if (request.kind === 'void') {
         const intent = await this.#stripe.paymentIntents.cancel(
           request.pspReference,

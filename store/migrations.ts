@@ -281,6 +281,34 @@ export const MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
   CREATE INDEX payment_tokens_token ON payment_tokens (token);
   `,
+  // 9: captures of authorised payments (PSP_CAPTURE=manual) are kept with the
+  // refunds and voids: the same intent, idempotency key and PSP answer. The
+  // kind's CHECK is widened by rebuilding the table (nothing points at it).
+  `
+  CREATE TABLE reversals_v9 (
+    idempotency_key TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'refund', 'void')),
+    psp TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (typeof(amount_minor) = 'integer' AND amount_minor > 0),
+    currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+    state TEXT NOT NULL CHECK (state IN ('requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt')),
+    psp_reference TEXT,
+    detail TEXT,
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    resolved_at TEXT
+  );
+  INSERT INTO reversals_v9 SELECT idempotency_key, session_id, kind, psp, amount_minor, currency, state, psp_reference, detail,
+    actor_kind, actor_id, requested_at, resolved_at FROM reversals;
+  DROP TABLE reversals;
+  ALTER TABLE reversals_v9 RENAME TO reversals;
+  CREATE INDEX reversals_session ON reversals (session_id);
+  CREATE INDEX reversals_psp_reference ON reversals (psp_reference);
+  CREATE TRIGGER reversals_intent_fixed BEFORE UPDATE OF idempotency_key, session_id, kind, psp, amount_minor, currency, requested_at ON reversals
+    BEGIN SELECT RAISE(ABORT, 'reversals: the request cannot change'); END;
+  `,
 ];
 
 /**

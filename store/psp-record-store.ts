@@ -1,7 +1,7 @@
 import type { CardBrand } from '../domain/card-brand.js';
 import type { CurrencyCode } from '../domain/payment-types.js';
 import type { Actor } from '../domain/actor.js';
-import type { ReversalState } from '../domain/payment-lifecycle.js';
+import type { PaymentModificationKind, ReversalState } from '../domain/payment-lifecycle.js';
 
 /**
  * A PSP's reusable token for the card of one session, for repeat payments.
@@ -20,11 +20,11 @@ export interface StoredTokenRecord {
   readonly createdAt: string;
 }
 
-/** A refund or void, written before the PSP is asked, with the key a retry reuses. */
+/** A capture, refund or void, written before the PSP is asked, with the key a retry reuses. */
 export interface ReversalRecord {
   readonly idempotencyKey: string;
   readonly sessionId: string;
-  readonly kind: 'refund' | 'void';
+  readonly kind: PaymentModificationKind;
   readonly psp: string;
   readonly amountMinor: number;
   readonly currency: CurrencyCode;
@@ -72,7 +72,7 @@ export interface PspRecordStore {
   recordReversalIntent(input: {
     idempotencyKey: string;
     sessionId: string;
-    kind: 'refund' | 'void';
+    kind: PaymentModificationKind;
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;

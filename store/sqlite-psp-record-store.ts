@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CardBrand } from '../domain/card-brand.js';
 import type { Actor } from '../domain/actor.js';
-import { REVERSAL_STATE_TRANSITIONS, type ReversalState } from '../domain/payment-lifecycle.js';
+import { REVERSAL_STATE_TRANSITIONS, type PaymentModificationKind, type ReversalState } from '../domain/payment-lifecycle.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
 import { IdempotencyKeyConflictError, InvalidReversalTransitionError, ReversalNotFoundError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';
@@ -27,7 +27,7 @@ interface TokenRow {
 interface ReversalRow {
   idempotency_key: string;
   session_id: string;
-  kind: 'refund' | 'void';
+  kind: PaymentModificationKind;
   psp: string;
   amount_minor: number;
   currency: string;

@@ -10,6 +10,7 @@ import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-sto
 import type { Actor } from '../../domain/actor.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
+import type { PaymentModificationKind } from '../../domain/payment-lifecycle.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
 import type { Authoriser } from '../../psp/authoriser.js';
 import type { AccessTokens } from '../identity/access-token.js';
@@ -23,6 +24,7 @@ import {
   listSessionsQuery,
   loginRequest,
   paymentsQuery,
+  pspCaptureRequest,
   refundRequest,
   tokenChargeRequest,
   voidRequest,
@@ -249,8 +251,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/cancel', ...act('cancel'));
   app.post('/api/v1/sessions/:id/complete', ...act('complete'));
 
-  // Refunds and voids: supervisors only (an agent on the call may not give money back), audited with who asked.
-  const reverse = (kind: 'refund' | 'void') => [
+  // Captures, refunds and voids: supervisors only (an agent on the call may not move money), audited with who asked.
+  const reverse = (kind: PaymentModificationKind) => [
     auth,
     json,
     async (req: Request, res: Response<unknown, Locals>) => {
@@ -259,14 +261,17 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         res.status(404).json({ error: 'not-found' });
         return;
       }
-      if (!supervisorOnly(res, 'only a supervisor may refund or void a payment')) return;
+      if (!supervisorOnly(res, 'only a supervisor may capture, refund or void a payment')) return;
       const session = withSession(req, res);
       if (!session) return;
-      const body = parse(kind === 'refund' ? refundRequest : voidRequest, req.body, res);
+      const body = parse({ capture: pspCaptureRequest, refund: refundRequest, void: voidRequest }[kind], req.body, res);
       if (!body) return;
       try {
         const amount = 'amount' in body ? (body.amount as number | undefined) : undefined;
-        const reversal = await reversals.reverse(session.id, { kind, ...(amount !== undefined ? { amountMinor: amount } : {}) }, actorOf(res.locals.principal));
+        const amountMinor = amount !== undefined ? { amountMinor: amount } : {};
+        const actor = actorOf(res.locals.principal);
+        const reversal =
+          kind === 'capture' ? await reversals.capture(session.id, amountMinor, actor) : await reversals.reverse(session.id, { kind, ...amountMinor }, actor);
         res.status(reversal.state === 'succeeded' ? 200 : 202).json({ reversal: reversalJson(reversal), payment: sessionJson(deps, deps.store.getSession(session.id)!) });
       } catch (err) {
         if (err instanceof ReversalNotAllowedError) {
@@ -277,6 +282,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       }
     },
   ];
+  // Named psp-capture, not capture: /capture is the agent's command to capture a card field on the call.
+  app.post('/api/v1/sessions/:id/psp-capture', ...reverse('capture'));
   app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
   app.post('/api/v1/sessions/:id/void', ...reverse('void'));
 
@@ -402,6 +409,7 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records
     // The PSP's reusable token, for the merchant's own repeat payments: its ids, never card data.
     token: token ? { psp: token.psp, token: token.token, customer: token.customer, cardBrand: token.cardBrand, cardLast4: token.cardLast4, createdAt: token.createdAt } : null,
     refundable: s.status === 'approved' && deps.reversals ? deps.reversals.refundable(s) : 0,
+    capturable: deps.reversals ? deps.reversals.capturable(s) : 0,
     reversals: (deps.records?.listReversals({ sessionId: s.id }) ?? []).map(reversalJson),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,

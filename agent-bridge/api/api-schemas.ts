@@ -49,6 +49,10 @@ export const refundRequest = z
 
 export const voidRequest = z.object({}).strict();
 
+export const pspCaptureRequest = z
+  .object({ amount: z.number().int().min(1).max(100_000_000).optional().describe('Minor units; default the whole authorisation (the PSP releases the rest)') })
+  .strict();
+
 export const fieldCommand = z.object({ field: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict();
 
 export const listSessionsQuery = z
@@ -81,7 +85,7 @@ export const paymentsQuery = paymentsQueryFields.refine((q) => q.reference !== u
 });
 
 export const reversalView = z.object({
-  kind: z.enum(['refund', 'void']),
+  kind: z.enum(['capture', 'refund', 'void']),
   amount: z.number().int(),
   currency: z.string(),
   state: z.enum(['requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt']),
@@ -123,6 +127,7 @@ export const sessionView = z.object({
     })
     .nullable(),
   refundable: z.number().int().describe('Minor units still refundable'),
+  capturable: z.number().int().describe('Minor units still to capture at the PSP (PSP_CAPTURE=manual: an approved payment nobody captured or voided); else 0'),
   reversals: z.array(reversalView),
   createdAt: z.string(),
   updatedAt: z.string(),

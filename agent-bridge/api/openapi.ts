@@ -8,6 +8,7 @@ import {
   listSessionsQuery,
   loginRequest,
   paymentsQueryFields,
+  pspCaptureRequest,
   refundRequest,
   reversalResult,
   sessionDetailView,
@@ -55,7 +56,7 @@ const reversalAction = (summary: string, body: z.ZodType) => ({
     responses: {
       '200': jsonResponse('Done: the PSP confirmed it', reversalResult),
       '202': jsonResponse('Accepted: pending at the PSP, or in doubt (sent again with the same idempotency key)', reversalResult),
-      '409': jsonResponse('Not possible: not approved, nothing left, amount too large, already refunded', errorView),
+      '409': jsonResponse('Not possible: not approved, nothing left, amount too large, already refunded or captured, not captured yet, capture not manual', errorView),
       ...errors,
       '403': jsonResponse('Not a supervisor', errorView),
     },
@@ -132,6 +133,10 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/recapture': sessionAction('Capture a card field again', fieldCommand),
       '/api/v1/sessions/{id}/cancel': sessionAction('Cancel the payment'),
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
+      '/api/v1/sessions/{id}/psp-capture': reversalAction(
+        'Capture at the PSP all or part of a payment authorised only (PSP_CAPTURE=manual; supervisors only). Not /capture, the agent command that captures a card field on the call. The same amount again answers the capture already made',
+        pspCaptureRequest,
+      ),
       '/api/v1/sessions/{id}/refund': reversalAction('Refund an approved payment, all or part (supervisors only)', refundRequest),
       '/api/v1/sessions/{id}/void': reversalAction('Void (cancel) an approved payment before it is captured or refunded (supervisors only)', voidRequest),
       '/api/v1/tokens/{token}/charges': {

@@ -17,6 +17,8 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  * - POST /v71/paymentMethods — docs.adyen.com/api-explorer/Checkout/71/post/paymentMethods
  * - POST /v71/payments/{paymentPspReference}/refunds — …/71/post/payments/(paymentPspReference)/refunds
  * - POST /v71/payments/{paymentPspReference}/cancels — …/71/post/payments/(paymentPspReference)/cancels
+ * - POST /v71/payments/{paymentPspReference}/captures — …/71/post/payments/(paymentPspReference)/captures
+ *   (a payment authorised with `manualCapture`, once, at most its amount; the CAPTURE webhook answers)
  * - POST /v71/cancels (by our reference: a technical cancel) — …/71/post/cancels
  * - webhooks: docs.adyen.com/api-explorer/Webhooks/1/post/AUTHORISATION (and REFUND, CANCELLATION),
  *   signed as docs.adyen.com/development-resources/webhooks/verify-hmac-signatures says.
@@ -105,7 +107,7 @@ export class FakeAdyen {
   #heldAnswer: Exclude<FakeAnswer, 'hold'> | undefined;
 
   #route(path: string, body: unknown): FakeAnswer {
-    const modification = /^\/payments\/([A-Z0-9]{16})\/(refunds|cancels)$/.exec(path);
+    const modification = /^\/payments\/([A-Z0-9]{16})\/(refunds|cancels|captures)$/.exec(path);
     if (path === '/payments') return validated(paymentRequest, body, (p) => this.#pay(p));
     if (path === '/paymentMethods') {
       return validated(paymentMethodsRequest, body, (p) =>
@@ -117,6 +119,7 @@ export class FakeAdyen {
     if (path === '/cancels') return validated(technicalCancelRequest, body, (p) => this.#technicalCancel(p));
     if (modification?.[2] === 'refunds') return validated(refundRequest, body, (p) => this.#refund(modification[1]!, p));
     if (modification?.[2] === 'cancels') return validated(cancelRequest, body, (p) => this.#cancel(modification[1]!, p));
+    if (modification?.[2] === 'captures') return validated(captureRequest, body, (p) => this.#capture(modification[1]!, p));
     return adyenError(404, '000', `Unknown endpoint ${path}`, 'validation');
   }
 
@@ -146,6 +149,7 @@ export class FakeAdyen {
       status: authorised ? 'authorised' : 'refused',
       refunds: [],
       cancelled: false,
+      manualCapture: p.additionalData?.manualCapture === 'true',
     });
     const additionalData = {
       authCode,
@@ -183,7 +187,9 @@ export class FakeAdyen {
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
     const pspReference = adyenPspReference();
     const refunded = payment.refunds.reduce((sum, r) => sum + r, 0);
-    const success = payment.status === 'authorised' && !payment.cancelled && refunded + p.amount.value <= payment.amount.value;
+    // A payment authorised for manual capture gives back only what was captured.
+    const captured = payment.manualCapture ? (payment.captured ?? 0) : payment.amount.value;
+    const success = payment.status === 'authorised' && !payment.cancelled && refunded + p.amount.value <= captured;
     if (success) payment.refunds.push(p.amount.value);
     this.#sendWebhook({
       eventCode: 'REFUND',
@@ -197,11 +203,30 @@ export class FakeAdyen {
     return { status: 201, body: { merchantAccount: p.merchantAccount, paymentPspReference, pspReference, reference: p.reference, status: 'received', amount: p.amount } };
   }
 
+  #capture(paymentPspReference: string, p: z.output<typeof captureRequest>): FakeAnswer {
+    const payment = this.payments.get(paymentPspReference);
+    if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
+    const pspReference = adyenPspReference();
+    const success =
+      payment.status === 'authorised' && payment.manualCapture && payment.captured === undefined && !payment.cancelled && p.amount.value <= payment.amount.value && p.amount.currency === payment.amount.currency;
+    if (success) payment.captured = p.amount.value;
+    this.#sendWebhook({
+      eventCode: 'CAPTURE',
+      pspReference,
+      originalReference: paymentPspReference,
+      merchantReference: p.reference,
+      amount: p.amount,
+      success,
+      reason: success ? '' : 'Modification in different currency than authorisation or already captured',
+    });
+    return { status: 201, body: { merchantAccount: p.merchantAccount, paymentPspReference, pspReference, reference: p.reference, status: 'received', amount: p.amount } };
+  }
+
   #cancel(paymentPspReference: string, p: z.output<typeof cancelRequest>): FakeAnswer {
     const payment = this.payments.get(paymentPspReference);
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
     const pspReference = adyenPspReference();
-    const success = payment.status === 'authorised' && payment.refunds.length === 0 && !payment.cancelled;
+    const success = payment.status === 'authorised' && payment.refunds.length === 0 && !payment.cancelled && payment.captured === undefined;
     if (success) payment.cancelled = true;
     this.#sendWebhook({
       eventCode: 'CANCELLATION',
@@ -266,6 +291,9 @@ interface AdyenPayment {
   readonly status: 'authorised' | 'refused';
   readonly refunds: number[];
   cancelled: boolean;
+  readonly manualCapture: boolean;
+  /** The amount captured (manual capture), once. */
+  captured?: number;
 }
 
 interface StoredCard {
@@ -337,6 +365,7 @@ const paymentMethodsRequest = z
   .object({ merchantAccount: z.string().min(1), amount: amount.optional(), countryCode: z.string().optional(), shopperInteraction: z.string().optional() })
   .strict();
 const refundRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
+const captureRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
 const cancelRequest = z.object({ merchantAccount: z.string().min(1), reference: z.string().max(80).optional().default('') }).strict();
 const technicalCancelRequest = z.object({ merchantAccount: z.string().min(1), paymentReference: z.string().min(1), reference: z.string().max(80).optional() }).strict();
 

@@ -16,6 +16,8 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  *   `customer`, `off_session`, which Stripe takes only with `confirm=true`)
  * - GET  /v1/payment_intents/search — docs.stripe.com/api/payment_intents/search
  * - POST /v1/payment_intents/:id/cancel — docs.stripe.com/api/payment_intents/cancel
+ * - POST /v1/payment_intents/:id/capture — docs.stripe.com/api/payment_intents/capture
+ *   (`amount_to_capture` at most `amount_capturable`; the rest is released)
  * - POST /v1/setup_intents — docs.stripe.com/api/setup_intents/create
  * - GET  /v1/setup_intents — docs.stripe.com/api/setup_intents/list
  * - POST /v1/refunds — docs.stripe.com/api/refunds/create
@@ -110,6 +112,8 @@ export class FakeStripe {
         return validated(searchQuery, form, (p) =>
           searchResult('/v1/payment_intents/search', [...this.paymentIntents.values()].map((i) => expandCharge(i, p.expand, this.#charges)), p.query),
         );
+      case 'POST /v1/payment_intents/:id/capture':
+        return validated(captureParams, form, (p) => this.#capture(request.path.split('/')[3]!, p));
       case 'POST /v1/payment_intents/:id/cancel':
         return validated(cancelParams, form, () => this.#cancel(request.path.split('/')[3]!));
       case 'POST /v1/setup_intents':
@@ -258,6 +262,24 @@ export class FakeStripe {
     return { status: 200, body: intent };
   }
 
+  #capture(id: string, p: z.output<typeof captureParams>): FakeAnswer {
+    const intent = this.paymentIntents.get(id);
+    if (!intent) return error(404, 'invalid_request_error', { code: 'resource_missing', param: 'intent', message: `No such payment_intent: '${id}'` });
+    if (intent.status !== 'requires_capture') {
+      return error(400, 'invalid_request_error', {
+        code: 'payment_intent_unexpected_state',
+        message: `This PaymentIntent could not be captured because it has a status of ${intent.status as string}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
+      });
+    }
+    const capturable = intent.amount_capturable as number;
+    const amount = p.amount_to_capture === undefined ? capturable : Number(p.amount_to_capture);
+    if (amount > capturable) {
+      return error(400, 'invalid_request_error', { code: 'amount_too_large', param: 'amount_to_capture', message: `The amount to capture (${amount}) is greater than the amount capturable (${capturable}).` });
+    }
+    Object.assign(intent, { status: 'succeeded', amount_received: amount, amount_capturable: 0 });
+    return { status: 200, body: intent };
+  }
+
   #refund(p: z.output<typeof refundCreate>): FakeAnswer {
     const intent = this.paymentIntents.get(p.payment_intent);
     if (!intent) return error(404, 'invalid_request_error', { code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${p.payment_intent}'` });
@@ -370,6 +392,8 @@ const searchQuery = z
     limit: digits.optional(),
   })
   .strict();
+
+const captureParams = z.object({ amount_to_capture: digits.optional(), metadata }).strict();
 
 const cancelParams = z.object({ cancellation_reason: z.enum(['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned']).optional() }).strict();
 

@@ -194,6 +194,29 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     h.use(adyen());
   });
 
+  it('captures a manual authorisation in part at /payments/{id}/captures: pending until the CAPTURE webhook; refunds only what was captured', async () => {
+    h.use(adyen({ capture: 'manual' }));
+    const manual = h.reversals({ capture: 'manual' });
+    const s = h.session(4250);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    const payment = h.store.getSession(s.id)!.pspReference!;
+    const captured = await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR);
+    expect(captured).toMatchObject({ kind: 'capture', state: 'pending', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
+    const sent = fake.server.received('POST', `/v71/payments/${payment}/captures`);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!.body)).toEqual({ merchantAccount: fake.merchantAccount, reference: captured.idempotencyKey, amount: { value: 3000, currency: 'EUR' } });
+    expect(sent[0]!.headers['idempotency-key']).toBe(captured.idempotencyKey);
+    await fake.settled();
+    expect(h.records.getReversal(captured.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    expect(fake.payments.get(payment)!.captured).toBe(3000);
+    // Refunds come out of what was captured: more is refused by the checks before Adyen is asked.
+    await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 3001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+    const refund = await manual.reverse(s.id, { kind: 'refund', amountMinor: 3000 }, SUPERVISOR);
+    await fake.settled();
+    expect(h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    h.use(adyen());
+  });
+
   it('a webhook with a bad signature is refused and keeps nothing', async () => {
     const res = await fetch(fake.webhookUrl!, {
       method: 'POST',

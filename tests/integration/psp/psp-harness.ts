@@ -42,8 +42,8 @@ export class PspHarness {
     return new Reconciler({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, lookupTimeoutMs: 2000 });
   }
 
-  reversals(): PaymentReversals {
-    return new PaymentReversals({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, timeoutMs: 3000 });
+  reversals(options: { capture?: 'auto' | 'manual' } = {}): PaymentReversals {
+    return new PaymentReversals({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, timeoutMs: 3000, ...options });
   }
 
   /** A direct-pay session whose card is captured, ready to authorise. */

@@ -195,6 +195,43 @@ describe('StripePsp against a local Stripe API', () => {
     h.use(stripe());
   });
 
+  it('captures a manual authorisation in part with amount_to_capture, once; refunds only what was captured; refuses a void after it', async () => {
+    h.use(stripe({ capture: 'manual' }));
+    const manual = h.reversals({ capture: 'manual' });
+    const s = h.session(4250);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    const intent = h.store.getSession(s.id)!.pspReference!;
+    expect(manual.capturable(h.store.getSession(s.id)!)).toBe(4250);
+    await expect(manual.reverse(s.id, { kind: 'refund' }, SUPERVISOR)).rejects.toMatchObject({ code: 'not-captured' });
+    await expect(manual.capture(s.id, { amountMinor: 5000 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+
+    const captured = await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR);
+    expect(captured).toMatchObject({ kind: 'capture', state: 'succeeded', amountMinor: 3000, pspReference: intent });
+    const sent = fake.server.received('POST', `/v1/payment_intents/${intent}/capture`);
+    expect(sent).toHaveLength(1);
+    expect(parseForm(sent[0]!.body)).toEqual({ amount_to_capture: '3000' });
+    expect(sent[0]!.headers['idempotency-key']).toBe(captured.idempotencyKey);
+    expect(fake.paymentIntents.get(intent)).toMatchObject({ status: 'succeeded', amount_received: 3000, amount_capturable: 0 });
+    // The same capture asked again: the one made, nothing sent; another amount is refused.
+    expect((await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR)).idempotencyKey).toBe(captured.idempotencyKey);
+    expect(fake.server.received('POST', `/v1/payment_intents/${intent}/capture`)).toHaveLength(1);
+    await expect(manual.capture(s.id, {}, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
+    await expect(manual.reverse(s.id, { kind: 'void' }, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
+    expect(manual.refundable(h.store.getSession(s.id)!)).toBe(3000);
+    expect(await manual.reverse(s.id, { kind: 'refund', amountMinor: 1000 }, SUPERVISOR)).toMatchObject({ state: 'succeeded' });
+    await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 2001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+    expect(h.audit.list({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`)).toEqual(
+      expect.arrayContaining(['capture-requested:supervisor', 'capture-succeeded:system', 'refund-requested:supervisor']),
+    );
+    // With automatic capture there is nothing to capture.
+    h.use(stripe());
+    const auto = h.session(100);
+    await h.authoriser().authorise(auto, card(VISA), CALL);
+    await expect(h.reversals().capture(auto.id, {}, SUPERVISOR)).rejects.toMatchObject({ code: 'capture-not-manual' });
+    // Stripe itself refuses a capture of a captured PaymentIntent: recorded as refused.
+    expect(await h.reversals({ capture: 'manual' }).capture(auto.id, {}, SUPERVISOR)).toMatchObject({ state: 'refused', detail: 'payment_intent_unexpected_state' });
+  });
+
   it('a void of a captured payment is refused by Stripe and recorded so', async () => {
     const s = h.session(1500);
     await h.authoriser().authorise(s, card(VISA), CALL);

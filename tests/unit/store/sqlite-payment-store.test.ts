@@ -89,7 +89,7 @@ describe('opening the database', () => {
     expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
   });
 
-  it('rebuilds the sessions table for merchant-initiated charges (migration 8) keeping every row and the rows that point at them', () => {
+  it('rebuilds the sessions table for merchant-initiated charges (migration 8) and the reversals for captures (9), keeping every row and the rows that point at them', () => {
     store.close();
     rmSync(join(dir, 'payments.db'), { force: true });
     const db = raw();
@@ -102,6 +102,8 @@ describe('opening the database', () => {
       VALUES ('pay_old', 'direct', '1001', 4250, 'EUR', 'approved', 't', 't', 'ABCDEFGH', 'psp-old')`).run();
     db.prepare(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at) VALUES ('k-old', 'pay_old', 'sandbox', 4250, 'EUR', 'approved', 't')`).run();
     db.prepare(`INSERT INTO payment_tokens (session_id, psp, token, customer, created_at) VALUES ('pay_old', 'sandbox', 'sbxtok_1', 'c1', 't')`).run();
+    db.prepare(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
+      VALUES ('rev-old', 'pay_old', 'refund', 'sandbox', 100, 'EUR', 'succeeded', 'supervisor', 'sue', 't')`).run();
     db.close();
 
     store = open();
@@ -111,6 +113,13 @@ describe('opening the database', () => {
     expect(store.getSession('pay_old')).toMatchObject({ status: 'approved', confirmation: 'ABCDEFGH', storedCardToken: null });
     expect(store.getAuthorisation('k-old')).toMatchObject({ sessionId: 'pay_old', state: 'approved' });
     expect(store.listSessions({ pspReference: 'psp-old' })).toHaveLength(1);
+    // Migration 9 rebuilt the reversals for captures: the old rows are there, a capture may be written.
+    expect(store.database.prepare(`SELECT kind, amount_minor FROM reversals`).all()).toEqual([{ kind: 'refund', amount_minor: 100 }]);
+    store.database
+      .prepare(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
+        VALUES ('cap-1', 'pay_old', 'capture', 'sandbox', 100, 'EUR', 'requested', 'supervisor', 'sue', 't')`)
+      .run();
+    expect(() => store.database.prepare(`UPDATE reversals SET amount_minor = 5 WHERE idempotency_key = 'cap-1'`).run()).toThrow(/cannot change/);
     // The children still point at the table: a row for an unknown session is refused.
     expect(() => store.recordAuthorisationIntent({ idempotencyKey: 'k2', sessionId: 'pay_nope', psp: 's', amountMinor: 1, currency: 'EUR' })).toThrow(PaymentNotFoundError);
     expect(() => store.database.prepare(`INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES ('pay_nope', 'expiry', 1, 'accepted', 't')`).run()).toThrow(/FOREIGN KEY/);
