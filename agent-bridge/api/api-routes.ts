@@ -35,6 +35,8 @@ import { openApiDocument } from './openapi.js';
 export interface SessionControl {
   /** Applies the command to the live call; 'not-joined' when no call is on the session. Throws CommandRejectedError. */
   command(sessionId: string, command: AgentCommand, actor: Actor): 'applied' | 'not-joined';
+  /** Ends the caller's leg; 'not-joined' when no caller is on the session. */
+  releaseCaller(sessionId: string, actor: Actor): 'released' | 'not-joined';
 }
 
 export interface ApiDeps {
@@ -250,6 +252,20 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/recapture', ...act('recapture'));
   app.post('/api/v1/sessions/:id/cancel', ...act('cancel'));
   app.post('/api/v1/sessions/:id/complete', ...act('complete'));
+
+  // Ends the caller's leg (direct pay once the order is found, agent-assisted
+  // until the caller hangs up, also after the payment while bridged to the agent).
+  app.post('/api/v1/sessions/:id/release', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const session = withSession(req, res);
+    if (!session) return;
+    const actor = actorOf(res.locals.principal);
+    if (deps.sessions.releaseCaller(session.id, actor) === 'not-joined') {
+      res.status(409).json({ error: 'caller-not-joined' });
+      return;
+    }
+    deps.audit.append({ sessionId: session.id, actor, action: 'caller-released' });
+    res.status(202).json(sessionJson(deps, deps.store.getSession(session.id)!));
+  });
 
   // Captures, refunds and voids: supervisors only (an agent on the call may not move money), audited with who asked.
   const reverse = (kind: PaymentModificationKind) => [

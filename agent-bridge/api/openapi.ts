@@ -133,6 +133,9 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/recapture': sessionAction('Capture a card field again', fieldCommand),
       '/api/v1/sessions/{id}/cancel': sessionAction('Cancel the payment'),
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
+      '/api/v1/sessions/{id}/release': sessionAction(
+        "Release the caller: end the caller's leg (BYE), direct pay or agent-assisted (then the agent's call-back ends too); a payment being authorised still gets its answer. No REFER back to the agent. 409 when no caller is on the line",
+      ),
       '/api/v1/sessions/{id}/psp-capture': reversalAction(
         'Capture at the PSP all or part of a payment authorised only (PSP_CAPTURE=manual; supervisors only). Not /capture, the agent command that captures a card field on the call. The same amount again answers the capture already made',
         pspCaptureRequest,

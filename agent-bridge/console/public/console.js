@@ -74,6 +74,7 @@ const ui = {
   pspCapture: /** @type {HTMLButtonElement} */ ($('psp-capture')),
   refund: /** @type {HTMLButtonElement} */ ($('refund')),
   void: /** @type {HTMLButtonElement} */ ($('void')),
+  release: /** @type {HTMLButtonElement} */ ($('release')),
   log: $('progress-log'),
 };
 
@@ -386,6 +387,8 @@ function renderSession() {
   ui.summary.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', String(term)), el('dd', String(value))]));
   const final = FINAL.includes(s.status);
   for (const button of ui.actionButtons) button.disabled = final || state.busy;
+  // A caller bridged to the agent stays on the line after the payment: releasing stays possible.
+  ui.release.disabled = state.busy || !s.callId;
   // Supervisors only (the API refuses agents too): capture, refund or void an approved payment at the PSP.
   const supervisor = state.me?.role === 'supervisor' && s.status === 'approved';
   const held = (s.reversals ?? []).filter((/** @type {any} */ r) => r.state !== 'refused' && r.state !== 'error');
@@ -416,6 +419,26 @@ function refundedText(s) {
   const pending = done.some((/** @type {any} */ r) => r.state !== 'succeeded');
   return `${formatAmount(total, s.currency)}${pending ? ' (pending at the PSP)' : ''}`;
 }
+
+ui.release.addEventListener('click', async () => {
+  const session = state.selected;
+  if (!session || state.busy) return;
+  if (!window.confirm(`Hang up the caller of payment ${session.reference}?`)) return;
+  state.busy = true;
+  renderSession();
+  try {
+    await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/release`, {});
+    ui.actionResult.className = 'message ok';
+    ui.actionResult.textContent = 'The caller was released.';
+  } catch (err) {
+    if (handleSignedOut(err)) return;
+    ui.actionResult.className = 'message error';
+    ui.actionResult.textContent = `Release refused. ${message(err)}`;
+  } finally {
+    state.busy = false;
+    renderSession();
+  }
+});
 
 const MONEY_ACTIONS = {
   'psp-capture': { name: 'Capture', question: 'Capture', at: '' },

@@ -114,6 +114,12 @@ describe('agent console: finding payments, capture, refund and void', () => {
     await expect.poll(() => page.locator('#action-result').textContent()).toBe('Void of €12.00: done.');
     expect(await api(`/api/v1/sessions/${second.id}`)).toMatchObject({ capturable: 0, refundable: 0, reversals: [{ kind: 'void', state: 'succeeded' }] });
     await expect.poll(() => page.locator('#money-group').isHidden()).toBe(true);
+  });
+
+  it('offers to release the caller, and says so when nobody is on the line (the SIP side: release-caller-sipp.test.ts)', async () => {
+    await page.getByRole('button', { name: 'Release caller' }).click();
+    await expect.poll(() => page.locator('#action-result').textContent()).toBe('Release refused. The caller is not on the payment line yet. (HTTP 409)');
+    // Only the API's own 409 was logged; nothing on the page failed.
     expect(pageErrors).toEqual([]);
   });
 });
