@@ -83,7 +83,7 @@ describe('agent console: finding payments, capture, refund and void', () => {
   });
 
   it('captures part of it, then refunds part of what was captured', async () => {
-    await page.getByLabel(/^Amount/).last().fill('30.00');
+    await page.getByLabel('How much').fill('30.00');
     await page.locator('#psp-capture').click();
     await expect.poll(() => page.locator('#action-result').textContent()).toBe('Capture of €30.00: done.');
     let payment = await api(`/api/v1/sessions/${first.id}`);
@@ -91,7 +91,7 @@ describe('agent console: finding payments, capture, refund and void', () => {
     await expect.poll(() => page.locator('#summary').textContent()).toContain('Captured€30.00');
     expect(await page.locator('#void').isHidden()).toBe(true);
 
-    await page.getByLabel(/^Amount/).last().fill('10');
+    await page.getByLabel('How much').fill('10');
     await page.locator('#refund').click();
     await expect.poll(() => page.locator('#action-result').textContent()).toBe('Refund of €10.00: done.');
     payment = await api(`/api/v1/sessions/${first.id}`);
