@@ -16,8 +16,3 @@ export function newConfirmationCode(): string {
   for (let i = 0; i < CONFIRMATION_LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
   return code;
 }
-
-/** Whether `text` has a confirmation code's shape (upper case). */
-export function isConfirmationCode(text: string): boolean {
-  return text.length === CONFIRMATION_LENGTH && [...text].every((c) => ALPHABET.includes(c));
-}

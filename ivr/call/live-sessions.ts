@@ -36,7 +36,7 @@ export class LiveSessions {
    * it would (a payment being authorised still gets its answer). Sending the
    * caller back to the agent (REFER) is not done. 'not-joined' when no caller is on the session.
    */
-  releaseCaller(sessionId: string, _actor: Actor): 'released' | 'not-joined' {
+  releaseCaller(sessionId: string): 'released' | 'not-joined' {
     const hangup = this.#callers.get(sessionId);
     if (!hangup) return 'not-joined';
     this.#callers.delete(sessionId);
