@@ -29,6 +29,7 @@ import type { PaymentServiceProvider } from '../psp/psp-port.js';
 import { FileOrderLookup } from '../ivr/orders/file-order-lookup.js';
 import { HttpOrderLookup } from '../ivr/orders/http-order-lookup.js';
 import type { OrderLookup } from '../ivr/orders/order-lookup-port.js';
+import { PaidOrderGuard } from '../ivr/orders/paid-order-guard.js';
 import { EmbeddedMediaServer } from '../media-server/embedded/embedded-media-server.js';
 import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
 import { sipTlsOptions } from './sip-tls-files.js';
@@ -148,6 +149,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   reconciler.start();
   const reversals = new PaymentReversals({
     ...pspParts,
+    capture: config.PSP_CAPTURE,
     timeoutMs: config.PSP_TIMEOUT_MS,
     maxRetries: config.PSP_MAX_RETRIES,
     intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
@@ -159,14 +161,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const adyenWebhooks =
     config.PSP === 'adyen' ? new AdyenWebhookHandler({ hmacKey: config.ADYEN_HMAC_KEY!, records, reversals }) : undefined;
 
-  const orders: OrderLookup =
+  // An order already paid here is not taken again (unless it takes partial payments).
+  const orders: OrderLookup = new PaidOrderGuard(
     config.ORDER_LOOKUP === 'http'
       ? new HttpOrderLookup({
           url: config.ORDER_LOOKUP_URL as string,
           timeoutMs: config.ORDER_LOOKUP_TIMEOUT_MS,
           ...(config.ORDER_LOOKUP_TOKEN ? { bearerToken: config.ORDER_LOOKUP_TOKEN } : {}),
         })
-      : new FileOrderLookup(config.ORDERS_FILE ?? SHIPPED_FILES.demoOrdersFile);
+      : new FileOrderLookup(config.ORDERS_FILE ?? SHIPPED_FILES.demoOrdersFile),
+    store,
+  );
 
   const adminKey = resolveAdminApiKey(dataDir, config.ADMIN_API_KEY);
   if (adminKey.source === 'generated') {
@@ -306,6 +311,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           secureCookies: tls !== undefined,
           reversals,
           records,
+          authoriser,
         });
       },
     });

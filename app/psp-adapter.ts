@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 export function createPsp(config: Config, deps: { dataDir: string; records: PspRecordStore }): PaymentServiceProvider {
   switch (config.PSP) {
     case 'sandbox':
-      return new SandboxPsp({ ledgerFile: sandboxLedger(deps.dataDir), latencyMs: config.SANDBOX_LATENCY_MS });
+      return new SandboxPsp({ ledgerFile: sandboxLedger(deps.dataDir), latencyMs: config.SANDBOX_LATENCY_MS, capture: config.PSP_CAPTURE });
     case 'stripe':
       return new StripePsp({ secretKey: config.STRIPE_SECRET_KEY!, apiBase: config.STRIPE_API_BASE, capture: config.PSP_CAPTURE });
     case 'adyen':

@@ -8,7 +8,8 @@ export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error'
  * produces. A status may always stay as it is; a final status changes no more.
  */
 export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+  // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
+  pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
   capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
   authorising: ['approved', 'declined', 'in_doubt', 'error'],
   in_doubt: ['approved', 'declined', 'error'],
@@ -30,7 +31,14 @@ export const AUTHORISATION_STATE_TRANSITIONS: Readonly<Record<AuthorisationState
 };
 
 /**
- * A refund or void: requested → pending | succeeded | refused | error | in_doubt;
+ * What may be done at the PSP to an approved payment after the call (Adyen's
+ * "modifications"): capture an authorisation (PSP_CAPTURE=manual), refund
+ * captured money, void an authorisation not captured.
+ */
+export type PaymentModificationKind = 'capture' | 'refund' | 'void';
+
+/**
+ * A capture, refund or void: requested → pending | succeeded | refused | error | in_doubt;
  * pending → succeeded | refused (the PSP's later answer);
  * in_doubt → pending | succeeded | refused | error (the same request sent again).
  */

@@ -15,6 +15,9 @@ export interface Money {
 /** How a payment session entered the IVR (ARCHITECTURE.md "Call entry modes"). */
 export type EntryMode = 'direct' | 'agent-assisted';
 
+/** How a payment came to be: on a call (its EntryMode), or charged by the merchant on a stored card with no one on the line. */
+export type PaymentMode = EntryMode | 'merchant-initiated';
+
 /** The card fields a caller keys. Only the vault ever holds their digits. */
 export type CardField = 'card-number' | 'expiry' | 'security-code';
 export const CARD_FIELDS: readonly CardField[] = ['card-number', 'expiry', 'security-code'];
@@ -32,6 +35,7 @@ export type CaptureErrorType =
  * Lifecycle of a payment session as stored and reported by the API.
  *
  * pending → capturing → authorising → approved | declined | in_doubt | error
+ * pending → authorising   (merchant-initiated: a stored card, nothing to capture)
  * pending | capturing → abandoned | cancelled | failed
  * in_doubt → approved | declined | error   (reconciliation)
  */
@@ -63,6 +67,8 @@ export type PaymentResult =
   | 'too-many-failed-attempts'
   | 'caller-hung-up'
   | 'cancelled'
+  /** Direct pay: the order keyed was paid already; nothing was taken. */
+  | 'already-paid'
   | 'psp-error'
   | 'in-doubt'
   | 'internal-error';
@@ -78,6 +84,7 @@ export function statusForResult(result: PaymentResult): PaymentStatus {
     case 'caller-hung-up':
       return 'abandoned';
     case 'cancelled':
+    case 'already-paid':
       return 'cancelled';
     case 'psp-error':
     case 'internal-error':

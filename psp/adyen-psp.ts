@@ -12,6 +12,7 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
   StoredCardToken,
 } from './psp-port.js';
 
@@ -121,10 +122,14 @@ export function adyenRefusal(code: string | undefined, text?: string): Authorisa
  *   resultCode Authorised → approved; Refused → declined (refusalReasonCode
  *   mapped); Error and Cancelled → error; Received and Pending → no answer
  *   yet, in doubt until the AUTHORISATION webhook.
+ * - chargeStoredCard: POST /payments with `storedPaymentMethodId`,
+ *   `shopperReference`, `shopperInteraction=ContAuth` and
+ *   `recurringProcessingModel=UnscheduledCardOnFile`, answered like authorise.
  * - lookup: the AUTHORISATION webhook kept by the webhook route; none after
  *   `notificationWaitMs` → a technical cancel (POST /cancels by our reference) and not-found.
- * - reverse: POST /payments/{pspReference}/refunds or /cancels: Adyen answers
- *   `received` (pending); REFUND and CANCELLATION webhooks settle them.
+ * - reverse: POST /payments/{pspReference}/captures, /refunds or /cancels:
+ *   Adyen answers `received` (pending); CAPTURE, REFUND and CANCELLATION
+ *   webhooks settle them.
  * - checkCredentials: POST /paymentMethods for the merchant account.
  */
 export class AdyenPsp implements PaymentServiceProvider {
@@ -164,9 +169,35 @@ export class AdyenPsp implements PaymentServiceProvider {
         ? { storePaymentMethod: true, shopperReference: request.tokenise.customerReference, recurringProcessingModel: 'UnscheduledCardOnFile' }
         : {}),
     };
+    return this.#pay(body, request.idempotencyKey, options.signal);
+  }
+
+  /**
+   * A merchant-initiated payment on the stored card: `storedPaymentMethodId`
+   * with its `shopperReference`, `shopperInteraction=ContAuth` and
+   * `recurringProcessingModel=UnscheduledCardOnFile`
+   * (docs.adyen.com/online-payments/tokenization/make-token-payments).
+   */
+  async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
+    const body = {
+      merchantAccount: this.#merchantAccount,
+      amount: { value: request.amountMinor, currency: request.currency },
+      reference: request.idempotencyKey,
+      merchantOrderReference: request.reference,
+      shopperInteraction: 'ContAuth',
+      recurringProcessingModel: 'UnscheduledCardOnFile',
+      shopperReference: request.storedCard.customer,
+      paymentMethod: { type: 'scheme', storedPaymentMethodId: request.storedCard.token },
+      ...(this.#capture === 'manual' ? { additionalData: { manualCapture: 'true' } } : {}),
+    };
+    return this.#pay(body, request.idempotencyKey, options.signal);
+  }
+
+  /** POST /payments and its answer as an outcome. */
+  async #pay(body: Record<string, unknown>, idempotencyKey: string, signal: AbortSignal | undefined): Promise<AuthorisationOutcome> {
     const res = await this.#client.post<PaymentResponse & Pick<AdyenErrorBody, 'errorCode'>>('/payments', body, {
-      idempotencyKey: request.idempotencyKey,
-      ...(options.signal ? { signal: options.signal } : {}),
+      idempotencyKey,
+      ...(signal ? { signal } : {}),
     });
     if (res.status !== 200) return httpError(res);
     const answer = res.body ?? {};
@@ -225,11 +256,12 @@ export class AdyenPsp implements PaymentServiceProvider {
   }
 
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
-    const path = `/payments/${encodeURIComponent(request.pspReference)}/${request.kind === 'void' ? 'cancels' : 'refunds'}`;
+    const endpoint = { capture: 'captures', refund: 'refunds', void: 'cancels' }[request.kind];
+    const path = `/payments/${encodeURIComponent(request.pspReference)}/${endpoint}`;
     const body = {
       merchantAccount: this.#merchantAccount,
       reference: request.idempotencyKey,
-      ...(request.kind === 'refund' ? { amount: { value: request.amountMinor, currency: request.currency } } : {}),
+      ...(request.kind !== 'void' ? { amount: { value: request.amountMinor, currency: request.currency } } : {}),
     };
     const res = await this.#client.post<ModificationResponse & Pick<AdyenErrorBody, 'errorCode'>>(path, body, {
       idempotencyKey: request.idempotencyKey,

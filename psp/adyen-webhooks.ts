@@ -106,12 +106,14 @@ export function reduceNotification(item: AdyenNotificationItem): Omit<PspNotific
 }
 
 /** Modification events that settle a pending refund or void. */
-const REVERSAL_EVENTS: ReadonlySet<string> = new Set(['REFUND', 'CANCELLATION', 'CANCEL_OR_REFUND', 'REFUND_FAILED', 'REFUNDED_REVERSED']);
+const REVERSAL_EVENTS: ReadonlySet<string> = new Set(['CAPTURE', 'CAPTURE_FAILED', 'REFUND', 'CANCELLATION', 'CANCEL_OR_REFUND', 'REFUND_FAILED', 'REFUNDED_REVERSED']);
+/** Events that report a modification that did not go through after all, whatever their `success`. */
+const FAILED_EVENTS: ReadonlySet<string> = new Set(['CAPTURE_FAILED', 'REFUND_FAILED', 'REFUNDED_REVERSED']);
 
 /**
  * Takes Adyen's webhooks: verifies every item's HMAC before keeping any,
  * keeps them reduced (the AUTHORISATION ones answer the adapter's `lookup`),
- * and settles pending refunds and voids from REFUND and CANCELLATION events.
+ * and settles pending captures, refunds and voids from CAPTURE, REFUND and CANCELLATION events.
  */
 export class AdyenWebhookHandler {
   readonly #hmacKey: string;
@@ -130,8 +132,8 @@ export class AdyenWebhookHandler {
     for (const item of items) {
       const kept = this.#records.recordNotification(reduceNotification(item));
       if (REVERSAL_EVENTS.has(item.eventCode)) {
-        // REFUND_FAILED and REFUNDED_REVERSED report a refund that did not go through after all.
-        const failed = item.eventCode === 'REFUND_FAILED' || item.eventCode === 'REFUNDED_REVERSED';
+        // CAPTURE_FAILED, REFUND_FAILED and REFUNDED_REVERSED report a modification that did not go through after all.
+        const failed = FAILED_EVENTS.has(item.eventCode);
         this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
       }
     }

@@ -2,14 +2,20 @@ import type { CardData } from '../vault/card-data.js';
 import type { DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import type { AuthorisationRecord, PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
-import type { PspRecordStore } from '../store/psp-record-store.js';
+import type { PspRecordStore, StoredTokenRecord } from '../store/psp-record-store.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { AuthorisationOutcome, AuthorisationRequest, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
+import type { AuthorisationOutcome, AuthoriseOptions, PaymentServiceProvider, TokenisationRequest } from './psp-port.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 
 /** What the flow hears back from one `authorise` call. */
 export type AuthorisationResult =
-  | { readonly kind: 'approved'; readonly pspReference: string; readonly authCode: string }
+  | {
+      readonly kind: 'approved';
+      readonly pspReference: string;
+      readonly authCode: string;
+      /** The payment's short reference for the caller (the store's confirmation code; the auth code if the store could not record the approval). */
+      readonly confirmation: string;
+    }
   | { readonly kind: 'declined'; readonly reason: DeclineReason }
   | { readonly kind: 'error'; readonly code: string }
   | { readonly kind: 'in-doubt' };
@@ -42,6 +48,9 @@ export interface AuthoriserOptions {
 const SETTLED: ReadonlySet<PaymentStatus> = new Set(['approved', 'declined', 'failed', 'abandoned', 'cancelled', 'error', 'in_doubt']);
 
 const SYSTEM: Actor = { kind: 'system', id: 'authoriser' };
+
+/** What pays: a card keyed on the call (MOTO), or a card the PSP keeps, charged by the merchant. */
+type Instrument = { readonly kind: 'card'; readonly card: CardData } | { readonly kind: 'stored'; readonly token: StoredTokenRecord };
 
 /** The PSP gave no answer in time, or the connection failed: nothing is known. */
 class NoAnswer extends Error {
@@ -92,32 +101,54 @@ export class Authoriser {
     this.#onPspCall = options.onPspCall;
   }
 
+  /** The PSP this authoriser sends to (a stored card is charged only at the PSP that keeps it). */
+  get pspName(): string {
+    return this.#psp.name;
+  }
+
   /**
    * Authorises the session's amount on `card`. Resolves with the outcome;
    * rejects only on a programming error. A session already settled (or in
    * doubt) is not sent again: its recorded outcome is returned.
    */
   authorise(session: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
+    return this.#once(session, { kind: 'card', card }, actor);
+  }
+
+  /**
+   * Charges the session's amount on a card the PSP keeps (a merchant-initiated
+   * payment: Stripe `off_session`, Adyen `ContAuth` + `UnscheduledCardOnFile`),
+   * under the same rules as `authorise`: the session's idempotency key, the
+   * intent and its audit row first, retries with the same key, in doubt when
+   * no answer came.
+   */
+  chargeStoredCard(session: PaymentSessionRecord, token: StoredTokenRecord, actor: Actor): Promise<AuthorisationResult> {
+    return this.#once(session, { kind: 'stored', token }, actor);
+  }
+
+  #once(session: PaymentSessionRecord, instrument: Instrument, actor: Actor): Promise<AuthorisationResult> {
     const running = this.#inFlight.get(session.id);
     if (running) return running;
-    const run = this.#authorise(session, card, actor).finally(() => this.#inFlight.delete(session.id));
+    const run = this.#authorise(session, instrument, actor).finally(() => this.#inFlight.delete(session.id));
     this.#inFlight.set(session.id, run);
     return run;
   }
 
-  async #authorise(given: PaymentSessionRecord, card: CardData, actor: Actor): Promise<AuthorisationResult> {
+  async #authorise(given: PaymentSessionRecord, instrument: Instrument, actor: Actor): Promise<AuthorisationResult> {
     let key: string;
     let tokenise: TokenisationRequest | undefined;
+    const brand = instrument.kind === 'card' ? instrument.card.brand : instrument.token.cardBrand;
+    const last4 = instrument.kind === 'card' ? instrument.card.last4 : instrument.token.cardLast4;
     try {
       const session = this.#store.getSession(given.id);
       if (!session) return { kind: 'error', code: 'payment-not-found' };
       if (SETTLED.has(session.status)) return this.#recorded(session);
       key = session.idempotencyKey ?? newOpaqueId('idem');
-      tokenise = tokenisationOf(session);
+      tokenise = instrument.kind === 'card' ? tokenisationOf(session) : undefined;
       this.#store.updateSession(session.id, {
         idempotencyKey: key,
-        cardBrand: card.brand,
-        cardLast4: card.last4,
+        ...(brand ? { cardBrand: brand } : {}),
+        ...(last4 ? { cardLast4: last4 } : {}),
         ...(session.status === 'authorising' ? {} : { status: 'authorising' as const }),
       });
       const intent = this.#store.recordAuthorisationIntent({
@@ -133,27 +164,34 @@ export class Authoriser {
         sessionId: session.id,
         actor,
         action: 'authorisation-requested',
-        detail: { psp: this.#psp.name, idempotencyKey: key, brand: card.brand, last4: card.last4, amountMinor: session.amountMinor, currency: session.currency },
+        detail: {
+          psp: this.#psp.name,
+          idempotencyKey: key,
+          brand,
+          last4,
+          amountMinor: session.amountMinor,
+          currency: session.currency,
+          ...(instrument.kind === 'stored' ? { storedCard: instrument.token.token } : {}),
+        },
       });
     } catch {
       // No record, no charge: the caller hears an apology instead.
       return { kind: 'error', code: 'store-unavailable' };
     }
 
-    const request: AuthorisationRequest = {
-      amountMinor: given.amountMinor,
-      currency: given.currency,
-      reference: given.reference,
-      idempotencyKey: key,
-      moto: true,
-      ...(tokenise ? { tokenise } : {}),
-    };
-    const outcome = await this.#send(request, card);
-    return this.#settle(given.id, key, outcome);
+    const order = { amountMinor: given.amountMinor, currency: given.currency, reference: given.reference, idempotencyKey: key };
+    const send =
+      instrument.kind === 'card'
+        ? (options: AuthoriseOptions) => this.#psp.authorise({ ...order, moto: true, ...(tokenise ? { tokenise } : {}) }, instrument.card, options)
+        : (options: AuthoriseOptions) =>
+            this.#psp.chargeStoredCard({ ...order, storedCard: { token: instrument.token.token, customer: instrument.token.customer } }, options);
+    const outcome = await this.#send(send);
+    // A stored card charged again is not stored again (Stripe names the PaymentMethod on every answer).
+    return this.#settle(given.id, key, instrument.kind === 'card' ? outcome : withoutToken(outcome));
   }
 
   /** The PSP's answer, or undefined when none came (in doubt). */
-  async #send(request: AuthorisationRequest, card: CardData): Promise<AuthorisationOutcome | undefined> {
+  async #send(request: (options: AuthoriseOptions) => Promise<AuthorisationOutcome>): Promise<AuthorisationOutcome | undefined> {
     // Every try, and the back-off between them, fits in one timeout: the caller is waiting.
     const deadline = this.#now().getTime() + this.#timeoutMs;
     let outcome: AuthorisationOutcome | undefined;
@@ -166,7 +204,7 @@ export class Authoriser {
       if (remaining <= 0) break;
       const started = performance.now();
       try {
-        outcome = await withDeadline(this.#psp.authorise(request, card, { signal: AbortSignal.timeout(remaining) }), remaining);
+        outcome = await withDeadline(request({ signal: AbortSignal.timeout(remaining) }), remaining);
       } catch {
         // Rejected: no answer (network failure, abort). Same key again, if time allows.
         outcome = undefined;
@@ -181,7 +219,7 @@ export class Authoriser {
   }
 
   #settle(sessionId: string, key: string, outcome: AuthorisationOutcome | undefined): AuthorisationResult {
-    const result = toResult(outcome);
+    let result = toResult(outcome);
     try {
       const intent = this.#store.getAuthorisation(key);
       // The reconciler settled this key while we waited (a PSP that ignored the
@@ -200,13 +238,16 @@ export class Authoriser {
         case 'approved':
           if (outcome.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, outcome.token);
           this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
-          this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
-          this.#audit.append({
-            sessionId,
-            actor: SYSTEM,
-            action: 'authorisation-approved',
-            detail: { idempotencyKey: key, pspReference: outcome.pspReference },
-          });
+          {
+            const approved = this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
+            if (result.kind === 'approved' && approved.confirmation) result = { ...result, confirmation: approved.confirmation };
+            this.#audit.append({
+              sessionId,
+              actor: SYSTEM,
+              action: 'authorisation-approved',
+              detail: { idempotencyKey: key, pspReference: outcome.pspReference, confirmation: approved.confirmation },
+            });
+          }
           break;
         case 'declined':
           this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
@@ -246,7 +287,12 @@ export class Authoriser {
   #fromAuthorisation(intent: AuthorisationRecord, session: PaymentSessionRecord): AuthorisationResult {
     switch (intent.state) {
       case 'approved':
-        return { kind: 'approved', pspReference: intent.pspReference ?? session.pspReference ?? '', authCode: session.authCode ?? '' };
+        return {
+          kind: 'approved',
+          pspReference: intent.pspReference ?? session.pspReference ?? '',
+          authCode: session.authCode ?? '',
+          confirmation: session.confirmation ?? session.authCode ?? '',
+        };
       case 'declined':
         return { kind: 'declined', reason: session.declineReason ?? 'generic-decline' };
       case 'error':
@@ -282,12 +328,18 @@ export function saveToken(
   audit.append({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
 }
 
+function withoutToken(outcome: AuthorisationOutcome | undefined): AuthorisationOutcome | undefined {
+  if (outcome?.kind !== 'approved' || !outcome.token) return outcome;
+  const { token: _token, ...rest } = outcome;
+  return rest;
+}
+
 function toResult(outcome: AuthorisationOutcome | undefined): AuthorisationResult {
   switch (outcome?.kind) {
     case undefined:
       return { kind: 'in-doubt' };
     case 'approved':
-      return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode };
+      return { kind: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode, confirmation: outcome.authCode };
     case 'declined':
       return { kind: 'declined', reason: outcome.reason };
     case 'error':

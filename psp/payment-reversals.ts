@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PaymentSessionRecord, PaymentStore } from '../store/payment-store.js';
 import type { Actor } from '../domain/actor.js';
 import type { PspRecordStore, ReversalRecord } from '../store/psp-record-store.js';
-import type { ReversalState } from '../domain/payment-lifecycle.js';
+import type { PaymentModificationKind, ReversalState } from '../domain/payment-lifecycle.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { PaymentServiceProvider, ReversalOutcome } from './psp-port.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
@@ -12,7 +12,18 @@ import { newOpaqueId } from '../domain/opaque-id.js';
 export class ReversalNotAllowedError extends Error {
   override readonly name = 'ReversalNotAllowedError';
   constructor(
-    readonly code: 'payment-not-approved' | 'nothing-to-reverse' | 'amount-too-large' | 'already-reversed' | 'payment-not-found',
+    readonly code:
+      | 'payment-not-approved'
+      | 'nothing-to-reverse'
+      | 'amount-too-large'
+      | 'already-reversed'
+      | 'payment-not-found'
+      /** Capture: PSP_CAPTURE is not manual (the PSP captured at once). */
+      | 'capture-not-manual'
+      /** Capture asked again with another amount, or a void after a capture. */
+      | 'already-captured'
+      /** Refund of a payment authorised but not captured yet: void it, or capture first. */
+      | 'not-captured',
     message: string,
   ) {
     super(message);
@@ -25,6 +36,8 @@ export interface PaymentReversalsOptions {
   /** Where each request and answer is audited. */
   readonly audit: AuditLog;
   readonly records: PspRecordStore;
+  /** `manual` (PSP_CAPTURE): approved payments are authorised only, captured here later. Default `auto`. */
+  readonly capture?: 'auto' | 'manual';
   /** The PSP has this long per reversal, retries included; then it is in doubt and sent again later. Default 20 000 ms. */
   readonly timeoutMs?: number;
   /** Retries of retryable errors and lost answers, with the same idempotency key. Default 2. */
@@ -38,12 +51,13 @@ export interface PaymentReversalsOptions {
 const HOLDING: ReadonlySet<ReversalState> = new Set(['requested', 'pending', 'succeeded', 'in_doubt']);
 
 /**
- * Refunds and voids of approved payments, asked for by a supervisor. Like the
+ * Captures (PSP_CAPTURE=manual), refunds and voids of approved payments,
+ * asked for by a supervisor. Like the
  * authoriser: the request is written (with its idempotency key and an audit
  * row) before the PSP is asked, retried with the same key, and a lost answer
  * leaves it `in_doubt`, sent again with the same key on the next pass (a
  * reversal needs no card data, so it can always be repeated safely). An
- * answer the PSP gives later (Adyen's REFUND and CANCELLATION webhooks)
+ * answer the PSP gives later (Adyen's CAPTURE, REFUND and CANCELLATION webhooks)
  * settles a `pending` one through `settleFromPsp`.
  */
 export class PaymentReversals {
@@ -51,6 +65,7 @@ export class PaymentReversals {
   readonly #store: PaymentStore;
   readonly #audit: AuditLog;
   readonly #records: PspRecordStore;
+  readonly #manualCapture: boolean;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #logger: Logger | undefined;
@@ -61,19 +76,57 @@ export class PaymentReversals {
     this.#store = options.store;
     this.#audit = options.audit;
     this.#records = options.records;
+    this.#manualCapture = options.capture === 'manual';
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
     this.#logger = options.logger;
     this.#periodic = new PeriodicPass(() => this.resendInDoubt(), options.intervalMs ?? 60_000, (err) => this.#logger?.error({ err }, 'resending in-doubt reversals failed'));
   }
 
-  /** What is left to refund of a session's payment. */
-  refundable(session: PaymentSessionRecord): number {
-    const held = this.#records
-      .listReversals({ sessionId: session.id })
-      .filter((r) => HOLDING.has(r.state))
+  /** The session's captures, refunds and voids that hold money (asked, pending, done or in doubt). */
+  #held(session: PaymentSessionRecord, kind: PaymentModificationKind): ReversalRecord[] {
+    return this.#records.listReversals({ sessionId: session.id }).filter((r) => r.kind === kind && HOLDING.has(r.state));
+  }
+
+  /** What was captured: with manual capture, the captures the PSP took (done or pending); else the whole amount. */
+  #captured(session: PaymentSessionRecord): number {
+    if (!this.#manualCapture) return session.amountMinor;
+    return this.#held(session, 'capture')
+      .filter((r) => r.state === 'succeeded' || r.state === 'pending')
       .reduce((sum, r) => sum + r.amountMinor, 0);
-    return Math.max(0, session.amountMinor - held);
+  }
+
+  /** What is left to refund of a session's payment (with manual capture, of what was captured). */
+  refundable(session: PaymentSessionRecord): number {
+    const back = [...this.#held(session, 'refund'), ...this.#held(session, 'void')].reduce((sum, r) => sum + r.amountMinor, 0);
+    return Math.max(0, this.#captured(session) - back);
+  }
+
+  /** What may still be captured: the whole authorisation of an approved payment nobody captured or voided yet (PSP_CAPTURE=manual); else 0. */
+  capturable(session: PaymentSessionRecord): number {
+    if (!this.#manualCapture || session.status !== 'approved') return 0;
+    if (this.#held(session, 'capture').length > 0 || this.#held(session, 'void').length > 0) return 0;
+    return session.amountMinor;
+  }
+
+  /**
+   * Captures `amountMinor` (default: all) of a payment authorised only
+   * (PSP_CAPTURE=manual); the PSP releases the rest. Asking again for the same
+   * amount answers the capture already made, never a second one.
+   * @throws ReversalNotAllowedError
+   */
+  async capture(sessionId: string, request: { amountMinor?: number }, actor: Actor): Promise<ReversalRecord> {
+    const session = this.#approved(sessionId);
+    if (!this.#manualCapture) throw new ReversalNotAllowedError('capture-not-manual', 'the PSP captures at once (PSP_CAPTURE=auto)');
+    const amountMinor = request.amountMinor ?? session.amountMinor;
+    const earlier = this.#held(session, 'capture')[0];
+    if (earlier) {
+      if (earlier.amountMinor === amountMinor) return earlier;
+      throw new ReversalNotAllowedError('already-captured', `${earlier.amountMinor} was captured already`);
+    }
+    if (this.#held(session, 'void').length > 0) throw new ReversalNotAllowedError('already-reversed', 'the authorisation was voided');
+    if (amountMinor > session.amountMinor) throw new ReversalNotAllowedError('amount-too-large', `at most ${session.amountMinor} is authorised`);
+    return this.#request(session, 'capture', amountMinor, actor);
   }
 
   /**
@@ -82,24 +135,44 @@ export class PaymentReversals {
    * @throws ReversalNotAllowedError
    */
   async reverse(sessionId: string, request: { kind: 'refund' | 'void'; amountMinor?: number }, actor: Actor): Promise<ReversalRecord> {
+    const session = this.#approved(sessionId);
+    if (request.kind === 'void') {
+      if (this.#held(session, 'void').length > 0) throw new ReversalNotAllowedError('nothing-to-reverse', 'the payment is voided already');
+      if (this.#held(session, 'refund').length > 0) throw new ReversalNotAllowedError('already-reversed', 'a payment partly refunded can no longer be voided');
+      if (this.#manualCapture && this.#held(session, 'capture').length > 0) {
+        throw new ReversalNotAllowedError('already-captured', 'a captured payment is refunded, not voided');
+      }
+      return this.#request(session, 'void', session.amountMinor, actor);
+    }
+    const left = this.refundable(session);
+    if (left === 0) {
+      if (this.#manualCapture && this.#held(session, 'capture').length === 0 && this.#held(session, 'void').length === 0) {
+        throw new ReversalNotAllowedError('not-captured', 'nothing is captured yet: void the authorisation instead');
+      }
+      throw new ReversalNotAllowedError('nothing-to-reverse', 'nothing is left to refund or void');
+    }
+    const amountMinor = request.amountMinor ?? left;
+    if (amountMinor > left) throw new ReversalNotAllowedError('amount-too-large', `at most ${left} is left to refund`);
+    return this.#request(session, 'refund', amountMinor, actor);
+  }
+
+  #approved(sessionId: string): PaymentSessionRecord & { pspReference: string } {
     const session = this.#store.getSession(sessionId);
     if (!session) throw new ReversalNotAllowedError('payment-not-found', `no payment ${sessionId}`);
     if (session.status !== 'approved' || !session.pspReference) {
       throw new ReversalNotAllowedError('payment-not-approved', `payment ${sessionId} is ${session.status}, not approved`);
     }
-    const left = this.refundable(session);
-    if (left === 0) throw new ReversalNotAllowedError('nothing-to-reverse', 'nothing is left to refund or void');
-    if (request.kind === 'void' && left !== session.amountMinor) {
-      throw new ReversalNotAllowedError('already-reversed', 'a payment partly refunded can no longer be voided');
-    }
-    const amountMinor = request.kind === 'void' ? left : (request.amountMinor ?? left);
-    if (amountMinor > left) throw new ReversalNotAllowedError('amount-too-large', `at most ${left} is left to refund`);
+    return session as PaymentSessionRecord & { pspReference: string };
+  }
 
+  /** Writes the request and its audit row, then asks the PSP. */
+  async #request(session: PaymentSessionRecord & { pspReference: string }, kind: PaymentModificationKind, amountMinor: number, actor: Actor): Promise<ReversalRecord> {
+    const sessionId = session.id;
     const key = newOpaqueId('rev');
     this.#records.recordReversalIntent({
       idempotencyKey: key,
       sessionId,
-      kind: request.kind,
+      kind,
       psp: this.#psp.name,
       amountMinor,
       currency: session.currency,
@@ -108,7 +181,7 @@ export class PaymentReversals {
     this.#audit.append({
       sessionId,
       actor,
-      action: `${request.kind}-requested`,
+      action: `${kind}-requested`,
       detail: { idempotencyKey: key, amountMinor, currency: session.currency, psp: this.#psp.name },
     });
     return this.#send(key, session.pspReference);

@@ -1,5 +1,6 @@
 import type { CardData } from '../vault/card-data.js';
 import type { CurrencyCode, DeclineReason } from '../domain/payment-types.js';
+import type { PaymentModificationKind } from '../domain/payment-lifecycle.js';
 
 /** Ask the PSP to keep the card for later payments, under this customer. */
 export interface TokenisationRequest {
@@ -33,6 +34,20 @@ export interface AuthorisationRequest {
   readonly tokenise?: TokenisationRequest;
 }
 
+/**
+ * A merchant-initiated charge on a card the PSP keeps (an unscheduled
+ * card-on-file payment): no card data, no cardholder on the line.
+ */
+export interface StoredCardChargeRequest {
+  readonly amountMinor: number;
+  readonly currency: CurrencyCode;
+  /** The merchant's reference (order or invoice number). */
+  readonly reference: string;
+  /** Stable per charge: a retry with the same key never charges twice; `lookup` finds the charge by it. */
+  readonly idempotencyKey: string;
+  readonly storedCard: StoredCardToken;
+}
+
 export type AuthorisationOutcome =
   | { readonly kind: 'approved'; readonly pspReference: string; readonly authCode: string; readonly token?: StoredCardToken }
   | { readonly kind: 'declined'; readonly reason: DeclineReason; readonly pspReference?: string }
@@ -55,12 +70,15 @@ export interface LookupOptions extends AuthoriseOptions {
   readonly requestedAt?: Date;
 }
 
-/** Give money back on an approved payment (refund), or cancel its authorisation before capture (void). */
+/**
+ * Capture an authorised payment (all or part: PSP_CAPTURE=manual), give money
+ * back on a captured one (refund), or cancel an authorisation before capture (void).
+ */
 export interface ReversalRequest {
-  readonly kind: 'refund' | 'void';
+  readonly kind: PaymentModificationKind;
   /** The PSP's reference of the approved payment. */
   readonly pspReference: string;
-  /** Refund: the amount, at most what is left; a void always cancels the whole authorisation. */
+  /** Capture and refund: the amount, at most what is left; a void always cancels the whole authorisation. */
   readonly amountMinor: number;
   readonly currency: CurrencyCode;
   /** Stable per reversal: a retry never refunds twice. */
@@ -85,9 +103,11 @@ export type ReversalOutcome =
 export interface PaymentServiceProvider {
   readonly name: string;
   authorise(request: AuthorisationRequest, card: CardData, options?: AuthoriseOptions): Promise<AuthorisationOutcome>;
+  /** Charges a stored card (merchant-initiated); answers and rejects as `authorise` does. */
+  chargeStoredCard(request: StoredCardChargeRequest, options?: AuthoriseOptions): Promise<AuthorisationOutcome>;
   /** The outcome recorded for an idempotency key, or not-found if the PSP never saw it. */
   lookup(idempotencyKey: string, options?: LookupOptions): Promise<AuthorisationLookup>;
-  /** Refunds or voids an approved payment; rejects only when no answer came. */
+  /** Captures, refunds or voids an approved payment; rejects only when no answer came. */
   reverse(request: ReversalRequest, options?: AuthoriseOptions): Promise<ReversalOutcome>;
   /** True when the PSP accepts our credentials (behind /readyz); never throws. */
   checkCredentials(options?: AuthoriseOptions): Promise<boolean>;

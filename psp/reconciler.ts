@@ -154,7 +154,8 @@ export class Reconciler {
       } else {
         // An authorising session (its authoriser gone) is in doubt before it is settled.
         if (session.status !== 'in_doubt') this.#store.updateSession(sessionId, { status: 'in_doubt' });
-        if (answer.kind === 'approved' && answer.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, answer.token);
+        // A stored card charged again (merchant-initiated) is not stored again.
+        if (answer.kind === 'approved' && answer.token && session.mode !== 'merchant-initiated') saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, answer.token);
         this.#store.updateSession(sessionId, settled.session);
       }
     }

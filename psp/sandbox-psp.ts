@@ -13,9 +13,11 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
 } from './psp-port.js';
 import { PspTimeoutError } from './psp-errors.js';
 import { SandboxLedgerJournal } from './sandbox-ledger-journal.js';
+import type { PaymentModificationKind } from '../domain/payment-lifecycle.js';
 
 /** The sandbox rejects with it when the caller's signal aborts the wait (the no-answer test card, or an abort during the latency). */
 export { PspTimeoutError };
@@ -66,14 +68,16 @@ export interface SandboxCharge {
   readonly outcome: AuthorisationOutcome;
   /** ISO 8601 time the charge was recorded. */
   readonly at: string;
-  /** Refunds and the void made on this charge, oldest first. */
+  /** Captures, refunds and the void made on this charge, oldest first. */
   readonly reversals?: readonly SandboxReversal[];
+  /** Authorised only (PSP_CAPTURE=manual): the money is taken by a later capture. */
+  readonly manualCapture?: boolean;
 }
 
 /** One refund or void the sandbox recorded against a charge. */
 export interface SandboxReversal {
   readonly idempotencyKey: string;
-  readonly kind: 'refund' | 'void';
+  readonly kind: PaymentModificationKind;
   readonly amountMinor: number;
   readonly pspReference: string;
 }
@@ -89,6 +93,8 @@ export interface SandboxPspOptions {
   readonly ledgerFile?: string;
   /** Simulated network round trip of `authorise`; `lookup` takes at most 50 ms of it. Default 150 ms; 0 in tests. */
   readonly latencyMs?: number;
+  /** `manual`: authorise only; a capture takes the money later (PSP_CAPTURE). Default `auto`. */
+  readonly capture?: 'auto' | 'manual';
 }
 
 /**
@@ -107,12 +113,14 @@ export class SandboxPsp implements PaymentServiceProvider {
   readonly name = 'sandbox';
   readonly #journal: SandboxLedgerJournal | undefined;
   readonly #latencyMs: number;
+  readonly #manualCapture: boolean;
   readonly #ledger = new Map<string, SandboxCharge>();
 
   /** @throws SandboxLedgerError if `ledgerFile` exists and is not a ledger. */
   constructor(options: SandboxPspOptions = {}) {
     this.#journal = options.ledgerFile === undefined ? undefined : new SandboxLedgerJournal(options.ledgerFile);
     this.#latencyMs = options.latencyMs ?? 150;
+    this.#manualCapture = options.capture === 'manual';
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
     if (options.ledgerFile !== undefined && existsSync(options.ledgerFile)) {
       const { charges, earlierFormat } = loadLedger(options.ledgerFile);
@@ -158,6 +166,7 @@ export class SandboxPsp implements PaymentServiceProvider {
       pspReference,
       outcome,
       at: new Date().toISOString(),
+      ...(this.#manualCapture ? { manualCapture: true } : {}),
     };
     this.#ledger.set(request.idempotencyKey, charge);
     await this.#persist(charge);
@@ -169,15 +178,52 @@ export class SandboxPsp implements PaymentServiceProvider {
     return outcome;
   }
 
+  /**
+   * Charges a card the sandbox stored (an `sbxtok_` token of an approved,
+   * tokenising charge, for the same customer): approved, idempotent like
+   * `authorise`. An unknown token or another customer's is refused, unrecorded.
+   */
+  async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
+    await delay(this.#latencyMs, options.signal);
+    const previous = this.#ledger.get(request.idempotencyKey);
+    if (previous) {
+      const same = previous.amountMinor === request.amountMinor && previous.currency === request.currency && previous.reference === request.reference;
+      return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
+    }
+    const invalid = invalidRequest(request);
+    if (invalid) return { kind: 'error', code: invalid, retryable: false };
+    const stored = [...this.#ledger.values()].find((c) => c.outcome.kind === 'approved' && c.outcome.token?.token === request.storedCard.token);
+    if (!stored || (stored.outcome.kind === 'approved' && stored.outcome.token?.customer !== request.storedCard.customer)) {
+      return { kind: 'error', code: 'unknown-stored-card', retryable: false };
+    }
+    const pspReference = `sbx_${randomBytes(12).toString('hex')}`;
+    const charge: SandboxCharge = {
+      idempotencyKey: request.idempotencyKey,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+      reference: request.reference,
+      brand: stored.brand,
+      last4: stored.last4,
+      pspReference,
+      outcome: { kind: 'approved', pspReference, authCode: authCode() },
+      at: new Date().toISOString(),
+      ...(this.#manualCapture ? { manualCapture: true } : {}),
+    };
+    this.#ledger.set(request.idempotencyKey, charge);
+    await this.#persist(charge);
+    return charge.outcome;
+  }
+
   async lookup(idempotencyKey: string, options: AuthoriseOptions = {}): Promise<AuthorisationLookup> {
     await delay(Math.min(this.#latencyMs, 50), options.signal);
     return this.#ledger.get(idempotencyKey)?.outcome ?? { kind: 'not-found' };
   }
 
   /**
-   * Refunds part or all of an approved charge, or voids it while nothing is
-   * refunded. The same key answers the same; a refund past what is left, a
-   * second void, or a void after a refund is refused.
+   * Captures (a charge authorised only: `capture: 'manual'`), refunds part or
+   * all of what was captured, or voids an authorisation while nothing is
+   * refunded (and, when manual, nothing captured). The same key answers the
+   * same; anything else out of order is refused.
    */
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
     await delay(Math.min(this.#latencyMs, 50), options.signal);
@@ -187,12 +233,27 @@ export class SandboxPsp implements PaymentServiceProvider {
     const earlier = reversals.find((r) => r.idempotencyKey === request.idempotencyKey);
     if (earlier) return { kind: 'succeeded', pspReference: earlier.pspReference };
     if (reversals.some((r) => r.kind === 'void')) return { kind: 'refused', code: 'already-voided' };
-    const refunded = reversals.reduce((sum, r) => sum + r.amountMinor, 0);
     if (request.currency !== charge.currency) return { kind: 'refused', code: 'currency-mismatch' };
-    if (request.kind === 'void' && refunded > 0) return { kind: 'refused', code: 'already-refunded' };
-    const amountMinor = request.kind === 'void' ? charge.amountMinor - refunded : request.amountMinor;
-    if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || refunded + amountMinor > charge.amountMinor) {
-      return { kind: 'refused', code: 'amount-too-large' };
+    const sum = (kind: SandboxReversal['kind']): number => reversals.filter((r) => r.kind === kind).reduce((total, r) => total + r.amountMinor, 0);
+    const captures = reversals.filter((r) => r.kind === 'capture');
+    // Auto capture: all of it, at once.
+    const captured = charge.manualCapture ? sum('capture') : charge.amountMinor;
+    const refunded = sum('refund');
+    let amountMinor = request.amountMinor;
+    switch (request.kind) {
+      case 'capture':
+        if (!charge.manualCapture || captures.length > 0) return { kind: 'refused', code: 'already-captured' };
+        if (refunded > 0) return { kind: 'refused', code: 'already-refunded' };
+        if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || amountMinor > charge.amountMinor) return { kind: 'refused', code: 'amount-too-large' };
+        break;
+      case 'void':
+        if (refunded > 0) return { kind: 'refused', code: 'already-refunded' };
+        if (charge.manualCapture && captures.length > 0) return { kind: 'refused', code: 'already-captured' };
+        amountMinor = charge.amountMinor;
+        break;
+      case 'refund':
+        if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || refunded + amountMinor > captured) return { kind: 'refused', code: 'amount-too-large' };
+        break;
     }
     const reversal: SandboxReversal = { idempotencyKey: request.idempotencyKey, kind: request.kind, amountMinor, pspReference: `sbxrev_${randomBytes(12).toString('hex')}` };
     const reversed: SandboxCharge = { ...charge, reversals: [...reversals, reversal] };
@@ -212,7 +273,7 @@ export class SandboxPsp implements PaymentServiceProvider {
 }
 
 /** The codes a request is refused with before anything is charged (Stripe: a validation error saves no idempotent result). */
-function invalidRequest(request: AuthorisationRequest): string | undefined {
+function invalidRequest(request: Pick<AuthorisationRequest, 'amountMinor' | 'currency' | 'idempotencyKey' | 'reference'> & { tokenise?: unknown }): string | undefined {
   const least = request.tokenise ? 0 : 1;
   if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor < least) return 'invalid-amount';
   if (!/^[A-Z]{3}$/.test(request.currency)) return 'invalid-currency';
@@ -293,8 +354,9 @@ const chargeSchema = z.object({
   outcome: outcomeSchema,
   at: z.string(),
   reversals: z
-    .array(z.object({ idempotencyKey: z.string(), kind: z.enum(['refund', 'void']), amountMinor: z.number().int(), pspReference: z.string() }))
+    .array(z.object({ idempotencyKey: z.string(), kind: z.enum(['capture', 'refund', 'void']), amountMinor: z.number().int(), pspReference: z.string() }))
     .optional(),
+  manualCapture: z.boolean().optional(),
 });
 
 function rewriteAsJsonLines(path: string, charges: readonly SandboxCharge[]): void {

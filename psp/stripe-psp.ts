@@ -11,6 +11,7 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
   StoredCardToken,
 } from './psp-port.js';
 
@@ -98,9 +99,12 @@ export function stripeDeclineReason(code: string | undefined): DeclineReason {
  *   Customer first (POST /v1/customers, key `<key>-customer`) and
  *   `setup_future_usage=off_session`; with amount 0, a SetupIntent instead
  *   (POST /v1/setup_intents, `usage=off_session`).
+ * - chargeStoredCard: POST /v1/payment_intents with the saved `payment_method`,
+ *   its `customer`, `off_session=true` and `confirm=true` (merchant-initiated).
  * - lookup: GET /v1/payment_intents/search by `metadata['idempotency_key']`
  *   (docs.stripe.com/search), then the Customer search and its SetupIntents.
- * - reverse: POST /v1/refunds; a void is POST /v1/payment_intents/:id/cancel.
+ * - reverse: POST /v1/refunds; a void is POST /v1/payment_intents/:id/cancel;
+ *   a capture (PSP_CAPTURE=manual) POST /v1/payment_intents/:id/capture with `amount_to_capture`.
  * - checkCredentials: GET /v1/balance.
  */
 export class StripePsp implements PaymentServiceProvider {
@@ -172,6 +176,29 @@ export class StripePsp implements PaymentServiceProvider {
     });
   }
 
+  /**
+   * A merchant-initiated PaymentIntent on the saved PaymentMethod:
+   * `off_session=true` with `confirm=true` and the Customer it is attached to
+   * (docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
+   * A card that asks for authentication is declined: nobody is there to give it.
+   */
+  async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
+    return this.#answer(options.signal, async () => {
+      const params: Stripe.PaymentIntentCreateParams = {
+        amount: request.amountMinor,
+        currency: request.currency.toLowerCase(),
+        customer: request.storedCard.customer,
+        payment_method: request.storedCard.token,
+        off_session: true,
+        confirm: true,
+        capture_method: this.#capture === 'manual' ? 'manual' : 'automatic',
+        metadata: { reference: request.reference, idempotency_key: request.idempotencyKey },
+        expand: ['latest_charge'],
+      };
+      return paymentOutcome(await this.#stripe.paymentIntents.create(params, { idempotencyKey: request.idempotencyKey }));
+    });
+  }
+
   async lookup(idempotencyKey: string, options: LookupOptions = {}): Promise<AuthorisationLookup> {
     const query = `metadata['idempotency_key']:'${idempotencyKey.replace(/'/g, "\\'")}'`;
     const found = await this.#answer<AuthorisationLookup>(options.signal, async () => {
@@ -194,6 +221,15 @@ export class StripePsp implements PaymentServiceProvider {
 
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
     return this.#reversal(options.signal, async () => {
+      if (request.kind === 'capture') {
+        // docs.stripe.com/api/payment_intents/capture: the rest of the authorisation is released.
+        const intent = await this.#stripe.paymentIntents.capture(
+          request.pspReference,
+          { amount_to_capture: request.amountMinor },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        return intent.status === 'succeeded' ? { kind: 'succeeded', pspReference: intent.id } : { kind: 'refused', code: `payment-${intent.status}` };
+      }
       if (request.kind === 'void') {
         const intent = await this.#stripe.paymentIntents.cancel(
           request.pspReference,

@@ -211,12 +211,114 @@ export const MIGRATIONS: readonly string[] = [
     WHEN NEW.key_id IS NULL OR length(NEW.key_id) <> 16
     BEGIN SELECT RAISE(ABORT, 'audit_log: a new row is chained with the key (key_id)'); END;
   `,
+  // 7: the short reference an approved payment is given (spoken to the caller,
+  // printed on receipts), unique so that quoting it finds one payment; and an
+  // index to find a payment by the PSP's reference. Payments approved before
+  // this version have none (their callers heard the authorisation code).
+  `
+  ALTER TABLE payment_sessions ADD COLUMN confirmation TEXT;
+  CREATE UNIQUE INDEX payment_sessions_confirmation ON payment_sessions (confirmation) WHERE confirmation IS NOT NULL;
+  CREATE INDEX payment_sessions_psp_reference ON payment_sessions (psp_reference);
+  `,
+  // 8: merchant-initiated charges on a stored card (no caller, no card data):
+  // a third mode, and the PSP token the session charged. The mode's CHECK
+  // cannot be altered in place, so the table is rebuilt as SQLite's ALTER
+  // TABLE page says (sqlite.org/lang_altertable.html §7, foreign keys off:
+  // see migrate()), with its indexes and the triggers of migration 3.
+  `
+  CREATE TABLE payment_sessions_v8 (
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL CHECK (mode IN ('direct', 'agent-assisted', 'merchant-initiated')),
+    reference TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+    description TEXT,
+    status TEXT NOT NULL CHECK (status IN ('pending','capturing','authorising','approved','declined','failed','abandoned','cancelled','in_doubt','error')),
+    card_brand TEXT,
+    card_last4 TEXT CHECK (card_last4 IS NULL OR (length(card_last4) = 4 AND card_last4 GLOB '[0-9][0-9][0-9][0-9]')),
+    psp_reference TEXT,
+    auth_code TEXT,
+    decline_reason TEXT,
+    idempotency_key TEXT UNIQUE,
+    call_id TEXT,
+    language TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    agent_id TEXT REFERENCES users (id),
+    session_code TEXT,
+    agent_uri TEXT,
+    auto_capture INTEGER NOT NULL DEFAULT 1,
+    tokenise INTEGER NOT NULL DEFAULT 0 CHECK (tokenise IN (0, 1)),
+    customer_reference TEXT,
+    confirmation TEXT,
+    stored_card_token TEXT,
+    CHECK ((mode = 'merchant-initiated') = (stored_card_token IS NOT NULL))
+  );
+  INSERT INTO payment_sessions_v8 (id, mode, reference, amount_minor, currency, description, status, card_brand, card_last4, psp_reference,
+      auth_code, decline_reason, idempotency_key, call_id, language, created_at, updated_at, agent_id, session_code, agent_uri,
+      auto_capture, tokenise, customer_reference, confirmation)
+    SELECT id, mode, reference, amount_minor, currency, description, status, card_brand, card_last4, psp_reference,
+      auth_code, decline_reason, idempotency_key, call_id, language, created_at, updated_at, agent_id, session_code, agent_uri,
+      auto_capture, tokenise, customer_reference, confirmation
+    FROM payment_sessions;
+  DROP TABLE payment_sessions;
+  ALTER TABLE payment_sessions_v8 RENAME TO payment_sessions;
+  CREATE INDEX payment_sessions_reference ON payment_sessions (reference);
+  CREATE INDEX payment_sessions_status ON payment_sessions (status);
+  CREATE UNIQUE INDEX payment_sessions_code ON payment_sessions (session_code) WHERE session_code IS NOT NULL;
+  CREATE INDEX payment_sessions_agent ON payment_sessions (agent_id);
+  CREATE UNIQUE INDEX payment_sessions_confirmation ON payment_sessions (confirmation) WHERE confirmation IS NOT NULL;
+  CREATE INDEX payment_sessions_psp_reference ON payment_sessions (psp_reference);
+  CREATE TRIGGER payment_sessions_check_insert BEFORE INSERT ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+  CREATE TRIGGER payment_sessions_check_update BEFORE UPDATE OF amount_minor, card_brand, decline_reason ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+  CREATE INDEX payment_tokens_token ON payment_tokens (token);
+  `,
+  // 9: captures of authorised payments (PSP_CAPTURE=manual) are kept with the
+  // refunds and voids: the same intent, idempotency key and PSP answer. The
+  // kind's CHECK is widened by rebuilding the table (nothing points at it).
+  `
+  CREATE TABLE reversals_v9 (
+    idempotency_key TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'refund', 'void')),
+    psp TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (typeof(amount_minor) = 'integer' AND amount_minor > 0),
+    currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+    state TEXT NOT NULL CHECK (state IN ('requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt')),
+    psp_reference TEXT,
+    detail TEXT,
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    resolved_at TEXT
+  );
+  INSERT INTO reversals_v9 SELECT idempotency_key, session_id, kind, psp, amount_minor, currency, state, psp_reference, detail,
+    actor_kind, actor_id, requested_at, resolved_at FROM reversals;
+  DROP TABLE reversals;
+  ALTER TABLE reversals_v9 RENAME TO reversals;
+  CREATE INDEX reversals_session ON reversals (session_id);
+  CREATE INDEX reversals_psp_reference ON reversals (psp_reference);
+  CREATE TRIGGER reversals_intent_fixed BEFORE UPDATE OF idempotency_key, session_id, kind, psp, amount_minor, currency, requested_at ON reversals
+    BEGIN SELECT RAISE(ABORT, 'reversals: the request cannot change'); END;
+  `,
 ];
 
 /**
  * Brings the schema up to date: each pending migration runs in its own
  * IMMEDIATE transaction that re-reads the version first, so two processes
  * opening the same file at once cannot both apply it. Returns the version.
+ *
+ * Foreign keys are off while migrations run (a table rebuilt under its
+ * children would otherwise be emptied by its DROP: sqlite.org/lang_altertable.html §7)
+ * and each migration must leave none broken (PRAGMA foreign_key_check) to commit.
  */
 export function migrate(db: Database): number {
   const step = db.transaction((): boolean => {
@@ -224,12 +326,21 @@ export function migrate(db: Database): number {
     if (current > MIGRATIONS.length) throw new SchemaVersionError(current, MIGRATIONS.length);
     if (current === MIGRATIONS.length) return false;
     db.exec(MIGRATIONS[current]!);
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`migration ${current + 1} leaves ${broken.length} foreign key(s) broken`);
     // PRAGMA takes no bound parameters; the value is our own integer.
     db.pragma(`user_version = ${current + 1}`);
     return true;
   });
-  while (step.immediate()) {
-    // one migration per transaction
+  // A no-op inside a transaction: switched around them.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    while (step.immediate()) {
+      // one migration per transaction
+    }
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
   }
   return MIGRATIONS.length;
 }

@@ -5,7 +5,7 @@ import type {
   CardField,
   CurrencyCode,
   DeclineReason,
-  EntryMode,
+  PaymentMode,
   PaymentStatus,
 } from '../domain/payment-types.js';
 
@@ -15,7 +15,7 @@ import type {
  */
 export interface PaymentSessionRecord {
   readonly id: string;
-  readonly mode: EntryMode;
+  readonly mode: PaymentMode;
   readonly reference: string;
   readonly amountMinor: number;
   readonly currency: CurrencyCode;
@@ -24,6 +24,8 @@ export interface PaymentSessionRecord {
   readonly cardBrand: CardBrand | null;
   readonly cardLast4: string | null;
   readonly pspReference: string | null;
+  /** The short reference the caller hears and receipts show; given by the store when the payment becomes approved. */
+  readonly confirmation: string | null;
   readonly authCode: string | null;
   readonly declineReason: DeclineReason | null;
   /** Set when the flow asks to authorise; reused for every retry of the same payment. */
@@ -40,8 +42,10 @@ export interface PaymentSessionRecord {
   readonly autoCapture: boolean;
   /** Store the card at the PSP for repeat payments (amount 0: store only). */
   readonly tokenise: boolean;
-  /** The merchant's customer the stored card belongs to (tokenising sessions). */
+  /** The merchant's customer the stored card belongs to (tokenising sessions, merchant-initiated charges). */
   readonly customerReference: string | null;
+  /** Merchant-initiated: the PSP token (stored card) charged; null for every other mode. */
+  readonly storedCardToken: string | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -49,7 +53,7 @@ export interface PaymentSessionRecord {
 
 export interface NewPaymentSession {
   readonly id?: string;
-  readonly mode: EntryMode;
+  readonly mode: PaymentMode;
   readonly reference: string;
   readonly amountMinor: number;
   readonly currency: CurrencyCode;
@@ -62,6 +66,10 @@ export interface NewPaymentSession {
   readonly autoCapture?: boolean;
   readonly tokenise?: boolean;
   readonly customerReference?: string | null;
+  /** Merchant-initiated: the caller's idempotency key is the payment's from the start. */
+  readonly idempotencyKey?: string | null;
+  /** Merchant-initiated: the PSP token charged (required for that mode, refused for the others). */
+  readonly storedCardToken?: string | null;
 }
 
 export type PaymentSessionUpdate = Partial<
@@ -99,9 +107,16 @@ export interface AuthorisationRecord {
 }
 
 export interface PaymentQuery {
+  /** The merchant's order or invoice reference. */
   readonly reference?: string;
+  /** The short reference of an approved payment (exact, upper case). */
+  readonly confirmation?: string;
+  /** The PSP's reference of the payment. */
+  readonly pspReference?: string;
+  /** The payment's idempotency key (a merchant-initiated charge's is its caller's). */
+  readonly idempotencyKey?: string;
   readonly status?: PaymentStatus;
-  readonly mode?: EntryMode;
+  readonly mode?: PaymentMode;
   readonly agentId?: string;
   readonly code?: string;
   readonly limit?: number;
@@ -111,6 +126,7 @@ export interface PaymentQuery {
 export interface PaymentStore {
   createSession(input: NewPaymentSession): PaymentSessionRecord;
   getSession(id: string): PaymentSessionRecord | undefined;
+  /** Changes a session; one becoming `approved` is given its unique confirmation code then. */
   updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord;
   listSessions(query: PaymentQuery): PaymentSessionRecord[];
 

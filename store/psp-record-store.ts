@@ -1,7 +1,7 @@
 import type { CardBrand } from '../domain/card-brand.js';
 import type { CurrencyCode } from '../domain/payment-types.js';
 import type { Actor } from '../domain/actor.js';
-import type { ReversalState } from '../domain/payment-lifecycle.js';
+import type { PaymentModificationKind, ReversalState } from '../domain/payment-lifecycle.js';
 
 /**
  * A PSP's reusable token for the card of one session, for repeat payments.
@@ -20,11 +20,11 @@ export interface StoredTokenRecord {
   readonly createdAt: string;
 }
 
-/** A refund or void, written before the PSP is asked, with the key a retry reuses. */
+/** A capture, refund or void, written before the PSP is asked, with the key a retry reuses. */
 export interface ReversalRecord {
   readonly idempotencyKey: string;
   readonly sessionId: string;
-  readonly kind: 'refund' | 'void';
+  readonly kind: PaymentModificationKind;
   readonly psp: string;
   readonly amountMinor: number;
   readonly currency: CurrencyCode;
@@ -65,12 +65,14 @@ export interface PspRecordStore {
   /** Keeps the token of a session's card; a second token for the same session replaces the first. */
   saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord;
   getToken(sessionId: string): StoredTokenRecord | undefined;
+  /** The token record of a PSP token (`pm_…`, storedPaymentMethodId, `sbxtok_…`). */
+  findToken(token: string): StoredTokenRecord | undefined;
 
   /** Writes a reversal in state `requested`. @throws IdempotencyKeyConflictError if the key exists. */
   recordReversalIntent(input: {
     idempotencyKey: string;
     sessionId: string;
-    kind: 'refund' | 'void';
+    kind: PaymentModificationKind;
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;

@@ -26,6 +26,7 @@ import {
   PaymentNotFoundError,
 } from './store-errors.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
+import { newConfirmationCode } from '../domain/confirmation-code.js';
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -52,6 +53,7 @@ interface SessionRow {
   card_brand: CardBrand | null;
   card_last4: string | null;
   psp_reference: string | null;
+  confirmation: string | null;
   auth_code: string | null;
   decline_reason: DeclineReason | null;
   idempotency_key: string | null;
@@ -63,6 +65,7 @@ interface SessionRow {
   auto_capture: number;
   tokenise: number;
   customer_reference: string | null;
+  stored_card_token: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -117,6 +120,9 @@ const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationSt
 /** `listSessions` filters and their columns. */
 const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
   reference: 'reference',
+  confirmation: 'confirmation',
+  pspReference: 'psp_reference',
+  idempotencyKey: 'idempotency_key',
   status: 'status',
   mode: 'mode',
   agentId: 'agent_id',
@@ -139,6 +145,8 @@ export class SqlitePaymentStore implements PaymentStore {
   readonly #sql: {
     insertSession: Statement;
     getSession: Statement;
+    confirmationTaken: Statement;
+    setConfirmation: Statement;
     insertAttempt: Statement;
     listAttempts: Statement;
     insertAuthorisation: Statement;
@@ -179,10 +187,12 @@ export class SqlitePaymentStore implements PaymentStore {
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, created_at, updated_at)
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, created_at, updated_at)
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
-          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @at, @at)`),
+          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
+      confirmationTaken: p('SELECT 1 FROM payment_sessions WHERE confirmation = ?'),
+      setConfirmation: p('UPDATE payment_sessions SET confirmation = ? WHERE id = ? AND confirmation IS NULL'),
       insertAttempt: p('INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES (?, ?, ?, ?, ?)'),
       listAttempts: p('SELECT session_id, field, attempt, outcome, at FROM capture_attempts WHERE session_id = ? ORDER BY id'),
       insertAuthorisation: p(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at)
@@ -213,6 +223,8 @@ export class SqlitePaymentStore implements PaymentStore {
       auto_capture: input.autoCapture === false ? 0 : 1,
       tokenise: input.tokenise ? 1 : 0,
       customer_reference: input.customerReference ?? null,
+      idempotency_key: input.idempotencyKey ?? null,
+      stored_card_token: input.storedCardToken ?? null,
       at: this.#stamp(),
     });
     return this.getSession(id)!;
@@ -237,8 +249,9 @@ export class SqlitePaymentStore implements PaymentStore {
           id,
           to: update.status,
           read: (sessionId) => this.getSession(sessionId),
-          write: () => {
+          write: (current) => {
             if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
+            if (update.status === 'approved' && current.confirmation === null) this.#sql.setConfirmation.run(this.#freeConfirmation(), id);
           },
         }),
       )
@@ -358,6 +371,14 @@ export class SqlitePaymentStore implements PaymentStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /** A confirmation code no payment has yet (inside the caller's transaction, so no other writer takes it meanwhile). */
+  #freeConfirmation(): string {
+    for (;;) {
+      const code = newConfirmationCode();
+      if (!this.#sql.confirmationTaken.get(code)) return code;
+    }
+  }
+
   #stamp(): string {
     return this.#now().toISOString();
   }
@@ -375,6 +396,7 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     cardBrand: r.card_brand,
     cardLast4: r.card_last4,
     pspReference: r.psp_reference,
+    confirmation: r.confirmation,
     authCode: r.auth_code,
     declineReason: r.decline_reason,
     idempotencyKey: r.idempotency_key,
@@ -386,6 +408,7 @@ function toSession(r: SessionRow): PaymentSessionRecord {
     autoCapture: r.auto_capture === 1,
     tokenise: r.tokenise === 1,
     customerReference: r.customer_reference,
+    storedCardToken: r.stored_card_token,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CardBrand } from '../domain/card-brand.js';
 import type { Actor } from '../domain/actor.js';
-import { REVERSAL_STATE_TRANSITIONS, type ReversalState } from '../domain/payment-lifecycle.js';
+import { REVERSAL_STATE_TRANSITIONS, type PaymentModificationKind, type ReversalState } from '../domain/payment-lifecycle.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
 import { IdempotencyKeyConflictError, InvalidReversalTransitionError, ReversalNotFoundError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';
@@ -27,7 +27,7 @@ interface TokenRow {
 interface ReversalRow {
   idempotency_key: string;
   session_id: string;
-  kind: 'refund' | 'void';
+  kind: PaymentModificationKind;
   psp: string;
   amount_minor: number;
   currency: string;
@@ -56,7 +56,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
   readonly #db: Database;
   readonly #now: () => Date;
   readonly #sql: Record<
-    'saveToken' | 'getToken' | 'insertReversal' | 'getReversal' | 'resolveReversal' | 'upsertNotification' | 'getNotification',
+    'saveToken' | 'getToken' | 'findToken' | 'insertReversal' | 'getReversal' | 'resolveReversal' | 'upsertNotification' | 'getNotification',
     Statement
   >;
 
@@ -70,6 +70,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
         ON CONFLICT (session_id) DO UPDATE SET psp = excluded.psp, token = excluded.token, customer = excluded.customer,
           card_brand = excluded.card_brand, card_last4 = excluded.card_last4, created_at = excluded.created_at`),
       getToken: p('SELECT * FROM payment_tokens WHERE session_id = ?'),
+      findToken: p('SELECT * FROM payment_tokens WHERE token = ? ORDER BY created_at DESC LIMIT 1'),
       insertReversal: p(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
         VALUES (@idempotencyKey, @sessionId, @kind, @psp, @amountMinor, @currency, 'requested', @actorKind, @actorId, @at)`),
       getReversal: p('SELECT * FROM reversals WHERE idempotency_key = ?'),
@@ -93,17 +94,12 @@ export class SqlitePspRecordStore implements PspRecordStore {
 
   getToken(sessionId: string): StoredTokenRecord | undefined {
     const row = this.#sql.getToken.get(sessionId) as TokenRow | undefined;
-    return (
-      row && {
-        sessionId: row.session_id,
-        psp: row.psp,
-        token: row.token,
-        customer: row.customer,
-        cardBrand: row.card_brand,
-        cardLast4: row.card_last4,
-        createdAt: row.created_at,
-      }
-    );
+    return row && toToken(row);
+  }
+
+  findToken(token: string): StoredTokenRecord | undefined {
+    const row = this.#sql.findToken.get(token) as TokenRow | undefined;
+    return row && toToken(row);
   }
 
   recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): ReversalRecord {
@@ -170,6 +166,18 @@ export class SqlitePspRecordStore implements PspRecordStore {
   #stamp(): string {
     return this.#now().toISOString();
   }
+}
+
+function toToken(row: TokenRow): StoredTokenRecord {
+  return {
+    sessionId: row.session_id,
+    psp: row.psp,
+    token: row.token,
+    customer: row.customer,
+    cardBrand: row.card_brand,
+    cardLast4: row.card_last4,
+    createdAt: row.created_at,
+  };
 }
 
 function toReversal(r: ReversalRow): ReversalRecord {

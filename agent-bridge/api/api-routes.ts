@@ -10,19 +10,33 @@ import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-sto
 import type { Actor } from '../../domain/actor.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { PspRecordStore, ReversalRecord } from '../../store/psp-record-store.js';
+import type { PaymentModificationKind } from '../../domain/payment-lifecycle.js';
 import { ReversalNotAllowedError, type PaymentReversals } from '../../psp/payment-reversals.js';
+import type { Authoriser } from '../../psp/authoriser.js';
 import type { AccessTokens } from '../identity/access-token.js';
 import { actorOf, ownAgentId, SESSION_COOKIE, type Authenticator, type Principal } from '../identity/authenticator.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
 import type { TokenRevocations } from '../identity/token-revocations.js';
 import { verifyPassword } from '../identity/password-hash.js';
-import { createSessionRequest, fieldCommand, listSessionsQuery, loginRequest, paymentsQuery, refundRequest, voidRequest } from './api-schemas.js';
+import {
+  createSessionRequest,
+  fieldCommand,
+  listSessionsQuery,
+  loginRequest,
+  paymentsQuery,
+  pspCaptureRequest,
+  refundRequest,
+  tokenChargeRequest,
+  voidRequest,
+} from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
   /** Applies the command to the live call; 'not-joined' when no call is on the session. Throws CommandRejectedError. */
   command(sessionId: string, command: AgentCommand, actor: Actor): 'applied' | 'not-joined';
+  /** Ends the caller's leg; 'not-joined' when no caller is on the session. */
+  releaseCaller(sessionId: string, actor: Actor): 'released' | 'not-joined';
 }
 
 export interface ApiDeps {
@@ -45,6 +59,8 @@ export interface ApiDeps {
   readonly reversals?: PaymentReversals;
   /** PSP tokens and reversals shown with each payment. */
   readonly records?: PspRecordStore;
+  /** Merchant-initiated charges on stored cards (with `records`); without it that endpoint answers 404. */
+  readonly authoriser?: Authoriser;
 }
 
 type Locals = { principal: Principal };
@@ -237,8 +253,22 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   app.post('/api/v1/sessions/:id/cancel', ...act('cancel'));
   app.post('/api/v1/sessions/:id/complete', ...act('complete'));
 
-  // Refunds and voids: supervisors only (an agent on the call may not give money back), audited with who asked.
-  const reverse = (kind: 'refund' | 'void') => [
+  // Ends the caller's leg (direct pay once the order is found, agent-assisted
+  // until the caller hangs up, also after the payment while bridged to the agent).
+  app.post('/api/v1/sessions/:id/release', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const session = withSession(req, res);
+    if (!session) return;
+    const actor = actorOf(res.locals.principal);
+    if (deps.sessions.releaseCaller(session.id, actor) === 'not-joined') {
+      res.status(409).json({ error: 'caller-not-joined' });
+      return;
+    }
+    deps.audit.append({ sessionId: session.id, actor, action: 'caller-released' });
+    res.status(202).json(sessionJson(deps, deps.store.getSession(session.id)!));
+  });
+
+  // Captures, refunds and voids: supervisors only (an agent on the call may not move money), audited with who asked.
+  const reverse = (kind: PaymentModificationKind) => [
     auth,
     json,
     async (req: Request, res: Response<unknown, Locals>) => {
@@ -247,14 +277,17 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         res.status(404).json({ error: 'not-found' });
         return;
       }
-      if (!supervisorOnly(res, 'only a supervisor may refund or void a payment')) return;
+      if (!supervisorOnly(res, 'only a supervisor may capture, refund or void a payment')) return;
       const session = withSession(req, res);
       if (!session) return;
-      const body = parse(kind === 'refund' ? refundRequest : voidRequest, req.body, res);
+      const body = parse({ capture: pspCaptureRequest, refund: refundRequest, void: voidRequest }[kind], req.body, res);
       if (!body) return;
       try {
         const amount = 'amount' in body ? (body.amount as number | undefined) : undefined;
-        const reversal = await reversals.reverse(session.id, { kind, ...(amount !== undefined ? { amountMinor: amount } : {}) }, actorOf(res.locals.principal));
+        const amountMinor = amount !== undefined ? { amountMinor: amount } : {};
+        const actor = actorOf(res.locals.principal);
+        const reversal =
+          kind === 'capture' ? await reversals.capture(session.id, amountMinor, actor) : await reversals.reverse(session.id, { kind, ...amountMinor }, actor);
         res.status(reversal.state === 'succeeded' ? 200 : 202).json({ reversal: reversalJson(reversal), payment: sessionJson(deps, deps.store.getSession(session.id)!) });
       } catch (err) {
         if (err instanceof ReversalNotAllowedError) {
@@ -265,8 +298,71 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       }
     },
   ];
+  // Named psp-capture, not capture: /capture is the agent's command to capture a card field on the call.
+  app.post('/api/v1/sessions/:id/psp-capture', ...reverse('capture'));
   app.post('/api/v1/sessions/:id/refund', ...reverse('refund'));
   app.post('/api/v1/sessions/:id/void', ...reverse('void'));
+
+  // A merchant-initiated charge on a stored card: supervisors and API keys (the
+  // merchant's back office), never an agent's login. The caller's idempotency
+  // key is the payment's: a repeat answers the same payment, never a second charge.
+  app.post('/api/v1/tokens/:token/charges', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
+    const { authoriser, records } = deps;
+    if (!authoriser || !records) {
+      res.status(404).json({ error: 'not-found' });
+      return;
+    }
+    const principal = res.locals.principal;
+    if (principal.role !== 'supervisor' && principal.kind !== 'api-key') {
+      res.status(403).json({ error: 'forbidden', message: 'only a supervisor or an API key may charge a stored card' });
+      return;
+    }
+    const body = parse(tokenChargeRequest, req.body, res);
+    if (!body) return;
+    const stored = records.findToken(String(req.params.token));
+    if (!stored) {
+      res.status(404).json({ error: 'token-not-found' });
+      return;
+    }
+    if (stored.psp !== authoriser.pspName) {
+      res.status(409).json({ error: 'token-of-another-psp', message: `the token is kept by ${stored.psp}, payments go to ${authoriser.pspName}` });
+      return;
+    }
+    const key = `mit-${body.idempotencyKey}`;
+    const earlier = (): PaymentSessionRecord | undefined => deps.store.listSessions({ idempotencyKey: key, limit: 1 })[0];
+    let session = earlier();
+    const created = session === undefined;
+    if (!session) {
+      try {
+        session = deps.store.createSession({
+          mode: 'merchant-initiated',
+          reference: body.reference,
+          amountMinor: body.amount,
+          currency: body.currency,
+          idempotencyKey: key,
+          storedCardToken: stored.token,
+          customerReference: stored.customer,
+        });
+        deps.audit.append({
+          sessionId: session.id,
+          actor: actorOf(principal),
+          action: 'session-created',
+          detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency, storedCard: stored.token },
+        });
+      } catch (err) {
+        // The same key sent twice at once: the other request made the payment.
+        session = earlier();
+        if (!session) throw err;
+      }
+    }
+    if (session.storedCardToken !== stored.token || session.amountMinor !== body.amount || session.currency !== body.currency || session.reference !== body.reference) {
+      res.status(409).json({ error: 'idempotency-key-reuse', message: 'this idempotency key was used for another charge' });
+      return;
+    }
+    const result = await authoriser.chargeStoredCard(session, stored, actorOf(principal));
+    const status = !created ? 200 : result.kind === 'in-doubt' ? 202 : 201;
+    res.status(status).json({ result: result.kind, payment: sessionJson(deps, deps.store.getSession(session.id)!) });
+  });
 
   // The whole audit chain recomputed: supervisors only, and the look itself audited (PCI DSS 4.0 req. 10.2.1.3, 10.3.4).
   app.get('/api/v1/audit/verify', auth, (_req, res: Response<unknown, Locals>) => {
@@ -285,7 +381,12 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
     const own = ownAgentId(res.locals.principal);
-    const payments = deps.store.listSessions({ reference: query.reference, ...(own ? { agentId: own } : {}) });
+    const payments = deps.store.listSessions({
+      ...(query.reference !== undefined ? { reference: query.reference } : {}),
+      ...(query.confirmation !== undefined ? { confirmation: query.confirmation } : {}),
+      ...(query.pspReference !== undefined ? { pspReference: query.pspReference } : {}),
+      ...(own ? { agentId: own } : {}),
+    });
     res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
   });
 }
@@ -313,15 +414,18 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records
     cardBrand: s.cardBrand,
     cardLast4: s.cardLast4,
     pspReference: s.pspReference,
+    confirmation: s.confirmation,
     declineReason: s.declineReason,
     agentId: s.agentId,
     // The media server's call id: the recording is DATA_DIR/recordings/<day>/<callId>.wav.
     callId: s.callId,
     tokenise: s.tokenise,
     customerReference: s.customerReference,
+    storedCardToken: s.storedCardToken,
     // The PSP's reusable token, for the merchant's own repeat payments: its ids, never card data.
     token: token ? { psp: token.psp, token: token.token, customer: token.customer, cardBrand: token.cardBrand, cardLast4: token.cardLast4, createdAt: token.createdAt } : null,
     refundable: s.status === 'approved' && deps.reversals ? deps.reversals.refundable(s) : 0,
+    capturable: deps.reversals ? deps.reversals.capturable(s) : 0,
     reversals: (deps.records?.listReversals({ sessionId: s.id }) ?? []).map(reversalJson),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,

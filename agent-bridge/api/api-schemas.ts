@@ -30,11 +30,28 @@ export const createSessionRequest = z
   })
   .strict();
 
+/** POST /tokens/{token}/charges: a merchant-initiated charge on a stored card. */
+export const tokenChargeRequest = z
+  .object({
+    amount: z.number().int().min(1).max(100_000_000).describe('Amount in minor units (cents, pence)'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+    reference: z.string().min(1).max(64).describe("The merchant's order or invoice reference"),
+    idempotencyKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 letters, digits, _ or -')
+      .describe('Yours, one per charge: the same request again answers the same charge and never charges twice; with another body it is refused (409)'),
+  })
+  .strict();
+
 export const refundRequest = z
   .object({ amount: z.number().int().min(1).max(100_000_000).optional().describe('Minor units; default all that is left to refund') })
   .strict();
 
 export const voidRequest = z.object({}).strict();
+
+export const pspCaptureRequest = z
+  .object({ amount: z.number().int().min(1).max(100_000_000).optional().describe('Minor units; default the whole authorisation (the PSP releases the rest)') })
+  .strict();
 
 export const fieldCommand = z.object({ field: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict();
 
@@ -46,10 +63,29 @@ export const listSessionsQuery = z
   })
   .strict();
 
-export const paymentsQuery = z.object({ reference: z.string().min(1).max(64) }).strict();
+/** GET /payments: find payments by any of the references a caller or the PSP quotes; given together, all must match. */
+export const paymentsQueryFields = z
+  .object({
+    reference: z.string().min(1).max(64).optional().describe("The merchant's order or invoice reference"),
+    confirmation: z
+      .string()
+      .trim()
+      .min(1)
+      .max(16)
+      .transform((c) => c.toUpperCase())
+      .optional()
+      .describe('The short reference the caller heard and the receipt shows (any case)'),
+    pspReference: z.string().min(1).max(64).optional().describe("The PSP's reference of the payment (Stripe pi_…, Adyen pspReference)"),
+  })
+  .strict();
+
+export const paymentsQuery = paymentsQueryFields.refine((q) => q.reference !== undefined || q.confirmation !== undefined || q.pspReference !== undefined, {
+  path: ['reference'],
+  message: 'give reference, confirmation or pspReference',
+});
 
 export const reversalView = z.object({
-  kind: z.enum(['refund', 'void']),
+  kind: z.enum(['capture', 'refund', 'void']),
   amount: z.number().int(),
   currency: z.string(),
   state: z.enum(['requested', 'pending', 'succeeded', 'refused', 'error', 'in_doubt']),
@@ -62,7 +98,7 @@ export const reversalView = z.object({
 
 export const sessionView = z.object({
   id: z.string(),
-  mode: z.enum(['direct', 'agent-assisted']),
+  mode: z.enum(['direct', 'agent-assisted', 'merchant-initiated']),
   code: z.string().nullable(),
   transferUri: z.string().nullable(),
   reference: z.string(),
@@ -73,11 +109,13 @@ export const sessionView = z.object({
   cardBrand: z.string().nullable(),
   cardLast4: z.string().nullable(),
   pspReference: z.string().nullable(),
+  confirmation: z.string().nullable().describe('The short reference the caller heard and the receipt shows; set when approved'),
   declineReason: z.string().nullable(),
   agentId: z.string().nullable(),
   callId: z.string().nullable(),
   tokenise: z.boolean(),
   customerReference: z.string().nullable(),
+  storedCardToken: z.string().nullable().describe('Merchant-initiated: the PSP token charged'),
   token: z
     .object({
       psp: z.string(),
@@ -89,12 +127,18 @@ export const sessionView = z.object({
     })
     .nullable(),
   refundable: z.number().int().describe('Minor units still refundable'),
+  capturable: z.number().int().describe('Minor units still to capture at the PSP (PSP_CAPTURE=manual: an approved payment nobody captured or voided); else 0'),
   reversals: z.array(reversalView),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
 export const reversalResult = z.object({ reversal: reversalView, payment: sessionView });
+
+export const tokenChargeResult = z.object({
+  result: z.enum(['approved', 'declined', 'error', 'in-doubt']).describe('in-doubt: no answer from the PSP yet; the reconciler settles it by the idempotency key'),
+  payment: sessionView,
+});
 
 /** One session with its field attempts (outcomes only, never what was keyed). */
 export const sessionDetailView = sessionView.extend({

@@ -7,11 +7,14 @@ import {
   fieldCommand,
   listSessionsQuery,
   loginRequest,
-  paymentsQuery,
+  paymentsQueryFields,
+  pspCaptureRequest,
   refundRequest,
   reversalResult,
   sessionDetailView,
   sessionView,
+  tokenChargeRequest,
+  tokenChargeResult,
   voidRequest,
 } from './api-schemas.js';
 
@@ -53,7 +56,7 @@ const reversalAction = (summary: string, body: z.ZodType) => ({
     responses: {
       '200': jsonResponse('Done: the PSP confirmed it', reversalResult),
       '202': jsonResponse('Accepted: pending at the PSP, or in doubt (sent again with the same idempotency key)', reversalResult),
-      '409': jsonResponse('Not possible: not approved, nothing left, amount too large, already refunded', errorView),
+      '409': jsonResponse('Not possible: not approved, nothing left, amount too large, already refunded or captured, not captured yet, capture not manual', errorView),
       ...errors,
       '403': jsonResponse('Not a supervisor', errorView),
     },
@@ -130,8 +133,32 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/recapture': sessionAction('Capture a card field again', fieldCommand),
       '/api/v1/sessions/{id}/cancel': sessionAction('Cancel the payment'),
       '/api/v1/sessions/{id}/complete': sessionAction('Authorise the captured card'),
+      '/api/v1/sessions/{id}/release': sessionAction(
+        "Release the caller: end the caller's leg (BYE), direct pay or agent-assisted (then the agent's call-back ends too); a payment being authorised still gets its answer. No REFER back to the agent. 409 when no caller is on the line",
+      ),
+      '/api/v1/sessions/{id}/psp-capture': reversalAction(
+        'Capture at the PSP all or part of a payment authorised only (PSP_CAPTURE=manual; supervisors only). Not /capture, the agent command that captures a card field on the call. The same amount again answers the capture already made',
+        pspCaptureRequest,
+      ),
       '/api/v1/sessions/{id}/refund': reversalAction('Refund an approved payment, all or part (supervisors only)', refundRequest),
       '/api/v1/sessions/{id}/void': reversalAction('Void (cancel) an approved payment before it is captured or refunded (supervisors only)', voidRequest),
+      '/api/v1/tokens/{token}/charges': {
+        post: {
+          summary: 'Charge a stored card (a merchant-initiated payment on the PSP token of an earlier payment; supervisors and API keys)',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' }, description: 'The PSP token a payment shows in `token.token`' }],
+          requestBody: jsonBody(tokenChargeRequest),
+          responses: {
+            '200': jsonResponse('The same request again: the charge made the first time, as it stands now', tokenChargeResult),
+            '201': jsonResponse('Charged, declined or failed: `result` and the payment say which', tokenChargeResult),
+            '202': jsonResponse('In doubt: no answer from the PSP; settled later by the same idempotency key', tokenChargeResult),
+            '404': jsonResponse('No such token', errorView),
+            '409': jsonResponse('The idempotency key was used for another charge, or the token is kept by another PSP', errorView),
+            ...errors,
+            '403': jsonResponse('Not a supervisor or an API key', errorView),
+          },
+        },
+      },
       '/api/v1/audit/verify': {
         get: {
           summary: 'Recompute the whole audit chain and report its first broken row (supervisors only; the check is audited)',
@@ -145,9 +172,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/payments': {
         get: {
-          summary: 'Payments for an order reference',
+          summary: 'Payments by order reference, confirmation (the reference the caller heard) or PSP reference; at least one (agents see their own)',
           security: [{ bearer: [] }, { cookie: [] }],
-          parameters: queryParameters(paymentsQuery),
+          parameters: queryParameters(paymentsQueryFields),
           responses: { '200': { description: 'Payments' }, ...errors },
         },
       },

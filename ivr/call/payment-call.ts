@@ -47,6 +47,8 @@ export interface PaymentCallOptions {
   readonly language?: string;
   /** When the call was answered: the start of the time to pay. Default: when this object was made. */
   readonly answeredAt?: Date;
+  /** Told the id of the session a direct-pay call creates once its order is found. Default: none. */
+  readonly onSessionCreated?: (sessionId: string) => void;
 }
 
 /** Statuses the runtime leaves alone: the authoriser and reconciler own them. */
@@ -69,6 +71,7 @@ export class PaymentCall {
   readonly #metrics: CallMetrics;
   readonly #mode: PaymentFlowOptions['mode'];
   readonly #answeredAt: Date;
+  readonly #onSessionCreated: ((sessionId: string) => void) | undefined;
   #cardPromptReached = false;
   readonly #queue: FlowEvent[] = [];
   #draining = false;
@@ -87,6 +90,7 @@ export class PaymentCall {
     this.#metrics = deps.metrics ?? NO_CALL_METRICS;
     this.#mode = options.flow.mode;
     this.#answeredAt = options.answeredAt ?? this.#now();
+    this.#onSessionCreated = options.onSessionCreated;
     this.#actor = { kind: 'call', id: options.callId };
     this.#vaultRef = deps.vault.open();
     const order = options.session
@@ -225,6 +229,7 @@ export class PaymentCall {
           language: this.#language ?? null,
         });
         this.#audit('order-found', { reference: effect.order.reference, amountMinor: effect.order.amountMinor });
+        this.#onSessionCreated?.(this.#session.id);
         return;
       case 'capture-attempt':
         if (this.#session) {
@@ -305,7 +310,7 @@ export class PaymentCall {
         (result): AuthorisationOutcomeEvent => {
           switch (result.kind) {
             case 'approved':
-              return { kind: 'approved', pspReference: result.pspReference, spokenReference: result.authCode };
+              return { kind: 'approved', pspReference: result.pspReference, spokenReference: result.confirmation };
             case 'declined':
               return { kind: 'declined', reason: result.reason };
             case 'error':

@@ -111,6 +111,8 @@ export class PaymentIvr {
       flow: { ...this.#options.flow, mode: 'direct' },
       language: prompts.language,
       answeredAt,
+      // From the order on, the console may release the caller.
+      onSessionCreated: (sessionId) => this.#options.agentAssisted.liveSessions.registerCaller(sessionId, () => call.hangup(), ended(call)),
     });
     await this.#run(call, payment, 'direct');
   }
@@ -181,6 +183,7 @@ export class PaymentIvr {
       answeredAt,
     });
     agentAssisted.liveSessions.register(session.id, payment);
+    agentAssisted.liveSessions.registerCaller(session.id, () => call.hangup(), ended(call));
     if (agent) {
       const bridge = this.#options.mediaServer.bridge(call, agent);
       agent.on('ended', () => {
@@ -275,4 +278,9 @@ export class PaymentIvr {
 function dialFailure(err: unknown): AgentUnavailableReason {
   const reason = (err as { reason?: unknown }).reason;
   return reason === 'rejected' || reason === 'no-answer' ? reason : 'failed';
+}
+
+/** Settles when the leg has ended (at once if it already has). */
+function ended(leg: InboundCall): Promise<void> {
+  return leg.ended ? Promise.resolve() : new Promise((resolve) => leg.on('ended', () => resolve()));
 }

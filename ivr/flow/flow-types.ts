@@ -82,6 +82,8 @@ export type PromptId =
   | 'unknown-reference'
   | 'reference-timeout'
   | 'order-service-unavailable'
+  /** Direct pay: the order has an approved payment and takes no partial payments. */
+  | 'order-already-paid'
   | 'amount-is'
   | 'confirm-amount'
   | 'agent-capture-intro'

@@ -316,6 +316,9 @@ export class PaymentFlow {
       case 'not-found':
         this.#referenceFailed('unknown-reference');
         return;
+      case 'already-paid':
+        this.#end('already-paid', [prompt('order-already-paid')]);
+        return;
       case 'unavailable':
         this.#end('internal-error', [prompt('order-service-unavailable')]);
         return;

@@ -10,7 +10,7 @@ export class OrdersFileError extends Error {
 
 /**
  * Orders from a JSON file, read and validated once at construction: a list of
- * `{ "reference": "1001", "amountMinor": 4250, "currency": "EUR", "description"?: "…" }`
+ * `{ "reference": "1001", "amountMinor": 4250, "currency": "EUR", "description"?: "…", "partialPayments"?: true }`
  * with digit-string references (callers key them), each reference once.
  * The shipped demo file is `ivr/orders/demo-orders.json`.
  */

@@ -17,7 +17,7 @@ export interface HttpOrderLookupOptions {
 /**
  * Looks orders up in the merchant's system: GET the URL for the reference.
  *
- * - 200 with JSON `{reference?, amountMinor, currency, description?}` → found
+ * - 200 with JSON `{reference?, amountMinor, currency, description?, partialPayments?}` → found
  *   (a `reference` in the body must be the one asked for);
  * - 404 → not-found;
  * - anything else (another status, a body that is not JSON or does not
@@ -77,9 +77,18 @@ export class HttpOrderLookup implements OrderLookup {
       const issue = parsed.error.issues[0];
       return { kind: 'unavailable', reason: `bad body: ${issue?.path.join('.') || 'not an object'}` };
     }
-    const { reference: answered, amountMinor, currency, description } = parsed.data;
+    const { reference: answered, amountMinor, currency, description, partialPayments } = parsed.data;
     if (answered !== undefined && answered !== reference) return { kind: 'unavailable', reason: 'bad body: reference is another order' };
-    return { kind: 'found', order: { reference, amountMinor, currency, ...(description !== undefined ? { description } : {}) } };
+    return {
+      kind: 'found',
+      order: {
+        reference,
+        amountMinor,
+        currency,
+        ...(description !== undefined ? { description } : {}),
+        ...(partialPayments !== undefined ? { partialPayments } : {}),
+      },
+    };
   }
 
   #urlFor(reference: string): string {

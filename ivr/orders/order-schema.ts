@@ -6,4 +6,10 @@ export const orderSchema = z.object({
   amountMinor: z.number().int().min(0),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
   description: z.string().max(200).optional(),
+  /**
+   * The order may be paid more than once (instalments, top-ups): the amount is
+   * then what is still due. Default false: an order with an approved payment
+   * is not taken again.
+   */
+  partialPayments: z.boolean().optional(),
 });

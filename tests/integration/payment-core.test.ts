@@ -95,6 +95,10 @@ describe('payment core, end to end below telephony', () => {
       cardLast4: '4242',
     });
     expect(session.pspReference).toBeTruthy();
+    // The caller hears the payment's confirmation code, the one the payments API finds it by.
+    expect(session.confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    expect(caller.played.flat()).toContainEqual({ say: 'characters', value: session.confirmation });
+    expect(app.store.listSessions({ confirmation: session.confirmation! }).map((s) => s.id)).toEqual([session.id]);
     // Keys masked first and last; the secure window (recording paused) inside.
     const at = (entry: string): number => caller.log.indexOf(entry);
     expect(at('mask on')).toBeLessThan(at('secure on'));
@@ -104,6 +108,33 @@ describe('payment core, end to end below telephony', () => {
     expect(caller.secure).toEqual({ masked: false, window: false, recordingPaused: false });
     expect(caller.released).toBe(true);
     expect(app.store.listCaptureAttempts(session.id).map((a) => a.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+  });
+
+  it('takes an order paid once only (1004) once: the second caller hears it is already paid, and nothing is charged', async () => {
+    const first = newCall();
+    first.call.start();
+    await key(first.call, '1004#');
+    await until(() => first.call.flow.state === 'collecting-card', 2000, 'card number prompt');
+    await key(first.call, `${APPROVE}1230123`);
+    expect(await first.call.done).toBe('approved');
+    const sessions = (): number => app.store.listSessions({ reference: '1004' }).length;
+    expect(sessions()).toBe(1);
+
+    const second = newCall();
+    second.call.start();
+    await key(second.call, '1004#');
+    expect(await second.call.done).toBe('already-paid');
+    expect(second.caller.played.flat()).toEqual(expect.arrayContaining([{ prompt: 'order-already-paid' }, { prompt: 'goodbye' }]));
+    expect(second.caller.played.flat()).not.toContainEqual({ prompt: 'enter-card-number' });
+    expect(second.call.sessionId).toBeUndefined();
+    expect(sessions()).toBe(1);
+    expect(second.caller.released).toBe(true);
+
+    // 1001 takes partial payments: paid already (above), still taken.
+    const third = newCall();
+    await toCardNumber(third.call);
+    third.call.hangup();
+    expect(await third.call.done).toBe('caller-hung-up');
   });
 
   it('records a wrong-Luhn attempt, then approves the good card', async () => {
@@ -167,6 +198,6 @@ describe('payment core, end to end below telephony', () => {
     // Restarted on the same data: the scan above saw real data, not an empty folder.
     const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'silent' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
-    expect(app.store.listSessions({ reference: '1001' }).length).toBe(5);
+    expect(app.store.listSessions({ reference: '1001' }).length).toBe(6);
   });
 });

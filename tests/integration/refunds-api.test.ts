@@ -1,6 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../agent-bridge/identity/password-hash.js';
+import { hashApiKey } from '../../agent-bridge/identity/authenticator.js';
 import { buildApplication, type Application } from '../../app/application.js';
 import { loadConfig } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
@@ -31,6 +32,9 @@ describe('refunds, voids and tokens in the payments API', () => {
       const res = await call('/api/v1/auth/login', { method: 'POST', body: { username, password } });
       tokens[username] = ((await res.json()) as { token: string }).token;
     }
+    // The merchant's back office: an API key (agent role, no user), for merchant-initiated charges.
+    tokens.backOffice = 'pk_test_back_office_key_0123456789';
+    app.identities.createApiKey({ name: 'back office', role: 'agent', keyHash: hashApiKey(tokens.backOffice) });
   });
   afterAll(async () => {
     await app?.stop();
@@ -103,9 +107,67 @@ describe('refunds, voids and tokens in the payments API', () => {
     expect(payments.find((p) => p.amount === 990)!.token!.customer).toBe('cust-1');
   });
 
+  it('finds a payment by the confirmation the caller heard (any case), by its PSP reference and by its order reference', async () => {
+    const id = await paid({ amount: 1500, reference: 'INV-S1' });
+    const { confirmation, pspReference } = app.store.getSession(id)!;
+    expect(confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    const search = async (query: string, as = 'sam') => {
+      const res = await call(`/api/v1/payments?${query}`, { as });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { payments: { id: string; confirmation: string | null }[] }).payments.map((p) => p.id);
+    };
+    expect(await search(`confirmation=${confirmation!.toLowerCase()}`)).toEqual([id]);
+    expect(await search(`pspReference=${pspReference}`)).toEqual([id]);
+    expect(await search('reference=INV-S1')).toEqual([id]);
+    // Ann's own payment: she finds it too.
+    expect(await search(`confirmation=${confirmation}`, 'ann')).toEqual([id]);
+    expect(await search('confirmation=NOPE2345')).toEqual([]);
+    const none = await call('/api/v1/payments', { as: 'sam' });
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({ error: 'invalid-request', field: 'reference' });
+    // The payment shows its confirmation, and the approval's audit row names it.
+    expect(await (await call(`/api/v1/sessions/${id}`, { as: 'sam' })).json()).toMatchObject({ confirmation });
+    expect(app.audit.list({ sessionId: id }).find((e) => e.action === 'authorisation-approved')!.detail).toMatchObject({ confirmation });
+  });
+
+  it('charges a stored card for a supervisor or an API key: once per idempotency key, audited, refundable like any payment; never for an agent', async () => {
+    const first = await paid({ amount: 990, reference: 'INV-T9', tokenise: true, customerReference: 'cust-9' });
+    const { token: stored } = (await (await call(`/api/v1/sessions/${first}`, { as: 'sam' })).json()) as { token: { token: string } };
+    const token = stored.token;
+    expect(token).toMatch(/^sbxtok_/);
+    const charge = (as: string, body: Record<string, unknown>, path = token) =>
+      call(`/api/v1/tokens/${encodeURIComponent(path)}/charges`, { method: 'POST', as, body: { amount: 1500, currency: 'EUR', reference: 'SUB-1', ...body } });
+
+    const res = await charge('backOffice', { idempotencyKey: 'sub-1-2031-01' });
+    expect(res.status).toBe(201);
+    const made = (await res.json()) as { result: string; payment: { id: string; mode: string; status: string; amount: number; cardLast4: string; storedCardToken: string; confirmation: string; token: unknown } };
+    expect(made).toMatchObject({
+      result: 'approved',
+      payment: { mode: 'merchant-initiated', status: 'approved', amount: 1500, cardLast4: '4242', storedCardToken: token, customerReference: 'cust-9', token: null },
+    });
+    expect(made.payment.confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    // The same request again: the same payment, not a second charge.
+    const charged = () => (app.psp as unknown as { charges(): { reference: string }[] }).charges().filter((c) => c.reference === 'SUB-1').length;
+    expect(charged()).toBe(1);
+    const again = await charge('sam', { idempotencyKey: 'sub-1-2031-01' });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { payment: { id: string } }).payment.id).toBe(made.payment.id);
+    expect(charged()).toBe(1);
+    // The same key for another charge is refused.
+    expect(await (await charge('sam', { idempotencyKey: 'sub-1-2031-01', amount: 1600 })).json()).toMatchObject({ error: 'idempotency-key-reuse' });
+    // Agents may not; unknown tokens and bad bodies are named.
+    expect((await charge('ann', { idempotencyKey: 'sub-1-2031-02' })).status).toBe(403);
+    expect((await charge('sam', { idempotencyKey: 'sub-1-2031-03' }, 'sbxtok_nope')).status).toBe(404);
+    expect(await (await charge('sam', { idempotencyKey: 'has space' })).json()).toMatchObject({ error: 'invalid-request', field: 'idempotencyKey' });
+    // Audited with who asked; refundable like any approved payment.
+    const audit = app.audit.list({ sessionId: made.payment.id }).map((e) => `${e.action}:${e.actor.kind}`);
+    expect(audit).toEqual(['session-created:api-key', 'authorisation-requested:api-key', 'authorisation-approved:system']);
+    expect((await refund(made.payment.id, 'sam', { amount: 500 })).status).toBe(200);
+  });
+
   it('documents the endpoints in a valid OpenAPI document, and /readyz checks the PSP', async () => {
     const doc = (await (await call('/api/v1/openapi.json')).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions/{id}/refund', '/api/v1/sessions/{id}/void']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions/{id}/refund', '/api/v1/sessions/{id}/void', '/api/v1/tokens/{token}/charges']));
     await SwaggerParser.validate(structuredClone(doc) as never);
     expect(await (await call('/readyz')).json()).toMatchObject({ checks: { psp: true } });
   });

@@ -9,10 +9,16 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  * fields", a missing one a 422 validation error), and standard webhooks sent
  * with HMAC signatures, as Adyen sends them:
  *
- * - POST /v71/payments — docs.adyen.com/api-explorer/Checkout/71/post/payments
+ * - POST /v71/payments — docs.adyen.com/api-explorer/Checkout/71/post/payments: MOTO with
+ *   the raw card, or a merchant-initiated payment on a stored card
+ *   (`paymentMethod.storedPaymentMethodId` with its `shopperReference`,
+ *   `shopperInteraction=ContAuth`, `recurringProcessingModel`; a token another
+ *   shopper's or unknown is 422 "Contract not found")
  * - POST /v71/paymentMethods — docs.adyen.com/api-explorer/Checkout/71/post/paymentMethods
  * - POST /v71/payments/{paymentPspReference}/refunds — …/71/post/payments/(paymentPspReference)/refunds
  * - POST /v71/payments/{paymentPspReference}/cancels — …/71/post/payments/(paymentPspReference)/cancels
+ * - POST /v71/payments/{paymentPspReference}/captures — …/71/post/payments/(paymentPspReference)/captures
+ *   (a payment authorised with `manualCapture`, once, at most its amount; the CAPTURE webhook answers)
  * - POST /v71/cancels (by our reference: a technical cancel) — …/71/post/cancels
  * - webhooks: docs.adyen.com/api-explorer/Webhooks/1/post/AUTHORISATION (and REFUND, CANCELLATION),
  *   signed as docs.adyen.com/development-resources/webhooks/verify-hmac-signatures says.
@@ -34,6 +40,8 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
 export class FakeAdyen {
   readonly server: FakePspServer;
   readonly payments = new Map<string, AdyenPayment>();
+  /** Cards stored by `storePaymentMethod`, by storedPaymentMethodId: their shopper and what charging them does, never the number. */
+  readonly storedCards = new Map<string, StoredCard>();
   /** Webhook bodies sent, and the status our endpoint answered. */
   readonly webhooks: { body: unknown; status: number }[] = [];
   /** Where the standard webhooks go; none are sent while unset. */
@@ -99,7 +107,7 @@ export class FakeAdyen {
   #heldAnswer: Exclude<FakeAnswer, 'hold'> | undefined;
 
   #route(path: string, body: unknown): FakeAnswer {
-    const modification = /^\/payments\/([A-Z0-9]{16})\/(refunds|cancels)$/.exec(path);
+    const modification = /^\/payments\/([A-Z0-9]{16})\/(refunds|cancels|captures)$/.exec(path);
     if (path === '/payments') return validated(paymentRequest, body, (p) => this.#pay(p));
     if (path === '/paymentMethods') {
       return validated(paymentMethodsRequest, body, (p) =>
@@ -111,18 +119,29 @@ export class FakeAdyen {
     if (path === '/cancels') return validated(technicalCancelRequest, body, (p) => this.#technicalCancel(p));
     if (modification?.[2] === 'refunds') return validated(refundRequest, body, (p) => this.#refund(modification[1]!, p));
     if (modification?.[2] === 'cancels') return validated(cancelRequest, body, (p) => this.#cancel(modification[1]!, p));
+    if (modification?.[2] === 'captures') return validated(captureRequest, body, (p) => this.#capture(modification[1]!, p));
     return adyenError(404, '000', `Unknown endpoint ${path}`, 'validation');
   }
 
   #pay(p: z.output<typeof paymentRequest>): FakeAnswer {
     if (p.merchantAccount !== this.merchantAccount) return adyenError(403, '901', 'Invalid Merchant Account', 'security');
     if (p.amount.value === 0 && !p.storePaymentMethod) return adyenError(422, '137', 'Invalid amount specified', 'validation');
-    const card = p.paymentMethod;
-    const behaviour = TEST_CARDS.get(card.number) ?? { result: 'Authorised' as const };
+    const method = p.paymentMethod;
+    let card: { last4: string; expiryMonth: string; expiryYear: string };
+    let behaviour: CardBehaviour;
+    if ('storedPaymentMethodId' in method) {
+      const stored = this.storedCards.get(method.storedPaymentMethodId);
+      if (!stored || stored.shopperReference !== p.shopperReference) return adyenError(422, '800', 'Contract not found', 'validation');
+      ({ card, behaviour } = stored);
+    } else {
+      card = { last4: method.number.slice(-4), expiryMonth: method.expiryMonth, expiryYear: method.expiryYear };
+      behaviour = TEST_CARDS.get(method.number) ?? { result: 'Authorised' as const };
+    }
     const pspReference = adyenPspReference();
     const authorised = behaviour.result === 'Authorised' || behaviour.result === 'Received' || behaviour.result === 'hold';
     const authCode = String(randomInt(10_000, 100_000));
     const stored = authorised && p.storePaymentMethod ? { token: adyenPspReference(), customer: p.shopperReference! } : undefined;
+    if (stored) this.storedCards.set(stored.token, { shopperReference: stored.customer, card, behaviour });
     this.payments.set(pspReference, {
       pspReference,
       reference: p.reference,
@@ -130,13 +149,14 @@ export class FakeAdyen {
       status: authorised ? 'authorised' : 'refused',
       refunds: [],
       cancelled: false,
+      manualCapture: p.additionalData?.manualCapture === 'true',
     });
     const additionalData = {
       authCode,
       ...(stored ? { 'tokenization.storedPaymentMethodId': stored.token, 'tokenization.shopperReference': stored.customer, 'tokenization.store.operationType': 'created' } : {}),
     };
     // A successful AUTHORISATION's reason is "authCode:last4:expiry", as Adyen sends it.
-    const reason = authorised ? `${authCode}:${card.number.slice(-4)}:${card.expiryMonth}/${card.expiryYear}` : behaviour.result === 'Refused' ? behaviour.text : 'Acquirer Error';
+    const reason = authorised ? `${authCode}:${card.last4}:${card.expiryMonth}/${card.expiryYear}` : behaviour.result === 'Refused' ? behaviour.text : 'Acquirer Error';
     this.#sendWebhook({
       eventCode: 'AUTHORISATION',
       pspReference,
@@ -144,7 +164,7 @@ export class FakeAdyen {
       amount: p.amount,
       success: authorised,
       reason,
-      additionalData: { ...(authorised ? additionalData : {}), expiryDate: `${Number(card.expiryMonth)}/${card.expiryYear}`, cardSummary: card.number.slice(-4) },
+      additionalData: { ...(authorised ? additionalData : {}), expiryDate: `${Number(card.expiryMonth)}/${card.expiryYear}`, cardSummary: card.last4 },
     });
     const base = { pspReference, merchantReference: p.reference, amount: p.amount };
     switch (behaviour.result) {
@@ -167,7 +187,9 @@ export class FakeAdyen {
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
     const pspReference = adyenPspReference();
     const refunded = payment.refunds.reduce((sum, r) => sum + r, 0);
-    const success = payment.status === 'authorised' && !payment.cancelled && refunded + p.amount.value <= payment.amount.value;
+    // A payment authorised for manual capture gives back only what was captured.
+    const captured = payment.manualCapture ? (payment.captured ?? 0) : payment.amount.value;
+    const success = payment.status === 'authorised' && !payment.cancelled && refunded + p.amount.value <= captured;
     if (success) payment.refunds.push(p.amount.value);
     this.#sendWebhook({
       eventCode: 'REFUND',
@@ -181,11 +203,30 @@ export class FakeAdyen {
     return { status: 201, body: { merchantAccount: p.merchantAccount, paymentPspReference, pspReference, reference: p.reference, status: 'received', amount: p.amount } };
   }
 
+  #capture(paymentPspReference: string, p: z.output<typeof captureRequest>): FakeAnswer {
+    const payment = this.payments.get(paymentPspReference);
+    if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
+    const pspReference = adyenPspReference();
+    const success =
+      payment.status === 'authorised' && payment.manualCapture && payment.captured === undefined && !payment.cancelled && p.amount.value <= payment.amount.value && p.amount.currency === payment.amount.currency;
+    if (success) payment.captured = p.amount.value;
+    this.#sendWebhook({
+      eventCode: 'CAPTURE',
+      pspReference,
+      originalReference: paymentPspReference,
+      merchantReference: p.reference,
+      amount: p.amount,
+      success,
+      reason: success ? '' : 'Modification in different currency than authorisation or already captured',
+    });
+    return { status: 201, body: { merchantAccount: p.merchantAccount, paymentPspReference, pspReference, reference: p.reference, status: 'received', amount: p.amount } };
+  }
+
   #cancel(paymentPspReference: string, p: z.output<typeof cancelRequest>): FakeAnswer {
     const payment = this.payments.get(paymentPspReference);
     if (!payment || p.merchantAccount !== this.merchantAccount) return adyenError(422, '167', 'Original pspReference required for this operation', 'validation');
     const pspReference = adyenPspReference();
-    const success = payment.status === 'authorised' && payment.refunds.length === 0 && !payment.cancelled;
+    const success = payment.status === 'authorised' && payment.refunds.length === 0 && !payment.cancelled && payment.captured === undefined;
     if (success) payment.cancelled = true;
     this.#sendWebhook({
       eventCode: 'CANCELLATION',
@@ -250,6 +291,15 @@ interface AdyenPayment {
   readonly status: 'authorised' | 'refused';
   readonly refunds: number[];
   cancelled: boolean;
+  readonly manualCapture: boolean;
+  /** The amount captured (manual capture), once. */
+  captured?: number;
+}
+
+interface StoredCard {
+  readonly shopperReference: string;
+  readonly card: { readonly last4: string; readonly expiryMonth: string; readonly expiryYear: string };
+  readonly behaviour: CardBehaviour;
 }
 
 type CardBehaviour =
@@ -279,16 +329,19 @@ const paymentRequest = z
     reference: z.string().min(1).max(80),
     merchantOrderReference: z.string().max(1000).optional(),
     shopperInteraction: z.enum(['Ecommerce', 'ContAuth', 'Moto', 'POS']),
-    paymentMethod: z
-      .object({
-        type: z.literal('scheme'),
-        number: z.string().regex(/^\d{12,19}$/),
-        expiryMonth: z.string().regex(/^(0[1-9]|1[0-2])$/, 'two digits'),
-        expiryYear: z.string().regex(/^\d{4}$/),
-        cvc: z.string().regex(/^\d{3,4}$/),
-        holderName: z.string().optional(),
-      })
-      .strict(),
+    paymentMethod: z.union([
+      z
+        .object({
+          type: z.literal('scheme'),
+          number: z.string().regex(/^\d{12,19}$/),
+          expiryMonth: z.string().regex(/^(0[1-9]|1[0-2])$/, 'two digits'),
+          expiryYear: z.string().regex(/^\d{4}$/),
+          cvc: z.string().regex(/^\d{3,4}$/),
+          holderName: z.string().optional(),
+        })
+        .strict(),
+      z.object({ type: z.literal('scheme'), storedPaymentMethodId: z.string().min(1).max(64) }).strict(),
+    ]),
     additionalData: z.object({ manualCapture: z.enum(['true', 'false']) }).strict().optional(),
     storePaymentMethod: z.boolean().optional(),
     shopperReference: z.string().min(3).max(256).optional(),
@@ -299,12 +352,20 @@ const paymentRequest = z
     path: ['shopperReference'],
     message: 'storePaymentMethod needs shopperReference and recurringProcessingModel',
   })
-  .refine((p) => p.shopperInteraction === 'Moto', { path: ['shopperInteraction'], message: 'MOTO only' });
+  .refine((p) => p.shopperInteraction === ('storedPaymentMethodId' in p.paymentMethod ? 'ContAuth' : 'Moto'), {
+    path: ['shopperInteraction'],
+    message: 'Moto with a keyed card, ContAuth with a stored one (this fake takes nothing else)',
+  })
+  .refine((p) => !('storedPaymentMethodId' in p.paymentMethod) || (p.shopperReference && p.recurringProcessingModel && !p.storePaymentMethod), {
+    path: ['shopperReference'],
+    message: 'a stored card is charged with its shopperReference and recurringProcessingModel',
+  });
 
 const paymentMethodsRequest = z
   .object({ merchantAccount: z.string().min(1), amount: amount.optional(), countryCode: z.string().optional(), shopperInteraction: z.string().optional() })
   .strict();
 const refundRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
+const captureRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
 const cancelRequest = z.object({ merchantAccount: z.string().min(1), reference: z.string().max(80).optional().default('') }).strict();
 const technicalCancelRequest = z.object({ merchantAccount: z.string().min(1), paymentReference: z.string().min(1), reference: z.string().max(80).optional() }).strict();
 

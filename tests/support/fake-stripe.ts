@@ -10,9 +10,14 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  *
  * - POST /v1/customers — docs.stripe.com/api/customers/create
  * - GET  /v1/customers/search — docs.stripe.com/api/customers/search
- * - POST /v1/payment_intents — docs.stripe.com/api/payment_intents/create
+ * - POST /v1/payment_intents — docs.stripe.com/api/payment_intents/create: MOTO with the
+ *   raw card (`payment_method_data`, `payment_method_options.card.moto`), or a
+ *   merchant-initiated charge on a saved PaymentMethod (`payment_method` with its
+ *   `customer`, `off_session`, which Stripe takes only with `confirm=true`)
  * - GET  /v1/payment_intents/search — docs.stripe.com/api/payment_intents/search
  * - POST /v1/payment_intents/:id/cancel — docs.stripe.com/api/payment_intents/cancel
+ * - POST /v1/payment_intents/:id/capture — docs.stripe.com/api/payment_intents/capture
+ *   (`amount_to_capture` at most `amount_capturable`; the rest is released)
  * - POST /v1/setup_intents — docs.stripe.com/api/setup_intents/create
  * - GET  /v1/setup_intents — docs.stripe.com/api/setup_intents/list
  * - POST /v1/refunds — docs.stripe.com/api/refunds/create
@@ -38,6 +43,8 @@ export class FakeStripe {
   readonly paymentIntents = new Map<string, Record<string, unknown>>();
   readonly setupIntents = new Map<string, Record<string, unknown>>();
   readonly refunds = new Map<string, Record<string, unknown>>();
+  /** PaymentMethods saved to a Customer (setup_future_usage, SetupIntents): what charging one again needs, never the number. */
+  readonly paymentMethods = new Map<string, SavedCard>();
   readonly #idempotent = new Map<string, { fingerprint: string; answer: Exclude<FakeAnswer, 'hold'> }>();
 
   constructor(readonly secretKey = 'sk_test_fake_local_0123456789') {
@@ -98,11 +105,15 @@ export class FakeStripe {
       case 'GET /v1/customers/search':
         return validated(searchQuery, form, (p) => searchResult('/v1/customers/search', [...this.customers.values()], p.query));
       case 'POST /v1/payment_intents':
-        return validated(paymentIntentCreate, form, (p) => this.#createPaymentIntent(p));
+        return 'payment_method' in form
+          ? validated(offSessionPaymentIntentCreate, form, (p) => this.#chargeSavedCard(p))
+          : validated(paymentIntentCreate, form, (p) => this.#createPaymentIntent(p));
       case 'GET /v1/payment_intents/search':
         return validated(searchQuery, form, (p) =>
           searchResult('/v1/payment_intents/search', [...this.paymentIntents.values()].map((i) => expandCharge(i, p.expand, this.#charges)), p.query),
         );
+      case 'POST /v1/payment_intents/:id/capture':
+        return validated(captureParams, form, (p) => this.#capture(request.path.split('/')[3]!, p));
       case 'POST /v1/payment_intents/:id/cancel':
         return validated(cancelParams, form, () => this.#cancel(request.path.split('/')[3]!));
       case 'POST /v1/setup_intents':
@@ -121,10 +132,40 @@ export class FakeStripe {
 
   #createPaymentIntent(p: z.output<typeof paymentIntentCreate>): FakeAnswer {
     if (p.customer && !this.customers.has(p.customer)) return error(400, 'invalid_request_error', { code: 'resource_missing', param: 'customer', message: `No such customer: '${p.customer}'` });
-    const card = p.payment_method_data.card;
-    const behaviour = cardBehaviour(card.number);
-    const id = `pi_${randomId(24)}`;
+    const raw = p.payment_method_data.card;
+    const card = cardView(raw);
+    const behaviour = cardBehaviour(raw.number);
     const paymentMethod = `pm_${randomId(24)}`;
+    const answer = this.#paymentIntent(p, { paymentMethod, card, behaviour, moto: true });
+    // Saved to the Customer for later off-session payments (docs.stripe.com/payments/save-during-payment).
+    if (p.customer && p.setup_future_usage && behaviour.kind !== 'decline') this.paymentMethods.set(paymentMethod, { customer: p.customer, card, behaviour });
+    return answer;
+  }
+
+  #chargeSavedCard(p: z.output<typeof offSessionPaymentIntentCreate>): FakeAnswer {
+    if (!this.customers.has(p.customer)) return error(400, 'invalid_request_error', { code: 'resource_missing', param: 'customer', message: `No such customer: '${p.customer}'` });
+    const saved = this.paymentMethods.get(p.payment_method);
+    if (!saved) return error(400, 'invalid_request_error', { code: 'resource_missing', param: 'payment_method', message: `No such PaymentMethod: '${p.payment_method}'` });
+    if (saved.customer !== p.customer) {
+      return error(400, 'invalid_request_error', { param: 'payment_method', message: `The provided PaymentMethod does not belong to the Customer '${p.customer}'.` });
+    }
+    return this.#paymentIntent(p, { paymentMethod: p.payment_method, card: saved.card, behaviour: saved.behaviour, moto: false });
+  }
+
+  #paymentIntent(
+    p: {
+      amount: string;
+      currency: string;
+      capture_method?: string | undefined;
+      customer?: string | undefined;
+      setup_future_usage?: string | undefined;
+      metadata?: Record<string, string> | undefined;
+      expand?: readonly string[] | undefined;
+    },
+    source: { paymentMethod: string; card: CardView; behaviour: CardBehaviour; moto: boolean },
+  ): FakeAnswer {
+    const { paymentMethod, card, behaviour } = source;
+    const id = `pi_${randomId(24)}`;
     const amount = Number(p.amount);
     const intent: Record<string, unknown> = {
       id,
@@ -144,7 +185,7 @@ export class FakeStripe {
       livemode: false,
       metadata: p.metadata ?? {},
       payment_method: paymentMethod,
-      payment_method_options: { card: { moto: true, request_three_d_secure: 'automatic' } },
+      payment_method_options: { card: { ...(source.moto ? { moto: true } : {}), request_three_d_secure: 'automatic' } },
       payment_method_types: ['card'],
       setup_future_usage: p.setup_future_usage ?? null,
       status: 'requires_payment_method',
@@ -203,6 +244,7 @@ export class FakeStripe {
       return error(402, 'card_error', { ...lastError, setup_intent: setup });
     }
     this.setupIntents.set(id, setup);
+    this.paymentMethods.set(setup.payment_method as string, { customer: p.customer, card: cardView(p.payment_method_data.card), behaviour });
     return { status: 200, body: setup };
   }
 
@@ -217,6 +259,24 @@ export class FakeStripe {
       });
     }
     Object.assign(intent, { status: 'canceled', cancellation_reason: 'requested_by_customer', canceled_at: now(), amount_capturable: 0 });
+    return { status: 200, body: intent };
+  }
+
+  #capture(id: string, p: z.output<typeof captureParams>): FakeAnswer {
+    const intent = this.paymentIntents.get(id);
+    if (!intent) return error(404, 'invalid_request_error', { code: 'resource_missing', param: 'intent', message: `No such payment_intent: '${id}'` });
+    if (intent.status !== 'requires_capture') {
+      return error(400, 'invalid_request_error', {
+        code: 'payment_intent_unexpected_state',
+        message: `This PaymentIntent could not be captured because it has a status of ${intent.status as string}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
+      });
+    }
+    const capturable = intent.amount_capturable as number;
+    const amount = p.amount_to_capture === undefined ? capturable : Number(p.amount_to_capture);
+    if (amount > capturable) {
+      return error(400, 'invalid_request_error', { code: 'amount_too_large', param: 'amount_to_capture', message: `The amount to capture (${amount}) is greater than the amount capturable (${capturable}).` });
+    }
+    Object.assign(intent, { status: 'succeeded', amount_received: amount, amount_capturable: 0 });
     return { status: 200, body: intent };
   }
 
@@ -294,6 +354,25 @@ const paymentIntentCreate = z
     message: 'setup_future_usage needs a customer to attach the payment method to',
   });
 
+/** A merchant-initiated charge on a saved card: no card data, no MOTO flag, the Customer the PaymentMethod is attached to. */
+const offSessionPaymentIntentCreate = z
+  .object({
+    amount: digits,
+    currency: z.string().regex(/^[a-z]{3}$/, 'a lowercase ISO currency code'),
+    confirm: bool,
+    capture_method: z.enum(['automatic', 'automatic_async', 'manual']).optional(),
+    payment_method: z.string().regex(/^pm_/),
+    customer: z.string().regex(/^cus_/),
+    off_session: z.enum(['true', 'false', 'one_off', 'recurring']),
+    allowed_payment_method_types: z.array(z.literal('card')).optional(),
+    description: z.string().optional(),
+    metadata,
+    expand: z.array(z.literal('latest_charge')).optional(),
+  })
+  .strict()
+  .refine((p) => p.confirm === 'true', { path: ['off_session'], message: 'off_session can only be used with confirm=true' })
+  .refine((p) => p.off_session !== 'false', { path: ['off_session'], message: 'this fake charges saved cards off-session only' });
+
 const setupIntentCreate = z
   .object({
     confirm: bool,
@@ -314,6 +393,8 @@ const searchQuery = z
   })
   .strict();
 
+const captureParams = z.object({ amount_to_capture: digits.optional(), metadata }).strict();
+
 const cancelParams = z.object({ cancellation_reason: z.enum(['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned']).optional() }).strict();
 
 const refundCreate = z
@@ -326,6 +407,25 @@ const refundCreate = z
   .strict();
 
 // --- behaviour ---
+
+/** A card as Stripe shows it back (brand, last four, expiry): never the number. */
+interface CardView {
+  readonly brand: string;
+  readonly last4: string;
+  readonly exp_month: string;
+  readonly exp_year: string;
+}
+
+interface SavedCard {
+  readonly customer: string;
+  readonly card: CardView;
+  readonly behaviour: CardBehaviour;
+}
+
+function cardView(card: { number: string; exp_month: string; exp_year: string }): CardView {
+  const brand = card.number.startsWith('5') ? 'mastercard' : card.number.startsWith('3') ? 'amex' : 'visa';
+  return { brand, last4: card.number.slice(-4), exp_month: card.exp_month, exp_year: card.exp_year };
+}
 
 type CardBehaviour = { kind: 'approve' } | { kind: 'no-answer' } | { kind: 'decline'; code: string; decline: string };
 
@@ -349,7 +449,7 @@ function declineMessage(code: string): string {
   return code === 'insufficient_funds' ? 'Your card has insufficient funds.' : code === 'expired_card' ? 'Your card has expired.' : 'Your card was declined.';
 }
 
-function chargeOf(paymentIntent: string, amount: number, currency: string, card: { number: string; exp_month: string; exp_year: string }, behaviour: CardBehaviour) {
+function chargeOf(paymentIntent: string, amount: number, currency: string, card: CardView, behaviour: CardBehaviour) {
   const approved = behaviour.kind !== 'decline';
   return {
     id: `ch_${randomId(24)}`,
@@ -366,8 +466,8 @@ function chargeOf(paymentIntent: string, amount: number, currency: string, card:
       type: 'card',
       card: {
         // The card's own fields as Stripe shows them: brand and last four, never the number.
-        brand: card.number.startsWith('5') ? 'mastercard' : card.number.startsWith('3') ? 'amex' : 'visa',
-        last4: card.number.slice(-4),
+        brand: card.brand,
+        last4: card.last4,
         exp_month: Number(card.exp_month),
         exp_year: Number(card.exp_year),
         authorization_code: approved ? String(randomInt(100_000, 1_000_000)) : null,

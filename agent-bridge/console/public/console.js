@@ -50,6 +50,8 @@ const ui = {
   agentUriHint: $('agent-uri-hint'),
   autoCapture: /** @type {HTMLInputElement} */ ($('auto-capture')),
   refresh: /** @type {HTMLButtonElement} */ ($('refresh')),
+  searchForm: /** @type {HTMLFormElement} */ ($('search-form')),
+  search: /** @type {HTMLInputElement} */ ($('search')),
   sessionList: $('session-list'),
   sessionsEmpty: $('sessions-empty'),
   sessionsError: $('sessions-error'),
@@ -67,8 +69,12 @@ const ui = {
   fields: $('fields'),
   actionButtons: /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll('button[data-action]')]),
   actionResult: $('action-result'),
-  refundGroup: $('refund-group'),
+  moneyGroup: $('money-group'),
+  moneyAmount: /** @type {HTMLInputElement} */ ($('money-amount')),
+  pspCapture: /** @type {HTMLButtonElement} */ ($('psp-capture')),
   refund: /** @type {HTMLButtonElement} */ ($('refund')),
+  void: /** @type {HTMLButtonElement} */ ($('void')),
+  release: /** @type {HTMLButtonElement} */ ($('release')),
   log: $('progress-log'),
 };
 
@@ -230,9 +236,9 @@ function formError(input, text) {
 
 async function loadSessions() {
   ui.sessionsError.textContent = '';
+  const text = ui.search.value.trim();
   try {
-    const { sessions } = await api('GET', '/api/v1/sessions?limit=50');
-    state.sessions = sessions;
+    state.sessions = text ? await findPayments(text) : (await api('GET', '/api/v1/sessions?limit=50')).sessions;
   } catch (err) {
     if (handleSignedOut(err)) return;
     ui.sessionsError.textContent = message(err);
@@ -261,6 +267,36 @@ function renderSessionList() {
   });
   ui.sessionList.replaceChildren(...items);
 }
+
+/**
+ * Payments whose confirmation, order reference or PSP reference is `text`:
+ * the caller may quote any of them.
+ * @param {string} text
+ */
+async function findPayments(text) {
+  const found = await Promise.all(
+    ['confirmation', 'reference', 'pspReference'].map((name) =>
+      api('GET', `/api/v1/payments?${name}=${encodeURIComponent(text)}`).then(
+        (r) => r.payments,
+        // One kind of reference the text cannot be (too long, say) finds nothing; signed out stays an error.
+        (err) => {
+          if (err instanceof ApiError && err.status === 401) throw err;
+          return [];
+        },
+      ),
+    ),
+  );
+  /** @type {Map<string, any>} */
+  const byId = new Map();
+  for (const payment of found.flat()) byId.set(payment.id, payment);
+  return [...byId.values()];
+}
+
+ui.searchForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  await loadSessions();
+  ui.sessionsEmpty.textContent = ui.search.value.trim() ? 'No payment matches.' : 'No payments yet.';
+});
 
 ui.refresh.addEventListener('click', async () => {
   await loadSessions();
@@ -340,8 +376,10 @@ function renderSession() {
     ['Reference', s.reference],
     ['Description', s.description],
     ['Card', cardSummary(s.cardBrand, s.cardLast4)],
+    ['Confirmation', s.confirmation],
     ['PSP reference', s.pspReference],
     ['Declined because', s.declineReason],
+    ['Captured', capturedText(s)],
     ['Refunded', refundedText(s)],
     ['Card kept for repeat payments', s.token ? `${s.token.psp} token ${s.token.token}` : null],
     ['Created', new Date(s.createdAt).toLocaleString()],
@@ -349,46 +387,109 @@ function renderSession() {
   ui.summary.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', String(term)), el('dd', String(value))]));
   const final = FINAL.includes(s.status);
   for (const button of ui.actionButtons) button.disabled = final || state.busy;
-  // Supervisors only (the API refuses agents too): money back on an approved payment.
-  const refundable = state.me?.role === 'supervisor' && s.status === 'approved' && s.refundable > 0;
-  ui.refundGroup.hidden = !refundable;
-  ui.refund.disabled = !refundable || state.busy;
-  ui.refund.textContent = refundable ? `Refund ${formatAmount(s.refundable, s.currency)}` : 'Refund';
+  // A caller bridged to the agent stays on the line after the payment: releasing stays possible.
+  ui.release.disabled = state.busy || !s.callId;
+  // Supervisors only (the API refuses agents too): capture, refund or void an approved payment at the PSP.
+  const supervisor = state.me?.role === 'supervisor' && s.status === 'approved';
+  const held = (s.reversals ?? []).filter((/** @type {any} */ r) => r.state !== 'refused' && r.state !== 'error');
+  const capturable = supervisor && s.capturable > 0;
+  const refundable = supervisor && s.refundable > 0;
+  const voidable = supervisor && held.every((/** @type {any} */ r) => r.kind !== 'void' && r.kind !== 'refund' && r.kind !== 'capture');
+  ui.moneyGroup.hidden = !(capturable || refundable || voidable);
+  for (const [button, shown] of /** @type {const} */ ([[ui.pspCapture, capturable], [ui.refund, refundable], [ui.void, voidable]])) {
+    button.hidden = !shown;
+    button.disabled = !shown || state.busy;
+  }
+  ui.pspCapture.textContent = capturable ? `Capture (up to ${formatAmount(s.capturable, s.currency)})` : 'Capture';
+  ui.refund.textContent = refundable ? `Refund (up to ${formatAmount(s.refundable, s.currency)})` : 'Refund';
+}
+
+/** @param {any} s a session as the API gives it */
+function capturedText(s) {
+  const capture = (s.reversals ?? []).find((/** @type {any} */ r) => r.kind === 'capture' && r.state !== 'refused' && r.state !== 'error');
+  if (!capture) return null;
+  return `${formatAmount(capture.amount, s.currency)}${capture.state === 'succeeded' ? '' : ' (pending at the PSP)'}`;
 }
 
 /** @param {any} s a session as the API gives it */
 function refundedText(s) {
-  const done = (s.reversals ?? []).filter((/** @type {any} */ r) => r.state !== 'refused' && r.state !== 'error');
+  const done = (s.reversals ?? []).filter((/** @type {any} */ r) => r.kind === 'refund' && r.state !== 'refused' && r.state !== 'error');
   if (done.length === 0) return null;
   const total = done.reduce((/** @type {number} */ sum, /** @type {any} */ r) => sum + r.amount, 0);
   const pending = done.some((/** @type {any} */ r) => r.state !== 'succeeded');
   return `${formatAmount(total, s.currency)}${pending ? ' (pending at the PSP)' : ''}`;
 }
 
-ui.refund.addEventListener('click', async () => {
+ui.release.addEventListener('click', async () => {
   const session = state.selected;
   if (!session || state.busy) return;
-  const amount = formatAmount(session.refundable, session.currency);
-  if (!window.confirm(`Refund ${amount} of payment ${session.reference} to the card ending ${session.cardLast4 ?? '?'}?`)) return;
+  if (!window.confirm(`Hang up the caller of payment ${session.reference}?`)) return;
+  state.busy = true;
+  renderSession();
+  try {
+    await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/release`, {});
+    ui.actionResult.className = 'message ok';
+    ui.actionResult.textContent = 'The caller was released.';
+  } catch (err) {
+    if (handleSignedOut(err)) return;
+    ui.actionResult.className = 'message error';
+    ui.actionResult.textContent = `Release refused. ${message(err)}`;
+  } finally {
+    state.busy = false;
+    renderSession();
+  }
+});
+
+const MONEY_ACTIONS = {
+  'psp-capture': { name: 'Capture', question: 'Capture', at: '' },
+  refund: { name: 'Refund', question: 'Refund', at: ' to the card ending ' },
+  void: { name: 'Void', question: 'Void (cancel) the authorisation of', at: '' },
+};
+
+for (const button of [ui.pspCapture, ui.refund, ui.void]) {
+  button.addEventListener('click', () => void moneyAction(/** @type {keyof MONEY_ACTIONS} */ (button.dataset.money)));
+}
+
+/**
+ * Capture, refund or void at the PSP, for the amount typed (empty: all).
+ * @param {keyof MONEY_ACTIONS} action
+ */
+async function moneyAction(action) {
+  const session = state.selected;
+  if (!session || state.busy) return;
+  const { name, question, at } = MONEY_ACTIONS[action];
+  const typed = ui.moneyAmount.value.trim();
+  const amount = typed && action !== 'void' ? toMinorUnits(typed, session.currency) : undefined;
+  if (amount === null || amount === 0) {
+    ui.actionResult.className = 'message error';
+    ui.actionResult.textContent = `${name}: the amount is a number such as 12.50.`;
+    ui.moneyAmount.focus();
+    return;
+  }
+  const full = action === 'psp-capture' ? session.capturable : action === 'refund' ? session.refundable : session.amount;
+  const shown = formatAmount(amount ?? full, session.currency);
+  const target = at ? `${at}${session.cardLast4 ?? '?'}` : '';
+  if (!window.confirm(`${question} ${shown} of payment ${session.reference}${target}?`)) return;
   state.busy = true;
   renderSession();
   ui.actionResult.className = 'message';
-  ui.actionResult.textContent = `Refund of ${amount}: sending…`;
+  ui.actionResult.textContent = `${name} of ${shown}: sending…`;
   try {
-    const { reversal, payment } = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/refund`, {});
+    const { reversal, payment } = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/${action}`, amount !== undefined ? { amount } : {});
     ui.actionResult.className = 'message ok';
-    ui.actionResult.textContent = `Refund of ${amount}: ${reversal.state === 'succeeded' ? 'done' : 'accepted, pending at the PSP'}.`;
+    ui.actionResult.textContent = `${name} of ${shown}: ${reversal.state === 'succeeded' ? 'done' : 'accepted, pending at the PSP'}.`;
+    ui.moneyAmount.value = '';
     if (state.selected?.id === payment.id) state.selected = payment;
   } catch (err) {
     if (handleSignedOut(err)) return;
     ui.actionResult.className = 'message error';
-    ui.actionResult.textContent = `Refund refused. ${message(err)}`;
+    ui.actionResult.textContent = `${name} refused. ${message(err)}`;
   } finally {
     state.busy = false;
     renderSession();
   }
   await loadSessions();
-});
+}
 
 function renderProgress() {
   const id = state.selected?.id;

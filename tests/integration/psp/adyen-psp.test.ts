@@ -146,6 +146,34 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     expect(h.records.getToken(zero.id)).toBeDefined();
   });
 
+  it('charges a stored card: storedPaymentMethodId with its shopperReference, ContAuth, UnscheduledCardOnFile, no card data, once per key', async () => {
+    const first = h.session(4250, { tokenise: true, customerReference: 'cust-mit' });
+    await h.authoriser().authorise(first, card(VISA), CALL);
+    const token = h.records.getToken(first.id)!;
+    const s = h.storedCardCharge(token, 1200);
+    expect(await h.authoriser().chargeStoredCard(s, token, SUPERVISOR)).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
+    const sent = fake.server.received('POST', '/v71/payments').at(-1)!;
+    expect(JSON.parse(sent.body)).toEqual({
+      merchantAccount: fake.merchantAccount,
+      amount: { value: 1200, currency: 'EUR' },
+      reference: s.idempotencyKey,
+      merchantOrderReference: 'INV-MIT',
+      shopperInteraction: 'ContAuth',
+      recurringProcessingModel: 'UnscheduledCardOnFile',
+      shopperReference: 'cust-mit',
+      paymentMethod: { type: 'scheme', storedPaymentMethodId: token.token },
+    });
+    expect(sent.headers['idempotency-key']).toBe(s.idempotencyKey);
+    expect(findCardDataInText(sent.body, ALL_CARDS)).toEqual([]);
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', cardLast4: '4242' });
+    const sentSoFar = fake.server.received('POST', '/v71/payments').length;
+    expect((await h.authoriser().chargeStoredCard(h.store.getSession(s.id)!, token, SUPERVISOR)).kind).toBe('approved');
+    expect(fake.server.received('POST', '/v71/payments')).toHaveLength(sentSoFar);
+    // Another shopper's token: Adyen finds no contract, nothing is charged.
+    const foreign = h.storedCardCharge({ ...token, customer: 'cust-other' });
+    expect(await h.authoriser().chargeStoredCard(foreign, { ...token, customer: 'cust-other' }, SUPERVISOR)).toEqual({ kind: 'error', code: 'adyen-800' });
+  });
+
   it('refunds and voids are pending until the REFUND and CANCELLATION webhooks settle them', async () => {
     const s = h.session(1000);
     await h.authoriser().authorise(s, card(VISA), CALL);
@@ -163,6 +191,29 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     const voided = await h.reversals().reverse(held.id, { kind: 'void' }, SUPERVISOR);
     await fake.settled();
     expect(h.records.getReversal(voided.idempotencyKey)).toMatchObject({ state: 'succeeded', kind: 'void' });
+    h.use(adyen());
+  });
+
+  it('captures a manual authorisation in part at /payments/{id}/captures: pending until the CAPTURE webhook; refunds only what was captured', async () => {
+    h.use(adyen({ capture: 'manual' }));
+    const manual = h.reversals({ capture: 'manual' });
+    const s = h.session(4250);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    const payment = h.store.getSession(s.id)!.pspReference!;
+    const captured = await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR);
+    expect(captured).toMatchObject({ kind: 'capture', state: 'pending', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
+    const sent = fake.server.received('POST', `/v71/payments/${payment}/captures`);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!.body)).toEqual({ merchantAccount: fake.merchantAccount, reference: captured.idempotencyKey, amount: { value: 3000, currency: 'EUR' } });
+    expect(sent[0]!.headers['idempotency-key']).toBe(captured.idempotencyKey);
+    await fake.settled();
+    expect(h.records.getReversal(captured.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    expect(fake.payments.get(payment)!.captured).toBe(3000);
+    // Refunds come out of what was captured: more is refused by the checks before Adyen is asked.
+    await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 3001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+    const refund = await manual.reverse(s.id, { kind: 'refund', amountMinor: 3000 }, SUPERVISOR);
+    await fake.settled();
+    expect(h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
     h.use(adyen());
   });
 

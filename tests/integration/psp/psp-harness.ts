@@ -7,6 +7,7 @@ import { PaymentReversals } from '../../../psp/payment-reversals.js';
 import type { PaymentServiceProvider } from '../../../psp/psp-port.js';
 import { Reconciler } from '../../../psp/reconciler.js';
 import type { PaymentSessionRecord } from '../../../store/payment-store.js';
+import type { StoredTokenRecord } from '../../../store/psp-record-store.js';
 import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { SqlitePspRecordStore } from '../../../store/sqlite-psp-record-store.js';
@@ -41,14 +42,27 @@ export class PspHarness {
     return new Reconciler({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, lookupTimeoutMs: 2000 });
   }
 
-  reversals(): PaymentReversals {
-    return new PaymentReversals({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, timeoutMs: 3000 });
+  reversals(options: { capture?: 'auto' | 'manual' } = {}): PaymentReversals {
+    return new PaymentReversals({ psp: this.psp, store: this.store, audit: this.audit, records: this.records, timeoutMs: 3000, ...options });
   }
 
   /** A direct-pay session whose card is captured, ready to authorise. */
   session(amountMinor = 4250, extra: { tokenise?: boolean; customerReference?: string } = {}): PaymentSessionRecord {
     const s = this.store.createSession({ mode: 'direct', reference: 'INV-1001', amountMinor, currency: 'EUR', callId: 'call-1', ...extra });
     return this.store.updateSession(s.id, { status: 'capturing' });
+  }
+
+  /** A merchant-initiated charge on a stored card, as POST /tokens/{token}/charges makes it. */
+  storedCardCharge(token: StoredTokenRecord, amountMinor = 1200): PaymentSessionRecord {
+    return this.store.createSession({
+      mode: 'merchant-initiated',
+      reference: 'INV-MIT',
+      amountMinor,
+      currency: 'EUR',
+      idempotencyKey: `mit-${randomBytes(6).toString('hex')}`,
+      storedCardToken: token.token,
+      customerReference: token.customer,
+    });
   }
 
   close(): void {

@@ -123,6 +123,46 @@ describe('StripePsp against a local Stripe API', () => {
     expect(h.records.getToken(s.id)).toMatchObject({ psp: 'stripe', token: expect.stringMatching(/^pm_/), customer: expect.stringMatching(/^cus_/), cardBrand: 'visa', cardLast4: '4242' });
   });
 
+  it('charges a stored card: the saved PaymentMethod with its Customer, off_session and confirm, no card data, once per key; in doubt when Stripe fails', async () => {
+    const first = h.session(4250, { tokenise: true, customerReference: 'cust-mit' });
+    await h.authoriser().authorise(first, card(VISA), CALL);
+    const token = h.records.getToken(first.id)!;
+    const s = h.storedCardCharge(token, 1200);
+    const result = await h.authoriser().chargeStoredCard(s, token, SUPERVISOR);
+    expect(result).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^pi_/) });
+    const sent = fake.server.received('POST', '/v1/payment_intents').at(-1)!;
+    expect(parseForm(sent.body)).toEqual({
+      amount: '1200',
+      currency: 'eur',
+      customer: token.customer,
+      payment_method: token.token,
+      off_session: 'true',
+      confirm: 'true',
+      capture_method: 'automatic',
+      metadata: { reference: 'INV-MIT', idempotency_key: s.idempotencyKey },
+      expand: ['latest_charge'],
+    });
+    expect(sent.headers['idempotency-key']).toBe(s.idempotencyKey);
+    expect(findCardDataInText(sent.body, ALL_CARDS)).toEqual([]);
+    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', mode: 'merchant-initiated', cardBrand: 'visa', cardLast4: '4242', confirmation: expect.any(String) });
+    expect(h.audit.list({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`)).toEqual(['authorisation-requested:supervisor', 'authorisation-approved:system']);
+    // Asked again: the recorded answer, nothing sent.
+    const sentSoFar = fake.server.received('POST', '/v1/payment_intents').length;
+    expect((await h.authoriser().chargeStoredCard(h.store.getSession(s.id)!, token, SUPERVISOR)).kind).toBe('approved');
+    expect(fake.server.received('POST', '/v1/payment_intents')).toHaveLength(sentSoFar);
+
+    // Another Customer's PaymentMethod: Stripe refuses, nothing is charged.
+    const foreign = h.storedCardCharge({ ...token, customer: [...fake.customers.keys()].find((c) => c !== token.customer)! });
+    expect(await h.authoriser().chargeStoredCard(foreign, { ...token, customer: foreign.customerReference! }, SUPERVISOR)).toMatchObject({ kind: 'error' });
+
+    // Stripe failing past the retries: in doubt, reconciled by the key like any authorisation.
+    fake.server.failNext('POST', '/v1/payment_intents', 500, 502, 503);
+    const doubt = h.storedCardCharge(token, 700);
+    expect(await h.authoriser({ maxRetries: 2 }).chargeStoredCard(doubt, token, SUPERVISOR)).toEqual({ kind: 'in-doubt' });
+    await h.reconciler().reconcileOnce();
+    expect(h.store.getSession(doubt.id)!.status).toBe('error');
+  });
+
   it('a store-only session (amount 0) confirms a SetupIntent, charging nothing', async () => {
     const s = h.session(0);
     const result = await h.authoriser().authorise(s, card(VISA), CALL);
@@ -153,6 +193,43 @@ describe('StripePsp against a local Stripe API', () => {
     expect(await h.reversals().reverse(held.id, { kind: 'void' }, SUPERVISOR)).toMatchObject({ state: 'succeeded' });
     expect(fake.paymentIntents.get(h.store.getSession(held.id)!.pspReference!)!.status).toBe('canceled');
     h.use(stripe());
+  });
+
+  it('captures a manual authorisation in part with amount_to_capture, once; refunds only what was captured; refuses a void after it', async () => {
+    h.use(stripe({ capture: 'manual' }));
+    const manual = h.reversals({ capture: 'manual' });
+    const s = h.session(4250);
+    await h.authoriser().authorise(s, card(VISA), CALL);
+    const intent = h.store.getSession(s.id)!.pspReference!;
+    expect(manual.capturable(h.store.getSession(s.id)!)).toBe(4250);
+    await expect(manual.reverse(s.id, { kind: 'refund' }, SUPERVISOR)).rejects.toMatchObject({ code: 'not-captured' });
+    await expect(manual.capture(s.id, { amountMinor: 5000 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+
+    const captured = await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR);
+    expect(captured).toMatchObject({ kind: 'capture', state: 'succeeded', amountMinor: 3000, pspReference: intent });
+    const sent = fake.server.received('POST', `/v1/payment_intents/${intent}/capture`);
+    expect(sent).toHaveLength(1);
+    expect(parseForm(sent[0]!.body)).toEqual({ amount_to_capture: '3000' });
+    expect(sent[0]!.headers['idempotency-key']).toBe(captured.idempotencyKey);
+    expect(fake.paymentIntents.get(intent)).toMatchObject({ status: 'succeeded', amount_received: 3000, amount_capturable: 0 });
+    // The same capture asked again: the one made, nothing sent; another amount is refused.
+    expect((await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR)).idempotencyKey).toBe(captured.idempotencyKey);
+    expect(fake.server.received('POST', `/v1/payment_intents/${intent}/capture`)).toHaveLength(1);
+    await expect(manual.capture(s.id, {}, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
+    await expect(manual.reverse(s.id, { kind: 'void' }, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
+    expect(manual.refundable(h.store.getSession(s.id)!)).toBe(3000);
+    expect(await manual.reverse(s.id, { kind: 'refund', amountMinor: 1000 }, SUPERVISOR)).toMatchObject({ state: 'succeeded' });
+    await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 2001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
+    expect(h.audit.list({ sessionId: s.id }).map((e) => `${e.action}:${e.actor.kind}`)).toEqual(
+      expect.arrayContaining(['capture-requested:supervisor', 'capture-succeeded:system', 'refund-requested:supervisor']),
+    );
+    // With automatic capture there is nothing to capture.
+    h.use(stripe());
+    const auto = h.session(100);
+    await h.authoriser().authorise(auto, card(VISA), CALL);
+    await expect(h.reversals().capture(auto.id, {}, SUPERVISOR)).rejects.toMatchObject({ code: 'capture-not-manual' });
+    // Stripe itself refuses a capture of a captured PaymentIntent: recorded as refused.
+    expect(await h.reversals({ capture: 'manual' }).capture(auto.id, {}, SUPERVISOR)).toMatchObject({ state: 'refused', detail: 'payment_intent_unexpected_state' });
   });
 
   it('a void of a captured payment is refused by Stripe and recorded so', async () => {

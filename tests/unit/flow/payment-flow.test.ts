@@ -365,6 +365,22 @@ describe('reference and order lookup', () => {
     expect(h.promptIds()).toEqual(['order-service-unavailable', 'goodbye']);
   });
 
+  it('tells the caller an order already paid is paid, and ends without a payment or a secure window', () => {
+    const h = direct();
+    h.start();
+    h.keys('1001#');
+    h.send({ type: 'order-lookup-result', result: { kind: 'already-paid', reference: '1001' } });
+    expect(h.state).toBe('ended');
+    expect(h.flow.result).toBe('already-paid');
+    expect(h.promptIds()).toEqual(['order-already-paid', 'goodbye']);
+    // Nothing to pay: no session is created, no card asked for.
+    expect(h.count('order-confirmed')).toBe(0);
+    expect(h.count('secure-window')).toBe(0);
+    expect(h.count('authorise')).toBe(0);
+    h.finishPrompt();
+    expect(h.count('release')).toBe(1);
+  });
+
   it('drops keys pressed while the order is looked up', () => {
     const h = direct();
     h.start();

@@ -18,7 +18,15 @@ describe('FileOrderLookup', () => {
   const demo = new FileOrderLookup(join(projectRoot(), 'ivr/orders/demo-orders.json'));
 
   it('has the demo orders', async () => {
-    expect(await demo.find('1001')).toEqual({ kind: 'found', order: { reference: '1001', amountMinor: 4250, currency: 'EUR', description: 'Order 1001' } });
+    // The demo orders QA pays again and again take partial payments; 1004 is paid once only.
+    expect(await demo.find('1001')).toEqual({
+      kind: 'found',
+      order: { reference: '1001', amountMinor: 4250, currency: 'EUR', description: 'Order 1001', partialPayments: true },
+    });
+    expect(await demo.find('1004')).toEqual({
+      kind: 'found',
+      order: { reference: '1004', amountMinor: 1250, currency: 'EUR', description: 'Order 1004, paid once only' },
+    });
     expect(await demo.find('1002')).toMatchObject({ kind: 'found', order: { reference: '1002', amountMinor: 19900, currency: 'EUR' } });
     expect(await demo.find('1003')).toMatchObject({ kind: 'found', order: { reference: '1003', amountMinor: 500, currency: 'EUR' } });
   });

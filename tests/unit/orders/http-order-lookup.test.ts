@@ -45,6 +45,11 @@ describe('HttpOrderLookup against a local merchant server', () => {
     expect(seen[0]!.headers.authorization).toBeUndefined();
   });
 
+  it("passes on the merchant's partialPayments flag", async () => {
+    answer = (res) => json(res, 200, { amountMinor: 500, currency: 'EUR', partialPayments: true });
+    expect(await new HttpOrderLookup({ url: base }).find('1003')).toEqual({ kind: 'found', order: { reference: '1003', amountMinor: 500, currency: 'EUR', partialPayments: true } });
+  });
+
   it('fills a {reference} template and keeps query parameters of a plain URL', async () => {
     answer = (res) => json(res, 200, { amountMinor: 1, currency: 'EUR' });
     await new HttpOrderLookup({ url: `${origin}/orders/{reference}?shop=x` }).find('1001');

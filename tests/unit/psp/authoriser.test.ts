@@ -67,7 +67,10 @@ describe('Authoriser', () => {
       expect(actions(s.id)).toEqual(['authorisation-requested:call']);
     };
     const result = await authoriser(psp).authorise(s, card(), CALL);
-    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    // The caller hears the confirmation code the store gave the approved payment.
+    const { confirmation } = store.getSession(s.id)!;
+    expect(confirmation).toMatch(/^[A-Z2-9]{8}$/);
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', confirmation });
     const request = psp.requests[0]!;
     expect(request).toEqual({ amountMinor: 4250, currency: 'EUR', reference: 'INV-1001', idempotencyKey: expect.stringMatching(/^idem_/), moto: true });
     expect(psp.signals[0]).toBeInstanceOf(AbortSignal);
@@ -221,13 +224,36 @@ describe('Authoriser', () => {
     },
   );
 
+  it('charges a stored card under the same rules: its key, the intent and audit row first, the token not stored again, in doubt without an answer', async () => {
+    const token = { sessionId: 'pay_x', psp: 'counting', token: 'tok_1', customer: 'cust-1', cardBrand: 'visa' as const, cardLast4: '4242', createdAt: '' };
+    const charge = (key: string) =>
+      store.createSession({ mode: 'merchant-initiated', reference: 'SUB-1', amountMinor: 990, currency: 'EUR', idempotencyKey: key, storedCardToken: 'tok_1', customerReference: 'cust-1' });
+    const psp = new CountingPsp(['approve', 'hang']);
+    const s = charge('mit-a');
+    const result = await authoriser(psp).chargeStoredCard(s, token, { kind: 'api-key', id: 'k1' });
+    expect(result).toMatchObject({ kind: 'approved', pspReference: 'psp_1' });
+    expect(psp.storedCharges).toEqual([
+      { amountMinor: 990, currency: 'EUR', reference: 'SUB-1', idempotencyKey: 'mit-a', storedCard: { token: 'tok_1', customer: 'cust-1' } },
+    ]);
+    expect(psp.requests).toEqual([]);
+    expect(store.getSession(s.id)).toMatchObject({ status: 'approved', idempotencyKey: 'mit-a', cardBrand: 'visa', cardLast4: '4242' });
+    expect(actions(s.id)).toEqual(['authorisation-requested:api-key', 'authorisation-approved:system']);
+    expect(audit.list({ sessionId: s.id })[0]!.detail).toMatchObject({ storedCard: 'tok_1', idempotencyKey: 'mit-a' });
+
+    const lost = charge('mit-b');
+    expect(await authoriser(psp, { timeoutMs: 50, maxRetries: 0 }).chargeStoredCard(lost, token, CALL)).toEqual({ kind: 'in-doubt' });
+    expect(store.getSession(lost.id)!.status).toBe('in_doubt');
+    expect(store.getAuthorisation('mit-b')!.state).toBe('in_doubt');
+  });
+
   it('tells the caller what the PSP said even when the answer cannot be stored, leaving the intent for the reconciler', async () => {
     const psp = new CountingPsp(['approve']);
     const s = capturedSession();
     psp.onAuthorise = () => store.database.pragma('query_only = ON');
     const result = await authoriser(psp).authorise(s, card(), CALL);
     store.database.pragma('query_only = OFF');
-    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    // No confirmation code could be stored: the caller hears the PSP's authorisation code instead.
+    expect(result).toEqual({ kind: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3', confirmation: 'A1B2C3' });
     expect(store.getAuthorisation(psp.requests[0]!.idempotencyKey)?.state).toBe('requested');
   });
 

@@ -6,6 +6,7 @@ import type {
   PaymentServiceProvider,
   ReversalOutcome,
   ReversalRequest,
+  StoredCardChargeRequest,
 } from '../../../psp/psp-port.js';
 import type { CardData } from '../../../vault/card-data.js';
 
@@ -49,10 +50,21 @@ export class CountingPsp implements PaymentServiceProvider {
 
   authorise(request: AuthorisationRequest, _card: CardData, options?: AuthoriseOptions): Promise<AuthorisationOutcome> {
     this.requests.push(request);
-    this.signals.push(options?.signal);
     this.onAuthorise?.(request);
+    return this.#answer(request.idempotencyKey, options);
+  }
+
+  /** Merchant-initiated charges it was asked for, scripted like `authorise`. */
+  readonly storedCharges: StoredCardChargeRequest[] = [];
+
+  chargeStoredCard(request: StoredCardChargeRequest, options?: AuthoriseOptions): Promise<AuthorisationOutcome> {
+    this.storedCharges.push(request);
+    return this.#answer(request.idempotencyKey, options);
+  }
+
+  #answer(key: string, options: AuthoriseOptions | undefined): Promise<AuthorisationOutcome> {
+    this.signals.push(options?.signal);
     const step = this.#script.shift() ?? 'approve';
-    const key = request.idempotencyKey;
     switch (step) {
       case 'approve':
         return Promise.resolve(this.#charge(key));

@@ -82,6 +82,49 @@ describe('SandboxPsp idempotency', () => {
     expect(await psp.lookup('never')).toEqual({ kind: 'not-found' });
   });
 
+  it('charges its own stored cards for the same customer only, once per key', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0 });
+    const stored = await psp.authorise(request('tok', { tokenise: { customerReference: 'c1' } }), card(APPROVE[0]!));
+    const token = stored.kind === 'approved' ? stored.token! : undefined;
+    expect(token).toMatchObject({ token: expect.stringMatching(/^sbxtok_/), customer: 'c1' });
+    const charge = { amountMinor: 990, currency: 'EUR', reference: 'SUB-1', idempotencyKey: 'mit-1', storedCard: token! };
+    const made = await psp.chargeStoredCard(charge);
+    expect(made).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^sbx_/) });
+    expect(await psp.chargeStoredCard(charge)).toEqual(made);
+    expect(psp.charges().filter((c) => c.idempotencyKey === 'mit-1')).toMatchObject([{ last4: '4242', brand: 'visa', amountMinor: 990 }]);
+    expect(await psp.lookup('mit-1')).toEqual(made);
+    expect(await psp.chargeStoredCard({ ...charge, idempotencyKey: 'mit-2', storedCard: { ...token!, customer: 'c2' } })).toEqual({ kind: 'error', code: 'unknown-stored-card', retryable: false });
+    expect(await psp.chargeStoredCard({ ...charge, idempotencyKey: 'mit-3', storedCard: { token: 'sbxtok_nope', customer: 'c1' } })).toMatchObject({ kind: 'error' });
+  });
+
+  it('with manual capture, captures once and at most the amount, refunds only what was captured, voids only what was not', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0, capture: 'manual' });
+    const pay = async (key: string) => {
+      const outcome = await psp.authorise(request(key), card(APPROVE[0]!));
+      return outcome.kind === 'approved' ? outcome.pspReference : '';
+    };
+    const modify = (pspReference: string, kind: 'capture' | 'refund' | 'void', amountMinor: number, key: string) =>
+      psp.reverse({ kind, pspReference, amountMinor, currency: 'EUR', idempotencyKey: key });
+    const a = await pay('a');
+    expect(await modify(a, 'refund', 100, 'r0')).toEqual({ kind: 'refused', code: 'amount-too-large' });
+    expect(await modify(a, 'capture', 4251, 'c0')).toEqual({ kind: 'refused', code: 'amount-too-large' });
+    expect(await modify(a, 'capture', 3000, 'c1')).toMatchObject({ kind: 'succeeded' });
+    expect(await modify(a, 'capture', 1000, 'c2')).toEqual({ kind: 'refused', code: 'already-captured' });
+    expect(await modify(a, 'void', 4250, 'v1')).toEqual({ kind: 'refused', code: 'already-captured' });
+    expect(await modify(a, 'refund', 3001, 'r1')).toEqual({ kind: 'refused', code: 'amount-too-large' });
+    expect(await modify(a, 'refund', 3000, 'r2')).toMatchObject({ kind: 'succeeded' });
+    const b = await pay('b');
+    expect(await modify(b, 'void', 4250, 'v2')).toMatchObject({ kind: 'succeeded' });
+    expect(await modify(b, 'capture', 4250, 'c3')).toEqual({ kind: 'refused', code: 'already-voided' });
+    // Automatic capture: nothing to capture.
+    const auto = new SandboxPsp({ latencyMs: 0 });
+    const outcome = await auto.authorise(request('auto'), card(APPROVE[0]!));
+    expect(await auto.reverse({ kind: 'capture', pspReference: outcome.kind === 'approved' ? outcome.pspReference : '', amountMinor: 1, currency: 'EUR', idempotencyKey: 'c4' })).toEqual({
+      kind: 'refused',
+      code: 'already-captured',
+    });
+  });
+
   it('charges once for two concurrent requests with one key', async () => {
     const psp = new SandboxPsp({ latencyMs: 5 });
     const [a, b] = await Promise.all([psp.authorise(request('race'), card(APPROVE[0]!)), psp.authorise(request('race'), card(APPROVE[0]!))]);

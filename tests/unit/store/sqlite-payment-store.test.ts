@@ -89,6 +89,49 @@ describe('opening the database', () => {
     expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
   });
 
+  it('rebuilds the sessions table for merchant-initiated charges (migration 8) and the reversals for captures (9), keeping every row and the rows that point at them', () => {
+    store.close();
+    rmSync(join(dir, 'payments.db'), { force: true });
+    const db = raw();
+    db.pragma('foreign_keys = ON');
+    for (const [i, sql] of MIGRATIONS.slice(0, 7).entries()) {
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    }
+    db.prepare(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, status, created_at, updated_at, confirmation, psp_reference)
+      VALUES ('pay_old', 'direct', '1001', 4250, 'EUR', 'approved', 't', 't', 'ABCDEFGH', 'psp-old')`).run();
+    db.prepare(`INSERT INTO authorisations (idempotency_key, session_id, psp, amount_minor, currency, state, requested_at) VALUES ('k-old', 'pay_old', 'sandbox', 4250, 'EUR', 'approved', 't')`).run();
+    db.prepare(`INSERT INTO payment_tokens (session_id, psp, token, customer, created_at) VALUES ('pay_old', 'sandbox', 'sbxtok_1', 'c1', 't')`).run();
+    db.prepare(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
+      VALUES ('rev-old', 'pay_old', 'refund', 'sandbox', 100, 'EUR', 'succeeded', 'supervisor', 'sue', 't')`).run();
+    db.close();
+
+    store = open();
+    expect(store.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(store.database.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.database.pragma('foreign_key_check')).toEqual([]);
+    expect(store.getSession('pay_old')).toMatchObject({ status: 'approved', confirmation: 'ABCDEFGH', storedCardToken: null });
+    expect(store.getAuthorisation('k-old')).toMatchObject({ sessionId: 'pay_old', state: 'approved' });
+    expect(store.listSessions({ pspReference: 'psp-old' })).toHaveLength(1);
+    // Migration 9 rebuilt the reversals for captures: the old rows are there, a capture may be written.
+    expect(store.database.prepare(`SELECT kind, amount_minor FROM reversals`).all()).toEqual([{ kind: 'refund', amount_minor: 100 }]);
+    store.database
+      .prepare(`INSERT INTO reversals (idempotency_key, session_id, kind, psp, amount_minor, currency, state, actor_kind, actor_id, requested_at)
+        VALUES ('cap-1', 'pay_old', 'capture', 'sandbox', 100, 'EUR', 'requested', 'supervisor', 'sue', 't')`)
+      .run();
+    expect(() => store.database.prepare(`UPDATE reversals SET amount_minor = 5 WHERE idempotency_key = 'cap-1'`).run()).toThrow(/cannot change/);
+    // The children still point at the table: a row for an unknown session is refused.
+    expect(() => store.recordAuthorisationIntent({ idempotencyKey: 'k2', sessionId: 'pay_nope', psp: 's', amountMinor: 1, currency: 'EUR' })).toThrow(PaymentNotFoundError);
+    expect(() => store.database.prepare(`INSERT INTO capture_attempts (session_id, field, attempt, outcome, at) VALUES ('pay_nope', 'expiry', 1, 'accepted', 't')`).run()).toThrow(/FOREIGN KEY/);
+    // The checks of migration 3 came back with the table.
+    expect(() => store.database.prepare(`UPDATE payment_sessions SET card_brand = 'nope' WHERE id = 'pay_old'`).run()).toThrow(/card_brand/);
+    // A merchant-initiated session names its token; no other mode may.
+    const mit = store.createSession({ mode: 'merchant-initiated', reference: 'SUB', amountMinor: 100, currency: 'EUR', idempotencyKey: 'mit-1', storedCardToken: 'sbxtok_1' });
+    expect(mit).toMatchObject({ mode: 'merchant-initiated', storedCardToken: 'sbxtok_1', idempotencyKey: 'mit-1', status: 'pending' });
+    expect(() => store.createSession({ mode: 'merchant-initiated', reference: 'SUB', amountMinor: 100, currency: 'EUR' })).toThrow(/CHECK/);
+    expect(() => store.createSession({ mode: 'direct', reference: 'SUB', amountMinor: 100, currency: 'EUR', storedCardToken: 'sbxtok_1' })).toThrow(/CHECK/);
+  });
+
   it('refuses a database from a newer build', () => {
     store.close();
     const db = raw();
@@ -141,6 +184,7 @@ describe('payment sessions', () => {
       cardBrand: null,
       cardLast4: null,
       pspReference: null,
+      confirmation: null,
       authCode: null,
       declineReason: null,
       idempotencyKey: null,
@@ -152,6 +196,7 @@ describe('payment sessions', () => {
       autoCapture: true,
       tokenise: false,
       customerReference: null,
+      storedCardToken: null,
       createdAt: '2030-01-02T03:04:05.000Z',
       updatedAt: '2030-01-02T03:04:05.000Z',
     });
@@ -197,6 +242,31 @@ describe('payment sessions', () => {
     expect(() => store.updateSession(other.id, { idempotencyKey: 'k1' })).toThrow(/UNIQUE/);
   });
 
+  it('gives a payment its confirmation code when it becomes approved, once, unique, and finds it by that code and the PSP reference', () => {
+    const approve = (reference: string, pspReference: string) => {
+      const s = newSession(reference);
+      for (const status of ['capturing', 'authorising'] as const) store.updateSession(s.id, { status });
+      expect(store.getSession(s.id)!.confirmation).toBeNull();
+      return store.updateSession(s.id, { status: 'approved', pspReference });
+    };
+    const a = approve('A', 'psp-a');
+    const b = approve('B', 'psp-b');
+    expect(a.confirmation).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    expect(b.confirmation).not.toBe(a.confirmation);
+    // Kept as it is by later writes.
+    expect(store.updateSession(a.id, { callId: 'call-9' }).confirmation).toBe(a.confirmation);
+    expect(store.updateSession(a.id, { status: 'approved' }).confirmation).toBe(a.confirmation);
+    expect(store.listSessions({ confirmation: a.confirmation! }).map((s) => s.id)).toEqual([a.id]);
+    expect(store.listSessions({ pspReference: 'psp-b' }).map((s) => s.id)).toEqual([b.id]);
+    expect(store.listSessions({ confirmation: b.confirmation!, reference: 'A' })).toEqual([]);
+    // A declined payment gets none.
+    const d = newSession('D');
+    for (const status of ['capturing', 'authorising', 'declined'] as const) store.updateSession(d.id, { status });
+    expect(store.getSession(d.id)!.confirmation).toBeNull();
+    // Unique in the database itself.
+    expect(() => store.database.prepare('UPDATE payment_sessions SET confirmation = ? WHERE id = ?').run(a.confirmation, d.id)).toThrow(/UNIQUE/);
+  });
+
   it('throws PaymentNotFoundError for an unknown id', () => {
     expect(() => store.updateSession('pay_nope', { status: 'capturing' })).toThrow(PaymentNotFoundError);
     expect(() => store.updateSession('pay_nope', {})).toThrow(PaymentNotFoundError);
@@ -225,7 +295,8 @@ describe('status transitions', () => {
   // pending | capturing → abandoned | cancelled | failed; in_doubt → approved | declined | error;
   // plus pending | capturing → error (statusForResult('internal-error')). Final statuses never change.
   const LEGAL: Record<PaymentStatus, PaymentStatus[]> = {
-    pending: ['capturing', 'abandoned', 'cancelled', 'failed', 'error'],
+    // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
+    pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
     capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
     authorising: ['approved', 'declined', 'in_doubt', 'error'],
     in_doubt: ['approved', 'declined', 'error'],
