@@ -208,6 +208,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           rtpPortMin: config.RTP_PORT_MIN,
           rtpPortMax: config.RTP_PORT_MAX,
           maskMode: config.MASK_MODE,
+          srtp: config.SRTP,
           logger: logger.child({ component: 'media-server' }),
         });
   const recorderWebhook = config.RECORDER_WEBHOOK_URL

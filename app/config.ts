@@ -125,6 +125,8 @@ export const configSchema = z
     SIP_TLS_CA: z.string().min(1).optional(),
     /** Digest credentials for PBXs that challenge our calls out (agent call-back), by target host or host:port. Secret. */
     SIP_OUTBOUND_AUTH: credentialsByTarget.optional(),
+    /** SRTP with SDES keys on the embedded media server, only where SIP runs over TLS (RFC 4568 §8.3). */
+    SRTP: z.enum(['off', 'optional', 'mandatory']).default('off'),
     /** Even RTP ports are taken from this inclusive range. */
     RTP_PORT_MIN: port.default(20000),
     RTP_PORT_MAX: port.default(29999),
@@ -201,6 +203,10 @@ export const configSchema = z
     }
     if ((c.SIP_TLS_CERT === undefined) !== (c.SIP_TLS_KEY === undefined)) {
       ctx.addIssue({ code: 'custom', path: [c.SIP_TLS_CERT ? 'SIP_TLS_KEY' : 'SIP_TLS_CERT'], message: 'SIP_TLS_CERT and SIP_TLS_KEY go together' });
+    }
+    if (c.SRTP === 'mandatory' && c.SIP_TLS_CERT === undefined) {
+      // Without a TLS listener no offer could carry keys (RFC 4568 §8.3): every call would get 488.
+      ctx.addIssue({ code: 'custom', path: ['SRTP'], message: 'SRTP=mandatory needs SIP over TLS (SIP_TLS_CERT and SIP_TLS_KEY)' });
     }
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });

@@ -14,8 +14,23 @@ import { MediaClock } from './rtp/media-clock.js';
 import { RtpPortAllocator } from './rtp/rtp-port-allocator.js';
 import { RtpSession } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
-import { answerOffer, createOffer, NoCommonCodecError, readAnswer, SdpError, type LocalMedia } from './sdp/sdp-negotiator.js';
+import {
+  answerOffer,
+  createOffer,
+  NoCommonCodecError,
+  offerCrypto,
+  readAnswer,
+  SdpError,
+  SrtpRefusedError,
+  type LocalMedia,
+  type NegotiatedAudio,
+  type OfferAnswer,
+  type SrtpPolicy,
+  type SrtpRefusal,
+} from './sdp/sdp-negotiator.js';
+import type { SdesCrypto } from './sdp/sdes-crypto.js';
 import { SipStreamFramer } from './sip/message/index.js';
+import { nextHopOf } from './sip/transaction/next-hop.js';
 import { SipTransportError } from './sip/transaction/transaction-errors.js';
 import {
   SipTransport,
@@ -23,6 +38,7 @@ import {
   type SipTlsOptions,
   type SipTransportCounters,
   type SipTransportOptions,
+  type TransportAddress,
 } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
@@ -56,6 +72,15 @@ export interface EmbeddedMediaServerOptions {
   /** Even ports in this inclusive range. Defaults 20000–29999. */
   readonly rtpPortMin?: number;
   readonly rtpPortMax?: number;
+  /**
+   * SRTP: SRTP with SDES keys (RFC 3711, RFC 4568), only where the SIP runs
+   * over TLS. 'optional' answers RTP/SAVP offers over TLS with SRTP and the
+   * rest with RTP, and offers RTP/SAVP to TLS targets; 'mandatory' refuses
+   * (488) every offer it cannot answer with SRTP and fails calls out to
+   * targets that are not reached over TLS. Default 'off': RTP only, an
+   * RTP/SAVP offer gets 488.
+   */
+  readonly srtp?: SrtpPolicy;
   /** What a masked key press becomes towards other legs. Default 'tone'. */
   readonly maskMode?: 'silence' | 'tone';
   /**
@@ -249,9 +274,10 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   }
 
   async dial(target: string, options: DialOptions = {}): Promise<CallLeg> {
+    const crypto = this.#offerCryptoFor(target);
     const { media, local, nextLocal } = await this.#openMedia();
     const outgoing = this.#ua.invite(target, {
-      sdp: createOffer(local),
+      sdp: createOffer(local, 'sendrecv', crypto),
       ...(options.from ? { from: options.from } : {}),
       ...(options.headers ? { headers: { ...options.headers } } : {}),
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -274,13 +300,19 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       }
       throw new DialError(status ? 'rejected' : 'no-answer', status);
     }
-    const leg = new EmbeddedCallLeg({ id: newOpaqueId('leg'), media, local, nextLocal, onError: (e) => this.#legError(e) });
+    const leg = new EmbeddedCallLeg({
+      id: newOpaqueId('leg'),
+      media,
+      answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
+      onError: (e) => this.#legError(e),
+    });
     try {
-      media.setRemote(readAnswer(dialog.remoteSdp));
+      media.setRemote(readAnswer(dialog.remoteSdp, crypto));
     } catch (err) {
       await dialog.bye().catch(() => undefined);
       await media.close();
-      throw new DialError('failed', err instanceof NoCommonCodecError ? 488 : undefined);
+      if (err instanceof SrtpRefusedError) this.#logger.warn({ target, reason: err.reason }, 'outgoing call: the answer to our RTP/SAVP offer has none of our keys; hung up');
+      throw new DialError('failed', err instanceof NoCommonCodecError || err instanceof SrtpRefusedError ? 488 : undefined);
     }
     leg.attachDialog(dialog);
     this.#track(leg);
@@ -307,10 +339,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     const { media, local, nextLocal } = await this.#openMedia();
     let answer;
     try {
-      answer = answerOffer(invite.sdp, local);
+      answer = this.#answer(invite.sdp, local, invite.source, undefined);
     } catch (err) {
       await media.close();
-      if (err instanceof NoCommonCodecError || err instanceof SdpError) {
+      if (err instanceof NoCommonCodecError || err instanceof SdpError || err instanceof SrtpRefusedError) {
+        if (err instanceof SrtpRefusedError) this.#logSrtpRefusal(err.reason, invite.source, true);
         // RFC 3261 §13.3.1.3: an offer we cannot accept gets 488.
         invite.reject(488);
         return;
@@ -320,8 +353,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     const call = new EmbeddedInboundCall({
       id: newOpaqueId('leg'),
       media,
-      local,
-      nextLocal,
+      answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
       invite,
       answerSdp: answer.sdp,
       negotiated: answer.negotiated,
@@ -330,6 +362,46 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#track(call);
     invite.progress(180);
     this.emit('call', call);
+  }
+
+  /** Answers an offer under SRTP policy; one answered plain though it asked for SRTP is logged. */
+  #answer(offerSdp: string, local: LocalMedia, source: TransportAddress, current: NegotiatedAudio | undefined): OfferAnswer {
+    const answer = answerOffer(offerSdp, local, { policy: this.#options.srtp ?? 'off', overTls: source.protocol === 'tls', previous: current?.srtp });
+    if (answer.srtpDeclined) this.#logSrtpRefusal(answer.srtpDeclined, source, false);
+    return answer;
+  }
+
+  /** The reason and where the offer came from; never the SDP, whose a=crypto lines hold keys. */
+  #logSrtpRefusal(reason: SrtpRefusal, source: TransportAddress, refused: boolean): void {
+    const from = `${source.protocol}:${source.address}:${source.port}`;
+    const message =
+      reason === 'insecure-transport'
+        ? 'SRTP: a=crypto received over a transport other than TLS is not used (RFC 4568 §8.3)'
+        : `SRTP: the offer does not meet SRTP=${this.#options.srtp ?? 'off'}`;
+    this.#logger.warn({ from, reason, answer: refused ? 488 : 'plain RTP' }, message);
+  }
+
+  /**
+   * Keys to offer a target: RTP/SAVP only towards one reached over TLS (RFC
+   * 4568 §8.3). Under SRTP=mandatory, a target over UDP or TCP fails the
+   * call before anything is sent.
+   */
+  #offerCryptoFor(target: string): SdesCrypto[] {
+    const policy = this.#options.srtp ?? 'off';
+    if (policy === 'off') return [];
+    let protocol;
+    try {
+      protocol = nextHopOf(target).protocol;
+    } catch {
+      // A target that does not parse fails in the user agent, with its own error.
+      return [];
+    }
+    if (protocol === 'tls') return offerCrypto();
+    if (policy === 'mandatory') {
+      this.#logger.warn({ target, protocol }, 'outgoing call: SRTP=mandatory, but the target is not reached over TLS (sips: or transport=tls); not called');
+      throw new DialError('failed');
+    }
+    return [];
   }
 
   async #openMedia(): Promise<{ media: LegMedia & RtpSession; local: LocalMedia; nextLocal: () => LocalMedia }> {

@@ -13,13 +13,16 @@ import type {
   RecordingOptions,
 } from '../../media-server-port.js';
 import type { DtmfKey } from '../../../domain/dtmf-key.js';
-import { answerOffer, type LocalMedia, type NegotiatedAudio } from '../sdp/sdp-negotiator.js';
+import type { NegotiatedAudio, OfferAnswer } from '../sdp/sdp-negotiator.js';
 import type { InviteSession, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import { parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';
 
 /** What a leg needs of its RTP session (media-server/embedded/rtp). */
 export interface LegMedia {
   readonly localPort: number;
+  /** What `setRemote` last applied. */
+  readonly remote: NegotiatedAudio | undefined;
   setRemote(negotiated: NegotiatedAudio): void;
   play(items: readonly AudioItem[], options?: PlayOptions): Promise<PlaybackResult>;
   stopPlayback(): void;
@@ -38,9 +41,12 @@ export interface LegMedia {
 export interface EmbeddedCallLegOptions {
   readonly id: string;
   readonly media: LegMedia;
-  readonly local: LocalMedia;
-  /** Answers re-INVITE offers with the next SDP version of this leg. */
-  readonly nextLocal: () => LocalMedia;
+  /**
+   * Answers a re-INVITE's offer with the leg's next SDP version, under the
+   * server's SRTP policy: `source` is where the offer came from, `current`
+   * what the leg uses now. Throws for an offer to refuse with 488.
+   */
+  readonly answerReoffer: (offerSdp: string, source: TransportAddress, current: NegotiatedAudio | undefined) => OfferAnswer;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -49,7 +55,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   readonly id: string;
   /** The leg's RTP session; for the embedded server's bridge, not for callers of the port. */
   readonly media: LegMedia;
-  readonly #nextLocal: () => LocalMedia;
+  readonly #answerReoffer: EmbeddedCallLegOptions['answerReoffer'];
   readonly #onError: (err: unknown) => void;
   #dialog: InviteSession | undefined;
   #ended = false;
@@ -60,7 +66,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     super();
     this.id = options.id;
     this.media = options.media;
-    this.#nextLocal = options.nextLocal;
+    this.#answerReoffer = options.answerReoffer;
     this.#onError = options.onError ?? (() => undefined);
     this.media.on('dtmf', (event) => this.#onDtmf(event));
   }
@@ -76,9 +82,9 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
       const digit = parseDtmfInfo(req.headers.get('Content-Type'), req.body);
       if (digit) this.media.reportDtmf(digit.key, 'info', digit.durationMs);
     });
-    dialog.on('reinvite', (req, answer, reject) => {
+    dialog.on('reinvite', (req, answer, reject, source) => {
       try {
-        const { sdp, negotiated } = answerOffer(req.body.toString('latin1'), this.#nextLocal());
+        const { sdp, negotiated } = this.#answerReoffer(req.body.toString('latin1'), source, this.media.remote);
         this.media.setRemote(negotiated);
         answer(sdp);
         if (negotiated.onHold !== this.#held) {

@@ -8,7 +8,8 @@ import { RTP_FIXED_HEADER_LENGTH, RtpPacketView, writeRtpHeader, type RtpHeaderF
 import { TELEPHONE_EVENT_LENGTH, TelephoneEventBits, TelephoneEventOffset } from '../media/telephone-event.js';
 import { TelephoneEventReceiver, type TelephoneEventReport } from '../media/telephone-event-receiver.js';
 import type { ToneComponent } from '../media/tone-generator.js';
-import type { NegotiatedAudio } from '../sdp/sdp-negotiator.js';
+import type { NegotiatedAudio, NegotiatedSrtp } from '../sdp/sdp-negotiator.js';
+import type { SdesCrypto } from '../sdp/sdes-crypto.js';
 import { CallRecorder } from './call-recorder.js';
 import { DtmfDeduplicator } from '../../dtmf/dtmf-deduplicator.js';
 import type { DtmfMethod } from '../../media-server-port.js';
@@ -20,6 +21,7 @@ import { PromptCache } from './prompt-cache.js';
 import { InvalidStateError } from './rtp-errors.js';
 import type { RtpPortAllocator } from './rtp-port-allocator.js';
 import { RtpSequenceTracker } from './rtp-sequence-tracker.js';
+import { SRTP_MAX_TAG_BYTES, SrtpContext, SrtpError } from './srtp-context.js';
 
 /** What a session needs of the clock: a `MediaClock`, or a hand-driven one in tests. */
 export interface FrameScheduler {
@@ -92,6 +94,10 @@ export interface RtpSessionStats {
   readonly dtmfDuplicates: number;
   /** Samples forwarded to the peer as silence or masking tone. */
   readonly maskedSamples: number;
+  /** SRTP packets discarded: the tag did not verify (a wrong key, tampering, plain RTP), RFC 3711 §3.3 step 5. */
+  readonly srtpAuthenticationFailures: number;
+  /** SRTP packets discarded as replayed or older than the replay window (RFC 3711 §3.3.2). */
+  readonly srtpReplayed: number;
 }
 
 /** Send buffers rotated so one is never rewritten while the socket may still hold it. */
@@ -113,6 +119,12 @@ interface MutableEventFields {
  * The media of one call leg: one UDP port, G.711 both ways, RFC 4733 and
  * in-band DTMF in, prompts and the bridged peer's audio out, masking,
  * recording.
+ *
+ * SRTP (when the SDP negotiated keys): each datagram is authenticated and
+ * decrypted in place before anything reads it, so everything below sees
+ * plain RTP; one that fails (tag, replay) is counted and dropped. Each
+ * packet is protected in its send buffer, which has room for the tag, just
+ * before it is sent.
  *
  * Receive: each datagram is read with one reused `RtpPacketView`. Packets of
  * the negotiated audio payload type are decoded into the jitter buffer (a new
@@ -167,7 +179,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #forwarded: Int16Array = SILENT_FRAME;
   #preparedFrame = -1;
 
+  /** Each with room for an SRTP tag after the RTP packet. */
   readonly #sendBuffers: Buffer[] = [];
+  /** The RTP packet of each send buffer, and its payload. */
+  readonly #sendPackets: Buffer[] = [];
   readonly #sendPayloads: Buffer[] = [];
   #sendSlot = 0;
   readonly #header: RtpHeaderFields;
@@ -179,6 +194,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   #remote: NegotiatedAudio | undefined;
   #codec: G711Codec | undefined;
+  #srtp: NegotiatedSrtp | undefined;
+  #srtpIn: SrtpContext | undefined;
+  #srtpOut: SrtpContext | undefined;
   #audioSsrc = -1;
   #peer: RtpSession | undefined;
   #muted = false;
@@ -201,6 +219,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #sendJitter = 0;
   #sendIntervalMax = 0;
   #dtmfReported = 0;
+  #srtpAuthenticationFailures = 0;
+  #srtpReplayed = 0;
 
   private constructor(options: RtpSessionOptions, socket: Socket, port: number) {
     super();
@@ -221,9 +241,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     });
     this.#player = new MediaPlayer({ cache: options.promptCache ?? (sharedPromptCache ??= new PromptCache()) });
     for (let i = 0; i < SEND_BUFFERS; i++) {
-      const buffer = Buffer.alloc(PACKET_LENGTH);
+      const buffer = Buffer.alloc(PACKET_LENGTH + SRTP_MAX_TAG_BYTES);
       this.#sendBuffers.push(buffer);
-      this.#sendPayloads.push(buffer.subarray(RTP_FIXED_HEADER_LENGTH));
+      this.#sendPackets.push(buffer.subarray(0, PACKET_LENGTH));
+      this.#sendPayloads.push(buffer.subarray(RTP_FIXED_HEADER_LENGTH, PACKET_LENGTH));
     }
     this.#sequence = randomInt(0, 0x10000);
     this.#timestamp = randomInt(0, 0x100000000);
@@ -304,7 +325,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    * where to send. Called again on every re-INVITE: a new codec applies from
    * the next frame; a new address or a return from hold sends the next
    * packet with the marker bit. On hold (`onHold`, or a 0.0.0.0 / port 0
-   * address, RFC 3264 §8.4) nothing is sent; receiving goes on.
+   * address, RFC 3264 §8.4) nothing is sent; receiving goes on. With
+   * `srtp`, media is SRTP both ways from now on; a direction whose key is
+   * unchanged keeps its rollover counter and replay list (a re-INVITE).
    */
   setRemote(negotiated: NegotiatedAudio): void {
     if (this.#closed) return;
@@ -313,8 +336,25 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const previous = this.#remote;
     this.#remote = negotiated;
     this.#codec = codec;
+    this.#applySrtp(negotiated.srtp);
     if (previous && (previous.remoteAddress !== negotiated.remoteAddress || previous.remotePort !== negotiated.remotePort)) {
       this.#sending = false;
+    }
+  }
+
+  #applySrtp(srtp: NegotiatedSrtp | undefined): void {
+    const before = this.#srtp;
+    this.#srtp = srtp;
+    if (!srtp) {
+      this.#srtpIn = undefined;
+      this.#srtpOut = undefined;
+      return;
+    }
+    if (!this.#srtpIn || !sameKey(before?.remote, srtp.remote)) {
+      this.#srtpIn = new SrtpContext(srtp.suite, srtp.remote.masterKey, srtp.remote.masterSalt, 'inbound');
+    }
+    if (!this.#srtpOut || !sameKey(before?.local, srtp.local)) {
+      this.#srtpOut = new SrtpContext(srtp.suite, srtp.local.masterKey, srtp.local.masterSalt, 'outbound');
     }
   }
 
@@ -412,6 +452,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       dtmfReported: this.#dtmfReported,
       dtmfDuplicates: this.#dedupe.duplicates,
       maskedSamples: this.#masker.stats().maskedSamples,
+      srtpAuthenticationFailures: this.#srtpAuthenticationFailures,
+      srtpReplayed: this.#srtpReplayed,
     };
   }
 
@@ -477,9 +519,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #receive(msg: Buffer): void {
     this.#packetsIn++;
     this.#bytesIn += msg.length;
+    const packet = this.#srtpIn ? this.#unprotect(this.#srtpIn, msg) : msg;
+    if (!packet) return;
     const view = this.#view;
     try {
-      view.read(msg);
+      view.read(packet);
     } catch {
       this.#malformed++;
       return;
@@ -489,6 +533,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (remote && pt === remote.payloadType) this.#receiveAudio(view);
     else if (remote && pt === remote.telephoneEventPayloadType) this.#receiveEvents(view);
     else this.#undeclared++;
+  }
+
+  /** The datagram decrypted in place (it is ours: dgram hands each its own buffer), or undefined when discarded. */
+  #unprotect(srtp: SrtpContext, msg: Buffer): Buffer | undefined {
+    try {
+      return srtp.unprotect(msg, msg);
+    } catch (err) {
+      if (!(err instanceof SrtpError)) throw err;
+      if (err.reason === 'authentication') this.#srtpAuthenticationFailures++;
+      else if (err.reason === 'too-short') this.#malformed++;
+      else this.#srtpReplayed++;
+      return undefined;
+    }
   }
 
   #receiveAudio(view: RtpPacketView): void {
@@ -600,12 +657,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#sequence = (this.#sequence + 1) & 0xffff;
     const slot = this.#sendSlot;
     this.#sendSlot = (slot + 1) % SEND_BUFFERS;
-    const packet = this.#sendBuffers[slot] as Buffer;
+    const packet = this.#sendPackets[slot] as Buffer;
     writeRtpHeader(packet, header, 0);
     codec.encode(pcm, this.#sendPayloads[slot] as Buffer, FRAME_SAMPLES);
-    this.#socket.send(packet, remote.remotePort, remote.remoteAddress);
+    const wire = this.#srtpOut ? this.#srtpOut.protect(packet, this.#sendBuffers[slot]) : packet;
+    this.#socket.send(wire, remote.remotePort, remote.remoteAddress);
     this.#packetsOut++;
-    this.#bytesOut += PACKET_LENGTH;
+    this.#bytesOut += wire.length;
     const now = this.#now();
     if (this.#sending && this.#lastSendAt >= 0) {
       const interval = now - this.#lastSendAt;
@@ -641,6 +699,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       }
     }
   }
+}
+
+function sameKey(a: SdesCrypto | undefined, b: SdesCrypto): boolean {
+  return a !== undefined && a.suite === b.suite && a.masterKey.equals(b.masterKey) && a.masterSalt.equals(b.masterSalt);
 }
 
 function isUnspecified(address: string): boolean {

@@ -11,6 +11,9 @@ export const SRTP_CRYPTO_SUITES: readonly SrtpCryptoSuite[] = ['AES_CM_128_HMAC_
 /** RFC 3711 §4.2.1 / RFC 4568 §6.2: the authentication tag's length in octets. */
 const TAG_BYTES: Readonly<Record<SrtpCryptoSuite, number>> = { AES_CM_128_HMAC_SHA1_80: 10, AES_CM_128_HMAC_SHA1_32: 4 };
 
+/** The longest tag: what a send buffer reserves after the RTP packet. */
+export const SRTP_MAX_TAG_BYTES = 10;
+
 /** Why an SRTP packet was discarded (RFC 3711 §3.3: "the packet MUST be discarded"). */
 export type SrtpRejection = 'too-short' | 'authentication' | 'replayed' | 'too-old';
 
@@ -57,6 +60,13 @@ function headerLength(packet: Buffer): number {
   return length > packet.length ? -1 : length;
 }
 
+/** `length` octets of `into` (a view, no copy), or a new buffer. */
+function output(into: Buffer | undefined, length: number): Buffer {
+  if (!into) return Buffer.allocUnsafe(length);
+  if (into.length < length) throw new RangeError(`the output buffer holds ${into.length} octets, ${length} are needed`);
+  return into.length === length ? into : into.subarray(0, length);
+}
+
 /**
  * One direction of an SRTP stream (RFC 3711), AES-CM with HMAC-SHA1 and a
  * key derivation rate of 0: `protect` for what we send under our key,
@@ -81,18 +91,24 @@ export class SrtpContext {
     this.#receiving = direction === 'inbound';
   }
 
-  /** Encrypts an RTP packet's payload and appends the tag (§3.3). Returns a new buffer. */
-  protect(packet: Buffer): Buffer {
+  /**
+   * Encrypts an RTP packet's payload and appends the tag (§3.3). Writes into
+   * `into` when given (at least the packet's length plus the tag's; it may
+   * be the packet's own buffer, for protection in place), else a new buffer;
+   * returns the SRTP packet.
+   */
+  protect(packet: Buffer, into?: Buffer): Buffer {
     const header = headerLength(packet);
     if (packet.length < RTP_FIXED_HEADER_LENGTH || header < 0) throw new SrtpError('too-short');
+    const out = output(into, packet.length + this.#tagBytes);
     const ssrc = packet.readUInt32BE(RtpOffset.SSRC);
     const seq = packet.readUInt16BE(RtpOffset.SEQUENCE_NUMBER);
     const state = this.#state(ssrc, seq);
     const roc = this.#estimateRoc(state, seq);
-    const out = Buffer.allocUnsafe(packet.length + this.#tagBytes);
+    const length = packet.length;
     packet.copy(out, 0, 0, header);
     this.#keystream(ssrc, roc, seq).update(packet.subarray(header)).copy(out, header);
-    this.#tag(out.subarray(0, packet.length), roc).copy(out, packet.length, 0, this.#tagBytes);
+    this.#tag(out.subarray(0, length), roc).copy(out, length, 0, this.#tagBytes);
     this.#advance(state, roc, seq);
     return out;
   }
@@ -101,9 +117,11 @@ export class SrtpContext {
    * Checks and decrypts an SRTP packet (§3.3): the index from the rollover
    * counter estimate (§3.3.1), the replay list (§3.3.2), the tag, then the
    * payload; the counter and the list move only for a packet that
-   * authenticated. Throws `SrtpError` for one to discard.
+   * authenticated. Writes the RTP packet into `into` when given (it may be
+   * the SRTP packet itself: decryption in place), else a new buffer, and
+   * returns it. Throws `SrtpError` for one to discard.
    */
-  unprotect(packet: Buffer): Buffer {
+  unprotect(packet: Buffer, into?: Buffer): Buffer {
     const header = packet.length < RTP_FIXED_HEADER_LENGTH ? -1 : headerLength(packet);
     const end = packet.length - this.#tagBytes;
     if (header < 0 || end < header) throw new SrtpError('too-short');
@@ -116,7 +134,7 @@ export class SrtpContext {
     if (replay !== 'ok') throw new SrtpError(replay);
     const expected = this.#tag(packet.subarray(0, end), roc);
     if (!timingSafeEqual(expected.subarray(0, this.#tagBytes), packet.subarray(end))) throw new SrtpError('authentication');
-    const out = Buffer.allocUnsafe(end);
+    const out = output(into, end);
     packet.copy(out, 0, 0, header);
     this.#keystream(ssrc, roc, seq).update(packet.subarray(header, end)).copy(out, header);
     state.replay?.accept(index);

@@ -87,6 +87,14 @@ describe('config', () => {
     expect(errorOf({ SIP_TLS_KEY: '/tls/sip.key' }).setting).toBe('SIP_TLS_CERT');
   });
 
+  it('SRTP: off by default; optional or mandatory, mandatory only with a SIP TLS listener', () => {
+    expect(loadConfig({}).SRTP).toBe('off');
+    expect(loadConfig({ SRTP: 'optional' }).SRTP).toBe('optional');
+    expect(loadConfig({ SRTP: 'mandatory', SIP_TLS_CERT: '/tls/sip.pem', SIP_TLS_KEY: '/tls/sip.key' }).SRTP).toBe('mandatory');
+    expect(errorOf({ SRTP: 'mandatory' }).setting).toBe('SRTP');
+    expect(errorOf({ SRTP: 'on' }).setting).toBe('SRTP');
+  });
+
   it('SIP_OUTBOUND_AUTH: a JSON map of target to Digest credentials, a secret never printed', () => {
     const map = { 'pbx.example': { username: 'ivr', password: 'pw-s3cr3t' }, '10.0.0.5:5070': { username: 'cc', password: 'other-s3cr3t' } };
     expect(loadConfig({ SIP_OUTBOUND_AUTH: JSON.stringify(map) }).SIP_OUTBOUND_AUTH).toEqual(map);

@@ -4,7 +4,9 @@
  * packets due then) from the caller's phone, waits until the session has
  * them, moves the session's `now` on by 20 ms and ticks both sessions once.
  * Everything the sessions do is then a function of the packets, never of
- * how fast the machine is.
+ * how fast the machine is. With `srtp`, both legs are SRTP (one SDES key per
+ * direction, as the SDP layer negotiates them): the phones protect and
+ * unprotect with the same SrtpContext the sessions use.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { PCMU } from '../../../media-server/embedded/media/g711.js';
@@ -14,7 +16,9 @@ import { MediaBridge } from '../../../media-server/embedded/rtp/media-bridge.js'
 import type { FrameHandler } from '../../../media-server/embedded/rtp/media-clock.js';
 import type { MaskMode } from '../../../media-server/embedded/rtp/dtmf-masker.js';
 import { RtpSession, type FrameScheduler, type RtpSessionOptions, type SessionDtmfEvent } from '../../../media-server/embedded/rtp/rtp-session.js';
-import type { NegotiatedAudio } from '../../../media-server/embedded/sdp/sdp-negotiator.js';
+import { SrtpContext } from '../../../media-server/embedded/rtp/srtp-context.js';
+import { newSdesCrypto, type SdesCrypto } from '../../../media-server/embedded/sdp/sdes-crypto.js';
+import type { NegotiatedAudio, NegotiatedSrtp } from '../../../media-server/embedded/sdp/sdp-negotiator.js';
 
 export const FRAME = 160;
 const EVENT_PT = 101;
@@ -55,9 +59,19 @@ const loopbackPorts: RtpSessionOptions['allocator'] = {
   release() {},
 };
 
-function negotiated(port: number): NegotiatedAudio {
-  return { codec: 'PCMU', payloadType: 0, telephoneEventPayloadType: EVENT_PT, remoteAddress: '127.0.0.1', remotePort: port, direction: 'sendrecv', onHold: false };
+function negotiated(port: number, srtp?: NegotiatedSrtp): NegotiatedAudio {
+  const audio: NegotiatedAudio = { codec: 'PCMU', payloadType: 0, telephoneEventPayloadType: EVENT_PT, remoteAddress: '127.0.0.1', remotePort: port, direction: 'sendrecv', onHold: false };
+  return srtp ? { ...audio, srtp } : audio;
 }
+
+/** The keys of one SRTP leg: `local` the session's, `remote` its phone's. */
+export function srtpKeys(): NegotiatedSrtp {
+  const suite = 'AES_CM_128_HMAC_SHA1_80';
+  return { suite, local: newSdesCrypto(1, suite), remote: newSdesCrypto(1, suite) };
+}
+
+const context = (key: SdesCrypto, direction: 'inbound' | 'outbound'): SrtpContext =>
+  new SrtpContext(key.suite, key.masterKey, key.masterSalt, direction);
 
 async function until(done: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 2000; i++) {
@@ -83,23 +97,44 @@ export class HandDrivenBridge {
   readonly #callerPhone: Socket;
   readonly #agentPhone: Socket;
   readonly #agentPackets: RtpPacket[] = [];
+  /** The datagrams the agent's phone received, as they were on the wire. */
+  readonly agentWire: Buffer[] = [];
+  /** The SRTP keys of each leg, when the bridge is SRTP. */
+  readonly callerSrtp: NegotiatedSrtp | undefined;
+  readonly agentSrtp: NegotiatedSrtp | undefined;
+  readonly #callerProtect: SrtpContext | undefined;
   readonly #now: { ms: number };
   #sent = 0;
   #sequence = 1000;
   #frame = 0;
 
-  private constructor(clock: HandClock, now: { ms: number }, caller: RtpSession, agent: RtpSession, callerPhone: Socket, agentPhone: Socket) {
+  private constructor(
+    clock: HandClock,
+    now: { ms: number },
+    caller: RtpSession,
+    agent: RtpSession,
+    callerPhone: Socket,
+    agentPhone: Socket,
+    srtp: { caller: NegotiatedSrtp; agent: NegotiatedSrtp } | undefined,
+  ) {
     this.#clock = clock;
+    this.callerSrtp = srtp?.caller;
+    this.agentSrtp = srtp?.agent;
+    this.#callerProtect = srtp && context(srtp.caller.remote, 'outbound');
+    const agentUnprotect = srtp && context(srtp.agent.local, 'inbound');
     this.#now = now;
     this.caller = caller;
     this.agent = agent;
     this.#callerPhone = callerPhone;
     this.#agentPhone = agentPhone;
-    agentPhone.on('message', (msg) => this.#agentPackets.push(RtpPacket.parse(msg)));
+    agentPhone.on('message', (msg) => {
+      this.agentWire.push(Buffer.from(msg));
+      this.#agentPackets.push(RtpPacket.parse(agentUnprotect ? agentUnprotect.unprotect(msg) : msg));
+    });
     caller.on('dtmf', (event) => this.keys.push(event));
   }
 
-  static async open(maskMode: MaskMode): Promise<HandDrivenBridge> {
+  static async open(maskMode: MaskMode, bridgeOptions: { srtp?: boolean } = {}): Promise<HandDrivenBridge> {
     const clock = new HandClock();
     const now = { ms: 1000 };
     const options = { allocator: loopbackPorts, clock, maskMode, now: () => now.ms };
@@ -107,10 +142,11 @@ export class HandDrivenBridge {
     const agent = await RtpSession.open(options);
     const callerPhone = await boundSocket();
     const agentPhone = await boundSocket();
-    caller.setRemote(negotiated(callerPhone.address().port));
-    agent.setRemote(negotiated(agentPhone.address().port));
+    const srtp = bridgeOptions.srtp ? { caller: srtpKeys(), agent: srtpKeys() } : undefined;
+    caller.setRemote(negotiated(callerPhone.address().port, srtp?.caller));
+    agent.setRemote(negotiated(agentPhone.address().port, srtp?.agent));
     new MediaBridge(caller, agent);
-    return new HandDrivenBridge(clock, now, caller, agent, callerPhone, agentPhone);
+    return new HandDrivenBridge(clock, now, caller, agent, callerPhone, agentPhone, srtp);
   }
 
   /** The session's clock now, in ms (what `reportDtmf` is stamped with). */
@@ -162,8 +198,20 @@ export class HandDrivenBridge {
     await new Promise<void>((resolve) => this.#agentPhone.close(() => resolve()));
   }
 
+  /** Sends a datagram from the caller's phone as it is (no SRTP), and waits until the session has it. */
+  async sendRaw(datagram: Buffer): Promise<void> {
+    this.#sent++;
+    this.#callerPhone.send(datagram, this.caller.localPort, '127.0.0.1');
+    await until(() => this.caller.stats().packetsIn === this.#sent, 'raw datagram');
+  }
+
+  /** What the caller's phone would send for this packet: SRTP under its key on an SRTP bridge. */
+  wire(packet: RtpPacket): Buffer {
+    return this.#callerProtect ? this.#callerProtect.protect(packet.serialize()) : packet.serialize();
+  }
+
   #send(packet: RtpPacket): void {
     this.#sent++;
-    this.#callerPhone.send(packet.serialize(), this.caller.localPort, '127.0.0.1');
+    this.#callerPhone.send(this.wire(packet), this.caller.localPort, '127.0.0.1');
   }
 }

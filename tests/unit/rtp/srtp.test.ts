@@ -74,6 +74,20 @@ describe('protect and unprotect (RFC 3711 §3.3) on libsrtp\'s reference packet'
     expect(receiver.unprotect(protectedPacket).equals(PLAIN)).toBe(true);
   });
 
+  it('protects and unprotects in place, in a buffer with room for the tag, with the same bytes', () => {
+    const { sender, receiver } = pair();
+    const buffer = Buffer.alloc(PLAIN.length + 10);
+    PLAIN.copy(buffer);
+    const sent = sender.protect(buffer.subarray(0, PLAIN.length), buffer);
+    expect(sent.buffer).toBe(buffer.buffer);
+    expect(sent.toString('hex')).toBe(SRTP_80.toString('hex'));
+    const received = Buffer.from(SRTP_80);
+    const plain = receiver.unprotect(received, received);
+    expect(plain.buffer).toBe(received.buffer);
+    expect(plain.toString('hex')).toBe(PLAIN.toString('hex'));
+    expect(() => pair().sender.protect(PLAIN, Buffer.alloc(PLAIN.length + 9))).toThrow(RangeError);
+  });
+
   it('leaves a CSRC list and a header extension in clear, and authenticates them', () => {
     const { sender, receiver } = pair();
     const packet = Buffer.concat([hex('9100 0007 00000460 cafebabe 11111111 bede0001 01020304'), Buffer.alloc(20, 0x33)]);

@@ -37,9 +37,10 @@ export interface InviteSessionEvents {
   /**
    * A re-INVITE (hold, unhold, new media). A listener calls `answer(sdp)`
    * (200 with that SDP, then the ACK is awaited) or `reject(status)`. No
-   * listener: 488. No answer within 16·T1: 500.
+   * listener: 488. No answer within 16·T1: 500. `source` is where it came
+   * from, its transport included (RFC 4568 §8.3: SDES keys only over TLS).
    */
-  reinvite: [request: SipRequest, answer: (sdp: string) => void, reject: (status: number, reason?: string) => void];
+  reinvite: [request: SipRequest, answer: (sdp: string) => void, reject: (status: number, reason?: string) => void, source: TransportAddress];
   /** A REFER (RFC 3515) with one Refer-To, already answered 202. */
   refer: [request: SipRequest];
   /** A NOTIFY (the progress of a REFER we sent, RFC 3515 §2.4.4), already answered 200. */
@@ -502,7 +503,7 @@ export class InviteSession extends SipDialog<InviteSessionEvents> {
         () => undefined,
       );
     };
-    const listeners = this.emitSafely('reinvite', request, answer, reject);
+    const listeners = this.emitSafely('reinvite', request, answer, reject, incoming.source);
     if (done()) return;
     if (listeners === 0) {
       // §13.3.1.3 / §14.2: an offer nobody can answer is "488 (Not Acceptable Here)".
