@@ -1,6 +1,5 @@
-import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readOrCreateSecretFile } from '../store/data-dir-secret.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 
@@ -18,15 +17,12 @@ export interface AdminKeyResolution {
  */
 export function resolveAdminApiKey(dataDir: string, fromEnvironment: string | undefined): AdminKeyResolution {
   if (fromEnvironment) return { key: fromEnvironment, source: 'environment' };
-  const path = join(dataDir, ADMIN_KEY_FILE);
-  if (existsSync(path)) {
-    const key = readFileSync(path, 'utf8').trim();
-    if (key.length >= 32) return { key, source: 'file', path };
-  }
-  const key = randomBytes(32).toString('base64url');
-  writeFileSync(path, `${key}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  return { key, source: 'generated', path };
+  const secret = readOrCreateSecretFile(dataDir, ADMIN_KEY_FILE, {
+    size: 32,
+    encoding: 'base64url',
+    unreadable: (path) => new Error(`${path} holds no admin key of at least 32 bytes in base64url; set ADMIN_API_KEY, or delete the file to make a new key`),
+  });
+  return { key: secret.bytes.toString('base64url'), source: secret.source, path: secret.path };
 }
 
 /** Constant-time comparison of a presented bearer token with the key. */

@@ -1,6 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readOrCreateSecretFile } from '../../store/data-dir-secret.js';
 import type { Role } from '../../store/identity-store.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
 
@@ -33,12 +32,11 @@ export class AccessTokens {
   }
 
   static keyFromDataDir(dataDir: string): Buffer {
-    const path = join(dataDir, 'token-key');
-    if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
-    const key = randomBytes(32);
-    writeFileSync(path, key.toString('base64url'), { mode: 0o600 });
-    chmodSync(path, 0o600);
-    return key;
+    return readOrCreateSecretFile(dataDir, 'token-key', {
+      size: 32,
+      encoding: 'base64url',
+      unreadable: (path) => new Error(`${path} holds no token key of at least 32 bytes in base64url; delete it to sign everyone out and make a new one`),
+    }).bytes;
   }
 
   issue(sub: string, role: Role): { token: string; claims: TokenClaims } {
