@@ -57,7 +57,10 @@ export class JitterBuffer {
   readonly #lateResync: number;
   readonly #ring: Int16Array;
   readonly #present: Uint8Array;
+  /** When each stored sample's packet arrived (monotonic ms; NaN when not said). */
+  readonly #arrival: Float64Array;
   readonly #last: Int16Array;
+  #lastReadArrivalMs = Number.NaN;
   #started = false;
   #readTs = 0;
   #haveLast = false;
@@ -84,7 +87,17 @@ export class JitterBuffer {
     this.#mask = this.#capacity - 1;
     this.#ring = new Int16Array(this.#capacity);
     this.#present = new Uint8Array(this.#capacity);
+    this.#arrival = new Float64Array(this.#capacity);
     this.#last = new Int16Array(this.frameSamples);
+  }
+
+  /**
+   * When the newest packet that went into the last frame read arrived; NaN
+   * for a frame with no received audio. What the detector finds in a frame
+   * happened then, however late a stalled event loop reads it.
+   */
+  get lastReadArrivalMs(): number {
+    return this.#lastReadArrivalMs;
   }
 
   /** Whether a packet has arrived since construction or `reset()`. */
@@ -104,9 +117,10 @@ export class JitterBuffer {
 
   /**
    * Stores `count` samples whose first has RTP timestamp `timestamp`.
-   * Returns false when the packet was dropped as late.
+   * Returns false when the packet was dropped as late. `arrivalMs`: when
+   * the packet arrived, on the caller's monotonic clock.
    */
-  write(timestamp: number, samples: Int16Array, count: number, marker = false): boolean {
+  write(timestamp: number, samples: Int16Array, count: number, marker = false, arrivalMs = Number.NaN): boolean {
     if (!Number.isInteger(count) || count < 0 || count > samples.length) throw new RangeError(`cannot write ${count} of ${samples.length} samples`);
     const ts = timestamp >>> 0;
     if (!this.#started) this.#restart(ts);
@@ -126,12 +140,14 @@ export class JitterBuffer {
     this.#lateRun = 0;
     const ring = this.#ring;
     const present = this.#present;
+    const arrival = this.#arrival;
     const mask = this.#mask;
     const base = this.#readTs + offset;
     for (let i = offset < 0 ? -offset : 0; i < count; i++) {
       const index = (base + i) & mask;
       ring[index] = samples[i] as number;
       present[index] = 1;
+      arrival[index] = arrivalMs;
     }
     return true;
   }
@@ -140,26 +156,32 @@ export class JitterBuffer {
   read(out: Int16Array): JitterFrameKind {
     const n = this.frameSamples;
     if (out.length < n) throw new RangeError(`output of ${out.length} samples is shorter than a ${n}-sample frame`);
+    this.#lastReadArrivalMs = Number.NaN;
     if (!this.#started) {
       out.fill(0, 0, n);
       return 'silence';
     }
     const ring = this.#ring;
     const present = this.#present;
+    const arrival = this.#arrival;
     const mask = this.#mask;
     const start = this.#readTs;
     let got = 0;
+    let arrivedMs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       const index = (start + i) & mask;
       if (present[index]) {
         out[i] = ring[index] as number;
         present[index] = 0;
+        const at = arrival[index] as number;
+        if (at > arrivedMs) arrivedMs = at;
         got++;
       } else {
         out[i] = 0;
       }
     }
     this.#readTs = (start + n) >>> 0;
+    if (arrivedMs > Number.NEGATIVE_INFINITY) this.#lastReadArrivalMs = arrivedMs;
     if (got > 0) {
       const last = this.#last;
       for (let i = 0; i < n; i++) last[i] = out[i] as number;

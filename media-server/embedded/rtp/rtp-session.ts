@@ -171,6 +171,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #masker: DtmfMasker;
   readonly #player: MediaPlayer;
   readonly #pendingInband: DtmfKey[] = [];
+  /** When the audio each pending in-band key was heard in arrived (NaN: not known). */
+  readonly #pendingInbandAt: number[] = [];
+  /** When the frame being detected and masked now arrived; see JitterBuffer.lastReadArrivalMs. */
+  #frameArrivalMs = Number.NaN;
 
   readonly #decodeScratch = new Int16Array(1024);
   readonly #received = new Int16Array(FRAME_SAMPLES);
@@ -237,7 +241,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       ...(options.lookAheadMs !== undefined ? { lookAheadMs: options.lookAheadMs } : {}),
       ...(options.hangOverMs !== undefined ? { hangOverMs: options.hangOverMs } : {}),
       ...(options.maskTone !== undefined ? { maskTone: options.maskTone } : {}),
-      onDigitStart: (key) => void this.#pendingInband.push(key),
+      onDigitStart: (key) => {
+        this.#pendingInband.push(key);
+        this.#pendingInbandAt.push(this.#frameArrivalMs);
+      },
     });
     this.#player = new MediaPlayer({ cache: options.promptCache ?? (sharedPromptCache ??= new PromptCache()) });
     for (let i = 0; i < SEND_BUFFERS; i++) {
@@ -511,8 +518,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const pending = this.#pendingInband;
     if (pending.length > 0) {
       const now = this.#now();
-      for (const key of pending) this.#report(key, 'inband', undefined, now);
+      const heardAt = this.#pendingInbandAt;
+      // Stamped with the audio's arrival, like an RFC 4733 packet, so a late tick cannot part one press into two keys.
+      for (let i = 0; i < pending.length; i++) {
+        const at = heardAt[i] as number;
+        this.#report(pending[i] as DtmfKey, 'inband', undefined, Number.isNaN(at) ? now : at);
+      }
       pending.length = 0;
+      heardAt.length = 0;
     }
   };
 
@@ -567,10 +580,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     let left = view.payloadLength;
     let timestamp = view.timestamp;
     let marker = view.marker;
+    const arrivedMs = this.#now();
     while (left > 0) {
       const n = Math.min(left, scratch.length);
       for (let i = 0; i < n; i++) scratch[i] = table[bytes[offset + i] as number] as number;
-      this.#jitter.write(timestamp, scratch, n, marker);
+      this.#jitter.write(timestamp, scratch, n, marker, arrivedMs);
       offset += n;
       left -= n;
       timestamp = (timestamp + n) >>> 0;
@@ -631,6 +645,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const now = this.#now();
     for (const report of this.#events.poll(now)) this.#onEventReport(report, now);
     this.#jitter.read(this.#received);
+    this.#frameArrivalMs = this.#jitter.lastReadArrivalMs;
     try {
       this.#masker.process(this.#received, this.#masked, this.#events.isActive(now));
     } finally {

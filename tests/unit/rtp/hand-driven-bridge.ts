@@ -160,6 +160,12 @@ export class HandDrivenBridge {
    * then both sessions tick.
    */
   async step(pcm: Int16Array, events: readonly EventBlock[] = []): Promise<void> {
+    await this.deliver(pcm, events);
+    this.#clock.tick();
+  }
+
+  /** `step` without the tick: the packets of one interval arrive while the media clock is held up. */
+  async deliver(pcm: Int16Array, events: readonly EventBlock[] = []): Promise<void> {
     const payload = Buffer.alloc(FRAME);
     PCMU.encode(pcm, payload, FRAME);
     const timestamp = (FIRST_TIMESTAMP + this.#frame * FRAME) >>> 0;
@@ -179,7 +185,12 @@ export class HandDrivenBridge {
     await until(() => this.caller.stats().packetsIn === this.#sent, `caller got ${this.caller.stats().packetsIn} of ${this.#sent}`);
     this.#frame++;
     this.#now.ms += 20;
-    this.#clock.tick();
+  }
+
+  /** The held-up clock resumes `lateMs` later and catches up `frames` ticks at once (a stalled event loop). */
+  catchUp(frames: number, lateMs: number): void {
+    this.#now.ms += lateMs;
+    for (let i = 0; i < frames; i++) this.#clock.tick();
   }
 
   /** What the agent heard, decoded in sequence order, once every packet the agent's session sent has arrived. */

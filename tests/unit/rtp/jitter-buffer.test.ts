@@ -98,4 +98,19 @@ describe('JitterBuffer', () => {
   it('rejects a capacity that is not a power of two', () => {
     expect(() => new JitterBuffer({ capacitySamples: 1000 })).toThrow(RangeError);
   });
+
+  it('says when the newest packet in the frame just read arrived, and NaN for a frame with none', () => {
+    const jb = new JitterBuffer({ targetDelaySamples: 0 });
+    const half = new Int16Array(80).fill(100);
+    jb.write(0, half, 80, false, 1000);
+    jb.write(80, half, 80, false, 1012);
+    jb.write(160, half, 80, false, 1025);
+    const out = new Int16Array(160);
+    jb.read(out);
+    expect(jb.lastReadArrivalMs).toBe(1012);
+    jb.read(out);
+    expect(jb.lastReadArrivalMs).toBe(1025);
+    jb.read(out);
+    expect(jb.lastReadArrivalMs).toBeNaN();
+  });
 });

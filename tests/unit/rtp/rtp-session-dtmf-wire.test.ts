@@ -153,3 +153,28 @@ describe('a key sent both by SIP INFO and by RFC 4733', () => {
     }
   });
 });
+
+describe('a key sent both as RFC 4733 and as tone while the event loop stalls', () => {
+  // A phone that sends events and leaves the tone in the audio. The packets are read as they come, but
+  // the media clock is held up (CPU starved, a long GC): the tone is played out of the jitter buffer,
+  // and heard by the in-band detector, long after the event was reported. The detector's report is
+  // stamped with the audio's arrival, so it still pairs with the event.
+  it.each([0, 400, 1500])('clock %i ms late: one key, the tone counted as its duplicate', async (lateMs) => {
+    const bridge = await HandDrivenBridge.open('tone');
+    try {
+      bridge.caller.setDtmfMasking(true);
+      const media = silentMedia(18);
+      const audio = new Int16Array(media.frames.length * FRAME);
+      ToneGenerator.dtmf('8', { lowLevelDbm0: -10, highLevelDbm0: -10 }).add(audio, 800, 8 * 100);
+      media.frames.forEach((frame, f) => frame.set(audio.subarray(f * FRAME, (f + 1) * FRAME)));
+      addPress(media, '8', 800, 800, 800 + 8 * 100);
+      // 18 frames fit the jitter buffer (4,096 samples with its 320-sample delay) without an overflow.
+      for (let f = 0; f < media.frames.length; f++) await bridge.deliver(media.frames[f]!, media.events[f]);
+      bridge.catchUp(media.frames.length, lateMs);
+      expect(bridge.keys.map((k) => [k.key, k.method])).toEqual([['8', 'rfc4733']]);
+      expect(bridge.caller.stats()).toMatchObject({ dtmfReported: 1, dtmfDuplicates: 1 });
+    } finally {
+      await bridge.close();
+    }
+  });
+});
