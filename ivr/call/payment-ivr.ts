@@ -8,6 +8,7 @@ import type { PromptLanguage } from '../prompts/prompt-texts.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import type { PaymentSessionRecord } from '../../store/payment-store.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
+import type { InlineCalls } from './inline-calls.js';
 import { LegCallMedia, NO_RECORDING, type CallRecording } from './leg-call-media.js';
 import type { LiveSessions } from './live-sessions.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
@@ -40,6 +41,8 @@ export interface PaymentIvrOptions {
   /** Flow settings shared by every call. */
   readonly flow: Omit<PaymentFlowOptions, 'mode' | 'order' | 'autoCapture'>;
   readonly agentAssisted: AgentAssistedOptions;
+  /** In-line mode (INLINE_ROUTE): calls from the carrier to other numbers are relayed to the PBX. Default: off. */
+  readonly inline?: InlineCalls | undefined;
   /** Where call recordings go; undefined = RECORDING=off. */
   readonly recordingDir: string | undefined;
   /** The contact centre's own recorder (RECORDER_WEBHOOK_URL), paused and resumed with ours. */
@@ -51,7 +54,8 @@ export interface PaymentIvrOptions {
  * Answers the calls the media server receives and runs a payment on each:
  * the direct pay number, and transfers into an agent's payment session
  * (pay-<code> or X-Payment-Session), where the IVR calls the agent back and
- * bridges both so they keep talking while the card is keyed.
+ * bridges both so they keep talking while the card is keyed. In in-line
+ * mode, a carrier's call to any other number is relayed to the PBX.
  */
 export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
@@ -95,6 +99,7 @@ export class PaymentIvr {
     const claim = sessionClaimOf(call);
     if (claim) return this.#agentAssisted(call, claim);
     if (call.calledUser === this.#options.payNumber) return this.#direct(call);
+    if (this.#options.inline?.accepts(call)) return this.#options.inline.relay(call);
     this.#options.logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
     await call.reject(404, 'Not Found');
   }

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../../app/project-root.js';
+import { TelephoneEvent } from '../../../media-server/embedded/media/telephone-event.js';
+import { startCapture, killAllCaptures, type Capture } from '../../../tools/capture/tcpdump.js';
+import { framesDominatedBy, pcmuAudio, rtpTo, type CapturedRtp } from '../../../tools/capture/rtp-capture.js';
+import { freePort, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
+import { writeUlaw } from '../../support/sipp-media.js';
+import { testDataDir } from '../../support/test-data-dir.js';
+
+const SIPP_DIR = join(projectRoot(), 'tests/sipp');
+/** Each party's voice: a steady tone at a frequency of its own, none of them a DTMF frequency. */
+const CALLER_HZ = 500;
+const AGENT_HZ = 1000;
+const THIRD_HZ = 2000;
+/** The telephone-event payload type the PBX scenarios declare. */
+const PBX_EVENT_PT = 101;
+
+/**
+ * In-line mode end to end: the system started as `npm start` starts it with
+ * INLINE_ROUTE pointing at a SIPp PBX; a second SIPp plays the carrier's
+ * caller, dialling a PBX extension through us. What each leg received is
+ * captured with tcpdump and checked for the other party's tone and for the
+ * key events relayed. The PBX listens on one port for the whole file, so
+ * the calls run one after the other.
+ */
+describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', () => {
+  const work = mkdtempSync(join(tmpdir(), 'inline-'));
+  const sippPorts = new SippPortSequence(38000);
+  let system: RunningSystem;
+  let pbxPort: number;
+  const voices: Record<string, string> = {};
+
+  beforeAll(async () => {
+    for (const [name, hz] of [['caller', CALLER_HZ], ['agent', AGENT_HZ], ['third', THIRD_HZ]] as const) {
+      voices[name] = join(work, `${name}.ulaw`);
+      writeUlaw(voices[name]!, new Int16Array(8000).map((_, i) => Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / 8000))));
+    }
+    pbxPort = await sippPorts.next();
+    const rtpBase = 56000 + Number(process.env.VITEST_POOL_ID ?? '1') * 200;
+    system = await startSystem({
+      SIP_PORT: String(await freePort(34000)),
+      RTP_PORT_MIN: String(rtpBase),
+      RTP_PORT_MAX: String(rtpBase + 198),
+      DATA_DIR: testDataDir('inline-relay'),
+      HTTP_PORT: String(await freePort(31500)),
+      LOG_LEVEL: 'debug',
+      INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`,
+      INLINE_DIAL_TIMEOUT_MS: '10000',
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    killAllCaptures();
+    killAllSipp();
+    await system?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  function pbx(scenario: string, ...extra: string[]): Promise<SippRun> {
+    return startSipp(['-sf', join(SIPP_DIR, 'inline', scenario), '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2), '-m', '1', '-key', 'voice', `${voices.agent},-1,0`, ...extra]).done;
+  }
+
+  async function carrier(scenario: string, port: number, ...extra: string[]): Promise<SippRun> {
+    return runSipp({
+      args: [`127.0.0.1:${system.sipPort}`, '-sf', scenario, '-s', '2001', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', ...extra],
+      timeoutMs: 40_000,
+    });
+  }
+
+  const ok = (run: SippRun): [number | null, string] => [run.exitCode, run.errors || run.stdout.slice(-1500)];
+
+  /** The event codes of the RFC 4733 events in `packets` of payload type `pt`, in order: each press's end packets (sent three times) count once. */
+  function eventKeys(packets: readonly CapturedRtp[], pt: number): number[] {
+    const keys: number[] = [];
+    let previousEnd: number | undefined;
+    for (const p of packets) {
+      if (p.payloadType !== pt) continue;
+      const event = TelephoneEvent.parse(p.payload);
+      if (event.end && previousEnd !== event.event) keys.push(event.event);
+      previousEnd = event.end ? event.event : undefined;
+    }
+    return keys;
+  }
+
+  it('audio both ways; keys before any payment reach the PBX: RFC 4733 regenerated, INFO relayed; BYE from the caller', { timeout: 60_000 }, async () => {
+    const port = await sippPorts.next();
+    const toPbx: Capture = await startCapture({ filter: `udp and dst port ${pbxPort + 2}` });
+    const toCaller: Capture = await startCapture({ filter: `udp and dst port ${port + 2}` });
+    const pbxRun = pbx('pbx-answer.xml');
+    const callerRun = await carrier(join(SIPP_DIR, 'inline', 'carrier-talk.xml'), port, '-key', 'keys', '1#', '-key', 'infokey', '5', '-key', 'audio', `${voices.caller},-1,0`, '-d', '4000');
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+    const atPbx = rtpTo(await toPbx.stop(), pbxPort + 2);
+    const atCaller = rtpTo(await toCaller.stop(), port + 2);
+    // RFC 4733 §3.2: 1 is event 1, # is event 11; the INFO key went as INFO (the PBX scenario checked it).
+    expect(eventKeys(atPbx, PBX_EVENT_PT)).toEqual([1, 11]);
+    expect(framesDominatedBy(pcmuAudio(atPbx), CALLER_HZ)).toBeGreaterThan(100);
+    expect(framesDominatedBy(pcmuAudio(atCaller), AGENT_HZ)).toBeGreaterThan(100);
+  });
+
+  it('hold and unhold from the PBX reach the caller as re-INVITEs (sendonly, then sendrecv); BYE from the PBX ends the caller', { timeout: 60_000 }, async () => {
+    const port = await sippPorts.next();
+    const toCaller = await startCapture({ filter: `udp and dst port ${port + 2}` });
+    const pbxRun = pbx('pbx-hold-bye.xml');
+    const callerRun = await carrier(join(SIPP_DIR, 'inline', 'carrier-held.xml'), port, '-key', 'audio', `${voices.caller},-1,0`);
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+    expect(framesDominatedBy(pcmuAudio(rtpTo(await toCaller.stop(), port + 2)), AGENT_HZ)).toBeGreaterThan(100);
+  });
+
+  it('a CANCEL from the caller while the PBX rings reaches the PBX', { timeout: 60_000 }, async () => {
+    const port = await sippPorts.next();
+    const pbxRun = pbx('pbx-ring-cancelled.xml');
+    const callerRun = await carrier(join(projectRoot(), 'tests/integration/media-server/caller-ring-cancel.xml'), port);
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+  });
+
+  it('a 486 from the PBX reaches the caller', { timeout: 60_000 }, async () => {
+    const port = await sippPorts.next();
+    const pbxRun = startSipp(['-sf', join(projectRoot(), 'tests/integration/sip-core/scenarios/uas-busy.xml'), '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2), '-m', '1']).done;
+    const callerRun = await carrier(join(SIPP_DIR, 'inline', 'carrier-refused.xml'), port);
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+  });
+
+  it('a blind transfer (REFER) from the PBX is followed: the caller stays on our leg and talks with the third party', { timeout: 60_000 }, async () => {
+    const port = await sippPorts.next();
+    const thirdPort = await sippPorts.next();
+    const third = startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(thirdPort), '-mp', String(thirdPort + 2), '-m', '1', '-key', 'voice', `${voices.third},-1,0`]);
+    const toCaller = await startCapture({ filter: `udp and dst port ${port + 2}` });
+    const toThird = await startCapture({ filter: `udp and dst port ${thirdPort + 2}` });
+    const pbxRun = pbx('pbx-refer.xml', '-key', 'target', `sip:third@127.0.0.1:${thirdPort}`);
+    const callerRun = await carrier(join(SIPP_DIR, 'inline', 'carrier-talk.xml'), port, '-key', 'keys', '1', '-key', 'infokey', '5', '-key', 'audio', `${voices.caller},-1,0`, '-d', '7000');
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+    expect(...ok(await third.done)).toBe(0);
+    expect(framesDominatedBy(pcmuAudio(rtpTo(await toCaller.stop(), port + 2)), THIRD_HZ)).toBeGreaterThan(50);
+    expect(framesDominatedBy(pcmuAudio(rtpTo(await toThird.stop(), thirdPort + 2)), CALLER_HZ)).toBeGreaterThan(50);
+  });
+});
