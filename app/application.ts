@@ -36,6 +36,7 @@ import { sipTlsOptions } from './sip-tls-files.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { InlineCalls } from '../ivr/call/inline-calls.js';
+import { inlineCallControl } from './inline-call-control.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
@@ -326,6 +327,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           reversals,
           records,
           authoriser,
+          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
         });
       },
     });

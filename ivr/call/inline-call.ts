@@ -55,6 +55,10 @@ export class InlineCall {
   /** Dials in progress (the PBX, a transfer target): cancelled when the caller goes. */
   readonly #dialling = new Set<AbortController>();
   readonly #pbxListeners = new Map<CallLeg, () => void>();
+  /** The session of the payment running on the call, if one is. */
+  #payment: string | undefined;
+  /** Payments started on this call, by their idempotency key. */
+  readonly #paymentsByKey = new Map<string, string>();
 
   constructor(caller: InboundCall, options: InlineCallOptions) {
     this.caller = caller;
@@ -82,6 +86,31 @@ export class InlineCall {
   /** Settles when both legs are gone. */
   get ended(): Promise<void> {
     return this.#ended;
+  }
+
+  /** The session of the payment running on the call now. */
+  get payment(): string | undefined {
+    return this.#payment;
+  }
+
+  /** Marks a payment as running on the call; false when one already is. */
+  claimPayment(sessionId: string): boolean {
+    if (this.#payment !== undefined) return false;
+    this.#payment = sessionId;
+    return true;
+  }
+
+  releasePayment(sessionId: string): void {
+    if (this.#payment === sessionId) this.#payment = undefined;
+  }
+
+  /** The session a payment request with this idempotency key made on this call. */
+  paymentByKey(idempotencyKey: string): string | undefined {
+    return this.#paymentsByKey.get(idempotencyKey);
+  }
+
+  rememberPaymentKey(idempotencyKey: string, sessionId: string): void {
+    this.#paymentsByKey.set(idempotencyKey, sessionId);
   }
 
   /** Dials the PBX and, once it answers, answers the caller and bridges both. Resolves when set up or refused. */

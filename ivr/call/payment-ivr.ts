@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
+import type { CallLeg, DtmfEvent, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
 import type { EntryMode } from '../../domain/payment-types.js';
 import type { AgentUnavailableReason, PaymentFlowOptions, ProgressEvent } from '../flow/flow-types.js';
 import type { PromptLanguage } from '../prompts/prompt-texts.js';
@@ -102,6 +102,57 @@ export class PaymentIvr {
     if (this.#options.inline?.accepts(call)) return this.#options.inline.relay(call);
     this.#options.logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
     await call.reject(404, 'Not Found');
+  }
+
+  /**
+   * In-line mode: runs `session`'s payment on the live in-line call
+   * `callId`, on the caller's leg, as on an agent-assisted call whose agent
+   * is the PBX leg (already bridged): prompts to the caller only, keys
+   * masked towards the PBX from the start to the end of the payment, the
+   * secure window as ever. The caller is never hung up: the conversation
+   * goes on after the result. 'no-call' when the call is not connected,
+   * 'busy' when a payment runs on it already.
+   */
+  payOnCall(callId: string, session: PaymentSessionRecord): 'started' | 'no-call' | 'busy' {
+    const inline = this.#options.inline?.get(callId);
+    if (!inline || inline.state !== 'connected' || inline.caller.ended) return 'no-call';
+    if (!inline.claimPayment(session.id)) return 'busy';
+    const { deps, agentAssisted } = this.#options;
+    const call = inline.caller;
+    const prompts = this.#catalogue(session.language);
+    const payment = new PaymentCall(deps, {
+      callId: call.id,
+      session,
+      media: new LegCallMedia({
+        leg: call,
+        prompts,
+        recording: this.#startRecording(call, () => session.id, false),
+        muteInSecureWindow: agentAssisted.muteAgentDuringCapture,
+        release: () => undefined,
+      }),
+      flow: { ...this.#options.flow, mode: 'agent-assisted', autoCapture: session.autoCapture },
+      language: prompts.language,
+      answeredAt: this.#now(),
+    });
+    agentAssisted.liveSessions.register(session.id, payment);
+    const onDtmf = (event: DtmfEvent): void => {
+      this.#metrics.dtmf(event.method);
+      payment.digit(event.key);
+    };
+    const onEnded = (): void => payment.hangup();
+    call.on('dtmf', onDtmf);
+    call.on('ended', onEnded);
+    this.#calls.add(payment);
+    this.#metrics.callStarted('agent-assisted');
+    payment.start();
+    void payment.done.then((result) => {
+      call.off('dtmf', onDtmf);
+      call.off('ended', onEnded);
+      inline.releasePayment(session.id);
+      this.#calls.delete(payment);
+      this.#metrics.callEnded('agent-assisted', result);
+    });
+    return 'started';
   }
 
   async #direct(call: InboundCall): Promise<void> {
@@ -261,10 +312,10 @@ export class PaymentIvr {
    * before the recording is under control; a start that failed fails the
    * pause, and the flow holds capture (waiting-for-recorder).
    */
-  #startRecording(call: InboundCall, sessionId: () => string | undefined): CallRecording {
+  #startRecording(call: InboundCall, sessionId: () => string | undefined, own = true): CallRecording {
     const recordings: CallRecording[] = [];
     const dir = this.#options.recordingDir;
-    if (dir) {
+    if (dir && own) {
       const day = new Date().toISOString().slice(0, 10);
       mkdirSync(join(dir, day), { recursive: true, mode: 0o700 });
       const started = call.startRecording({ path: join(dir, day, `${call.id}.wav`) });

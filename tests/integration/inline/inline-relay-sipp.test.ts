@@ -1,12 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../app/project-root.js';
 import { TelephoneEvent } from '../../../media-server/embedded/media/telephone-event.js';
 import { startCapture, killAllCaptures, type Capture } from '../../../tools/capture/tcpdump.js';
+import { readPcapUdp } from '../../../tools/capture/pcap-reader.js';
 import { framesDominatedBy, pcmuAudio, rtpTo, type CapturedRtp } from '../../../tools/capture/rtp-capture.js';
-import { freePort, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { findCardDataInText } from '../../support/card-scan.js';
+import { detectKeys } from '../../unit/rtp/signals.js';
 import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
 import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
@@ -18,6 +21,10 @@ const AGENT_HZ = 1000;
 const THIRD_HZ = 2000;
 /** The telephone-event payload type the PBX scenarios declare. */
 const PBX_EVENT_PT = 101;
+// Public test card numbers (the sandbox PSP's table).
+const VISA = '4242424242424242';
+const EXPIRY = '1230';
+const CODE = '123';
 
 /**
  * In-line mode end to end: the system started as `npm start` starts it with
@@ -50,6 +57,7 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
       LOG_LEVEL: 'debug',
       INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`,
       INLINE_DIAL_TIMEOUT_MS: '10000',
+      SANDBOX_LATENCY_MS: '50',
     });
   }, 30_000);
 
@@ -141,5 +149,68 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     expect(...ok(await third.done)).toBe(0);
     expect(framesDominatedBy(pcmuAudio(rtpTo(await toCaller.stop(), port + 2)), THIRD_HZ)).toBeGreaterThan(50);
     expect(framesDominatedBy(pcmuAudio(rtpTo(await toThird.stop(), thirdPort + 2)), CALLER_HZ)).toBeGreaterThan(50);
+  });
+
+  /** Waits until the capture being written holds the end of an RFC 4733 event `code` (tcpdump writes each packet as it comes). */
+  async function eventSeen(capture: Capture, port: number, code: number): Promise<boolean> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        if (eventKeys(rtpTo(readPcapUdp(readFileSync(capture.path)), port), PBX_EVENT_PT).includes(code)) return true;
+      } catch {
+        // A packet half written: read again.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  function postStatus(path: string, body: unknown): Promise<Response> {
+    return fetch(`${system.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${system.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function statusOf(id: string, wanted: string): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const session = await system.api<Record<string, unknown>>(`/api/v1/sessions/${id}`);
+      if (session.status === wanted || Date.now() > deadline) return session;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('a payment on the live call through the API: approved; the menu key before it and the key after it reach the PBX, no card key does', { timeout: 90_000 }, async () => {
+    const port = await sippPorts.next();
+    const toPbx = await startCapture({ filter: `udp and dst port ${pbxPort + 2}` });
+    const agent = startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2), '-m', '1', '-key', 'voice', `${voices.agent},-1,0`]);
+    const keys = keyStepsInjection(join(work, 'pay-on-call.csv'), ['1', 3000], [VISA, 2500], [EXPIRY, 1500], [CODE, 9000], ['2', 2500]);
+    const callerRun = carrier(join(SIPP_DIR, 'direct-pay-hangup.xml'), port, ...keys);
+
+    // The PBX menu choice has gone through; now the agent takes the payment.
+    expect(await eventSeen(toPbx, pbxPort + 2, 1)).toBe(true);
+    const { calls } = await system.api<{ calls: { id: string; state: string; paymentSessionId: string | null }[] }>('/api/v1/calls');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ state: 'connected', paymentSessionId: null });
+    const request = { amount: 4250, currency: 'EUR', reference: 'INLINE-1', idempotencyKey: 'inline-test-key-1' };
+    const payment = await system.post<{ id: string; status: string; callId: string }>(`/api/v1/calls/${calls[0]!.id}/payments`, request);
+    expect(payment.callId).toBe(calls[0]!.id);
+    // The same key again: the same payment, not a second one.
+    expect((await system.post<{ id: string }>(`/api/v1/calls/${calls[0]!.id}/payments`, request)).id).toBe(payment.id);
+    // Another key while it runs: refused; an unknown call: not found.
+    expect((await postStatus(`/api/v1/calls/${calls[0]!.id}/payments`, { ...request, idempotencyKey: 'inline-test-key-2' })).status).toBe(409);
+    expect((await postStatus('/api/v1/calls/leg-unknown/payments', request)).status).toBe(404);
+
+    const run = await callerRun;
+    expect(...ok(run)).toBe(0);
+    expect(...ok(await agent.done)).toBe(0);
+    expect(await statusOf(payment.id, 'approved')).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+    const atPbx = rtpTo(await toPbx.stop(), pbxPort + 2);
+    // RFC 4733 events to the PBX: the key before the payment and the key after it, nothing between.
+    expect(eventKeys(atPbx, PBX_EVENT_PT)).toEqual([1, 2]);
+    expect(detectKeys(pcmuAudio(atPbx))).toEqual([]);
+    expect(findCardDataInText(system.output.join('\n'), [VISA])).toEqual([]);
   });
 });
