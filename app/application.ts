@@ -248,6 +248,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     mediaServer,
     payNumber: config.PAY_NUMBER,
     inline: inlineCalls,
+    inlineRecording: config.INLINE_RECORDING,
     prompts,
     language: config.LANGUAGE,
     recordingDir,

@@ -157,6 +157,8 @@ export const configSchema = z
       .optional(),
     /** In-line mode: the carrier addresses whose calls are relayed (CIDRs, as SIP_ALLOW); others get 404. */
     INLINE_CARRIERS: cidrList.default(['127.0.0.0/8', '::1/128']),
+    /** In-line mode: record each relayed call whole (two channels), paused in each payment's secure window; needs RECORDING=on. */
+    INLINE_RECORDING: booleanSetting.default(false),
     /** In-line mode: how long the PBX (or a transfer target) may ring before the caller gets 480. */
     INLINE_DIAL_TIMEOUT_MS: positiveMs.default(60_000),
     /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { DialError } from '../../media-server/media-server-errors.js';
 import type { Bridge, CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
+import type { CallRecording } from './leg-call-media.js';
 
 /**
  * Where a relayed call is:
@@ -55,6 +56,8 @@ export class InlineCall {
   /** Dials in progress (the PBX, a transfer target): cancelled when the caller goes. */
   readonly #dialling = new Set<AbortController>();
   readonly #pbxListeners = new Map<CallLeg, () => void>();
+  /** The whole call's recording (INLINE_RECORDING), which a payment pauses for its secure window. */
+  recording: CallRecording | undefined;
   /** The session of the payment running on the call, if one is. */
   #payment: string | undefined;
   /** Payments started on this call, by their idempotency key. */

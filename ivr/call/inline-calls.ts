@@ -34,8 +34,8 @@ export class InlineCalls {
     return this.#options.fromCarrier(call.sourceAddress) && DIALLED.test(call.calledUser);
   }
 
-  /** Relays `call` to the PBX; resolves when the call has ended. */
-  async relay(call: InboundCall): Promise<void> {
+  /** Relays `call` to the PBX; `onConnected` once both legs are bridged. Resolves when the call has ended. */
+  async relay(call: InboundCall, onConnected?: (inline: InlineCall) => void): Promise<void> {
     const target = this.#options.route.replaceAll('{user}', call.calledUser);
     const inline = new InlineCall(call, {
       mediaServer: this.#options.mediaServer,
@@ -46,6 +46,7 @@ export class InlineCalls {
     this.#calls.set(inline.id, inline);
     try {
       await inline.start();
+      if (inline.state === 'connected') onConnected?.(inline);
       await inline.ended;
     } finally {
       this.#calls.delete(inline.id);

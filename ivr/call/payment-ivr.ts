@@ -43,6 +43,8 @@ export interface PaymentIvrOptions {
   readonly agentAssisted: AgentAssistedOptions;
   /** In-line mode (INLINE_ROUTE): calls from the carrier to other numbers are relayed to the PBX. Default: off. */
   readonly inline?: InlineCalls | undefined;
+  /** INLINE_RECORDING: record each in-line call whole (the caller's leg, both ways), paused in each payment's secure window. */
+  readonly inlineRecording?: boolean;
   /** Where call recordings go; undefined = RECORDING=off. */
   readonly recordingDir: string | undefined;
   /** The contact centre's own recorder (RECORDER_WEBHOOK_URL), paused and resumed with ours. */
@@ -99,7 +101,13 @@ export class PaymentIvr {
     const claim = sessionClaimOf(call);
     if (claim) return this.#agentAssisted(call, claim);
     if (call.calledUser === this.#options.payNumber) return this.#direct(call);
-    if (this.#options.inline?.accepts(call)) return this.#options.inline.relay(call);
+    if (this.#options.inline?.accepts(call)) {
+      return this.#options.inline.relay(call, (inline) => {
+        if (!this.#options.inlineRecording) return;
+        inline.recording = this.#startRecording(call, () => inline.payment);
+        call.on('ended', () => void call.stopRecording().catch(() => undefined));
+      });
+    }
     this.#options.logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
     await call.reject(404, 'Not Found');
   }
@@ -126,7 +134,8 @@ export class PaymentIvr {
       media: new LegCallMedia({
         leg: call,
         prompts,
-        recording: this.#startRecording(call, () => session.id, false),
+        // The whole call's recording, or the external recorder alone for this payment.
+        recording: inline.recording ?? this.#startRecording(call, () => session.id, false),
         muteInSecureWindow: agentAssisted.muteAgentDuringCapture,
         release: () => undefined,
       }),

@@ -13,6 +13,8 @@ import { detectKeys } from '../../unit/rtp/signals.js';
 import { startSystem, type RunningSystem } from '../../../tools/system-process.js';
 import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import { sidecarOf } from '../../support/recordings.js';
+import { auditRecordings } from '../../../tools/audit/recording-audit.js';
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
 /** Each party's voice: a steady tone at a frequency of its own, none of them a DTMF frequency. */
@@ -39,6 +41,7 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
   const sippPorts = new SippPortSequence(38000);
   let system: RunningSystem;
   let pbxPort: number;
+  const dataDir = testDataDir('inline-relay');
   const voices: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -52,7 +55,8 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
       SIP_PORT: String(await freePort(34000)),
       RTP_PORT_MIN: String(rtpBase),
       RTP_PORT_MAX: String(rtpBase + 198),
-      DATA_DIR: testDataDir('inline-relay'),
+      DATA_DIR: dataDir,
+      INLINE_RECORDING: 'on',
       HTTP_PORT: String(await freePort(31500)),
       LOG_LEVEL: 'debug',
       INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`,
@@ -212,5 +216,12 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     expect(eventKeys(atPbx, PBX_EVENT_PT)).toEqual([1, 2]);
     expect(detectKeys(pcmuAudio(atPbx))).toEqual([]);
     expect(findCardDataInText(system.output.join('\n'), [VISA])).toEqual([]);
+    // The whole call recorded, paused once: the payment's secure window, closed before the call ended.
+    const sidecar = sidecarOf(dataDir, payment.callId);
+    expect(sidecar.pauses).toHaveLength(1);
+    expect(sidecar.pauses[0]!.toSample).not.toBeNull();
+    const audit = auditRecordings(dataDir);
+    expect(audit.unreadable).toEqual([]);
+    expect(audit.findings).toEqual([]);
   });
 });
