@@ -35,6 +35,9 @@ import { createFreeswitchMediaServer } from './freeswitch-wiring.js';
 import { sipTlsOptions } from './sip-tls-files.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
+import { InlineCalls } from '../ivr/call/inline-calls.js';
+import { inlineCallControl } from './inline-call-control.js';
+import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
@@ -231,9 +234,21 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       logger.error({ err, callId, sessionId }, 'the external recorder could not be resumed after the interrupted call');
     });
   }
+  const carriers = new SourceFilter(config.INLINE_CARRIERS);
+  const inlineCalls = config.INLINE_ROUTE
+    ? new InlineCalls({
+        mediaServer,
+        route: config.INLINE_ROUTE,
+        fromCarrier: (address) => carriers.allows(address),
+        dialTimeoutMs: config.INLINE_DIAL_TIMEOUT_MS,
+        logger: logger.child({ component: 'inline' }),
+      })
+    : undefined;
   const ivr = new PaymentIvr({
     mediaServer,
     payNumber: config.PAY_NUMBER,
+    inline: inlineCalls,
+    inlineRecording: config.INLINE_RECORDING,
     prompts,
     language: config.LANGUAGE,
     recordingDir,
@@ -313,6 +328,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           reversals,
           records,
           authoriser,
+          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
         });
       },
     });

@@ -146,6 +146,21 @@ export const configSchema = z
     RELEASE_CALLER_AFTER_PAYMENT: booleanSetting.default(false),
     /** Agent-assisted: the agent hears the IVR's prompts too (they know where the caller is). */
     AGENT_HEARS_PROMPTS: booleanSetting.default(false),
+    /**
+     * In-line mode: calls from INLINE_CARRIERS to any other number than the
+     * pay number or pay-<code> are relayed to this PBX URI, `{user}` standing
+     * for the number dialled (sip:{user}@pbx.example.com:5060). Unset: off.
+     */
+    INLINE_ROUTE: z
+      .string()
+      .regex(/^sips?:[^\s<>"]+$/, 'a SIP URI such as sip:{user}@pbx.example.com:5060')
+      .optional(),
+    /** In-line mode: the carrier addresses whose calls are relayed (CIDRs, as SIP_ALLOW); others get 404. */
+    INLINE_CARRIERS: cidrList.default(['127.0.0.0/8', '::1/128']),
+    /** In-line mode: record each relayed call whole (two channels), paused in each payment's secure window; needs RECORDING=on. */
+    INLINE_RECORDING: booleanSetting.default(false),
+    /** In-line mode: how long the PBX (or a transfer target) may ring before the caller gets 480. */
+    INLINE_DIAL_TIMEOUT_MS: positiveMs.default(60_000),
     /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */
     SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
@@ -222,6 +237,10 @@ export const configSchema = z
       for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
         if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: 'required when MEDIA_SERVER=freeswitch' });
       }
+    }
+    if (c.INLINE_ROUTE !== undefined && c.MEDIA_SERVER !== 'embedded') {
+      // Relaying keys (RFC 4733 regenerated, INFO) and hold needs the embedded server's legs.
+      ctx.addIssue({ code: 'custom', path: ['INLINE_ROUTE'], message: 'in-line mode needs MEDIA_SERVER=embedded' });
     }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });

@@ -61,6 +61,12 @@ export interface CallLegEvents {
   dtmf: [event: DtmfEvent];
   /** The far end put the call on hold (true) or took it off hold (false). */
   hold: [held: boolean];
+  /**
+   * The far end asked us to call `target` instead of it (a blind transfer,
+   * SIP REFER, already accepted); `report` tells it how that went (the SIP
+   * status of the new call: 200, 486...). The leg stays up until it hangs up.
+   */
+  transferRequested: [target: string, report: (status: number) => void];
   ended: [event: LegEnded];
 }
 
@@ -104,6 +110,20 @@ export interface CallLeg {
   resumeRecording(): Promise<void>;
   stopRecording(): Promise<void>;
 
+  /**
+   * Puts this leg's party on hold (SIP re-INVITE, a=sendonly: it hears what
+   * we send, we ignore what it says) or takes it off hold (sendrecv), for
+   * relaying another leg's hold. Embedded media server only.
+   */
+  setHold?(held: boolean): Promise<void>;
+  /**
+   * Sends a key press to this leg's party: an RFC 4733 event when its SDP
+   * declared telephone-event, else SIP INFO (`application/dtmf-relay`);
+   * `method: 'info'` always sends INFO. For relaying another leg's keys
+   * (in-line mode, outside the secure window). Embedded media server only.
+   */
+  sendDtmf?(key: DtmfKey, options?: { readonly method?: 'rfc4733' | 'info'; readonly durationMs?: number }): Promise<void>;
+
   /** Blind transfer (SIP REFER). Resolves when the far end accepted it. */
   transfer(target: string): Promise<void>;
   /** Ends the leg (BYE, or CANCEL/reject if not yet answered). Safe to call twice. */
@@ -118,7 +138,11 @@ export interface InboundCall extends CallLeg {
   readonly calledUser: string;
   /** Request headers, names in lower case (for X-Payment-Session and the like). */
   readonly headers: ReadonlyMap<string, string>;
+  /** The address the call came from (the carrier's, for in-line mode's INLINE_CARRIERS). */
+  readonly sourceAddress: string;
 
+  /** Tells the caller the call is ringing (180) or progressing (183), before the answer. */
+  progress?(status: 180 | 183): void;
   answer(): Promise<void>;
   /** Refuses the call with a final status (403, 404, 486, 488, 503...). */
   reject(status: number, reason?: string): Promise<void>;
@@ -130,6 +154,20 @@ export interface DialOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Give up (CANCEL) after this long without an answer. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Each provisional response above 100 (180, 183) before the answer. */
+  readonly onProgress?: (status: number) => void;
+  /** Aborting it before the answer cancels the call (CANCEL); `dial` rejects with DialError 'cancelled'. */
+  readonly signal?: AbortSignal;
+}
+
+export interface BridgeOptions {
+  /**
+   * Keys pressed on either leg while its DTMF masking is off are sent on to
+   * the other leg (`sendDtmf`: RFC 4733 regenerated, INFO as INFO; in-band
+   * tones pass in the audio anyway). For in-line mode. Default false: no key
+   * ever passes by signalling or RFC 4733 (agent-assisted calls).
+   */
+  readonly relayDtmf?: boolean;
 }
 
 /** Joins two legs' media: each hears the other (subject to masking and mute). */
@@ -162,5 +200,5 @@ export interface MediaServer {
 
   /** Places an outbound call; resolves once answered, rejects if refused or not answered. */
   dial(target: string, options?: DialOptions): Promise<CallLeg>;
-  bridge(a: CallLeg, b: CallLeg): Bridge;
+  bridge(a: CallLeg, b: CallLeg, options?: BridgeOptions): Bridge;
 }

@@ -30,6 +30,7 @@ import {
   voidRequest,
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
+import { mountCallRoutes, type LiveCallControl } from './call-routes.js';
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
@@ -61,6 +62,8 @@ export interface ApiDeps {
   readonly records?: PspRecordStore;
   /** Merchant-initiated charges on stored cards (with `records`); without it that endpoint answers 404. */
   readonly authoriser?: Authoriser;
+  /** In-line mode's live calls; without it the /calls endpoints answer 404. */
+  readonly calls?: LiveCallControl;
 }
 
 type Locals = { principal: Principal };
@@ -376,6 +379,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     });
     res.json(verdict);
   });
+
+  if (deps.calls) mountCallRoutes(app, deps, deps.calls, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
 
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);

@@ -172,3 +172,21 @@ export const auditVerificationView = z.union([
 ]);
 
 export const errorView = z.object({ error: z.string(), field: z.string().optional(), message: z.string().optional() });
+
+/** POST /calls/{callId}/payments: a payment on a live in-line call. */
+export const createCallPaymentRequest = z
+  .object({
+    amount: z.number().int().min(0).max(100_000_000).describe('Amount in minor units (cents, pence)'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+    reference: z.string().min(1).max(64).describe("The merchant's order or invoice reference"),
+    description: z.string().max(200).optional(),
+    tokenise: z.boolean().optional().describe("Store the card at the PSP for repeat payments (default: true when amount is 0)"),
+    idempotencyKey: z.string().min(8).max(128).describe('The same key on the same call returns the same payment'),
+  })
+  .strict();
+
+/** POST /calls/{callId}/payments/{id}: capture a field now, or complete or cancel the payment. */
+export const updateCallPaymentRequest = z.union([
+  z.object({ capture: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict(),
+  z.object({ status: z.enum(['complete', 'cancel']) }).strict(),
+]);

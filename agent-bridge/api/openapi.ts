@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   auditVerificationView,
   auditView,
+  createCallPaymentRequest,
   createSessionRequest,
   errorView,
   fieldCommand,
@@ -15,6 +16,7 @@ import {
   sessionView,
   tokenChargeRequest,
   tokenChargeResult,
+  updateCallPaymentRequest,
   voidRequest,
 } from './api-schemas.js';
 
@@ -168,6 +170,40 @@ export function openApiDocument(): Record<string, unknown> {
             '401': errors['401'],
             '403': jsonResponse('Not a supervisor', errorView),
           },
+        },
+      },
+      '/api/v1/calls': {
+        get: {
+          summary: 'In-line mode: the live calls relayed to the PBX (supervisors and API keys all, agents their own; caller numbers masked to the last four digits for agents). 404 when INLINE_ROUTE is unset',
+          security: [{ bearer: [] }, { cookie: [] }],
+          responses: { '200': { description: '`calls`: id, callerNumber, startedAt, state, agentId, paymentSessionId' }, '401': errors['401'] },
+        },
+      },
+      '/api/v1/calls/{callId}/payments': {
+        post: {
+          summary: "In-line mode: a payment on the live call, captured from the caller's keys at once (a short prompt to the caller only; keys masked towards the PBX until the payment ends). The session resource of /sessions",
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'callId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: jsonBody(createCallPaymentRequest),
+          responses: {
+            '200': jsonResponse('The same idempotency key again on this call: the payment made the first time', sessionView),
+            '201': jsonResponse('Started', sessionView),
+            '404': jsonResponse('No such live call', errorView),
+            '409': jsonResponse('A payment is running on the call', errorView),
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/calls/{callId}/payments/{id}': {
+        post: {
+          summary: 'In-line mode: `{capture: field}` captures a field now; `{status: "complete"}` authorises, `{status: "cancel"}` ends the payment',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [
+            { name: 'callId', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: jsonBody(updateCallPaymentRequest),
+          responses: { '202': jsonResponse('Applied', sessionView), '404': jsonResponse('No such call or payment', errorView), '409': jsonResponse('Not possible in the current state', errorView), ...errors },
         },
       },
       '/api/v1/payments': {

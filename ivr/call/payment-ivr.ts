@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
+import type { CallLeg, DtmfEvent, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
 import type { EntryMode } from '../../domain/payment-types.js';
 import type { AgentUnavailableReason, PaymentFlowOptions, ProgressEvent } from '../flow/flow-types.js';
 import type { PromptLanguage } from '../prompts/prompt-texts.js';
 import type { PromptCatalogue } from '../prompts/prompt-catalogue.js';
 import type { PaymentSessionRecord } from '../../store/payment-store.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
+import type { InlineCalls } from './inline-calls.js';
 import { LegCallMedia, NO_RECORDING, type CallRecording } from './leg-call-media.js';
 import type { LiveSessions } from './live-sessions.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
@@ -40,6 +41,10 @@ export interface PaymentIvrOptions {
   /** Flow settings shared by every call. */
   readonly flow: Omit<PaymentFlowOptions, 'mode' | 'order' | 'autoCapture'>;
   readonly agentAssisted: AgentAssistedOptions;
+  /** In-line mode (INLINE_ROUTE): calls from the carrier to other numbers are relayed to the PBX. Default: off. */
+  readonly inline?: InlineCalls | undefined;
+  /** INLINE_RECORDING: record each in-line call whole (the caller's leg, both ways), paused in each payment's secure window. */
+  readonly inlineRecording?: boolean;
   /** Where call recordings go; undefined = RECORDING=off. */
   readonly recordingDir: string | undefined;
   /** The contact centre's own recorder (RECORDER_WEBHOOK_URL), paused and resumed with ours. */
@@ -51,7 +56,8 @@ export interface PaymentIvrOptions {
  * Answers the calls the media server receives and runs a payment on each:
  * the direct pay number, and transfers into an agent's payment session
  * (pay-<code> or X-Payment-Session), where the IVR calls the agent back and
- * bridges both so they keep talking while the card is keyed.
+ * bridges both so they keep talking while the card is keyed. In in-line
+ * mode, a carrier's call to any other number is relayed to the PBX.
  */
 export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
@@ -95,8 +101,67 @@ export class PaymentIvr {
     const claim = sessionClaimOf(call);
     if (claim) return this.#agentAssisted(call, claim);
     if (call.calledUser === this.#options.payNumber) return this.#direct(call);
+    if (this.#options.inline?.accepts(call)) {
+      return this.#options.inline.relay(call, (inline) => {
+        if (!this.#options.inlineRecording) return;
+        inline.recording = this.#startRecording(call, () => inline.payment);
+        call.on('ended', () => void call.stopRecording().catch(() => undefined));
+      });
+    }
     this.#options.logger.info({ leg: call.id, called: call.calledUser }, 'call to an unknown number refused');
     await call.reject(404, 'Not Found');
+  }
+
+  /**
+   * In-line mode: runs `session`'s payment on the live in-line call
+   * `callId`, on the caller's leg, as on an agent-assisted call whose agent
+   * is the PBX leg (already bridged): prompts to the caller only, keys
+   * masked towards the PBX from the start to the end of the payment, the
+   * secure window as ever. The caller is never hung up: the conversation
+   * goes on after the result. 'no-call' when the call is not connected,
+   * 'busy' when a payment runs on it already.
+   */
+  payOnCall(callId: string, session: PaymentSessionRecord): 'started' | 'no-call' | 'busy' {
+    const inline = this.#options.inline?.get(callId);
+    if (!inline || inline.state !== 'connected' || inline.caller.ended) return 'no-call';
+    if (!inline.claimPayment(session.id)) return 'busy';
+    const { deps, agentAssisted } = this.#options;
+    const call = inline.caller;
+    const prompts = this.#catalogue(session.language);
+    const payment = new PaymentCall(deps, {
+      callId: call.id,
+      session,
+      media: new LegCallMedia({
+        leg: call,
+        prompts,
+        // The whole call's recording, or the external recorder alone for this payment.
+        recording: inline.recording ?? this.#startRecording(call, () => session.id, false),
+        muteInSecureWindow: agentAssisted.muteAgentDuringCapture,
+        release: () => undefined,
+      }),
+      flow: { ...this.#options.flow, mode: 'agent-assisted', autoCapture: session.autoCapture },
+      language: prompts.language,
+      answeredAt: this.#now(),
+    });
+    agentAssisted.liveSessions.register(session.id, payment);
+    const onDtmf = (event: DtmfEvent): void => {
+      this.#metrics.dtmf(event.method);
+      payment.digit(event.key);
+    };
+    const onEnded = (): void => payment.hangup();
+    call.on('dtmf', onDtmf);
+    call.on('ended', onEnded);
+    this.#calls.add(payment);
+    this.#metrics.callStarted('agent-assisted');
+    payment.start();
+    void payment.done.then((result) => {
+      call.off('dtmf', onDtmf);
+      call.off('ended', onEnded);
+      inline.releasePayment(session.id);
+      this.#calls.delete(payment);
+      this.#metrics.callEnded('agent-assisted', result);
+    });
+    return 'started';
   }
 
   async #direct(call: InboundCall): Promise<void> {
@@ -256,10 +321,10 @@ export class PaymentIvr {
    * before the recording is under control; a start that failed fails the
    * pause, and the flow holds capture (waiting-for-recorder).
    */
-  #startRecording(call: InboundCall, sessionId: () => string | undefined): CallRecording {
+  #startRecording(call: InboundCall, sessionId: () => string | undefined, own = true): CallRecording {
     const recordings: CallRecording[] = [];
     const dir = this.#options.recordingDir;
-    if (dir) {
+    if (dir && own) {
       const day = new Date().toISOString().slice(0, 10);
       mkdirSync(join(dir, day), { recursive: true, mode: 0o700 });
       const started = call.startRecording({ path: join(dir, day, `${call.id}.wav`) });

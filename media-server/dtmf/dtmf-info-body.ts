@@ -38,3 +38,8 @@ function toDigit(value: string, durationMs: number | undefined): InfoDigit | und
   if (!key) return undefined;
   return durationMs === undefined ? { key } : { key, durationMs };
 }
+
+/** A key press as an INFO body in the `application/dtmf-relay` format `parseDtmfInfo` reads. */
+export function formatDtmfInfo(key: DtmfKey, durationMs = 160): { readonly contentType: string; readonly body: Buffer } {
+  return { contentType: 'application/dtmf-relay', body: Buffer.from(`Signal=${key}\r\nDuration=${Math.round(durationMs)}\r\n`, 'latin1') };
+}

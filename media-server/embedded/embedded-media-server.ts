@@ -3,8 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type {
   Bridge,
+  BridgeOptions,
   CallLeg,
   DialOptions,
+  DtmfEvent,
   Listener,
   MediaServer,
   MediaServerEvents,
@@ -23,6 +25,7 @@ import {
   SdpError,
   SrtpRefusedError,
   type LocalMedia,
+  type MediaDirection,
   type NegotiatedAudio,
   type OfferAnswer,
   type SrtpPolicy,
@@ -42,6 +45,7 @@ import {
 } from './sip/transport/sip-transport.js';
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
+import { SipCancelledError } from './sip/user-agent/user-agent-errors.js';
 import type { DigestCredentials } from './sip/user-agent/digest-authorization.js';
 import { parseSipUri } from './sip/message/index.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
@@ -283,11 +287,17 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       timeoutMs: options.timeoutMs ?? 30_000,
       credentials: this.#credentialsFor(target),
     });
+    const { onProgress, signal } = options;
+    if (onProgress) outgoing.on('provisional', (status) => status > 100 && onProgress(status));
+    const cancel = (): void => outgoing.cancel();
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
     let dialog;
     try {
       dialog = await outgoing.dialog;
     } catch (err) {
       await media.close();
+      if (err instanceof SipCancelledError) throw new DialError('cancelled');
       if (err instanceof SipTransportError) {
         // A refused connection or a certificate that did not verify: say which, once, here.
         this.#logger.warn({ target, cause: (err.cause as Error | undefined)?.message ?? err.message }, 'outgoing call could not reach its target');
@@ -299,11 +309,14 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
         this.#logger.warn({ target, status, configured: this.#credentialsFor(target) !== undefined }, 'outgoing call: the target refused our credentials (SIP_OUTBOUND_AUTH)');
       }
       throw new DialError(status ? 'rejected' : 'no-answer', status);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
     const leg = new EmbeddedCallLeg({
       id: newOpaqueId('leg'),
       media,
       answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
+      reoffer: (direction, current) => reoffer(nextLocal(), direction, current),
       onError: (e) => this.#legError(e),
     });
     try {
@@ -319,15 +332,17 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     return leg;
   }
 
-  bridge(a: CallLeg, b: CallLeg): Bridge {
+  bridge(a: CallLeg, b: CallLeg, options: BridgeOptions = {}): Bridge {
     if (!(a instanceof EmbeddedCallLeg) || !(b instanceof EmbeddedCallLeg)) {
       throw new TypeError('the embedded media server bridges only its own legs');
     }
     const bridge = new MediaBridge(mediaOf(a), mediaOf(b));
+    const relays = options.relayDtmf ? [relayKeys(a, b, (e) => this.#legError(e)), relayKeys(b, a, (e) => this.#legError(e))] : [];
     let open = true;
     const unbridge = (): void => {
       if (!open) return;
       open = false;
+      for (const stop of relays) stop();
       bridge.unbridge();
     };
     a.on('ended', unbridge);
@@ -354,6 +369,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       id: newOpaqueId('leg'),
       media,
       answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
+      reoffer: (direction, current) => reoffer(nextLocal(), direction, current),
       invite,
       answerSdp: answer.sdp,
       negotiated: answer.negotiated,
@@ -453,6 +469,27 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   #legError(err: unknown): void {
     this.#logger.warn({ err }, 'call leg error');
   }
+}
+
+/** Our offer to change a leg's direction, with the keys it uses now (RFC 4568 §7.1.4: kept on a re-offer). */
+function reoffer(local: LocalMedia, direction: MediaDirection, current: NegotiatedAudio | undefined): { sdp: string; readAnswer: (answerSdp: string) => NegotiatedAudio } {
+  const crypto = current?.srtp ? [current.srtp.local] : [];
+  return { sdp: createOffer(local, direction, crypto), readAnswer: (answerSdp) => readAnswer(answerSdp, crypto) };
+}
+
+/**
+ * Keys `from`'s party presses while its masking is off, sent on to `to`'s:
+ * RFC 4733 and INFO by the same method (in-band tones are in the audio
+ * already). The masking is read when the press is reported, so a key of
+ * the secure window never passes. Returns the function that stops it.
+ */
+function relayKeys(from: EmbeddedCallLeg, to: EmbeddedCallLeg, onError: (err: unknown) => void): () => void {
+  const listener = (event: DtmfEvent): void => {
+    if (event.method === 'inband' || from.media.dtmfMasking || to.ended) return;
+    to.sendDtmf(event.key, { method: event.method, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) }).catch(onError);
+  };
+  from.on('dtmf', listener);
+  return () => from.off('dtmf', listener);
 }
 
 /** Every leg of this server was opened on an RtpSession by #openMedia. */

@@ -383,6 +383,7 @@ export class FreeswitchInboundCall extends FreeswitchCallLeg implements InboundC
   readonly from: string;
   readonly calledUser: string;
   readonly headers: ReadonlyMap<string, string>;
+  readonly sourceAddress: string;
   readonly #req: SrfRequest;
   readonly #res: SrfResponse;
   readonly #connect: ConnectCaller;
@@ -394,6 +395,7 @@ export class FreeswitchInboundCall extends FreeswitchCallLeg implements InboundC
     this.#res = options.res;
     this.#connect = options.connect;
     this.calledUser = options.req.calledNumber;
+    this.sourceAddress = options.req.source_address;
     this.from = uriOf(options.req.get('From') ?? '');
     const headers = new Map<string, string>();
     for (const [name, value] of Object.entries(options.req.headers)) headers.set(name.toLowerCase(), value);

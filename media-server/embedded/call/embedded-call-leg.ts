@@ -13,10 +13,11 @@ import type {
   RecordingOptions,
 } from '../../media-server-port.js';
 import type { DtmfKey } from '../../../domain/dtmf-key.js';
-import type { NegotiatedAudio, OfferAnswer } from '../sdp/sdp-negotiator.js';
+import type { MediaDirection, NegotiatedAudio, OfferAnswer } from '../sdp/sdp-negotiator.js';
 import type { InviteSession, IncomingInvite } from '../sip/user-agent/sip-user-agent.js';
 import type { TransportAddress } from '../sip/transport/sip-transport.js';
-import { parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';
+import { formatDtmfInfo, parseDtmfInfo } from '../../dtmf/dtmf-info-body.js';
+import { parseNameAddr } from '../sip/message/index.js';
 
 /** What a leg needs of its RTP session (media-server/embedded/rtp). */
 export interface LegMedia {
@@ -34,6 +35,9 @@ export interface LegMedia {
   stopRecording(): Promise<void>;
   /** A key press that came by signalling (INFO), so the session can count each press once. */
   reportDtmf(key: DtmfKey, method: 'info', durationMs?: number): void;
+  /** Sends a key press as RFC 4733 events; false when the remote declared no telephone-event. */
+  sendTelephoneEvent(key: DtmfKey, durationMs?: number): boolean;
+  readonly dtmfMasking: boolean;
   on(event: 'dtmf', listener: (event: DtmfEvent) => void): unknown;
   close(): Promise<void> | void;
 }
@@ -47,8 +51,16 @@ export interface EmbeddedCallLegOptions {
    * what the leg uses now. Throws for an offer to refuse with 488.
    */
   readonly answerReoffer: (offerSdp: string, source: TransportAddress, current: NegotiatedAudio | undefined) => OfferAnswer;
+  /**
+   * A new offer of ours with the leg's next SDP version and this direction,
+   * and how to read its answer (for `setHold`).
+   */
+  readonly reoffer: (direction: MediaDirection, current: NegotiatedAudio | undefined) => { sdp: string; readAnswer: (answerSdp: string) => NegotiatedAudio };
   readonly onError?: (err: unknown) => void;
 }
+
+/** RFC 3515 §2.4.5: a NOTIFY body is a message/sipfrag status line. */
+const SIPFRAG_REASONS: Readonly<Record<number, string>> = { 100: 'Trying', 200: 'OK', 486: 'Busy Here', 487: 'Request Terminated', 404: 'Not Found', 480: 'Temporarily Unavailable', 503: 'Service Unavailable' };
 
 /** A party of a call on the embedded media server: one SIP dialog and one RTP session. */
 export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
@@ -56,6 +68,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   /** The leg's RTP session; for the embedded server's bridge, not for callers of the port. */
   readonly media: LegMedia;
   readonly #answerReoffer: EmbeddedCallLegOptions['answerReoffer'];
+  readonly #reoffer: EmbeddedCallLegOptions['reoffer'];
   readonly #onError: (err: unknown) => void;
   #dialog: InviteSession | undefined;
   #ended = false;
@@ -67,6 +80,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.id = options.id;
     this.media = options.media;
     this.#answerReoffer = options.answerReoffer;
+    this.#reoffer = options.reoffer;
     this.#onError = options.onError ?? (() => undefined);
     this.media.on('dtmf', (event) => this.#onDtmf(event));
   }
@@ -96,6 +110,17 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
         reject(488);
         this.#onError(err);
       }
+    });
+    dialog.on('refer', (req) => {
+      const referTo = req.headers.get('Refer-To') ?? '';
+      let target: string;
+      try {
+        target = parseNameAddr(referTo).uri;
+      } catch (err) {
+        this.#onError(err);
+        return;
+      }
+      this.emit('transferRequested', target, (status) => this.#notifyTransfer(dialog, status));
     });
     dialog.on('ended', (reason) => {
       this.end(reason === 'remote-bye' ? 'remote-hangup' : reason === 'local-bye' ? 'local-hangup' : 'failed');
@@ -151,6 +176,35 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     return this.media.stopRecording();
   }
 
+  async setHold(held: boolean): Promise<void> {
+    const dialog = this.#dialog;
+    if (!dialog || this.#ended) return;
+    const offer = this.#reoffer(held ? 'sendonly' : 'sendrecv', this.media.remote);
+    const answer = await dialog.reinvite(offer.sdp);
+    this.media.setRemote(offer.readAnswer(answer));
+  }
+
+  async sendDtmf(key: DtmfKey, options: { readonly method?: 'rfc4733' | 'info'; readonly durationMs?: number } = {}): Promise<void> {
+    const dialog = this.#dialog;
+    if (!dialog || this.#ended) return;
+    if (options.method !== 'info' && this.media.sendTelephoneEvent(key, options.durationMs)) return;
+    const info = formatDtmfInfo(key, options.durationMs);
+    await dialog.request('INFO', { body: info.body, contentType: info.contentType });
+  }
+
+  /** RFC 3515 §2.4.4: the outcome of the REFER as a final NOTIFY with a sipfrag body. */
+  #notifyTransfer(dialog: InviteSession, status: number): void {
+    const final = status >= 200;
+    const body = Buffer.from(`SIP/2.0 ${status} ${SIPFRAG_REASONS[status] ?? 'Unknown'}\r\n`, 'latin1');
+    dialog
+      .request('NOTIFY', {
+        headers: { Event: 'refer', 'Subscription-State': final ? 'terminated;reason=noresource' : 'active;expires=60' },
+        body,
+        contentType: 'message/sipfrag;version=2.0',
+      })
+      .catch((err: unknown) => this.#onError(err));
+  }
+
   async transfer(target: string): Promise<void> {
     if (!this.#dialog) throw new Error('cannot transfer a leg that is not answered');
     await this.#dialog.refer(target);
@@ -186,6 +240,7 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
   readonly from: string;
   readonly calledUser: string;
   readonly headers: ReadonlyMap<string, string>;
+  readonly sourceAddress: string;
   readonly #invite: IncomingInvite;
   readonly #answerSdp: string;
   readonly #negotiated: NegotiatedAudio;
@@ -197,6 +252,7 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
     this.#answerSdp = options.answerSdp;
     this.from = options.invite.from;
     this.calledUser = options.invite.calledUser;
+    this.sourceAddress = options.invite.source.address;
     const headers = new Map<string, string>();
     for (const [name, value] of options.invite.request.headers.entries()) {
       const key = name.toLowerCase();
@@ -206,6 +262,10 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
     // No remote for the RTP session yet: nothing is sent to the caller before our answer (see answer()).
     this.#negotiated = options.negotiated;
     options.invite.on('cancelled', () => this.end('cancelled', 487));
+  }
+
+  progress(status: 180 | 183): void {
+    if (!this.#answered && !this.ended) this.#invite.progress(status);
   }
 
   async answer(): Promise<void> {

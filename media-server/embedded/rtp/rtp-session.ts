@@ -22,6 +22,7 @@ import { InvalidStateError } from './rtp-errors.js';
 import type { RtpPortAllocator } from './rtp-port-allocator.js';
 import { RtpSequenceTracker } from './rtp-sequence-tracker.js';
 import { SRTP_MAX_TAG_BYTES, SrtpContext, SrtpError } from './srtp-context.js';
+import { TelephoneEventSender } from './telephone-event-sender.js';
 
 /** What a session needs of the clock: a `MediaClock`, or a hand-driven one in tests. */
 export interface FrameScheduler {
@@ -152,7 +153,9 @@ interface MutableEventFields {
  * stretches over the whole press; an accepted one stops a play
  * started with `bargeIn` and is emitted as `dtmf`. RFC 4733 events are
  * never forwarded: the peer only ever gets audio we produce. Listener errors
- * are logged, never thrown into the RTP loop.
+ * are logged, never thrown into the RTP loop. `sendTelephoneEvent` sends a
+ * key press of our own to this leg's party (the in-line relay regenerates
+ * the caller's keys towards the PBX that way, outside the secure window).
  */
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly localPort: number;
@@ -175,6 +178,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #pendingInbandAt: number[] = [];
   /** When the frame being detected and masked now arrived; see JitterBuffer.lastReadArrivalMs. */
   #frameArrivalMs = Number.NaN;
+  readonly #eventsOut = new TelephoneEventSender();
 
   readonly #decodeScratch = new Int16Array(1024);
   readonly #received = new Int16Array(FRAME_SAMPLES);
@@ -436,6 +440,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#report(key, method, durationMs, now);
   }
 
+  /**
+   * Sends a key press to this leg's party as RFC 4733 events, in place of
+   * the audio of the frames it lasts; false (nothing sent) when the remote
+   * declared no telephone-event payload type.
+   */
+  sendTelephoneEvent(key: DtmfKey, durationMs?: number): boolean {
+    if (this.#closed || this.#remote?.telephoneEventPayloadType === undefined) return false;
+    this.#eventsOut.enqueue(key, durationMs);
+    return true;
+  }
+
   stats(): RtpSessionStats {
     const audio = this.#audioSequence.stats();
     const events = this.#eventSequence.stats();
@@ -661,6 +676,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const codec = this.#codec;
     if (!remote || !codec || remote.onHold || remote.remotePort <= 0 || isUnspecified(remote.remoteAddress)) {
       this.#sending = false;
+      this.#eventsOut.clear();
       return;
     }
     const header = this.#header;
@@ -672,9 +688,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#sequence = (this.#sequence + 1) & 0xffff;
     const slot = this.#sendSlot;
     this.#sendSlot = (slot + 1) % SEND_BUFFERS;
-    const packet = this.#sendPackets[slot] as Buffer;
+    let packet = this.#sendPackets[slot] as Buffer;
+    const payload = this.#sendPayloads[slot] as Buffer;
+    const event = this.#eventsOut.pending && remote.telephoneEventPayloadType !== undefined ? this.#eventsOut.next(timestamp, payload) : undefined;
+    if (event && remote.telephoneEventPayloadType !== undefined) {
+      // RFC 4733 §2.5.1.2: the event's packets stand in for the audio of the frames it covers.
+      header.payloadType = remote.telephoneEventPayloadType;
+      header.timestamp = event.timestamp;
+      header.marker = event.marker;
+      packet = (this.#sendBuffers[slot] as Buffer).subarray(0, RTP_FIXED_HEADER_LENGTH + TELEPHONE_EVENT_LENGTH);
+    } else {
+      codec.encode(pcm, payload, FRAME_SAMPLES);
+    }
     writeRtpHeader(packet, header, 0);
-    codec.encode(pcm, this.#sendPayloads[slot] as Buffer, FRAME_SAMPLES);
     const wire = this.#srtpOut ? this.#srtpOut.protect(packet, this.#sendBuffers[slot]) : packet;
     this.#socket.send(wire, remote.remotePort, remote.remoteAddress);
     this.#packetsOut++;

@@ -1,0 +1,168 @@
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { z } from 'zod';
+import type { CardField } from '../../domain/payment-types.js';
+import type { PaymentSessionRecord } from '../../store/payment-store.js';
+import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
+import type { AgentCommand } from '../../ivr/flow/flow-types.js';
+import { actorOf, ownAgentId, type Principal } from '../identity/authenticator.js';
+import { createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
+import type { ApiDeps } from './api-routes.js';
+
+/** What the API shows of one live in-line call. */
+export interface LiveCallView {
+  readonly id: string;
+  /** The caller's number (the user part of From). */
+  readonly callerNumber: string;
+  readonly startedAt: Date;
+  readonly state: string;
+  /** The agent the call is bound to, once known. */
+  readonly agentId: string | undefined;
+  /** The payment running on the call now. */
+  readonly paymentSessionId: string | undefined;
+}
+
+/** The live in-line calls, and payments on them (in-line mode). */
+export interface LiveCallControl {
+  list(): LiveCallView[];
+  get(callId: string): LiveCallView | undefined;
+  /** The session an earlier request with this idempotency key made on this call. */
+  paymentByKey(callId: string, idempotencyKey: string): string | undefined;
+  /** Starts `session`'s payment on the call; 'no-call' when it is not connected, 'busy' when a payment runs on it. */
+  startPayment(callId: string, session: PaymentSessionRecord, idempotencyKey: string): 'started' | 'no-call' | 'busy';
+}
+
+type Locals = { principal: Principal };
+type Handler = (req: Request, res: Response<unknown, Locals>, next: NextFunction) => void;
+
+export interface CallRouteTools {
+  readonly auth: Handler;
+  readonly json: Handler;
+  readonly parse: <S extends z.ZodType>(schema: S, input: unknown, res: Response) => z.output<S> | undefined;
+  readonly sessionJson: (s: PaymentSessionRecord) => Record<string, unknown>;
+}
+
+/** Digits of the caller's number an agent sees. */
+const AGENT_VISIBLE_DIGITS = 4;
+
+/**
+ * In-line mode's endpoints: `GET /calls` (the live calls the principal may
+ * see: supervisors and CTI keys all, agents their own, caller numbers
+ * masked to the last digits for agents), `POST /calls/{callId}/payments`
+ * (a payment session on the live call, the same session resource as
+ * `/sessions`; an idempotency key sent twice returns the same payment) and
+ * `POST /calls/{callId}/payments/{id}` (`{capture: field}`, `{status:
+ * complete|cancel}`).
+ */
+export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallControl, tools: CallRouteTools): void {
+  const { auth, json, parse, sessionJson } = tools;
+  const visible = (principal: Principal, call: LiveCallView): boolean => {
+    const own = ownAgentId(principal);
+    return own === undefined || call.agentId === own;
+  };
+  const withCall = (req: Request, res: Response<unknown, Locals>): LiveCallView | undefined => {
+    const call = calls.get(String(req.params.callId));
+    if (!call) {
+      res.status(404).json({ error: 'not-found' });
+      return undefined;
+    }
+    if (!visible(res.locals.principal, call)) {
+      res.status(403).json({ error: 'forbidden' });
+      return undefined;
+    }
+    return call;
+  };
+
+  app.get('/api/v1/calls', auth, (_req, res: Response<unknown, Locals>) => {
+    const principal = res.locals.principal;
+    const masked = ownAgentId(principal) !== undefined;
+    res.json({
+      calls: calls
+        .list()
+        .filter((c) => visible(principal, c))
+        .map((c) => ({
+          id: c.id,
+          callerNumber: masked ? maskNumber(c.callerNumber) : c.callerNumber,
+          startedAt: c.startedAt.toISOString(),
+          state: c.state,
+          agentId: c.agentId ?? null,
+          paymentSessionId: c.paymentSessionId ?? null,
+        })),
+    });
+  });
+
+  app.post('/api/v1/calls/:callId/payments', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const body = parse(createCallPaymentRequest, req.body, res);
+    if (!body) return;
+    const call = withCall(req, res);
+    if (!call) return;
+    const earlier = calls.paymentByKey(call.id, body.idempotencyKey);
+    const existing = earlier ? deps.store.getSession(earlier) : undefined;
+    if (existing) {
+      res.status(200).json(sessionJson(existing));
+      return;
+    }
+    if (call.paymentSessionId !== undefined) {
+      res.status(409).json({ error: 'payment-in-progress', sessionId: call.paymentSessionId });
+      return;
+    }
+    const principal = res.locals.principal;
+    const session = deps.store.createSession({
+      mode: 'agent-assisted',
+      reference: body.reference,
+      amountMinor: body.amount,
+      currency: body.currency,
+      description: body.description ?? null,
+      agentId: call.agentId ?? ownAgentId(principal) ?? null,
+      callId: call.id,
+      autoCapture: true,
+      tokenise: body.tokenise ?? body.amount === 0,
+    });
+    deps.audit.append({
+      sessionId: session.id,
+      actor: actorOf(principal),
+      action: 'session-created',
+      detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency, inlineCall: call.id },
+    });
+    const started = calls.startPayment(call.id, session, body.idempotencyKey);
+    if (started !== 'started') {
+      // The call ended or took another payment between the look and now: the session never ran.
+      deps.store.updateSession(session.id, { status: 'cancelled' });
+      deps.audit.append({ sessionId: session.id, actor: actorOf(principal), action: 'session-cancelled', detail: { reason: started } });
+      res.status(started === 'busy' ? 409 : 404).json({ error: started === 'busy' ? 'payment-in-progress' : 'not-found' });
+      return;
+    }
+    res.status(201).json(sessionJson(deps.store.getSession(session.id)!));
+  });
+
+  app.post('/api/v1/calls/:callId/payments/:id', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const body = parse(updateCallPaymentRequest, req.body, res);
+    if (!body) return;
+    const call = withCall(req, res);
+    if (!call) return;
+    const session = deps.store.getSession(String(req.params.id));
+    if (!session || session.callId !== call.id) {
+      res.status(404).json({ error: 'not-found' });
+      return;
+    }
+    const command: AgentCommand = 'capture' in body ? { type: 'capture', field: body.capture as CardField } : { type: body.status };
+    try {
+      if (deps.sessions.command(session.id, command, actorOf(res.locals.principal)) === 'not-joined') {
+        res.status(409).json({ error: 'payment-not-running' });
+        return;
+      }
+    } catch (err) {
+      if (err instanceof CommandRejectedError) {
+        res.status(409).json({ error: 'command-rejected', message: err.reason });
+        return;
+      }
+      throw err;
+    }
+    res.status(202).json(sessionJson(deps.store.getSession(session.id)!));
+  });
+}
+
+/** An agent sees the last digits of the caller's number only. */
+function maskNumber(number: string): string {
+  if (number.length <= AGENT_VISIBLE_DIGITS) return number;
+  return `${'•'.repeat(number.length - AGENT_VISIBLE_DIGITS)}${number.slice(-AGENT_VISIBLE_DIGITS)}`;
+}
