@@ -16,6 +16,7 @@
 #   prometheus    promtool checks and unit-tests the alert rules in monitoring/
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
+#   rtpengine-daemon  rtpengine, the benchmark's DTMF-masking relay peer (userspace, --table=-1)
 set -euo pipefail
 
 PACKAGES=(
@@ -30,6 +31,7 @@ PACKAGES=(
   prometheus
   openssl
   procps
+  rtpengine-daemon
 )
 
 SUDO=""

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../app/project-root.js';
 
-/** The whole system (`app/main.ts`, as `npm start` runs it) in a child process. */
+/** The whole system (`app/main.ts`) in a child process. */
 export interface RunningSystem {
   readonly httpUrl: string;
   readonly sipPort: number;
@@ -31,6 +31,17 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** Flags for node itself, such as `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /**
+   * 'sources': `app/main.ts` through tsx (tests; the default). 'compiled':
+   * `dist/app/main.js` as `npm start` runs it, built beforehand with
+   * `npm run build` (see `buildSystem`).
+   */
+  readonly run?: 'sources' | 'compiled';
+}
+
+/** `npm run build`: the compiled `dist/` that `npm start` and `run: 'compiled'` run. */
+export function buildSystem(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot(), stdio: 'inherit' });
 }
 
 /**
@@ -41,7 +52,8 @@ export async function startSystem(env: Record<string, string>, options: StartOpt
   const timeoutMs = options.timeoutMs ?? 20_000;
   const dataDir = env.DATA_DIR as string;
   const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(projectRoot(), 'app/main.ts')], {
+  const entry = options.run === 'compiled' ? [join(projectRoot(), 'dist/app/main.js')] : ['--import', 'tsx', join(projectRoot(), 'app/main.ts')];
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: projectRoot(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,7 +20,7 @@ import { MediaPlayer, type PlayerItem, type PlayerPlayOptions, type PlayerResult
 import { PromptCache } from './prompt-cache.js';
 import { InvalidStateError } from './rtp-errors.js';
 import type { RtpPortAllocator } from './rtp-port-allocator.js';
-import { RtpSequenceTracker } from './rtp-sequence-tracker.js';
+import { RtpSourceSequences } from './rtp-source-sequences.js';
 import { SRTP_MAX_TAG_BYTES, SrtpContext, SrtpError } from './srtp-context.js';
 import { TelephoneEventSender } from './telephone-event-sender.js';
 
@@ -80,7 +80,7 @@ export interface RtpSessionStats {
   readonly undeclaredPayloadType: number;
   readonly audioPackets: number;
   readonly eventPackets: number;
-  /** Sequence gaps of the audio and event streams (RFC 3550 §6.4.1 cumulative lost). */
+  /** Sequence gaps per source, audio and events together (RFC 3550 §6.4.1 cumulative lost); a new SSRC starts a new count. */
   readonly lost: number;
   /** Reordered or duplicate packets, plus audio too late for the jitter buffer. */
   readonly late: number;
@@ -166,8 +166,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #now: () => number;
   readonly #view = new RtpPacketView();
   readonly #jitter: JitterBuffer;
-  readonly #audioSequence = new RtpSequenceTracker();
-  readonly #eventSequence = new RtpSequenceTracker();
+  readonly #sequences = new RtpSourceSequences();
   readonly #events = new TelephoneEventReceiver();
   readonly #eventFields: MutableEventFields = { event: 0, end: false, volume: 0, duration: 0 };
   readonly #dedupe: DtmfDeduplicator;
@@ -452,8 +451,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   stats(): RtpSessionStats {
-    const audio = this.#audioSequence.stats();
-    const events = this.#eventSequence.stats();
+    const sequences = this.#sequences.stats();
     const jitter = this.#jitter.stats();
     return {
       packetsIn: this.#packetsIn,
@@ -464,8 +462,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       undeclaredPayloadType: this.#undeclared,
       audioPackets: this.#audioPackets,
       eventPackets: this.#eventPackets,
-      lost: audio.lost + events.lost,
-      late: audio.late + events.late + jitter.late,
+      lost: sequences.lost,
+      late: sequences.late + jitter.late,
       ssrcChanges: this.#ssrcChanges,
       jitterBuffer: jitter,
       sendErrors: this.#sendErrors,
@@ -583,11 +581,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       if (this.#audioSsrc !== -1) {
         this.#ssrcChanges++;
         this.#jitter.reset();
-        this.#audioSequence.reset();
       }
       this.#audioSsrc = view.ssrc;
     }
-    this.#audioSequence.update(view.sequenceNumber);
+    this.#sequences.update(view.ssrc, view.sequenceNumber);
     const table = (this.#codec as G711Codec).decodeTable;
     const scratch = this.#decodeScratch;
     const bytes = view.buffer;
@@ -614,7 +611,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       return;
     }
     this.#eventPackets++;
-    this.#eventSequence.update(view.sequenceNumber);
+    this.#sequences.update(view.ssrc, view.sequenceNumber);
     const now = this.#now();
     const bytes = view.buffer;
     const fields = this.#eventFields;

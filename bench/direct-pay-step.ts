@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { projectRoot } from '../app/project-root.js';
+import { startCapture } from '../tools/capture/tcpdump.js';
+import { runSipp, type SippPortSequence, type SippRun } from '../tools/sipp/sipp-process.js';
+import type { RunningSystem } from '../tools/system-process.js';
+import { countApproved, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
+import { cpuPercent, cpuSample, watchPeakRss } from './process-usage.js';
+import { quantile, sendIntervalDeviations } from './rtp-timing.js';
+import { readSystemMetrics } from './system-metrics.js';
+
+/** Calls started per second in the mixed step (payers and listeners together). */
+const MIXED_RAMP_RATE = 100;
+
+export interface StepResult {
+  readonly calls: number;
+  /** Callers who key a card payment; the others (the mixed step) listen, keying nothing, then hang up. */
+  readonly payers: number;
+  readonly listeners: number;
+  /** Listeners whose call ran its course (SIPp's successful calls). */
+  readonly listenersCompleted: number;
+  readonly approved: number;
+  readonly failed: number;
+  readonly failureRate: number;
+  readonly cpuPct: number;
+  readonly cpuPerCallPct: number;
+  readonly rssPeakMiB: number;
+  readonly rssPerCallMiB: number;
+  readonly rtpJitterP50Ms: number;
+  readonly rtpJitterP99Ms: number;
+  readonly rtpPacketsSampled: number;
+  /** RTP packets the system counted as lost during the step (its /metrics). */
+  readonly rtpLost: number;
+  readonly durationS: number;
+}
+
+/**
+ * One step of concurrent direct-pay calls, each keying a whole card payment
+ * with RFC 4733 events. With `keyingShare` under 1 (the mixed step), only that
+ * share pays; the others call the same number, listen to the prompts without
+ * keying (SIPp's built-in uac: no RTP of their own) and hang up once every
+ * call of the step is up and measured.
+ */
+export async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls: number, idleRss: number, keyingShare = 1): Promise<StepResult> {
+  const payers = Math.max(1, Math.round(calls * keyingShare));
+  const listeners = calls - payers;
+  const port = await ports.next();
+  const started = new Date();
+  const rampMs = (calls / (listeners > 0 ? MIXED_RAMP_RATE : RAMP_RATE)) * 1000;
+  const peak = watchPeakRss(sys.pid);
+  const metricsBefore = await readSystemMetrics(sys);
+  const run = runSipp({
+    args: [
+      `127.0.0.1:${sys.sipPort}`,
+      '-sf', join(projectRoot(), 'tests/sipp/direct-pay-rfc4733.xml'),
+      '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
+      // `payers` calls per ramp: all of them started within it.
+      '-m', String(payers), '-l', String(payers), '-r', String(payers), '-rp', String(Math.max(1, Math.round(rampMs))),
+      '-key', 'ref', '1001', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
+    ],
+    timeoutMs: rampMs + 120_000,
+  });
+  let listening: Promise<SippRun> | undefined;
+  if (listeners > 0) {
+    const listenerPort = await ports.next();
+    listening = runSipp({
+      args: [
+        `127.0.0.1:${sys.sipPort}`, '-sn', 'uac', '-s', 'pay', '-i', '127.0.0.1', '-p', String(listenerPort), '-mp', String(listenerPort + 2),
+        '-m', String(listeners), '-l', String(listeners), '-r', String(listeners), '-rp', String(Math.max(1, Math.round(rampMs))),
+        // On the line through the measurement window, hanging up before the IVR gives up on them (three 10 s reference timeouts).
+        '-d', String(Math.round(rampMs + 8000)),
+      ],
+      timeoutMs: rampMs + 120_000,
+    });
+  }
+  // Steady window: every call up, none finished yet (a paying call lasts about 14 s).
+  await sleep(rampMs + 1000);
+  const cpuFrom = cpuSample(sys.pid);
+  const capture = await startCapture({ filter: `udp and src host 127.0.0.1 and src portrange ${RTP_MIN}-${RTP_MAX}`, immediate: false });
+  await sleep(3000);
+  const datagrams = await capture.stop();
+  const cpuTo = cpuSample(sys.pid);
+  const sipp = await run;
+  const listenersCompleted = listening ? sippCounts(await listening).succeeded : 0;
+  const rssPeak = peak.stop();
+  const approved = countApproved(sys.dataDir, started);
+  const metricsAfter = await readSystemMetrics(sys);
+  const deviations = sendIntervalDeviations(datagrams, (d) => d.sourcePort >= RTP_MIN && d.sourcePort <= RTP_MAX);
+  const cpuPct = cpuPercent(cpuFrom, cpuTo);
+  const failed = payers - approved + (listeners - listenersCompleted);
+  return {
+    calls,
+    payers,
+    listeners,
+    listenersCompleted,
+    approved,
+    failed,
+    failureRate: failed / calls,
+    cpuPct,
+    cpuPerCallPct: cpuPct / calls,
+    rssPeakMiB: rssPeak,
+    rssPerCallMiB: Math.max(0, rssPeak - idleRss) / calls,
+    rtpJitterP50Ms: quantile(deviations, 0.5),
+    rtpJitterP99Ms: quantile(deviations, 0.99),
+    rtpPacketsSampled: deviations.length,
+    rtpLost: metricsAfter.rtpLost - metricsBefore.rtpLost,
+    durationS: sipp.durationMs / 1000,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The benchmark's peers (other DTMF-masking media servers measured in the
+ * same run under the same SIPp load) and how they sit beside our figures.
+ * `results.peers` is keyed by peer name; each peer has the same shape, so a
+ * new one (FreeSWITCH) adds an entry and nothing else.
+ */
+import type { AgentStep } from './agent-step.js';
+
+/** One step of a peer: the same calls as our agent-assisted step of that size. */
+export interface PeerStep {
+  readonly calls: number;
+  /** Calls that ran their course with masking on. */
+  readonly completed: number;
+  readonly failed: number;
+  readonly failureRate: number;
+  /** CPU of the peer's process(es) while the calls ran; per call in percent of one core. */
+  readonly cpuPct: number;
+  readonly cpuPerCallPct: number;
+  readonly eventPacketsToAgent: number;
+  readonly toneLeakMs: number;
+  readonly rtpJitterP99Ms: number;
+}
+
+/** Ours divided by the peer's; null where the peer's figure is 0 or either is missing. */
+export interface PeerRatios {
+  readonly cpuPerCall: number | null;
+  readonly capacityAtZeroFailures: number | null;
+  readonly jitterP99: number | null;
+  readonly toneLeak: number | null;
+}
+
+export interface PeerResults {
+  /** What the peer's figures cover (and what they leave out), printed with its table. */
+  readonly what: string;
+  /** How the peer was set up (its version, mode, flags). */
+  readonly setup: Readonly<Record<string, string | number>>;
+  readonly steps: readonly PeerStep[];
+  /** The largest step with no failure. */
+  readonly maxCallsNoFailure: number;
+  /** At the step the ratios compare (the largest both ran with no failure, else the largest both ran). */
+  readonly comparedAtCalls: number | null;
+  readonly ratios: PeerRatios;
+}
+
+export function peerResults(what: string, setup: PeerResults['setup'], steps: readonly PeerStep[], ours: readonly AgentStep[]): PeerResults {
+  const maxCallsNoFailure = [...steps].reverse().find((s) => s.failed === 0)?.calls ?? 0;
+  const oursMax = [...ours].reverse().find((a) => a.approved === a.calls)?.calls ?? 0;
+  const common = steps.filter((s) => ours.some((a) => a.calls === s.calls));
+  const clean = common.filter((s) => s.failed === 0 && ours.some((a) => a.calls === s.calls && a.approved === a.calls));
+  const peer = clean.at(-1) ?? common.at(-1);
+  const mine = peer && ours.find((a) => a.calls === peer.calls);
+  const totalLeak = (xs: readonly { toneLeakMs: number }[]): number => xs.reduce((n, x) => n + x.toneLeakMs, 0);
+  return {
+    what,
+    setup,
+    steps,
+    maxCallsNoFailure,
+    comparedAtCalls: peer?.calls ?? null,
+    ratios: {
+      cpuPerCall: mine && peer ? ratio(mine.cpuPerCallPct, peer.cpuPerCallPct) : null,
+      capacityAtZeroFailures: ratio(oursMax, maxCallsNoFailure),
+      jitterP99: mine && peer ? ratio(mine.rtpJitterP99Ms, peer.rtpJitterP99Ms) : null,
+      toneLeak: ratio(totalLeak(ours), totalLeak(steps)),
+    },
+  };
+}
+
+function ratio(ours: number, peer: number): number | null {
+  return peer > 0 ? Math.round((ours / peer) * 100) / 100 : null;
+}
+
+/** Our agent-assisted rows and each peer's, one table, then the ratios. */
+export function comparisonTable(ours: readonly AgentStep[], peers: Readonly<Record<string, PeerResults>>): string {
+  const header = ['who', 'calls', 'ok', 'CPU %', 'CPU %/call', 'jitter p99', 'events to agent', 'tone leaked'];
+  const rows = [
+    ...ours.map((a) => ['ours (whole IVR)', String(a.calls), String(a.approved), a.cpuPct.toFixed(0), a.cpuPerCallPct.toFixed(2), `${a.rtpJitterP99Ms} ms`, String(a.eventPacketsToAgent), `${a.toneLeakMs} ms`]),
+    ...Object.entries(peers).flatMap(([name, p]) =>
+      p.steps.map((s) => [name, String(s.calls), String(s.completed), s.cpuPct.toFixed(0), s.cpuPerCallPct.toFixed(2), `${s.rtpJitterP99Ms} ms`, String(s.eventPacketsToAgent), `${s.toneLeakMs} ms`]),
+    ),
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
+  const show = (r: number | null): string => (r === null ? '-' : `${r}×`);
+  const notes = Object.entries(peers).map(
+    ([name, p]) =>
+      `ours / ${name} (at ${p.comparedAtCalls ?? '-'} calls): CPU per call ${show(p.ratios.cpuPerCall)}, capacity at 0 failures ${show(p.ratios.capacityAtZeroFailures)}, ` +
+      `jitter p99 ${show(p.ratios.jitterP99)}, tone leak ${show(p.ratios.toneLeak)}\n  ${name}: ${p.what}`,
+  );
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...notes].join('\n');
+}
