@@ -16,6 +16,8 @@
 #   prometheus    promtool checks and unit-tests the alert rules in monitoring/
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
+#   kamailio      Kamailio 5.6 with the dispatcher module, in front of the cluster
+#                 tests' nodes (kamailio/kamailio.cfg); kamcmd reads its state
 set -euo pipefail
 
 PACKAGES=(
@@ -30,6 +32,7 @@ PACKAGES=(
   prometheus
   openssl
   procps
+  kamailio
 )
 
 SUDO=""
