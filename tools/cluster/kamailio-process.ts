@@ -88,6 +88,9 @@ export async function startKamailio(options: KamailioOptions): Promise<RunningKa
       KAMAILIO_PROBE_SECONDS: String(probeSeconds),
       KAMAILIO_NODE_TIMEOUT_MS: String(nodeTimeoutMs),
       KAMAILIO_LOG_LEVEL: '1',
+      // One worker: with several, a node's 180 and 200 can leave Kamailio in the reverse order.
+      // A phone's transaction absorbs the late 180 (RFC 3261 §17.1.1.2); SIPp aborts the call on it.
+      KAMAILIO_CHILDREN: '1',
       KAMAILIO_MEMORY_MB: '32',
     },
     // Its own process group: Kamailio forks its workers, and stop() ends all of them by the group's id.
