@@ -14,6 +14,7 @@
 set -eu
 
 : "${KAMAILIO_NODES:?set KAMAILIO_NODES to the IVR nodes, host:port,host:port}"
+: "${KAMAILIO_LISTEN:?set KAMAILIO_LISTEN to the ip:port Kamailio listens on}"
 RUN_DIR="${KAMAILIO_RUN_DIR:-/run/kamailio}"
 mkdir -p "$RUN_DIR"
 
