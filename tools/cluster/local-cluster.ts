@@ -5,8 +5,8 @@
  * folder and RTP range, and Kamailio dispatching over them. `stop()` ends
  * exactly the processes it started, by their ids.
  *
- * STORE=postgres is the hook for the shared store (the PostgreSQL adapter
- * of issue 15): when the build knows that setting, the nodes get one
+ * STORE=postgres is the hook for the shared store (the PostgreSQL store
+ * adapter): when the build knows that setting, the nodes get one
  * PostgreSQL started here (tools/cluster/local-postgres.ts); until then
  * asking for it is a ClusterStoreError and each node keeps its own SQLite.
  */
@@ -89,7 +89,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   if (count < 1 || count > NAMES.length) throw new RangeError(`nodes: 1 to ${NAMES.length}`);
   const store = options.store ?? 'sqlite';
   if (store === 'postgres' && !sharedStoreAvailable()) {
-    throw new ClusterStoreError('STORE=postgres: this build has no PostgreSQL store yet (issue 15, part 1); run with STORE=sqlite, each node on its own database');
+    throw new ClusterStoreError('STORE=postgres: this build has no PostgreSQL store yet; run with STORE=sqlite, each node on its own database');
   }
   const rtpBase = options.rtpBase ?? 20000;
   const rtpPorts = options.rtpPortsPerNode ?? 100;
