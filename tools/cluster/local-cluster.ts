@@ -33,6 +33,11 @@ export interface ClusterNode {
   readonly system: RunningSystem;
 }
 
+/** A node asked to restart while its process still runs. */
+export class NodeStillRunningError extends Error {
+  override readonly name = 'NodeStillRunningError';
+}
+
 export interface LocalClusterOptions {
   /** How many nodes. Default 2. */
   readonly nodes?: number;
@@ -55,8 +60,11 @@ export interface LocalCluster {
   readonly kamailio: RunningKamailio;
   readonly nodes: readonly ClusterNode[];
   readonly postgres: RunningPostgres | undefined;
-  /** The node whose SIP address is `uri` (`sip:host:port`, as Kamailio names it). */
-  nodeAt(uri: string): ClusterNode | undefined;
+  /**
+   * Starts a node whose process has ended (drained or killed) again, with
+   * the same ports, data folder and settings; `nodes` then holds the new one.
+   */
+  restart(name: string): Promise<ClusterNode>;
   /** One line per process: where each listens. */
   describe(): string;
   /** Kamailio first (no new calls), then the nodes (SIGTERM, each drains), then PostgreSQL. */
@@ -106,24 +114,29 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await postgres?.stop();
   };
 
+  const settings = new Map<string, Record<string, string>>();
+  const startNode = async (name: string): Promise<ClusterNode> => {
+    const env = settings.get(name) as Record<string, string>;
+    const system = await startSystem(env, { timeoutMs: NODE_START_TIMEOUT_MS });
+    started.push(system);
+    return { name, sipAddress: `127.0.0.1:${env.SIP_PORT}`, system };
+  };
+
   try {
     postgres = store === 'postgres' ? await startLocalPostgres() : undefined;
-    const nodes = await Promise.all(
-      sipPorts.map(async (sipPort, i): Promise<ClusterNode> => {
-        const name = `node-${NAMES[i]}`;
-        const system = await startSystem({
-          DATA_DIR: join(options.dataRoot, name),
-          HTTP_PORT: String(httpPorts[i]),
-          SIP_PORT: String(sipPort),
-          RTP_PORT_MIN: String(rtpBase + i * rtpPorts),
-          RTP_PORT_MAX: String(rtpBase + (i + 1) * rtpPorts - 2),
-          ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url, NODE_ID: name } : {}),
-          ...options.env,
-        }, { timeoutMs: NODE_START_TIMEOUT_MS });
-        started.push(system);
-        return { name, sipAddress: `127.0.0.1:${sipPort}`, system };
-      }),
-    );
+    sipPorts.forEach((sipPort, i) => {
+      const name = `node-${NAMES[i]}`;
+      settings.set(name, {
+        DATA_DIR: join(options.dataRoot, name),
+        HTTP_PORT: String(httpPorts[i]),
+        SIP_PORT: String(sipPort),
+        RTP_PORT_MIN: String(rtpBase + i * rtpPorts),
+        RTP_PORT_MAX: String(rtpBase + (i + 1) * rtpPorts - 2),
+        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url, NODE_ID: name } : {}),
+        ...options.env,
+      });
+    });
+    const nodes = await Promise.all([...settings.keys()].map(startNode));
     kamailio = await startKamailio({
       nodes: nodes.map((n) => n.sipAddress),
       ...(options.probeSeconds === undefined ? {} : { probeSeconds: options.probeSeconds }),
@@ -134,7 +147,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       kamailio: proxy,
       nodes,
       postgres,
-      nodeAt: (uri) => nodes.find((n) => `sip:${n.sipAddress}` === uri),
+      async restart(name) {
+        const i = nodes.findIndex((n) => n.name === name);
+        if (i < 0) throw new RangeError(`no node ${name}`);
+        const ended = await Promise.race([nodes[i]!.system.exited.then(() => true), new Promise<false>((r) => setImmediate(() => r(false)))]);
+        if (!ended) throw new NodeStillRunningError(`${name} (pid ${nodes[i]!.system.pid}) is still running`);
+        nodes[i] = await startNode(name);
+        return nodes[i]!;
+      },
       describe: () =>
         [
           `kamailio  sip:127.0.0.1:${proxy.sipPort}  pid ${proxy.pid}  (probes every ${proxy.probeSeconds} s)`,

@@ -188,12 +188,25 @@ describe('two nodes behind Kamailio', () => {
       expectNoCardData(c);
     });
 
-    it('kill -9: Kamailio takes the node out of the set within one probe interval and sends it no new call; new calls are approved on the other', async () => {
+    it('kill -9 in the middle of a card capture: out of the set within one probe interval, no new call for it, new calls approved on the other; restarted, back in the set at its first good probe', async () => {
       const c = await cluster('crash', 2);
       await allActive(c);
-      const [alive, killed] = c.nodes as [ClusterNode, ClusterNode];
+      const port = await ports.next();
+      const capture = startSipp([
+        proxyOf(c), '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1',
+        '-key', 'ref', '1002', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
+      ]);
+      const [killed, interrupted] = await eventually('the call in capture on a node', async () => {
+        for (const node of c.nodes) {
+          const capturing = (await payments(node, '1002')).find((p) => p.status === 'capturing');
+          if (capturing) return [node, capturing] as const;
+        }
+        return undefined;
+      }, 30_000);
+      const alive = c.nodes.find((n) => n !== killed)!;
       killed.system.kill('SIGKILL');
       expect(await killed.system.exited).toBe('SIGKILL');
+      capture.child.kill('SIGKILL');
       // Out of the set after one probe interval and that probe's timeout (and a little for a busy machine).
       await outOfSet(c, killed, OUT_OF_SET_BOUND_MS + 2000);
 
@@ -203,8 +216,19 @@ describe('two nodes behind Kamailio', () => {
       // No INVITE went to the dead node first (a failover would show it as a first hop).
       expect([...dispatchedSince(c, before).values()]).toEqual(Array(4).fill([`sip:${alive.sipAddress}`]));
 
+      // Back on its ports and data: its own interrupted payment settled, and calls again from the first good probe.
+      const restarted = await c.restart(killed.name);
+      expect((await payments(restarted, '1002')).find((p) => p.id === interrupted.id)?.status).toBe('abandoned');
+      await allActive(c);
+      const again = new Set(c.kamailio.dispatched().keys());
+      expectSuccess(await pay(proxyOf(c), 2, 2));
+      const sentTo = [...dispatchedSince(c, again).values()].map((hops) => hops.join(' '));
+      expect(sentTo.sort()).toEqual([`sip:${alive.sipAddress}`, `sip:${restarted.sipAddress}`].sort());
+      expect((await payments(restarted)).map((p) => p.status)).toEqual(['approved']);
+
       await c.stop();
       expectNoCardData(c);
+      expect(findCardDataInText(killed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
     });
   });
 });
