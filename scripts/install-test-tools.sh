@@ -17,6 +17,8 @@
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
 #   rtpengine-daemon  rtpengine, the benchmark's DTMF-masking relay peer (userspace, --table=-1)
+#   kamailio      Kamailio 5.6 with the dispatcher module, in front of the cluster
+#                 tests' nodes (kamailio/kamailio.cfg); kamcmd reads its state
 set -euo pipefail
 
 PACKAGES=(
@@ -32,6 +34,7 @@ PACKAGES=(
   openssl
   procps
   rtpengine-daemon
+  kamailio
 )
 
 SUDO=""

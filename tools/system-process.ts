@@ -70,7 +70,12 @@ export async function startSystem(env: Record<string, string>, options: StartOpt
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
 
   const started = await new Promise<{ http: string; payNumber: string }>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`system did not start:\n${output.join('\n')}`)), timeoutMs);
+    const deadline = setTimeout(() => {
+      clearInterval(poll);
+      // Not left running behind a failed start.
+      child.kill('SIGKILL');
+      reject(new Error(`system did not start:\n${output.join('\n')}`));
+    }, timeoutMs);
     const poll = setInterval(() => {
       for (const line of output) {
         if (!line.includes('secure payment IVR started')) continue;

@@ -137,6 +137,7 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
     });
     this.#ms.conn.on('esl::ready', () => this.#setMedia(true));
     this.#srf.invite((req, res) => this.#onInvite(req, res));
+    this.#srf.options((req, res) => this.#onOptions(req, res));
     this.#started = true;
     this.#logger.info({ drachtio: hostport, freeswitch: this.#ms.address }, 'FreeSWITCH media server connected');
     this.emit('connected', true);
@@ -229,6 +230,19 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
     a.on('ended', unbridge);
     b.on('ended', unbridge);
     return { legs: [a, b], unbridge };
+  }
+
+  /**
+   * A proxy in front (Kamailio's dispatcher) probes each node with OPTIONS:
+   * 200 while we take calls, 503 while draining or while FreeSWITCH is out
+   * of reach, so that new calls go elsewhere (RFC 3261 §11.2, §21.5.4).
+   */
+  #onOptions(req: SrfRequest, res: SrfResponse): void {
+    if (this.#options.allows && !this.#options.allows(req.source_address)) {
+      res.send(403, 'Forbidden');
+      return;
+    }
+    res.send(this.#accepting && this.connected ? 200 : 503);
   }
 
   #onInvite(req: SrfRequest, res: SrfResponse): void {

@@ -71,6 +71,8 @@ export interface SrfApi {
   connect(options: { host: string; port: number; secret: string }): void;
   disconnect(): void;
   invite(handler: (req: SrfRequest, res: SrfResponse) => void): void;
+  /** Once registered, drachtio-server hands OPTIONS outside a dialog to us instead of answering them itself. */
+  options(handler: (req: SrfRequest, res: SrfResponse) => void): void;
   createUAS(req: SrfRequest, res: SrfResponse, options: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
   /** Rejects with drachtio-srf's SipError (`status`) on a non-2xx final response. */
   createUAC(uri: string, options: { localSdp?: string; headers?: Record<string, string> }, progress?: SrfUacProgress): Promise<SrfDialog>;

@@ -220,6 +220,7 @@ export class FakeSrf extends EventEmitter implements SrfApi {
   disconnected = false;
   readonly #phones = new Map<string, FakePhone>();
   #onInvite: ((req: SrfRequest, res: SrfResponse) => void) | undefined;
+  #onOptions: ((req: SrfRequest, res: SrfResponse) => void) | undefined;
 
   constructor(readonly behaviour: FakeSrfConnect = 'ok') {
     super();
@@ -241,6 +242,10 @@ export class FakeSrf extends EventEmitter implements SrfApi {
 
   invite(handler: (req: SrfRequest, res: SrfResponse) => void): void {
     this.#onInvite = handler;
+  }
+
+  options(handler: (req: SrfRequest, res: SrfResponse) => void): void {
+    this.#onOptions = handler;
   }
 
   /** lib/srf.js#createUAS: our 200 with `localSdp`; a cancelled INVITE rejects with 487. */
@@ -279,6 +284,15 @@ export class FakeSrf extends EventEmitter implements SrfApi {
     const phone = new FakePhone(uri, behaviour);
     this.#phones.set(uri, phone);
     return phone;
+  }
+
+  /** An OPTIONS outside a dialog (a proxy's probe), as drachtio-server delivers it once the application took the method. */
+  probe(sourceAddress?: string): FakeResponse {
+    if (!this.#onOptions) throw new Error('fake drachtio: no OPTIONS handler (not started?)');
+    const req = new FakeRequest('OPTIONS', 'sip:127.0.0.1:5060', { 'Call-ID': `probe-${++callCounter}`, 'Max-Forwards': '70' }, '', sourceAddress);
+    const res = new FakeResponse();
+    this.#onOptions(req, res);
+    return res;
   }
 
   /** An INVITE from a caller to `sip:<user>@...`, as drachtio-server delivers it to the application. */

@@ -28,6 +28,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   networks: { voice: { ipv4_address: string } };
+  stop_grace_period?: string;
   user?: string;
   network_mode?: string;
   read_only?: boolean;
@@ -48,7 +49,7 @@ const vars = new Map(
 
 describe('docker-compose.yml', () => {
   it('runs drachtio-server, FreeSWITCH and the app; SIPp only under the qa profile, the admin CLI under tools', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'app', 'drachtio', 'freeswitch', 'sipp']);
+    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'app', 'drachtio', 'freeswitch', 'kamailio', 'node-a', 'node-b', 'postgres', 'sipp']);
     expect(sipp.profiles).toEqual(['qa']);
     expect(admin.profiles).toEqual(['tools']);
     // On the app's data volume as the app's user (the runtime image's uid), with no network.
@@ -84,7 +85,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps data and recordings in volumes, FreeSWITCH writing recordings and reading prompts at the paths the app names them by', () => {
-    expect(Object.keys(compose.volumes).sort()).toEqual(['data', 'recordings']);
+    expect(Object.keys(compose.volumes).sort()).toEqual(['data', 'node-a-data', 'node-b-data', 'pgdata', 'recordings']);
     expect(app.volumes).toEqual(expect.arrayContaining(['data:/data', 'recordings:/data/recordings']));
     expect(app.environment?.DATA_DIR).toBe('/data');
     expect(freeswitch.volumes).toEqual(
@@ -186,6 +187,66 @@ describe('docker-compose.yml', () => {
     expect(args[args.indexOf('--local-ip') + 1]).toBe(ip(sipp));
     expect(sipp.environment?.QA_API_KEY).toMatch(/^\$\{ADMIN_API_KEY:\?/);
     expect(sipp.volumes).toEqual(['./qa-results:/results']);
+  });
+});
+
+describe('docker-compose.yml, cluster profile', () => {
+  const { postgres, kamailio } = compose.services as Record<'postgres' | 'kamailio', Service>;
+  const nodes = [compose.services['node-a'], compose.services['node-b']] as Service[];
+  /** The PostgreSQL store's settings (STORE=postgres); a build without it ignores them (each node then keeps its own SQLite). */
+  const SHARED_STORE_SETTINGS = ['STORE', 'DATABASE_URL', 'NODE_ID'];
+  const sample: Record<string, string> = { PUBLIC_IP: '198.51.100.7', SIP_ALLOW: '192.0.2.0/24', ADMIN_API_KEY: 'a'.repeat(40), POSTGRES_PASSWORD: 'p'.repeat(24) };
+  const resolve = (value: string): string => value.replace(/\$\{([A-Z_]+)(?::([?-])([^}]*))?\}/g, (_m, name: string, kind?: string, rest?: string) => sample[name] ?? (kind === '-' ? (rest ?? '') : ''));
+
+  it('runs PostgreSQL, Kamailio and two nodes only under the cluster profile, each with a health check', () => {
+    for (const s of [postgres, kamailio, ...nodes]) {
+      expect(s.profiles).toEqual(['cluster']);
+      expect(s.healthcheck?.test.length).toBeGreaterThan(1);
+    }
+    expect(postgres.healthcheck?.test).toEqual(['CMD', 'pg_isready', '-U', 'payment_ivr', '-d', 'payment_ivr']);
+    expect(kamailio.healthcheck?.test.join(' ')).toContain('kamcmd -s unixs:/run/kamailio/kamailio_ctl dispatcher.list');
+    for (const node of nodes) expect(node.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+  });
+
+  it("points Kamailio's dispatcher at exactly the nodes' SIP addresses, and gives each node its own ports, RTP range and data volume", () => {
+    const env = kamailio.environment ?? {};
+    const addresses = nodes.map((n) => `${resolve(n.environment!.SIP_HOST!)}:${n.environment!.SIP_PORT}`);
+    expect(resolve(env.KAMAILIO_NODES!).split(',')).toEqual(addresses);
+    expect(new Set(addresses).size).toBe(2);
+    expect(resolve(env.KAMAILIO_LISTEN!)).toBe('198.51.100.7:5070');
+    expect(env.KAMAILIO_CTL_SOCKET).toBe(`unixs:${env.KAMAILIO_RUN_DIR}/kamailio_ctl`);
+    const [a, b] = nodes.map((n) => loadConfig(Object.fromEntries(Object.entries(n.environment ?? {}).map(([k, v]) => [k, resolve(String(v))]))));
+    expect(a!.HTTP_PORT).not.toBe(b!.HTTP_PORT);
+    expect(a!.RTP_PORT_MAX).toBeLessThan(b!.RTP_PORT_MIN);
+    expect(nodes.map((n) => n.volumes)).toEqual([['node-a-data:/data'], ['node-b-data:/data']]);
+    // Kamailio is on the nodes' host, so its address must be allowed to send them calls.
+    for (const config of [a!, b!]) expect(config.SIP_ALLOW).toContain('198.51.100.7/32');
+  });
+
+  it('gives the nodes only real settings (and the shared-store ones), the same secrets as the app, and a drain before a stop', () => {
+    const known = [...Object.keys(configSchema.shape), ...SHARED_STORE_SETTINGS];
+    for (const node of nodes) {
+      const env = node.environment ?? {};
+      expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);
+      expect(env.STORE).toBe('postgres');
+      expect(env.DATABASE_URL).toBe('postgresql://payment_ivr:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}@127.0.0.1:5432/payment_ivr');
+      for (const secret of ['ADMIN_API_KEY', 'VAULT_KEY', 'AUDIT_KEY']) expect(env[secret]).toBe(app.environment?.[secret]);
+      expect(Number(node.stop_grace_period?.replace('s', ''))).toBeGreaterThan(Number(env.SHUTDOWN_DRAIN_SECONDS));
+      expect(node.read_only).toBe(true);
+      expect(node.cap_drop).toEqual(['ALL']);
+    }
+    expect(postgres.ports).toEqual(['127.0.0.1:5432:5432']);
+  });
+
+  it("builds Kamailio from Debian bookworm's own package (5.6) as an unprivileged user owning its run folder", () => {
+    const kamailioDockerfile = readFileSync(join(ROOT, 'kamailio/Dockerfile'), 'utf8');
+    expect(kamailio.build).toEqual({ context: './kamailio' });
+    expect(kamailioDockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(kamailioDockerfile).toMatch(/apt-get install -y --no-install-recommends kamailio/);
+    expect(kamailioDockerfile).toMatch(/^USER kamailio$/m);
+    const uid = /--uid (\d+)/.exec(kamailioDockerfile)?.[1];
+    expect(kamailio.tmpfs).toEqual([`/run/kamailio:uid=${uid},gid=${uid},mode=0700`]);
+    expect(kamailio.read_only).toBe(true);
   });
 });
 

@@ -33,6 +33,8 @@ const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
   openssl: 'openssl',
   sysctl: 'procps',
   rtpengine: 'rtpengine-daemon',
+  kamailio: 'kamailio',
+  kamcmd: 'kamailio',
 };
 /** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg. */
 const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg']);

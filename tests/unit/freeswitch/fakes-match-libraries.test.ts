@@ -57,7 +57,7 @@ describe('the fakes match drachtio-srf 5 and drachtio-fsmrf 4.1', () => {
       ['drachtio-fsmrf Mrf', RealMrf.prototype, FakeMrf.prototype, ['connect']],
       ['drachtio-fsmrf MediaServer', RealMediaServer.prototype, FakeMediaServer.prototype, ['createEndpoint', 'api', 'disconnect', 'connected', 'address', 'conn', 'on']],
       ['drachtio-fsmrf Endpoint', RealEndpoint.prototype, FakeEndpoint.prototype, ['play', 'execute', 'api', 'set', 'recordSession', 'bridge', 'unbridge', 'modify', 'destroy', 'on']],
-      ['drachtio-srf Srf', RealSrf.prototype, FakeSrf.prototype, ['connect', 'disconnect', 'invite', 'createUAS', 'createUAC', 'on', 'removeListener']],
+      ['drachtio-srf Srf', RealSrf.prototype, FakeSrf.prototype, ['connect', 'disconnect', 'invite', 'options', 'createUAS', 'createUAC', 'on', 'removeListener']],
       ['drachtio-srf Dialog', RealSrf.Dialog.prototype, FakeDialog.prototype, ['destroy', 'request', 'on']],
       ['drachtio-srf Request', RealRequest.prototype, FakeRequest.prototype, ['cancel', 'get', 'calledNumber', 'on']],
       ['drachtio-srf Response', RealResponse.prototype, FakeResponse.prototype, ['send', 'finalResponseSent']],

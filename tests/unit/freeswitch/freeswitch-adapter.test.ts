@@ -81,6 +81,19 @@ describe('FreeSWITCH adapter: answer', () => {
     expect(rig.fs.commands).toEqual([]);
   });
 
+  it("answers a proxy's OPTIONS probe 200 while taking calls, 503 while draining or while FreeSWITCH is out of reach, 403 outside SIP_ALLOW", async () => {
+    const rig = await started({ allows: (address) => address.startsWith('127.') });
+    expect(await rig.srf.probe().final).toBe(200);
+    expect(await rig.srf.probe('203.0.113.9').final).toBe(403);
+    rig.mediaServer.emit('end');
+    expect(await rig.srf.probe().final).toBe(503);
+    rig.mediaServer.conn.emit('esl::ready');
+    expect(await rig.srf.probe().final).toBe(200);
+    rig.server.setAcceptingCalls(false);
+    expect(await rig.srf.probe().final).toBe(503);
+    expect(rig.fs.commands).toEqual([]);
+  });
+
   it('a caller who cancels while FreeSWITCH sets up gets no 200, and the channel made for it is hung up', async () => {
     const rig = await started();
     const offered = new Promise<InboundCall>((resolve) => rig.server.on('call', resolve));

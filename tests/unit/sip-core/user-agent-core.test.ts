@@ -54,7 +54,7 @@ describe('SipUserAgent core answers (RFC 3261 §8.2, §11, §12.2.2)', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it('setAcceptingCalls(false) → new INVITEs get 503; calls in progress go on', async () => {
+  it('setAcceptingCalls(false) → new INVITEs and OPTIONS get 503; calls in progress go on', async () => {
     const p = await uaPair();
     const invites = vi.fn();
     p.b.on('invite', invites);
@@ -62,6 +62,9 @@ describe('SipUserAgent core answers (RFC 3261 §8.2, §11, §12.2.2)', () => {
     const { last } = await ask(p, { method: 'INVITE', body: SDP_OFFER });
     expect(last?.message.kind === 'response' && last.message.status).toBe(503);
     expect(invites).not.toHaveBeenCalled();
+    // A proxy's OPTIONS probe hears the same, and stops sending new calls here.
+    const probe = await ask(p, { method: 'OPTIONS', branch: 'z9hG4bK-probe', callId: 'probe' });
+    expect(probe.last?.message.kind === 'response' && probe.last.message.status).toBe(503);
     p.b.setAcceptingCalls(true);
     await ask(p, { method: 'INVITE', body: SDP_OFFER, branch: 'z9hG4bK-2', callId: 'two' });
     expect(invites).toHaveBeenCalledOnce();

@@ -1,0 +1,234 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../../app/project-root.js';
+import { startLocalCluster, type ClusterNode, type LocalCluster } from '../../../tools/cluster/local-cluster.js';
+import { killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { ALL_TEST_CARDS, TEST_CARDS } from '../../../tools/test-cards.js';
+import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
+import { testDataDir } from '../../support/test-data-dir.js';
+
+/**
+ * Several nodes behind Kamailio (kamailio/kamailio.cfg, Debian's 5.6), all
+ * on loopback (tools/cluster/local-cluster.ts): real SIPp callers dial
+ * Kamailio's address, the dispatcher picks a node, and the outcome is read
+ * back from each node's own payments API. Each node keeps its own SQLite
+ * store here, so what is checked is what Kamailio and the nodes' SIP do:
+ * the spread, the OPTIONS probes taking a draining or dead node out of the
+ * set, and the record-route that keeps a call on its node.
+ */
+
+const SIPP_DIR = join(projectRoot(), 'tests/sipp');
+const VISA = TEST_CARDS.visa;
+/** Demo order 1001 takes partial payments: every call may pay it. */
+const ORDER = '1001';
+const PROBE_SECONDS = 2;
+const NODE_TIMEOUT_MS = 1500;
+/** A node is out of the set after the first probe that fails: one interval, plus the probe's own timeout. */
+const OUT_OF_SET_BOUND_MS = PROBE_SECONDS * 1000 + NODE_TIMEOUT_MS;
+const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+
+interface Payment {
+  readonly id: string;
+  readonly status: string;
+  readonly reference: string;
+}
+
+const clusters: LocalCluster[] = [];
+const ports = new SippPortSequence(39000);
+
+afterAll(async () => {
+  killAllSipp();
+  await Promise.all(clusters.map((c) => c.stop()));
+});
+
+async function cluster(name: string, rtpSlot: number): Promise<LocalCluster> {
+  const started = await startLocalCluster({
+    dataRoot: testDataDir(`cluster-${name}`),
+    rtpBase: 62000 + worker * 600 + rtpSlot * 200,
+    probeSeconds: PROBE_SECONDS,
+    nodeTimeoutMs: NODE_TIMEOUT_MS,
+    env: { SANDBOX_LATENCY_MS: '20', SHUTDOWN_DRAIN_SECONDS: '60', LOG_LEVEL: 'debug' },
+  });
+  clusters.push(started);
+  return started;
+}
+
+/** `calls` direct-pay calls keying the Visa test card by RFC 4733, `concurrent` at a time, to `target`. */
+async function pay(target: string, calls: number, concurrent: number, reference = ORDER): Promise<SippRun> {
+  const port = await ports.next();
+  return runSipp({
+    args: [
+      target,
+      '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'),
+      '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
+      '-m', String(calls), '-l', String(concurrent), '-r', String(concurrent), '-rp', '1000',
+      '-key', 'ref', reference, '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
+    ],
+    timeoutMs: 120_000,
+  });
+}
+
+function proxyOf(c: LocalCluster): string {
+  return `127.0.0.1:${c.kamailio.sipPort}`;
+}
+
+async function payments(node: ClusterNode, reference = ORDER): Promise<Payment[]> {
+  return (await node.system.api<{ payments: Payment[] }>(`/api/v1/payments?reference=${reference}`)).payments;
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until Kamailio holds every node as active (the first probes answered). */
+async function allActive(c: LocalCluster): Promise<void> {
+  await eventually('every node active in the dispatcher set', async () => {
+    const targets = await c.kamailio.dispatcherTargets();
+    return targets.length === c.nodes.length && targets.every((t) => t.active) ? true : undefined;
+  }, 10_000);
+}
+
+/** Waits until Kamailio holds `node` as inactive; fails after `timeoutMs`. */
+async function outOfSet(c: LocalCluster, node: ClusterNode, timeoutMs: number): Promise<void> {
+  await eventually(`${node.name} inactive in the dispatcher set`, async () => {
+    const target = (await c.kamailio.dispatcherTargets()).find((t) => t.uri === `sip:${node.sipAddress}`);
+    return target && !target.active ? true : undefined;
+  }, timeoutMs);
+}
+
+/** The calls Kamailio dispatched that are not in `before`, each with the node(s) its INVITE went to. */
+function dispatchedSince(c: LocalCluster, before: ReadonlySet<string>): Map<string, string[]> {
+  return new Map([...c.kamailio.dispatched()].filter(([callId]) => !before.has(callId)));
+}
+
+function expectSuccess(run: SippRun): void {
+  expect(run.exitCode, `${run.errors}\n${run.stdout.slice(-1500)}`).toBe(0);
+}
+
+function expectNoCardData(c: LocalCluster): void {
+  expect(findCardDataInText(c.kamailio.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
+  for (const node of c.nodes) {
+    expect(findCardDataInText(node.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
+    expect(findCardDataInFiles(node.system.dataDir, ALL_TEST_CARDS)).toEqual([]);
+  }
+}
+
+describe('two nodes behind Kamailio', () => {
+  it('40 direct-pay calls, 20 at a time, through Kamailio: spread over both nodes, all approved', { timeout: 180_000 }, async () => {
+    const c = await cluster('load', 0);
+    await allActive(c);
+    const run = await pay(proxyOf(c), 40, 20);
+    expectSuccess(run);
+
+    const [a, b] = c.nodes as [ClusterNode, ClusterNode];
+    const [onA, onB] = [await payments(a), await payments(b)];
+    expect([...onA, ...onB].map((p) => p.status)).toEqual(Array(40).fill('approved'));
+    // Round robin over two healthy nodes: both took calls, and each node has exactly the calls Kamailio sent it.
+    const dispatched = [...c.kamailio.dispatched().values()];
+    expect(dispatched).toHaveLength(40);
+    expect(dispatched.every((hops) => hops.length === 1)).toBe(true);
+    const sentTo = (node: ClusterNode): number => dispatched.filter((hops) => hops[0] === `sip:${node.sipAddress}`).length;
+    expect([onA.length, onB.length]).toEqual([sentTo(a), sentTo(b)]);
+    expect(onA.length).toBeGreaterThan(0);
+    expect(onB.length).toBeGreaterThan(0);
+    console.info(`cluster split of 40 calls: ${a.name} ${onA.length}, ${b.name} ${onB.length}`);
+
+    await c.stop();
+    expectNoCardData(c);
+  });
+
+  describe.concurrent('a node leaves the set', { timeout: 150_000 }, () => {
+    it('SIGTERM: the node answers OPTIONS 503, its call in progress finishes approved, new calls go to the other node', async () => {
+      const c = await cluster('drain', 1);
+      await allActive(c);
+      const port = await ports.next();
+      const inProgress = startSipp([
+        proxyOf(c), '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1',
+        '-key', 'ref', '1003', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
+      ]);
+      // The node Kamailio gave the call to.
+      const [draining, session] = await eventually('the call in progress on a node', async () => {
+        for (const node of c.nodes) {
+          const capturing = (await payments(node, '1003')).find((p) => p.status === 'capturing');
+          if (capturing) return [node, capturing] as const;
+        }
+        return undefined;
+      }, 30_000);
+      const other = c.nodes.find((n) => n !== draining)!;
+
+      draining.system.kill('SIGTERM');
+      await eventually('/readyz not ready', async () => ((await fetch(`${draining.system.httpUrl}/readyz`)).status === 503 ? true : undefined), 5000);
+      const probe = await runSipp({ args: [draining.sipAddress, '-sf', join(projectRoot(), 'tests/integration/cluster/options-expect-503.xml'), '-i', '127.0.0.1', '-p', String(await ports.next()), '-m', '1'] });
+      expectSuccess(probe);
+      await outOfSet(c, draining, OUT_OF_SET_BOUND_MS + 2000);
+
+      const before = new Set(c.kamailio.dispatched().keys());
+      // While the draining node still finishes its call, three new ones: all on the other node.
+      const fresh = pay(proxyOf(c), 3, 3);
+      const approved = await eventually('the payment in progress approved', async () => {
+        const found = (await payments(draining, '1003')).find((p) => p.id === session.id);
+        return found?.status === 'approved' ? found : undefined;
+      }, 60_000);
+      expect(approved.status).toBe('approved');
+      expectSuccess(await inProgress.done);
+      expect(await draining.system.exited).toBe(0);
+
+      expectSuccess(await fresh);
+      expect((await payments(other)).map((p) => p.status)).toEqual(['approved', 'approved', 'approved']);
+      const newCalls = dispatchedSince(c, before);
+      expect([...newCalls.values()]).toEqual(Array(3).fill([`sip:${other.sipAddress}`]));
+
+      await c.stop();
+      expectNoCardData(c);
+    });
+
+    it('kill -9 in the middle of a card capture: out of the set within one probe interval, no new call for it, new calls approved on the other; restarted, back in the set at its first good probe', async () => {
+      const c = await cluster('crash', 2);
+      await allActive(c);
+      const port = await ports.next();
+      const capture = startSipp([
+        proxyOf(c), '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1',
+        '-key', 'ref', '1002', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
+      ]);
+      const [killed, interrupted] = await eventually('the call in capture on a node', async () => {
+        for (const node of c.nodes) {
+          const capturing = (await payments(node, '1002')).find((p) => p.status === 'capturing');
+          if (capturing) return [node, capturing] as const;
+        }
+        return undefined;
+      }, 30_000);
+      const alive = c.nodes.find((n) => n !== killed)!;
+      killed.system.kill('SIGKILL');
+      expect(await killed.system.exited).toBe('SIGKILL');
+      capture.child.kill('SIGKILL');
+      // Out of the set after one probe interval and that probe's timeout (and a little for a busy machine).
+      await outOfSet(c, killed, OUT_OF_SET_BOUND_MS + 2000);
+
+      const before = new Set(c.kamailio.dispatched().keys());
+      expectSuccess(await pay(proxyOf(c), 4, 4));
+      expect((await payments(alive)).map((p) => p.status)).toEqual(Array(4).fill('approved'));
+      // No INVITE went to the dead node first (a failover would show it as a first hop).
+      expect([...dispatchedSince(c, before).values()]).toEqual(Array(4).fill([`sip:${alive.sipAddress}`]));
+
+      // Back on its ports and data: its own interrupted payment settled, and calls again from the first good probe.
+      const restarted = await c.restart(killed.name);
+      expect((await payments(restarted, '1002')).find((p) => p.id === interrupted.id)?.status).toBe('abandoned');
+      await allActive(c);
+      const again = new Set(c.kamailio.dispatched().keys());
+      expectSuccess(await pay(proxyOf(c), 2, 2));
+      const sentTo = [...dispatchedSince(c, again).values()].map((hops) => hops.join(' '));
+      expect(sentTo.sort()).toEqual([`sip:${alive.sipAddress}`, `sip:${restarted.sipAddress}`].sort());
+      expect((await payments(restarted)).map((p) => p.status)).toEqual(['approved']);
+
+      await c.stop();
+      expectNoCardData(c);
+      expect(findCardDataInText(killed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
+    });
+  });
+});
