@@ -5,8 +5,8 @@ import { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 import { InvalidLinkTransitionError, PaymentLinkNotFoundError } from '../../../store/store-errors.js';
 
 const T0 = Date.parse('2030-01-02T03:04:05.000Z');
-// An Ofcom drama number (07700 900xxx): never anyone's phone.
-const PHONE = '+447700900461';
+// A made-up UK mobile number (valid for libphonenumber, not Luhn-valid: never taken for a card number).
+const PHONE = '+447400123456';
 
 let clock: number;
 let store: SqlitePaymentStore;
@@ -53,7 +53,7 @@ describe('payment links', () => {
     expect(() => links.settleLink('lnk_nope', { state: 'paid' })).toThrow(PaymentLinkNotFoundError);
     const session = store.createSession({ mode: 'link', reference: 'INV-2', amountMinor: 100, currency: 'EUR' });
     const base = { sessionId: session.id, provider: 'stripe', url: 'https://x', expiresAt: '2030-01-02T04:04:05.000Z' };
-    expect(() => links.saveLink({ ...base, id: 'lnk_2', providerLinkId: 'cs_2', phone: '07700900461' })).toThrow(/CHECK/);
+    expect(() => links.saveLink({ ...base, id: 'lnk_2', providerLinkId: 'cs_2', phone: '07400123456' })).toThrow(/CHECK/);
     newLink('lnk_3', 'cs_3');
     expect(() => links.saveLink({ ...base, id: 'lnk_4', providerLinkId: 'cs_3', phone: PHONE })).toThrow(/UNIQUE/);
   });
