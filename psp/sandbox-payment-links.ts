@@ -28,8 +28,8 @@ export const SANDBOX_PAGE_CHOICES: readonly SandboxPageChoice[] = [
 ];
 
 export interface SandboxPaymentLinksOptions {
-  /** Where agent-bridge serves the page: the link is `<publicBaseUrl>/sandbox/pay/<token>`. */
-  readonly publicBaseUrl: string;
+  /** Where agent-bridge serves the page: the link is `<publicBaseUrl>/sandbox/pay/<token>` (read when a link is made). */
+  readonly publicBaseUrl: () => string;
   /** Where the links are kept: a link already paid cannot be expired. */
   readonly links: Pick<PaymentLinkStore, 'findLink'>;
 }
@@ -42,18 +42,18 @@ export interface SandboxPaymentLinksOptions {
  */
 export class SandboxPaymentLinks implements PaymentLinkProvider {
   readonly name = 'sandbox';
-  readonly #base: string;
+  readonly #base: () => string;
   readonly #links: Pick<PaymentLinkStore, 'findLink'>;
 
   constructor(options: SandboxPaymentLinksOptions) {
-    this.#base = options.publicBaseUrl.replace(/\/+$/, '');
+    this.#base = () => options.publicBaseUrl().replace(/\/+$/, '');
     this.#links = options.links;
   }
 
   async create(request: PaymentLinkRequest): Promise<CreatedPaymentLink> {
     if (!Number.isInteger(request.amountMinor) || request.amountMinor <= 0) throw new PaymentLinkError('invalid-amount', false);
     const token = `sbxlnk_${randomBytes(16).toString('hex')}`;
-    return { providerLinkId: token, url: `${this.#base}/sandbox/pay/${token}`, expiresAt: request.expiresAt };
+    return { providerLinkId: token, url: `${this.#base()}/sandbox/pay/${token}`, expiresAt: request.expiresAt };
   }
 
   async expire(providerLinkId: string): Promise<'expired' | 'paid'> {
