@@ -23,6 +23,11 @@ import { AdyenWebhookHandler } from '../psp/adyen-webhooks.js';
 import { mountPspWebhooks } from '../agent-bridge/api/psp-webhook-routes.js';
 import { mountMetrics } from '../agent-bridge/metrics-route.js';
 import { createPsp } from './psp-adapter.js';
+import { createPaymentLinks, createSms } from './payment-link-adapters.js';
+import { SqlitePaymentLinkStore } from '../store/sqlite-payment-link-store.js';
+import { PaymentLinkService } from '../ivr/links/payment-link-service.js';
+import { mountPaymentLinkWebhooks } from '../agent-bridge/api/link-webhook-routes.js';
+import { mountSandboxPayPage } from '../agent-bridge/sandbox/sandbox-pay-routes.js';
 import { Authoriser } from '../psp/authoriser.js';
 import { Reconciler } from '../psp/reconciler.js';
 import type { PaymentServiceProvider } from '../psp/psp-port.js';
@@ -78,6 +83,10 @@ export interface Application {
   readonly recordingDir: string | undefined;
   /** What GET /metrics serves. */
   readonly metrics: Metrics;
+  /** Payment links by text message; undefined when the PSP cannot make them (Stripe without STRIPE_WEBHOOK_SECRET). */
+  readonly paymentLinks: PaymentLinkService | undefined;
+  /** The links made and the sandbox SMS outbox. */
+  readonly links: SqlitePaymentLinkStore;
   stop(): Promise<void>;
 }
 
@@ -161,8 +170,48 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   reversals.start();
   const pspReadiness = new PspReadiness(psp, { logger: logger.child({ component: 'psp' }) });
   void pspReadiness.ready();
+
+  const progress = new ProgressHub();
+  // Payment links: the PSP's page, a text message, one session paid one way only.
+  const links = new SqlitePaymentLinkStore(store.database);
+  let httpUrl = '';
+  const linkAdapters = createPaymentLinks(config, { links, publicBaseUrl: () => config.PUBLIC_BASE_URL ?? httpUrl });
+  const paymentLinks = linkAdapters
+    ? new PaymentLinkService({
+        store,
+        links,
+        audit,
+        provider: linkAdapters.provider,
+        sms: createSms(config, { links }),
+        ttlMs: config.PAYMENT_LINK_TTL_MINUTES * 60_000,
+        defaultCountry: config.SMS_DEFAULT_COUNTRY,
+        language: config.LANGUAGE,
+        requestTimeoutMs: config.SMS_TIMEOUT_MS,
+        logger: logger.child({ component: 'payment-links' }),
+        onProgress: (sessionId, event) => progress.publish(sessionId, event),
+        metrics,
+      })
+    : undefined;
+  const linkSweeper = setInterval(() => {
+    paymentLinks?.sweep().catch((err: unknown) => logger.error({ err }, 'payment link sweep failed'));
+  }, config.RECONCILE_INTERVAL_SECONDS * 1000);
+  linkSweeper.unref();
+  const webhookRefused = (psp: string) => (reason: string) => {
+    audit.append({ sessionId: null, actor: { kind: 'system', id: `psp-${psp}` }, action: 'psp-webhook-refused', detail: { reason } });
+  };
+
   const adyenWebhooks =
-    config.PSP === 'adyen' ? new AdyenWebhookHandler({ hmacKey: config.ADYEN_HMAC_KEY!, records, reversals }) : undefined;
+    config.PSP === 'adyen'
+      ? new AdyenWebhookHandler({
+          hmacKey: config.ADYEN_HMAC_KEY!,
+          records,
+          reversals,
+          onItem: (item) => {
+            const outcome = linkAdapters?.kind === 'adyen' ? linkAdapters.adyen.outcomeOf(item) : undefined;
+            if (outcome) paymentLinks?.settle(outcome);
+          },
+        })
+      : undefined;
 
   // An order already paid here is not taken again (unless it takes partial payments).
   const orders: OrderLookup = new PaidOrderGuard(
@@ -186,7 +235,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
   const revocations = new TokenRevocations(identities);
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
-  const progress = new ProgressHub();
   const liveSessions = new LiveSessions();
   const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
     const session = store.getSession(sessionId);
@@ -277,6 +325,9 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       orders,
       logger: logger.child({ component: 'payment-call' }),
       metrics,
+      ...(paymentLinks ? { links: paymentLinks } : {}),
+      linkOffer: config.PAYMENT_LINK_OFFER && paymentLinks !== undefined,
+      smsReceipts: config.SMS_RECEIPTS && paymentLinks !== undefined,
       onProgress: (sessionId, event) => {
         if (sessionId) progress.publish(sessionId, event);
       },
@@ -287,6 +338,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     reconciler.stop();
     reversals.stop();
     clearInterval(sweeper);
+    clearInterval(linkSweeper);
     vault.close();
     store.close();
   };
@@ -311,7 +363,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       ...(tls ? { tls } : {}),
       routes: (app) => {
         mountMetrics(app, { render: () => metrics.render(), tokens: [config.METRICS_TOKEN, adminKey.key].filter((t) => t !== undefined) });
-        mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }) });
+        mountPspWebhooks(app, { ...(adyenWebhooks ? { adyen: adyenWebhooks } : {}), logger: logger.child({ component: 'psp-webhooks' }), onRefused: webhookRefused('adyen') });
+        if (paymentLinks) {
+          mountPaymentLinkWebhooks(app, {
+            ...(linkAdapters?.kind === 'stripe' ? { stripe: linkAdapters.stripe } : {}),
+            service: paymentLinks,
+            logger: logger.child({ component: 'psp-webhooks' }),
+            onRefused: webhookRefused('stripe'),
+          });
+          // The sandbox's test page: PSP=sandbox only, never beside a real PSP.
+          if (linkAdapters?.kind === 'sandbox' && config.PSP === 'sandbox') mountSandboxPayPage(app, { sandbox: linkAdapters.sandbox, service: paymentLinks, links, store });
+        }
         mountApi(app, {
           store,
           audit,
@@ -329,6 +391,9 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           records,
           authoriser,
           ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
+          ...(paymentLinks
+            ? { paymentLinks: { service: paymentLinks, links, store, callerNumber: (id: string) => liveSessions.callerNumber(id), sandboxOutbox: config.SMS_PROVIDER === 'sandbox' } }
+            : {}),
         });
       },
     });
@@ -339,6 +404,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     throw err;
   }
 
+  httpUrl = http.url;
   const stream = new StreamServer({ hub: progress, authenticator, revocations, canSee: visible });
   stream.attach(http.server);
 
@@ -360,6 +426,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     sipPort,
     recordingDir,
     metrics,
+    paymentLinks,
+    links,
     async stop() {
       // New calls get 503 (and /readyz says so); calls in progress may finish before their legs are ended.
       stopping = true;

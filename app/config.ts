@@ -184,6 +184,36 @@ export const configSchema = z
     ADYEN_API_BASE: z.url({ protocol: /^https?$/ }).default('https://checkout-test.adyen.com/v71'),
     /** Hex HMAC key that signs Adyen's webhooks to /psp/adyen/webhooks. Secret. */
     ADYEN_HMAC_KEY: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'hex').optional(),
+    /** Signing secret (whsec_…) of the Stripe endpoint /psp/stripe/webhooks (Checkout payment links); without it PSP=stripe sends no links. Secret. */
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'a Stripe webhook signing secret (whsec_…)').optional(),
+    /** How long a payment link may be paid (Stripe Checkout takes 30 minutes to 24 hours). */
+    PAYMENT_LINK_TTL_MINUTES: z.coerce.number().int().min(30).max(24 * 60).default(60),
+    /** Direct pay: offer "press 9 for a payment link by text message" to a caller on a mobile number. */
+    PAYMENT_LINK_OFFER: booleanSetting.default(true),
+    /** Where callers' phones reach agent-bridge (the sandbox pay page's links); default this server's own URL. */
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Who sends the text messages: the sandbox outbox (GET /api/v1/sms/outbox), Twilio or Vonage. */
+    SMS_PROVIDER: z.enum(['sandbox', 'twilio', 'vonage']).default('sandbox'),
+    /** A national number (from the call or typed by the agent) is read in this country (ISO 3166 alpha-2). */
+    SMS_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as FR').default('FR'),
+    /** One request to the SMS provider (or to the PSP for a link) may take this long. */
+    SMS_TIMEOUT_MS: positiveMs.default(10_000),
+    /** Text the caller the payment's reference when it is approved, or in doubt ("you will receive a confirmation"). */
+    SMS_RECEIPTS: booleanSetting.default(false),
+    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio Account SID (AC…)').optional(),
+    /** Secret. */
+    TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+    /** A Twilio number in E.164 or a Messaging Service SID (MG…). */
+    TWILIO_FROM: z.string().min(1).optional(),
+    TWILIO_API_BASE: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+    /** Where Twilio posts message status changes; unset: none asked. */
+    TWILIO_STATUS_CALLBACK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    VONAGE_API_KEY: z.string().min(1).optional(),
+    /** Secret. */
+    VONAGE_API_SECRET: z.string().min(1).optional(),
+    /** A Vonage number (digits) or an alphanumeric sender id. */
+    VONAGE_FROM: z.string().min(1).optional(),
+    VONAGE_API_BASE: z.url({ protocol: /^https?$/ }).default('https://rest.nexmo.com'),
     /** How long one authorisation may wait for the PSP before it is in doubt. */
     PSP_TIMEOUT_MS: positiveMs.default(20_000),
     PSP_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
@@ -233,6 +263,13 @@ export const configSchema = z
     for (const setting of needs[c.PSP] ?? []) {
       if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when PSP=${c.PSP}` });
     }
+    const smsNeeds: Record<string, readonly (keyof typeof c)[]> = {
+      twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'],
+      vonage: ['VONAGE_API_KEY', 'VONAGE_API_SECRET', 'VONAGE_FROM'],
+    };
+    for (const setting of smsNeeds[c.SMS_PROVIDER] ?? []) {
+      if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when SMS_PROVIDER=${c.SMS_PROVIDER}` });
+    }
     if (c.MEDIA_SERVER === 'freeswitch') {
       for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
         if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: 'required when MEDIA_SERVER=freeswitch' });
@@ -262,6 +299,9 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'DRACHTIO_SECRET',
   'FREESWITCH_SECRET',
   'SIP_OUTBOUND_AUTH',
+  'STRIPE_WEBHOOK_SECRET',
+  'TWILIO_AUTH_TOKEN',
+  'VONAGE_API_SECRET',
 ]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */

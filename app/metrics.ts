@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DtmfMethod } from '../media-server/media-server-port.js';
 import type { PspCallOutcome } from '../psp/authoriser.js';
+import type { LinkMetrics } from '../ivr/links/link-metrics.js';
 import type { CallMetrics, CallOutcome } from '../ivr/call/call-metrics.js';
 import type { CaptureErrorType, CardField, EntryMode, PaymentStatus } from '../domain/payment-types.js';
 
@@ -47,6 +48,8 @@ const GC_PAUSE_BUCKETS_S = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 
 
 /** Answer → approval: a call takes from ~20 s (a fast keyer) to several minutes. */
 const TIME_TO_PAY_BUCKETS = [10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+/** A link is paid on the caller's own time: minutes to hours. */
+const LINK_TIME_TO_PAY_BUCKETS = [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21_600, 86_400];
 /** One PSP request: tens of milliseconds (sandbox) to the 20 s PSP_TIMEOUT_MS. */
 const PSP_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
 
@@ -60,7 +63,7 @@ const PSP_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
  * status, card field, error type, DTMF method, PSP name): never card data, a
  * reference, a session or call id.
  */
-export class Metrics implements CallMetrics {
+export class Metrics implements CallMetrics, LinkMetrics {
   readonly registry = new Registry();
   readonly #calls: Counter<'mode' | 'outcome'>;
   readonly #active: Gauge<'mode'>;
@@ -70,6 +73,9 @@ export class Metrics implements CallMetrics {
   readonly #dtmf: Counter<'method'>;
   readonly #timeToPay: Histogram<'mode'>;
   readonly #pspLatency: Histogram<'psp' | 'outcome'>;
+  readonly #links: Counter<'provider' | 'outcome'>;
+  readonly #linkFailures: Counter<'reason'>;
+  readonly #linkTimeToPay: Histogram<'provider'>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -119,6 +125,25 @@ export class Metrics implements CallMetrics {
       buckets: PSP_LATENCY_BUCKETS,
       registers,
     });
+    this.#links = new Counter({
+      name: name('payment_links_total'),
+      help: 'Payment links by PSP and what became of them: sent (by text message), paid, expired (timed out, or closed for a keypad payment)',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    });
+    this.#linkFailures = new Counter({
+      name: name('payment_link_failures_total'),
+      help: 'Payment links that did not go out: invalid-phone, psp (refused or no answer), sms (refused, down or no answer)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#linkTimeToPay = new Histogram({
+      name: name('payment_link_time_to_pay_seconds'),
+      help: 'From the payment link sent to its payment on the PSP page',
+      labelNames: ['provider'],
+      buckets: LINK_TIME_TO_PAY_BUCKETS,
+      registers,
+    });
     // The conversion inputs and the small label sets start at 0, so rates exist before the first event.
     for (const mode of ENTRY_MODES) {
       this.#active.set({ mode }, 0);
@@ -166,6 +191,23 @@ export class Metrics implements CallMetrics {
 
   timeToPay(mode: EntryMode, seconds: number): void {
     this.#timeToPay.observe({ mode }, seconds);
+  }
+
+  linkSent(provider: string): void {
+    this.#links.inc({ provider, outcome: 'sent' });
+  }
+
+  linkPaid(provider: string, seconds: number): void {
+    this.#links.inc({ provider, outcome: 'paid' });
+    this.#linkTimeToPay.observe({ provider }, seconds);
+  }
+
+  linkExpired(provider: string): void {
+    this.#links.inc({ provider, outcome: 'expired' });
+  }
+
+  linkFailed(reason: 'invalid-phone' | 'psp' | 'sms'): void {
+    this.#linkFailures.inc({ reason });
   }
 
   /** The authoriser's `onPspCall`. */

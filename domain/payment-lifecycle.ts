@@ -9,13 +9,16 @@ export type AuthorisationState = 'requested' | 'approved' | 'declined' | 'error'
  */
 export const PAYMENT_STATUS_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
-  pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
-  capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
+  pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error', 'link-sent'],
+  capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error', 'link-sent'],
   authorising: ['approved', 'declined', 'in_doubt', 'error'],
   in_doubt: ['approved', 'declined', 'error'],
+  // One session, two ways to pay: the PSP's page settles it, or the caller keys the card after all (the link expired first).
+  'link-sent': ['approved', 'declined', 'expired', 'cancelled', 'capturing', 'authorising', 'error'],
   approved: [],
   declined: [],
   failed: [],
+  expired: [],
   abandoned: [],
   cancelled: [],
   error: [],
@@ -58,3 +61,19 @@ export const REVERSAL_STATE_TRANSITIONS: Readonly<Record<ReversalState, readonly
 export function isLegalTransition<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
   return from === to || table[from].includes(to);
 }
+
+/**
+ * A payment link sent by text message: active until the PSP's page is paid
+ * (or refused), it runs out, or it is withdrawn (cancelled by the agent,
+ * replaced by a resend, or expired because the caller paid by keypad).
+ */
+export type PaymentLinkState = 'active' | 'paid' | 'declined' | 'expired' | 'cancelled';
+
+/** Legal payment link state changes; a state may also stay as it is. */
+export const PAYMENT_LINK_STATE_TRANSITIONS: Readonly<Record<PaymentLinkState, readonly PaymentLinkState[]>> = {
+  active: ['paid', 'declined', 'expired', 'cancelled'],
+  paid: [],
+  declined: [],
+  expired: [],
+  cancelled: [],
+};

@@ -15,8 +15,12 @@ export interface Money {
 /** How a payment session entered the IVR (ARCHITECTURE.md "Call entry modes"). */
 export type EntryMode = 'direct' | 'agent-assisted';
 
-/** How a payment came to be: on a call (its EntryMode), or charged by the merchant on a stored card with no one on the line. */
-export type PaymentMode = EntryMode | 'merchant-initiated';
+/**
+ * How a payment came to be: on a call (its EntryMode), charged by the merchant
+ * on a stored card with no one on the line, or paid on the PSP's own page from
+ * a link sent by text message (`link`: made for that, no call expected).
+ */
+export type PaymentMode = EntryMode | 'merchant-initiated' | 'link';
 
 /** The card fields a caller keys. Only the vault ever holds their digits. */
 export type CardField = 'card-number' | 'expiry' | 'security-code';
@@ -38,6 +42,8 @@ export type CaptureErrorType =
  * pending → authorising   (merchant-initiated: a stored card, nothing to capture)
  * pending | capturing → abandoned | cancelled | failed
  * in_doubt → approved | declined | error   (reconciliation)
+ * pending | capturing → link-sent → approved | declined | expired | cancelled   (paid on the PSP's page)
+ * link-sent → capturing | authorising   (the caller keys the card after all: the link is expired at the PSP first)
  */
 export type PaymentStatus =
   | 'pending'
@@ -49,7 +55,11 @@ export type PaymentStatus =
   | 'abandoned'
   | 'cancelled'
   | 'in_doubt'
-  | 'error';
+  | 'error'
+  /** A payment link went to the caller by text message; the PSP's page has not answered yet. */
+  | 'link-sent'
+  /** The payment link ran out (or was withdrawn) unpaid. */
+  | 'expired';
 
 export const FINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = [
   'approved',
@@ -58,6 +68,7 @@ export const FINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = [
   'abandoned',
   'cancelled',
   'error',
+  'expired',
 ];
 
 /** How a payment flow ended (the flow's own result, mapped onto a PaymentStatus). */
@@ -71,7 +82,9 @@ export type PaymentResult =
   | 'already-paid'
   | 'psp-error'
   | 'in-doubt'
-  | 'internal-error';
+  | 'internal-error'
+  /** The caller chose to pay on the PSP's page: the link went out by text message, the call ends. */
+  | 'link-sent';
 
 export function statusForResult(result: PaymentResult): PaymentStatus {
   switch (result) {
@@ -91,6 +104,8 @@ export function statusForResult(result: PaymentResult): PaymentStatus {
       return 'error';
     case 'in-doubt':
       return 'in_doubt';
+    case 'link-sent':
+      return 'link-sent';
   }
 }
 

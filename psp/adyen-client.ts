@@ -45,19 +45,29 @@ export class AdyenClient {
    * POSTs `body` to `path`. Resolves with any HTTP answer; rejects with
    * PspTimeoutError when none came (network failure, timeout, abort).
    */
-  async post<T>(path: string, body: unknown, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<AdyenResponse<T>> {
+  post<T>(path: string, body: unknown, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<AdyenResponse<T>> {
+    return this.send<T>('POST', path, body, options);
+  }
+
+  /** The same for any method: PATCH (update a payment link), GET (no body). */
+  async send<T>(
+    method: 'GET' | 'POST' | 'PATCH',
+    path: string,
+    body: unknown,
+    options: { idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<AdyenResponse<T>> {
     const signals = [AbortSignal.timeout(this.#timeoutMs), ...(options.signal ? [options.signal] : [])];
     let res: Response;
     try {
       res = await fetch(`${this.#base}${path}`, {
-        method: 'POST',
+        method,
         headers: {
-          'content-type': 'application/json',
+          ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}),
           accept: 'application/json',
           'x-api-key': this.#apiKey,
           ...(options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {}),
         },
-        body: JSON.stringify(body),
+        ...(method !== 'GET' ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.any(signals),
       });
     } catch (err) {

@@ -119,11 +119,14 @@ export class AdyenWebhookHandler {
   readonly #hmacKey: string;
   readonly #records: PspRecordStore;
   readonly #reversals: PaymentReversals;
+  readonly #onItem: ((item: AdyenNotificationItem) => void) | undefined;
 
-  constructor(options: { hmacKey: string; records: PspRecordStore; reversals: PaymentReversals }) {
+  /** `onItem`: told every verified item once it is kept (payment links read their AUTHORISATION ones). */
+  constructor(options: { hmacKey: string; records: PspRecordStore; reversals: PaymentReversals; onItem?: (item: AdyenNotificationItem) => void }) {
     this.#hmacKey = options.hmacKey;
     this.#records = options.records;
     this.#reversals = options.reversals;
+    this.#onItem = options.onItem;
   }
 
   /** Returns how many items were kept. @throws AdyenWebhookError (nothing is kept then) */
@@ -136,6 +139,7 @@ export class AdyenWebhookHandler {
         const failed = FAILED_EVENTS.has(item.eventCode);
         this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
       }
+      this.#onItem?.(item);
     }
     return items.length;
   }

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import type { DeclineReason } from '../domain/payment-types.js';
 import type { CardData } from '../vault/card-data.js';
 import { raceAbort, referenceCode } from './psp-errors.js';
+import { createStripeClient } from './stripe-client.js';
 import type {
   AuthorisationLookup,
   AuthorisationOutcome,
@@ -115,17 +116,7 @@ export class StripePsp implements PaymentServiceProvider {
   readonly #now: () => Date;
 
   constructor(options: StripePspOptions) {
-    const base = new URL(options.apiBase ?? 'https://api.stripe.com');
-    const protocol = base.protocol === 'http:' ? 'http' : 'https';
-    this.#stripe = new Stripe(options.secretKey, {
-      host: base.hostname,
-      port: base.port || (protocol === 'http' ? 80 : 443),
-      protocol,
-      maxNetworkRetries: 0,
-      telemetry: false,
-      timeout: options.requestTimeoutMs ?? 30_000,
-      appInfo: { name: 'secure-payment-ivr' },
-    });
+    this.#stripe = createStripeClient(options);
     this.#capture = options.capture ?? 'auto';
     this.#searchLagMs = options.searchLagMs ?? 120_000;
     this.#now = options.now ?? (() => new Date());

@@ -309,6 +309,91 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER reversals_intent_fixed BEFORE UPDATE OF idempotency_key, session_id, kind, psp, amount_minor, currency, requested_at ON reversals
     BEGIN SELECT RAISE(ABORT, 'reversals: the request cannot change'); END;
   `,
+  // 10: payment links sent by text message. A session may be made for a link
+  // (mode 'link') and goes link-sent → approved | declined | expired; the mode
+  // and status CHECKs are widened by rebuilding the table as migration 8 did,
+  // with its indexes and triggers. Each link the PSP made is kept (its id,
+  // URL, the E.164 number it went to, its state); the sandbox SMS outbox keeps
+  // the messages it "sent" for demos and tests. No card data: the card is
+  // keyed on the PSP's own page.
+  `
+  CREATE TABLE payment_sessions_v10 (
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL CHECK (mode IN ('direct', 'agent-assisted', 'merchant-initiated', 'link')),
+    reference TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+    description TEXT,
+    status TEXT NOT NULL CHECK (status IN ('pending','capturing','authorising','approved','declined','failed','abandoned','cancelled','in_doubt','error','link-sent','expired')),
+    card_brand TEXT,
+    card_last4 TEXT CHECK (card_last4 IS NULL OR (length(card_last4) = 4 AND card_last4 GLOB '[0-9][0-9][0-9][0-9]')),
+    psp_reference TEXT,
+    auth_code TEXT,
+    decline_reason TEXT,
+    idempotency_key TEXT UNIQUE,
+    call_id TEXT,
+    language TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    agent_id TEXT REFERENCES users (id),
+    session_code TEXT,
+    agent_uri TEXT,
+    auto_capture INTEGER NOT NULL DEFAULT 1,
+    tokenise INTEGER NOT NULL DEFAULT 0 CHECK (tokenise IN (0, 1)),
+    customer_reference TEXT,
+    confirmation TEXT,
+    stored_card_token TEXT,
+    CHECK ((mode = 'merchant-initiated') = (stored_card_token IS NOT NULL))
+  );
+  INSERT INTO payment_sessions_v10 SELECT id, mode, reference, amount_minor, currency, description, status, card_brand, card_last4, psp_reference,
+      auth_code, decline_reason, idempotency_key, call_id, language, created_at, updated_at, agent_id, session_code, agent_uri,
+      auto_capture, tokenise, customer_reference, confirmation, stored_card_token
+    FROM payment_sessions;
+  DROP TABLE payment_sessions;
+  ALTER TABLE payment_sessions_v10 RENAME TO payment_sessions;
+  CREATE INDEX payment_sessions_reference ON payment_sessions (reference);
+  CREATE INDEX payment_sessions_status ON payment_sessions (status);
+  CREATE UNIQUE INDEX payment_sessions_code ON payment_sessions (session_code) WHERE session_code IS NOT NULL;
+  CREATE INDEX payment_sessions_agent ON payment_sessions (agent_id);
+  CREATE UNIQUE INDEX payment_sessions_confirmation ON payment_sessions (confirmation) WHERE confirmation IS NOT NULL;
+  CREATE INDEX payment_sessions_psp_reference ON payment_sessions (psp_reference);
+  CREATE TRIGGER payment_sessions_check_insert BEFORE INSERT ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+  CREATE TRIGGER payment_sessions_check_update BEFORE UPDATE OF amount_minor, card_brand, decline_reason ON payment_sessions
+    WHEN typeof(NEW.amount_minor) <> 'integer'
+      OR (NEW.card_brand IS NOT NULL AND NEW.card_brand NOT IN ('visa','mastercard','amex','discover','diners','jcb','unionpay','maestro'))
+      OR (NEW.decline_reason IS NOT NULL AND NEW.decline_reason NOT IN ('generic-decline','insufficient-funds','expired-card','incorrect-security-code','card-not-supported','fraud-suspected','do-not-honour'))
+    BEGIN SELECT RAISE(ABORT, 'payment_sessions: amount_minor must be an integer, card_brand and decline_reason from their lists'); END;
+
+  CREATE TABLE payment_links (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    provider TEXT NOT NULL,
+    provider_link_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    phone TEXT NOT NULL CHECK (phone GLOB '+[1-9]*' AND length(phone) BETWEEN 8 AND 16),
+    state TEXT NOT NULL CHECK (state IN ('active', 'paid', 'declined', 'expired', 'cancelled')),
+    valid_until TEXT NOT NULL,
+    psp_reference TEXT,
+    created_at TEXT NOT NULL,
+    settled_at TEXT,
+    UNIQUE (provider, provider_link_id)
+  );
+  CREATE INDEX payment_links_session ON payment_links (session_id);
+  CREATE INDEX payment_links_state ON payment_links (state);
+
+  CREATE TABLE sms_outbox (
+    id TEXT PRIMARY KEY,
+    session_id TEXT REFERENCES payment_sessions (id),
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+  );
+  CREATE INDEX sms_outbox_session ON sms_outbox (session_id);
+  `,
 ];
 
 /**

@@ -1,5 +1,5 @@
 import type { PaymentStatus } from '../domain/payment-types.js';
-import type { AuthorisationState, ReversalState } from '../domain/payment-lifecycle.js';
+import type { AuthorisationState, PaymentLinkState, ReversalState } from '../domain/payment-lifecycle.js';
 
 /** No payment session has this id. */
 export class PaymentNotFoundError extends Error {
@@ -93,5 +93,25 @@ export class AuditKeyError extends Error {
   override readonly name = 'AuditKeyError';
   constructor(readonly bytes: number) {
     super(`the audit key has ${bytes} bytes; it needs at least 32`);
+  }
+}
+
+/** No payment link has this id. */
+export class PaymentLinkNotFoundError extends Error {
+  override readonly name = 'PaymentLinkNotFoundError';
+  constructor(readonly id: string) {
+    super(`payment link ${id} does not exist`);
+  }
+}
+
+/** A payment link already settled cannot change again (active → paid | declined | expired | cancelled). */
+export class InvalidLinkTransitionError extends Error {
+  override readonly name = 'InvalidLinkTransitionError';
+  constructor(
+    readonly id: string,
+    readonly from: PaymentLinkState,
+    readonly to: PaymentLinkState,
+  ) {
+    super(`payment link ${id} cannot go from ${from} to ${to}`);
   }
 }

@@ -31,6 +31,7 @@ import {
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { mountCallRoutes, type LiveCallControl } from './call-routes.js';
+import { mountPaymentLinkRoutes, type PaymentLinkRouteDeps } from './payment-link-routes.js';
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
@@ -64,6 +65,8 @@ export interface ApiDeps {
   readonly authoriser?: Authoriser;
   /** In-line mode's live calls; without it the /calls endpoints answer 404. */
   readonly calls?: LiveCallControl;
+  /** Payment links by text message; without them those endpoints answer 404. */
+  readonly paymentLinks?: PaymentLinkRouteDeps;
 }
 
 type Locals = { principal: Principal };
@@ -147,22 +150,28 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     const agentId = ownAgentId(principal) ?? null;
     const agent = agentId ? deps.identities.getUser(agentId) : undefined;
     const agentUri = body.agentUri ?? agent?.sipUri ?? undefined;
-    if (!agentUri) {
+    const link = body.mode === 'link';
+    if (link && (!deps.paymentLinks || body.amount === 0)) {
+      res.status(400).json({ error: 'invalid-request', field: 'mode', message: deps.paymentLinks ? 'a link session needs an amount' : 'payment links are not available with this PSP' });
+      return;
+    }
+    if (!agentUri && !link) {
       res.status(400).json({ error: 'invalid-request', field: 'agentUri', message: 'required: no SIP URI is on file for this caller' });
       return;
     }
     const session = deps.store.createSession({
-      mode: 'agent-assisted',
+      mode: link ? 'link' : 'agent-assisted',
       reference: body.reference,
       amountMinor: body.amount,
       currency: body.currency,
       description: body.description ?? null,
       language: body.language ?? null,
       agentId,
-      agentUri,
-      code: newCode(deps.store),
+      // A link session takes no call: no transfer code, no call-back.
+      agentUri: link ? null : (agentUri ?? null),
+      code: link ? null : newCode(deps.store),
       autoCapture: body.autoCapture ?? true,
-      tokenise: body.tokenise ?? body.amount === 0,
+      tokenise: link ? false : (body.tokenise ?? body.amount === 0),
       customerReference: body.customerReference ?? null,
     });
     deps.audit.append({
@@ -194,6 +203,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     }
     return session;
   };
+
+  if (deps.paymentLinks) mountPaymentLinkRoutes(app, deps.paymentLinks, { auth, withSession });
 
   app.get('/api/v1/sessions/:id', auth, (req, res: Response<unknown, Locals>) => {
     const session = withSession(req, res);

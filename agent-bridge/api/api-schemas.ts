@@ -27,6 +27,10 @@ export const createSessionRequest = z
       .optional()
       .describe("Store the card at the PSP for repeat payments; the payment then shows the PSP's token (default: true when amount is 0, a store-only session)"),
     customerReference: z.string().min(3).max(64).optional().describe("The merchant's customer the stored card belongs to (default: the session id)"),
+    mode: z
+      .enum(['agent-assisted', 'link'])
+      .optional()
+      .describe('link: the caller pays on the PSP page from a text message (POST /sessions/{id}/payment-link), no call; default agent-assisted'),
   })
   .strict();
 
@@ -57,7 +61,9 @@ export const fieldCommand = z.object({ field: z.enum(CARD_FIELDS as unknown as [
 
 export const listSessionsQuery = z
   .object({
-    status: z.enum(['pending', 'capturing', 'authorising', 'approved', 'declined', 'failed', 'abandoned', 'cancelled', 'in_doubt', 'error']).optional(),
+    status: z
+      .enum(['pending', 'capturing', 'authorising', 'approved', 'declined', 'failed', 'abandoned', 'cancelled', 'in_doubt', 'error', 'link-sent', 'expired'])
+      .optional(),
     reference: z.string().min(1).max(64).optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
@@ -98,7 +104,7 @@ export const reversalView = z.object({
 
 export const sessionView = z.object({
   id: z.string(),
-  mode: z.enum(['direct', 'agent-assisted', 'merchant-initiated']),
+  mode: z.enum(['direct', 'agent-assisted', 'merchant-initiated', 'link']),
   code: z.string().nullable(),
   transferUri: z.string().nullable(),
   reference: z.string(),

@@ -19,6 +19,19 @@ import {
   updateCallPaymentRequest,
   voidRequest,
 } from './api-schemas.js';
+import { paymentLinkRequest } from './payment-link-routes.js';
+
+const linkView = z.object({
+  id: z.string(),
+  url: z.string(),
+  expiresAt: z.string(),
+  state: z.enum(['active', 'paid', 'declined', 'expired', 'cancelled']),
+  provider: z.string(),
+  phoneEnding: z.string(),
+  status: z.string(),
+  pspReference: z.string().nullable(),
+  createdAt: z.string(),
+});
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input' });
 
@@ -46,6 +59,21 @@ const sessionAction = (summary: string, body?: z.ZodType) => ({
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     ...(body ? { requestBody: jsonBody(body) } : {}),
     responses: { '202': jsonResponse('Applied', sessionView), '409': jsonResponse('Not possible in the current state', errorView), ...errors },
+  },
+});
+
+const linkAction = (summary: string, body?: z.ZodType) => ({
+  post: {
+    summary,
+    security: [{ bearer: [] }, { cookie: [] }],
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    ...(body ? { requestBody: jsonBody(body) } : {}),
+    responses: {
+      '201': jsonResponse('Sent: the link, its expiry and the session status', linkView),
+      '409': jsonResponse('The session cannot take a link now, or has none to cancel', errorView),
+      '502': jsonResponse('The PSP or the SMS provider refused or did not answer (audited; nothing was charged)', errorView),
+      ...errors,
+    },
   },
 });
 
@@ -138,6 +166,12 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/sessions/{id}/release': sessionAction(
         "Release the caller: end the caller's leg (BYE), direct pay or agent-assisted (then the agent's call-back ends too); a payment being authorised still gets its answer. No REFER back to the agent. 409 when no caller is on the line",
       ),
+      '/api/v1/sessions/{id}/payment-link': linkAction(
+        "Text the caller a link to the PSP's own payment page (the caller's number from the call, or `phone`); the session becomes link-sent, then approved, declined or expired. A pending, capturing or link-sent session, or one made with mode link",
+        paymentLinkRequest,
+      ),
+      '/api/v1/sessions/{id}/payment-link/resend': linkAction('Send a new link to the same number; the one sent before is closed at the PSP'),
+      '/api/v1/sessions/{id}/payment-link/cancel': linkAction('Close the link at the PSP; the session is cancelled'),
       '/api/v1/sessions/{id}/psp-capture': reversalAction(
         'Capture at the PSP all or part of a payment authorised only (PSP_CAPTURE=manual; supervisors only). Not /capture, the agent command that captures a card field on the call. The same amount again answers the capture already made',
         pspCaptureRequest,

@@ -11,7 +11,7 @@ export const ADYEN_WEBHOOK_PATH = '/psp/adyen/webhooks';
  * items are kept; a bad signature is 401 and a bad body 400, and neither the
  * body nor any part of it is logged.
  */
-export function mountPspWebhooks(app: Express, deps: { adyen?: AdyenWebhookHandler; logger: Logger }): void {
+export function mountPspWebhooks(app: Express, deps: { adyen?: AdyenWebhookHandler; logger: Logger; onRefused?: (reason: string) => void }): void {
   const adyen = deps.adyen;
   if (!adyen) return;
   app.post(ADYEN_WEBHOOK_PATH, express.json({ limit: '1mb' }), (req, res) => {
@@ -22,6 +22,7 @@ export function mountPspWebhooks(app: Express, deps: { adyen?: AdyenWebhookHandl
     } catch (err) {
       if (!(err instanceof AdyenWebhookError)) throw err;
       deps.logger.warn({ reason: err.reason }, 'Adyen webhook refused');
+      deps.onRefused?.(err.reason);
       res.status(err.reason === 'bad-signature' ? 401 : 400).json({ error: err.reason });
     }
   });

@@ -11,6 +11,8 @@ import type { PaymentCall } from './payment-call.js';
 export class LiveSessions {
   readonly #calls = new Map<string, PaymentCall>();
   readonly #callers = new Map<string, () => Promise<void>>();
+  /** The number the caller called from (the From URI's user part), while the caller is on the line. */
+  readonly #numbers = new Map<string, string>();
 
   register(sessionId: string, call: PaymentCall): void {
     this.#calls.set(sessionId, call);
@@ -23,12 +25,21 @@ export class LiveSessions {
     return this.#calls.get(sessionId);
   }
 
-  /** The caller of `sessionId` is on `hangup`'s leg until `ended` settles. */
-  registerCaller(sessionId: string, hangup: () => Promise<void>, ended: Promise<void>): void {
+  /** The caller of `sessionId` is on `hangup`'s leg until `ended` settles; `number`: theirs, from the call (a payment link goes there). */
+  registerCaller(sessionId: string, hangup: () => Promise<void>, ended: Promise<void>, number?: string): void {
     this.#callers.set(sessionId, hangup);
+    if (number) this.#numbers.set(sessionId, number);
     void ended.finally(() => {
-      if (this.#callers.get(sessionId) === hangup) this.#callers.delete(sessionId);
+      if (this.#callers.get(sessionId) === hangup) {
+        this.#callers.delete(sessionId);
+        this.#numbers.delete(sessionId);
+      }
     });
+  }
+
+  /** The number the session's caller is calling from, while they are on the line. */
+  callerNumber(sessionId: string): string | undefined {
+    return this.#numbers.get(sessionId);
   }
 
   /**

@@ -19,6 +19,7 @@ import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 import type { CallMedia } from './call-media.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
+import type { PaymentLinkService } from '../links/payment-link-service.js';
 
 export interface PaymentCallDeps {
   readonly store: PaymentStore;
@@ -34,6 +35,12 @@ export interface PaymentCallDeps {
   readonly now?: () => Date;
   /** Card prompts reached, field errors, payments by status, time to pay. Default: none. */
   readonly metrics?: CallMetrics;
+  /** Payment links: a session's link is closed at the PSP before a keyed card is authorised. Default: none. */
+  readonly links?: PaymentLinkService;
+  /** Direct pay: offer a link by text message to a caller on a mobile number (PAYMENT_LINK_OFFER). Default false. */
+  readonly linkOffer?: boolean;
+  /** Text the caller the payment's reference when approved or in doubt (SMS_RECEIPTS). Default false. */
+  readonly smsReceipts?: boolean;
 }
 
 export interface PaymentCallOptions {
@@ -49,6 +56,8 @@ export interface PaymentCallOptions {
   readonly answeredAt?: Date;
   /** Told the id of the session a direct-pay call creates once its order is found. Default: none. */
   readonly onSessionCreated?: (sessionId: string) => void;
+  /** The number the caller calls from (the From URI's user part), for a payment link or a receipt. */
+  readonly callerNumber?: string;
 }
 
 /** Statuses the runtime leaves alone: the authoriser and reconciler own them. */
@@ -72,6 +81,7 @@ export class PaymentCall {
   readonly #mode: PaymentFlowOptions['mode'];
   readonly #answeredAt: Date;
   readonly #onSessionCreated: ((sessionId: string) => void) | undefined;
+  readonly #callerNumber: string | undefined;
   #cardPromptReached = false;
   readonly #queue: FlowEvent[] = [];
   #draining = false;
@@ -91,6 +101,7 @@ export class PaymentCall {
     this.#mode = options.flow.mode;
     this.#answeredAt = options.answeredAt ?? this.#now();
     this.#onSessionCreated = options.onSessionCreated;
+    this.#callerNumber = options.callerNumber;
     this.#actor = { kind: 'call', id: options.callId };
     this.#vaultRef = deps.vault.open();
     const order = options.session
@@ -295,6 +306,29 @@ export class PaymentCall {
       this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'no-session' } });
       return;
     }
+    const links = this.#deps.links;
+    if (links && this.#deps.store.getSession(session.id)?.status === 'link-sent') {
+      // One session, two ways to pay: the link is closed at the PSP before the keyed card is sent, so only one can succeed.
+      links.withdrawForKeypad(session.id).then(
+        (found) => {
+          if (found !== 'paid') return this.#authoriseCard(session);
+          const paid = this.#deps.store.getSession(session.id);
+          this.#dispatch({
+            type: 'authorisation-result',
+            outcome: paid?.status === 'approved' && paid.pspReference ? { kind: 'approved', pspReference: paid.pspReference, spokenReference: paid.confirmation ?? '' } : { kind: 'error', code: 'paid-by-link' },
+          });
+        },
+        (err: unknown) => {
+          this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'the payment link could not be closed: the keyed card is not sent');
+          this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'link-still-open' } });
+        },
+      );
+      return;
+    }
+    this.#authoriseCard(session);
+  }
+
+  #authoriseCard(session: PaymentSessionRecord): void {
     const { brand, last4 } = this.#deps.vault.summary(this.#vaultRef);
     try {
       this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
@@ -367,6 +401,10 @@ export class PaymentCall {
     }
     this.#audit('payment-ended', { result });
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');
+    // SMS_RECEIPTS: the reference by text, which also keeps the in-doubt prompt's promise of a confirmation.
+    if (this.#deps.smsReceipts && this.#deps.links && this.#callerNumber && this.sessionId && (result === 'approved' || result === 'in-doubt')) {
+      void this.#deps.links.sendReceipt(this.sessionId, result === 'approved' ? 'receipt' : 'inDoubt', this.#callerNumber);
+    }
   }
 
   /** An audit log that refuses the write is logged, never thrown into a media callback (it would end the process). */

@@ -14,6 +14,7 @@ import type { LiveSessions } from './live-sessions.js';
 import { PaymentCall, type PaymentCallDeps } from './payment-call.js';
 import { allRecordings } from './recorder-webhook.js';
 import { joinableSession, sessionClaimOf } from './session-entry.js';
+import { callerNumber } from '../links/caller-number.js';
 
 export interface AgentAssistedOptions {
   /** Where an agent's commands from the REST API find the call. */
@@ -170,14 +171,16 @@ export class PaymentIvr {
     const prompts = this.#catalogue(undefined);
     let payment: PaymentCall | undefined;
     const recording = this.#startRecording(call, () => payment?.sessionId);
+    const number = callerNumber(call.from);
     payment = new PaymentCall(this.#options.deps, {
+      ...(number ? { callerNumber: number } : {}),
       callId: call.id,
       media: new LegCallMedia({ leg: call, prompts, recording, release: () => void call.hangup() }),
       flow: { ...this.#options.flow, mode: 'direct' },
       language: prompts.language,
       answeredAt,
       // From the order on, the console may release the caller.
-      onSessionCreated: (sessionId) => this.#options.agentAssisted.liveSessions.registerCaller(sessionId, () => call.hangup(), ended(call)),
+      onSessionCreated: (sessionId) => this.#options.agentAssisted.liveSessions.registerCaller(sessionId, () => call.hangup(), ended(call), number),
     });
     await this.#run(call, payment, 'direct');
   }
@@ -230,7 +233,9 @@ export class PaymentIvr {
     const recording = this.#startRecording(call, () => session.id);
     // With the agent on the line the call stays bridged after the result, until a party hangs up.
     const releaseCaller = (): boolean => !agent || agent.ended || agentAssisted.releaseCallerAfterPayment;
+    const number = callerNumber(call.from);
     const payment = new PaymentCall(deps, {
+      ...(number ? { callerNumber: number } : {}),
       callId: call.id,
       session,
       media: new LegCallMedia({
@@ -248,7 +253,7 @@ export class PaymentIvr {
       answeredAt,
     });
     agentAssisted.liveSessions.register(session.id, payment);
-    agentAssisted.liveSessions.registerCaller(session.id, () => call.hangup(), ended(call));
+    agentAssisted.liveSessions.registerCaller(session.id, () => call.hangup(), ended(call), number);
     if (agent) {
       const bridge = this.#options.mediaServer.bridge(call, agent);
       agent.on('ended', () => {

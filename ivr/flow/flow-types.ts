@@ -166,7 +166,16 @@ export type ProgressEvent =
   | { readonly type: 'agent-connected' }
   /** The agent could not be called back: the caller goes on alone. */
   | { readonly type: 'agent-unavailable'; readonly reason: AgentUnavailableReason }
-  | { readonly type: 'agent-hung-up' };
+  | { readonly type: 'agent-hung-up' }
+  // Payment links (from the link service, not the flow):
+  /** A link to the PSP's page went out by text message to the number ending `phoneEnding`. */
+  | { readonly type: 'link-sent'; readonly expiresAt: string; readonly phoneEnding: string }
+  /** The link ran out unpaid, or was closed at the PSP because the caller paid by keypad. */
+  | { readonly type: 'link-expired'; readonly reason: 'timed-out' | 'paid-by-keypad' }
+  /** The agent withdrew the link (or a resend replaced it). */
+  | { readonly type: 'link-cancelled' }
+  /** No link went out: a bad number, the PSP or the SMS provider refused or did not answer. */
+  | { readonly type: 'link-failed'; readonly reason: string };
 
 export type AgentUnavailableReason = 'no-agent-uri' | 'rejected' | 'no-answer' | 'failed';
 

@@ -20,6 +20,9 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  * - POST /v71/payments/{paymentPspReference}/captures — …/71/post/payments/(paymentPspReference)/captures
  *   (a payment authorised with `manualCapture`, once, at most its amount; the CAPTURE webhook answers)
  * - POST /v71/cancels (by our reference: a technical cancel) — …/71/post/cancels
+ * - POST /v71/paymentLinks, GET and PATCH /v71/paymentLinks/{linkId} — …/71/post/paymentLinks,
+ *   …/71/patch/paymentLinks/(linkId) (Pay by Link: `{"status": "expired"}` on an active link only;
+ *   `payLink(id)` is the shopper paying the page: an AUTHORISATION webhook with `paymentLinkId`)
  * - webhooks: docs.adyen.com/api-explorer/Webhooks/1/post/AUTHORISATION (and REFUND, CANCELLATION),
  *   signed as docs.adyen.com/development-resources/webhooks/verify-hmac-signatures says.
  *
@@ -42,6 +45,8 @@ export class FakeAdyen {
   readonly payments = new Map<string, AdyenPayment>();
   /** Cards stored by `storePaymentMethod`, by storedPaymentMethodId: their shopper and what charging them does, never the number. */
   readonly storedCards = new Map<string, StoredCard>();
+  /** Pay by Link links (POST /paymentLinks), by id. */
+  readonly paymentLinks = new Map<string, { id: string; url: string; status: string; reference: string; amount: { value: number; currency: string }; expiresAt: string } & Record<string, unknown>>();
   /** Webhook bodies sent, and the status our endpoint answered. */
   readonly webhooks: { body: unknown; status: number }[] = [];
   /** Where the standard webhooks go; none are sent while unset. */
@@ -81,6 +86,9 @@ export class FakeAdyen {
     if (request.headers['x-api-key'] !== this.apiKey) {
       return { status: 401, body: { status: 401, errorCode: '000', message: 'HTTP Status Response - Unauthorized', errorType: 'security' } };
     }
+    const linkPath = /^\/v71\/paymentLinks\/([A-Z0-9]+)$/.exec(request.path);
+    if (linkPath && request.method === 'GET') return this.#getLink(linkPath[1]!);
+    if (linkPath && request.method === 'PATCH') return this.#patchLink(linkPath[1]!, request.body);
     if (request.method !== 'POST' || !request.path.startsWith('/v71/')) return adyenError(404, '000', 'Not found', 'validation');
     let body: unknown;
     try {
@@ -117,6 +125,7 @@ export class FakeAdyen {
       );
     }
     if (path === '/cancels') return validated(technicalCancelRequest, body, (p) => this.#technicalCancel(p));
+    if (path === '/paymentLinks') return validated(paymentLinkRequest, body, (p) => this.#createLink(p));
     if (modification?.[2] === 'refunds') return validated(refundRequest, body, (p) => this.#refund(modification[1]!, p));
     if (modification?.[2] === 'cancels') return validated(cancelRequest, body, (p) => this.#cancel(modification[1]!, p));
     if (modification?.[2] === 'captures') return validated(captureRequest, body, (p) => this.#capture(modification[1]!, p));
@@ -247,6 +256,53 @@ export class FakeAdyen {
     return { status: 201, body: { merchantAccount: p.merchantAccount, paymentReference: p.paymentReference, pspReference: adyenPspReference(), reference: p.reference, status: 'received' } };
   }
 
+  #createLink(p: z.output<typeof paymentLinkRequest>): FakeAnswer {
+    if (p.merchantAccount !== this.merchantAccount) return adyenError(403, '901', 'Invalid Merchant Account', 'security');
+    if (p.amount.value <= 0) return adyenError(422, '137', 'Invalid amount specified', 'validation');
+    const expiresAt = p.expiresAt ?? new Date(Date.now() + 24 * 3600_000).toISOString();
+    // Pay by Link: a link lives at most 70 days (docs.adyen.com/unified-commerce/pay-by-link/create-payment-links).
+    if (Date.parse(expiresAt) <= Date.now() || Date.parse(expiresAt) > Date.now() + 70 * 24 * 3600_000) {
+      return adyenError(422, '100', "Field 'expiresAt' is not valid: must be in the future and at most 70 days away", 'validation');
+    }
+    const id = `PL${randomId(16, 'ABCDEF0123456789')}`;
+    const link = { id, url: `https://test.adyen.link/${id}`, status: 'active', reusable: false, expiresAt, amount: p.amount, merchantAccount: p.merchantAccount, reference: p.reference, ...(p.merchantOrderReference ? { merchantOrderReference: p.merchantOrderReference } : {}), ...(p.shopperLocale ? { shopperLocale: p.shopperLocale } : {}) };
+    this.paymentLinks.set(id, link);
+    return { status: 201, body: link };
+  }
+
+  #getLink(id: string): FakeAnswer {
+    const link = this.paymentLinks.get(id);
+    return link ? { status: 200, body: link } : adyenError(404, '000', 'Payment link not found', 'validation');
+  }
+
+  /** PATCH /paymentLinks/{linkId}: only `{"status": "expired"}`, only on an active link. */
+  #patchLink(id: string, raw: string): FakeAnswer {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return adyenError(400, '702', 'Unexpected input: not JSON', 'validation');
+    }
+    return validated(z.object({ status: z.literal('expired') }).strict(), body, () => {
+      const link = this.paymentLinks.get(id);
+      if (!link) return adyenError(404, '000', 'Payment link not found', 'validation');
+      if (link.status !== 'active') return adyenError(422, '100', `Payment link status is ${link.status}: it cannot be expired`, 'validation');
+      link.status = 'expired';
+      return { status: 200, body: link };
+    });
+  }
+
+  /** The shopper pays the link's page: the link completes and the AUTHORISATION webhook names it (additionalData.paymentLinkId). */
+  payLink(id: string): void {
+    const link = this.paymentLinks.get(id);
+    if (link?.status !== 'active') throw new Error(`fake Adyen: payment link ${id} is not active`);
+    link.status = 'completed';
+    const pspReference = adyenPspReference();
+    this.payments.set(pspReference, { pspReference, reference: link.reference, amount: link.amount, status: 'authorised', refunds: [], cancelled: false, manualCapture: false });
+    const authCode = String(randomInt(10_000, 100_000));
+    this.#sendWebhook({ eventCode: 'AUTHORISATION', pspReference, merchantReference: link.reference, amount: link.amount, success: true, reason: `${authCode}:4242:03/2030`, additionalData: { authCode, paymentLinkId: id } });
+  }
+
   #sendWebhook(item: { eventCode: string; pspReference: string; originalReference?: string; merchantReference: string; amount: { value: number; currency: string }; success: boolean; reason: string; additionalData?: Record<string, string> }): void {
     const url = this.webhookUrl;
     if (!url) return;
@@ -367,6 +423,22 @@ const paymentMethodsRequest = z
 const refundRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
 const captureRequest = z.object({ merchantAccount: z.string().min(1), amount, reference: z.string().max(80).optional().default('') }).strict();
 const cancelRequest = z.object({ merchantAccount: z.string().min(1), reference: z.string().max(80).optional().default('') }).strict();
+/** POST /paymentLinks (docs.adyen.com/api-explorer/Checkout/71/post/paymentLinks). */
+const paymentLinkRequest = z
+  .object({
+    merchantAccount: z.string().min(1),
+    amount,
+    reference: z.string().min(1).max(80),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    merchantOrderReference: z.string().max(1000).optional(),
+    shopperLocale: z.string().regex(/^[a-z]{2}[-_][A-Z]{2}$/, 'a locale such as en_GB').optional(),
+    description: z.string().max(280).optional(),
+    shopperReference: z.string().min(3).max(256).optional(),
+    returnUrl: z.url().optional(),
+    reusable: z.boolean().optional(),
+    countryCode: z.string().length(2).optional(),
+  })
+  .strict();
 const technicalCancelRequest = z.object({ merchantAccount: z.string().min(1), paymentReference: z.string().min(1), reference: z.string().max(80).optional() }).strict();
 
 function adyenError(status: number, errorCode: string, message: string, errorType: string): FakeAnswer {

@@ -1,6 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequest } from './fake-psp-server.js';
+import { FakeStripeCheckout } from './fake-stripe-checkout.js';
 
 /**
  * A local Stripe API for tests: the endpoints the Stripe adapter uses, with
@@ -22,6 +23,7 @@ import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequ
  * - GET  /v1/setup_intents — docs.stripe.com/api/setup_intents/list
  * - POST /v1/refunds — docs.stripe.com/api/refunds/create
  * - GET  /v1/balance — docs.stripe.com/api/balance/balance_retrieve
+ * - Checkout Sessions (payment links): fake-stripe-checkout.ts
  *
  * Errors: docs.stripe.com/api/errors (402 card_error with decline_code,
  * 400 invalid_request_error, 401 for a bad key). Idempotency:
@@ -46,6 +48,8 @@ export class FakeStripe {
   /** PaymentMethods saved to a Customer (setup_future_usage, SetupIntents): what charging one again needs, never the number. */
   readonly paymentMethods = new Map<string, SavedCard>();
   readonly #idempotent = new Map<string, { fingerprint: string; answer: Exclude<FakeAnswer, 'hold'> }>();
+  /** Checkout Sessions (payment links) and their signed webhooks. */
+  readonly checkout = new FakeStripeCheckout();
 
   constructor(readonly secretKey = 'sk_test_fake_local_0123456789') {
     this.server = new FakePspServer((request) => this.#handle(request));
@@ -55,8 +59,9 @@ export class FakeStripe {
     return this.server.start();
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    await this.checkout.settled();
+    await this.server.close();
   }
 
   #handle(request: ReceivedRequest): FakeAnswer {
@@ -90,6 +95,8 @@ export class FakeStripe {
 
   #route(route: string, request: ReceivedRequest): FakeAnswer {
     const form = request.method === 'GET' ? parseForm(request.query) : parseForm(request.body);
+    const checkout = this.checkout.route(request, form);
+    if (checkout) return checkout;
     switch (route) {
       case 'GET /v1/balance':
         return validated(z.object({}).strict(), form, () => ({
@@ -493,12 +500,12 @@ function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-function error(status: number, type: string, fields: Record<string, unknown>): FakeAnswer {
+export function error(status: number, type: string, fields: Record<string, unknown>): FakeAnswer {
   return { status, body: { error: { type, ...fields } }, headers: { 'request-id': `req_${randomId(14)}` } };
 }
 
 /** Validates a form against a strict schema; a bad one gets Stripe's 400 naming the parameter in bracket form. */
-function validated<S extends z.ZodType>(schema: S, form: unknown, then: (params: z.output<S>) => FakeAnswer): FakeAnswer {
+export function validated<S extends z.ZodType>(schema: S, form: unknown, then: (params: z.output<S>) => FakeAnswer): FakeAnswer {
   const parsed = schema.safeParse(form);
   if (parsed.success) return then(parsed.data);
   const issue = firstIssue(parsed.error);

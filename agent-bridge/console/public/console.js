@@ -13,7 +13,7 @@ import { SessionStream } from './stream.js';
 /** @typedef {import('./stream.js').ProgressFrame} ProgressFrame */
 /** @typedef {{ kind: string, at: string, text: string, tone: string }} LogEntry */
 
-const FINAL = ['approved', 'declined', 'failed', 'abandoned', 'cancelled', 'error'];
+const FINAL = ['approved', 'declined', 'failed', 'abandoned', 'cancelled', 'error', 'expired'];
 /** Events after which the stored session has changed (status, card, PSP reference). */
 const REFRESHING = ['caller-connected', 'field-complete', 'authorising', 'approved', 'declined', 'caller-hung-up', 'ended'];
 
@@ -75,6 +75,10 @@ const ui = {
   refund: /** @type {HTMLButtonElement} */ ($('refund')),
   void: /** @type {HTMLButtonElement} */ ($('void')),
   release: /** @type {HTMLButtonElement} */ ($('release')),
+  linkPhone: /** @type {HTMLInputElement} */ ($('link-phone')),
+  sendLink: /** @type {HTMLButtonElement} */ ($('send-link')),
+  resendLink: /** @type {HTMLButtonElement} */ ($('resend-link')),
+  cancelLink: /** @type {HTMLButtonElement} */ ($('cancel-link')),
   log: $('progress-log'),
 };
 
@@ -389,6 +393,11 @@ function renderSession() {
   for (const button of ui.actionButtons) button.disabled = final || state.busy;
   // A caller bridged to the agent stays on the line after the payment: releasing stays possible.
   ui.release.disabled = state.busy || !s.callId;
+  // A link goes to a payment not yet paid nor being authorised; resend and cancel act on the link sent.
+  const linkable = ['pending', 'capturing', 'link-sent'].includes(s.status) && s.amount > 0;
+  ui.sendLink.disabled = state.busy || !linkable;
+  ui.resendLink.disabled = state.busy || s.status !== 'link-sent';
+  ui.cancelLink.disabled = state.busy || s.status !== 'link-sent';
   // Supervisors only (the API refuses agents too): capture, refund or void an approved payment at the PSP.
   const supervisor = state.me?.role === 'supervisor' && s.status === 'approved';
   const held = (s.reversals ?? []).filter((/** @type {any} */ r) => r.state !== 'refused' && r.state !== 'error');
@@ -419,6 +428,35 @@ function refundedText(s) {
   const pending = done.some((/** @type {any} */ r) => r.state !== 'succeeded');
   return `${formatAmount(total, s.currency)}${pending ? ' (pending at the PSP)' : ''}`;
 }
+
+/**
+ * A payment link action on the selected session.
+ * @param {'' | '/resend' | '/cancel'} path
+ * @param {string} done what to say when it worked
+ */
+async function linkAction(path, done) {
+  const session = state.selected;
+  if (!session || state.busy) return;
+  const phone = ui.linkPhone.value.trim();
+  state.busy = true;
+  renderSession();
+  try {
+    const body = path === '' && phone ? { phone } : {};
+    const link = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/payment-link${path}`, body);
+    ui.actionResult.className = 'message ok';
+    ui.actionResult.textContent = path === '/cancel' ? done : `${done} (number ending ${link.phoneEnding}, valid until ${new Date(link.expiresAt).toLocaleTimeString()}).`;
+  } catch (err) {
+    if (handleSignedOut(err)) return;
+    ui.actionResult.className = 'message error';
+    ui.actionResult.textContent = `Payment link refused. ${message(err)}`;
+  } finally {
+    state.busy = false;
+    renderSession();
+  }
+}
+ui.sendLink.addEventListener('click', () => void linkAction('', 'Payment link sent'));
+ui.resendLink.addEventListener('click', () => void linkAction('/resend', 'Payment link sent again'));
+ui.cancelLink.addEventListener('click', () => void linkAction('/cancel', 'Payment link cancelled at the payment provider.'));
 
 ui.release.addEventListener('click', async () => {
   const session = state.selected;

@@ -200,6 +200,14 @@ export function describeEvent(event) {
       return { text: `Declined: ${label(DECLINES, event.reason)}`, tone: 'bad' };
     case 'caller-hung-up':
       return { text: 'Caller hung up', tone: 'bad' };
+    case 'link-sent':
+      return { text: `Payment link texted to the number ending ${String(event.phoneEnding ?? '')}: waiting for the payment page`, tone: 'info' };
+    case 'link-expired':
+      return { text: event.reason === 'paid-by-keypad' ? 'Payment link closed: the caller pays by keypad' : 'Payment link expired unpaid', tone: 'warn' };
+    case 'link-cancelled':
+      return { text: 'Payment link cancelled', tone: 'warn' };
+    case 'link-failed':
+      return { text: `No payment link went out: ${String(event.reason ?? '')}`, tone: 'bad' };
     case 'ended': {
       const good = event.result === 'approved';
       return { text: `Payment ended: ${label(RESULTS, event.result)}`, tone: good ? 'good' : event.result === 'cancelled' ? 'warn' : 'bad' };

@@ -16,7 +16,7 @@ import { importAt, importsOf, type SourceImport as Import } from '../../support/
 const LAYERS: readonly (readonly string[])[] = [
   ['domain'],
   ['vault', 'store', 'media-server'],
-  ['psp'],
+  ['psp', 'sms'],
   ['ivr'],
   ['agent-bridge'],
   ['app'],

@@ -293,13 +293,16 @@ describe('payment sessions', () => {
 describe('status transitions', () => {
   // payment-types.ts: pending → capturing → authorising → approved | declined | in_doubt | error;
   // pending | capturing → abandoned | cancelled | failed; in_doubt → approved | declined | error;
-  // plus pending | capturing → error (statusForResult('internal-error')). Final statuses never change.
+  // plus pending | capturing → error (statusForResult('internal-error')); pending | capturing → link-sent →
+  // approved | declined | expired | cancelled | error, or back to the keypad (capturing, authorising). Final statuses never change.
   const LEGAL: Record<PaymentStatus, PaymentStatus[]> = {
     // → authorising: a merchant-initiated charge on a stored card has nothing to capture.
-    pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error'],
-    capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error'],
+    pending: ['capturing', 'authorising', 'abandoned', 'cancelled', 'failed', 'error', 'link-sent'],
+    capturing: ['authorising', 'abandoned', 'cancelled', 'failed', 'error', 'link-sent'],
     authorising: ['approved', 'declined', 'in_doubt', 'error'],
     in_doubt: ['approved', 'declined', 'error'],
+    'link-sent': ['approved', 'declined', 'expired', 'cancelled', 'capturing', 'authorising', 'error'],
+    expired: [],
     approved: [],
     declined: [],
     failed: [],
@@ -318,6 +321,8 @@ describe('status transitions', () => {
     failed: ['capturing', 'failed'],
     abandoned: ['abandoned'],
     cancelled: ['capturing', 'cancelled'],
+    'link-sent': ['link-sent'],
+    expired: ['link-sent', 'expired'],
   };
   const STATUSES = Object.keys(LEGAL) as PaymentStatus[];
   const pairs = STATUSES.flatMap((from) => STATUSES.map((to) => [from, to, from === to || LEGAL[from].includes(to)] as const));
