@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../app/project-root.js';
+import { telephonyStackMissing } from '../../../tools/telephony-stack.js';
 
 const run = promisify(execFile);
 
 /**
  * The benchmark's smoke variant (`npm run bench -- --smoke`: two paying
- * calls, ten mixed, two agent-assisted, and the baseline), so the script
- * cannot rot. Its figures are not
+ * calls, ten mixed, two agent-assisted, and the baseline; the direct-pay and
+ * agent-assisted steps again on drachtio-server + FreeSWITCH where
+ * ../shared/vendor/install.sh installed them), so the script cannot rot. Its figures are not
  * judged here: capacity and latency are the benchmark's business, never a
  * test's pass or fail.
  */
@@ -19,11 +21,12 @@ describe('npm run bench -- --smoke', () => {
   const work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 120_000 }, async () => {
+  const onFreeswitch = telephonyStackMissing() === undefined;
+  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 300_000 }, async () => {
     const out = join(work, 'results.json');
     const { stdout } = await run(join(projectRoot(), 'node_modules/.bin/tsx'), [join(projectRoot(), 'bench/run-bench.ts'), '--smoke', '--out', out], {
       cwd: projectRoot(),
-      timeout: 110_000,
+      timeout: 290_000,
     });
     expect(stdout).toMatch(/calls\s+approved\s+failed/);
     const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & {
@@ -32,6 +35,7 @@ describe('npm run bench -- --smoke', () => {
         mixed: { calls: number; payers: number; approved: number; listenersCompleted: number }[];
         agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[];
       };
+      freeswitch?: { directPayMaxCalls: number; agentAssistedMaxCalls: number; steps: { direct: unknown[]; agent: unknown[] } };
     };
     for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date']) {
       expect(results).toHaveProperty(key);
@@ -46,5 +50,10 @@ describe('npm run bench -- --smoke', () => {
     expect(results.mixedMaxCalls).toBe(10);
     expect(results.baselineMaxCalls).toBe(2);
     expect(results.mixedBaselineMaxCalls).toBe(10);
+    if (!onFreeswitch) return expect(results.freeswitch).toBeUndefined();
+    // The same direct-pay and agent-assisted steps on drachtio-server + FreeSWITCH, in the same tables.
+    expect(stdout).toMatch(/^\s*freeswitch\s+2\s+2\s+0\s/m);
+    expect(results.freeswitch?.steps.direct).toEqual([expect.objectContaining({ mediaServer: 'freeswitch', calls: 2, approved: 2 })]);
+    expect(results.freeswitch?.steps.agent).toEqual([expect.objectContaining({ mediaServer: 'freeswitch', calls: 2, approved: 2, keysMatched: 46, eventPacketsToAgent: 0, toneLeakMs: 0 })]);
   });
 });
