@@ -13,6 +13,9 @@ import type { AudioItem } from '../media-server-port.js';
  * | in-band tone → agent          | `uuid_audio <leg> start read mute 1` while a field is keyed | switch_ivr_async.c, session_audio_callback: a READ_REPLACE media bug zeroes what the leg sends, after the detector's own bug (bugs run in the order added) |
  * | any key → recording           | `uuid_record <leg> mask <path>` around card capture | switch_ivr_async.c, record_callback: writes zeros while SMBF_MASK is set, so the file keeps its timeline |
  *
+ * Prompts to a bridged leg are `uuid_displace` (see displace()), so the peer
+ * keeps hearing the party through them.
+ *
  * Detection is unaffected by the mute: `spandsp_start_dtmf` (started at
  * answer, before any mute) sees the caller's audio first and queues each
  * tone as a DTMF (source INBAND_AUDIO); RFC 2833 events are queued by the
