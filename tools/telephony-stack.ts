@@ -35,6 +35,8 @@ export class TelephonyStackError extends Error {
 export interface TelephonyStack {
   /** Where callers send SIP: drachtio-server's UDP contact on 127.0.0.1. */
   readonly sipPort: number;
+  /** The two processes (drachtio-server, FreeSWITCH), for the benchmark's CPU and memory figures. */
+  readonly pids: readonly number[];
   readonly drachtio: { readonly host: string; readonly port: number; readonly secret: string };
   readonly freeswitch: { readonly host: string; readonly port: number; readonly secret: string; readonly sipPort: number };
   /** The environment that points the app (MEDIA_SERVER=freeswitch) at this stack; FREESWITCH_LISTEN_PORT is free. */
@@ -46,7 +48,7 @@ export interface TelephonyStack {
 }
 
 export interface TelephonyStackOptions {
-  /** FreeSWITCH's RTP ports: how many (even ports are used). Default 200. */
+  /** FreeSWITCH's RTP ports: how many (even ports are used). Default 200; at most 200 under vitest, 10000 outside it. */
   readonly rtpPorts?: number;
   /** How long each server gets to come up. Default 20 s. */
   readonly startTimeoutMs?: number;
@@ -103,9 +105,14 @@ async function stopProcess(server: Started): Promise<void> {
   clearTimeout(timer);
 }
 
-/** A block of `count` RTP ports in 20000–23999, one per vitest worker, clear of the embedded tests' ranges. */
+/**
+ * A block of `count` RTP ports in 20000–23999, one per vitest worker, clear
+ * of the embedded tests' ranges; outside vitest (the benchmark, which runs
+ * alone), up to 20000–29999.
+ */
 function rtpRange(count: number): [number, number] {
-  const worker = Number(process.env.VITEST_POOL_ID ?? '1') % 20;
+  if (process.env.VITEST_POOL_ID === undefined) return [20000, 20000 + Math.min(count, 10_000) - 1];
+  const worker = Number(process.env.VITEST_POOL_ID) % 20;
   const start = 20000 + worker * 200;
   return [start, start + Math.min(count, 200) - 1];
 }
@@ -168,6 +175,7 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
 
   return {
     sipPort,
+    pids: servers.map((s) => s.child.pid).filter((pid): pid is number => pid !== undefined),
     drachtio: { host: '127.0.0.1', port: drachtioPort, secret: secrets.drachtio },
     freeswitch: { host: '127.0.0.1', port: eslPort, secret: secrets.freeswitch, sipPort: mrfSipPort },
     async appEnv() {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type Mrf from 'drachtio-fsmrf';
 import type { Logger } from 'pino';
 import { DtmfDeduplicator } from '../dtmf/dtmf-deduplicator.js';
+import { readWavFile } from '../embedded/media/wav-reader.js';
 import { parseDtmfInfo } from '../dtmf/dtmf-info-body.js';
 import type {
   AudioItem,
@@ -19,16 +20,19 @@ import type {
 import type { DtmfKey } from '../../domain/dtmf-key.js';
 import {
   breakPlayback,
+  displace,
   INBAND_DTMF_DETECTOR,
   isOk,
   LEG_VARIABLES,
   playbackTarget,
   readMute,
   RECORD_STEREO,
+  RECORD_UNBUFFERED,
   recordAction,
   type ApiCommand,
 } from './freeswitch-commands.js';
 import { FreeswitchCommandError, LegStateError } from './freeswitch-errors.js';
+import { RecordingTimeline } from './recording-timeline.js';
 import type { SrfDialog, SrfRequest, SrfResponse } from './srf-api.js';
 
 const KEYS = new Set<string>(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D']);
@@ -82,10 +86,14 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   #unmuteTimer: NodeJS.Timeout | undefined;
   /** Mute commands in order: a later one never overtakes an earlier one. */
   #muteQueue: Promise<void> = Promise.resolve();
-  #playback: { stopped: boolean; bargeIn: boolean } | undefined;
+  #playback: Playback | undefined;
+  /** In a bridge (FreeswitchMediaServer#bridge): prompts are displaced, not played (freeswitch-commands.ts, displace). */
+  #bridged = false;
   /** Settles once the last play()'s playbacks have all completed on FreeSWITCH. */
   #playing: Promise<void> = Promise.resolve();
   #recordingPath: string | undefined;
+  /** The recording's pause sidecar, kept from the mask and unmask times. */
+  #timeline: RecordingTimeline | undefined;
 
   constructor(options: FreeswitchCallLegOptions) {
     super();
@@ -108,6 +116,11 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   get endpoint(): Mrf.Endpoint {
     if (!this.#attached) throw new LegStateError(`leg ${this.id} is not answered`);
     return this.#attached.endpoint;
+  }
+
+  /** Set by the server's bridge() and its unbridge: how the next prompt file is played. */
+  setBridged(on: boolean): void {
+    this.#bridged = on;
   }
 
   override on<K extends keyof CallLegEvents>(event: K, listener: Listener<CallLegEvents[K]>): this {
@@ -152,7 +165,7 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     if (files.length === 0) return 'completed';
     const previous = this.#playing;
     this.stopPlayback();
-    const playback = { stopped: false, bargeIn: options.bargeIn ?? false };
+    const playback = new Playback(options.bargeIn ?? false);
     this.#playback = playback;
     const run = this.#playFiles(endpoint, files, playback, previous);
     this.#playing = run.then(() => undefined, () => undefined);
@@ -163,14 +176,16 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     }
   }
 
-  async #playFiles(endpoint: Mrf.Endpoint, files: readonly string[], playback: { stopped: boolean }, previous: Promise<void>): Promise<PlaybackResult> {
+  async #playFiles(endpoint: Mrf.Endpoint, files: readonly string[], playback: Playback, previous: Promise<void>): Promise<PlaybackResult> {
     await previous;
     try {
       for (const file of files) {
         if (playback.stopped) return 'stopped';
         if (this.#ended) return 'hangup';
         // A leg that ends mid-playback may never see the playback's completion event.
-        const done = await Promise.race([endpoint.play(file).then(() => 'played' as const), this.#endedPromise.then(() => 'ended' as const)]);
+        const done = this.#bridged
+          ? await this.#displaceFile(endpoint, file, playback)
+          : await Promise.race([endpoint.play(file).then(() => 'played' as const), this.#endedPromise.then(() => 'ended' as const)]);
         if (done === 'ended' || this.#ended) return 'hangup';
       }
       return playback.stopped ? 'stopped' : 'completed';
@@ -180,11 +195,36 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     }
   }
 
+  /**
+   * One file to a bridged leg with uuid_displace, for as long as the file
+   * lasts (FreeSWITCH fires no event at its end), or until stopped. The
+   * displace is stopped in any case: a bug left at the end of a file would
+   * refuse the same file next (one displace per file and channel).
+   */
+  async #displaceFile(endpoint: Mrf.Endpoint, file: string, playback: Playback): Promise<'played' | 'stopped' | 'ended'> {
+    const silence = SILENCE.exec(file);
+    const lengthMs = silence ? Number(silence[1]) : await fileLengthMs(file);
+    if (!silence) {
+      if (/\s/.test(file)) throw new LegStateError(`a prompt path may not contain spaces (uuid_displace splits on them): ${file}`);
+      await this.#api(displace(endpoint.uuid, 'start', file), { mustSucceed: true });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      new Promise<'played'>((resolve) => (timer = setTimeout(() => resolve('played'), lengthMs))),
+      playback.stopping.then(() => 'stopped' as const),
+      this.#endedPromise.then(() => 'ended' as const),
+    ]);
+    clearTimeout(timer);
+    if (!silence && outcome !== 'ended') await this.#api(displace(endpoint.uuid, 'stop', file), { mustSucceed: false });
+    return outcome;
+  }
+
   stopPlayback(): void {
     const playback = this.#playback;
     if (!playback || playback.stopped || this.#ended) return;
-    playback.stopped = true;
-    void this.#api(breakPlayback(this.endpoint.uuid), { mustSucceed: false });
+    playback.stop();
+    // A displaced file is stopped by #displaceFile; uuid_break is for playback, and only outside a bridge.
+    if (!this.#bridged) void this.#api(breakPlayback(this.endpoint.uuid), { mustSucceed: false });
   }
 
   /** FreeSWITCH cannot replace in-band tones alone: masking mutes the leg's read audio (freeswitch-commands.ts). */
@@ -205,8 +245,10 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     // uuid_record's arguments are split on spaces: a path with one could never be masked.
     if (/\s/.test(options.path)) throw new LegStateError(`a recording path may not contain spaces: ${options.path}`);
     await endpoint.set(...RECORD_STEREO);
+    await endpoint.set(...RECORD_UNBUFFERED);
     await endpoint.recordSession(options.path);
     this.#recordingPath = options.path;
+    this.#timeline = await RecordingTimeline.start(options.path);
   }
 
   pauseRecording(): Promise<void> {
@@ -220,6 +262,7 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
   async stopRecording(): Promise<void> {
     await this.#recording('stop');
     this.#recordingPath = undefined;
+    await this.#closeTimeline();
   }
 
   async transfer(target: string): Promise<void> {
@@ -254,6 +297,8 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     clearTimeout(this.#unmuteTimer);
     this.#dedupe.reset();
     this.#resolveEnded();
+    // FreeSWITCH closes the channel's recording with it.
+    this.#closeTimeline().catch((err: unknown) => this.logger.error({ err, leg: this.id }, 'recording sidecar not written'));
     const event: LegEnded = status === undefined ? { reason } : { reason, status };
     this.emit('ended', event);
   }
@@ -267,7 +312,19 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     const path = this.#recordingPath;
     // FreeSWITCH closes a channel's recordings when it hangs up: nothing is left to pause.
     if (path === undefined || this.#ended || !this.#attached) return;
+    const timeline = this.#timeline;
+    // The sidecar's span lies inside the mask: it opens once the mask is confirmed, closes before the unmask is sent.
+    const unmasking = action === 'unmask' ? timeline?.resume() : undefined;
     await this.#api(recordAction(this.#attached.endpoint.uuid, action, path), { mustSucceed: true });
+    if (action === 'mask') void timeline?.pause().catch(() => undefined);
+    // A sidecar that could not be written fails stopRecording(), as on the embedded server.
+    await unmasking?.catch(() => undefined);
+  }
+
+  async #closeTimeline(): Promise<void> {
+    const timeline = this.#timeline;
+    this.#timeline = undefined;
+    await timeline?.stop();
   }
 
   /**
@@ -362,6 +419,35 @@ export class FreeswitchCallLeg extends EventEmitter<CallLegEvents> implements Ca
     void this.#attached?.dialog.destroy().catch(() => undefined);
     this.end('failed');
   }
+}
+
+/** One play() on a leg: stopped by barge-in or stopPlayback(). */
+class Playback {
+  stopped = false;
+  readonly stopping: Promise<void>;
+  #resolve!: () => void;
+
+  constructor(readonly bargeIn: boolean) {
+    this.stopping = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.#resolve();
+  }
+}
+
+const SILENCE = /^silence_stream:\/\/(\d+)$/;
+const fileLengths = new Map<string, number>();
+
+/** A prompt file's length in ms (read once per path: the files are checked at start-up and do not change). */
+async function fileLengthMs(file: string): Promise<number> {
+  let ms = fileLengths.get(file);
+  if (ms === undefined) {
+    ms = (await readWavFile(file)).durationMs;
+    fileLengths.set(file, ms);
+  }
+  return ms;
 }
 
 /** RFC 3264 §8.4: an offer that stops us sending (sendonly, inactive, or the old c=0.0.0.0) is a hold. */

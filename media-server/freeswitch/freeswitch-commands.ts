@@ -13,6 +13,9 @@ import type { AudioItem } from '../media-server-port.js';
  * | in-band tone → agent          | `uuid_audio <leg> start read mute 1` while a field is keyed | switch_ivr_async.c, session_audio_callback: a READ_REPLACE media bug zeroes what the leg sends, after the detector's own bug (bugs run in the order added) |
  * | any key → recording           | `uuid_record <leg> mask <path>` around card capture | switch_ivr_async.c, record_callback: writes zeros while SMBF_MASK is set, so the file keeps its timeline |
  *
+ * Prompts to a bridged leg are `uuid_displace` (see displace()), so the peer
+ * keeps hearing the party through them.
+ *
  * Detection is unaffected by the mute: `spandsp_start_dtmf` (started at
  * answer, before any mute) sees the caller's audio first and queues each
  * tone as a DTMF (source INBAND_AUDIO); RFC 2833 events are queued by the
@@ -31,6 +34,15 @@ export const LEG_VARIABLES: readonly (readonly [name: string, value: string])[] 
 /** Set before `record_session`: caller (read) on the left channel, what we send (write) on the right. */
 export const RECORD_STEREO: readonly [string, string] = ['RECORD_STEREO', 'true'];
 
+/**
+ * Set before `record_session`: each frame reaches the file as it is
+ * recorded, not 64 KB (about 2 s of stereo audio) at a time
+ * (switch_ivr_async.c, switch_ivr_record_session_event:
+ * SWITCH_DEFAULT_FILE_BUFFER_LEN), so that the file's size says where the
+ * recording stands when it is masked and unmasked (recording-timeline.ts).
+ */
+export const RECORD_UNBUFFERED: readonly [string, string] = ['enable_file_write_buffering', 'false'];
+
 /** An API command: the command name and its argument string. */
 export type ApiCommand = readonly [command: string, args: string];
 
@@ -45,6 +57,20 @@ export function readMute(uuid: string, on: boolean): ApiCommand {
 /** Masks (silence written), unmasks or stops the leg's `record_session` to `path`. */
 export function recordAction(uuid: string, action: 'mask' | 'unmask' | 'stop', path: string): ApiCommand {
   return ['uuid_record', `${uuid} ${action} ${path}`];
+}
+
+/**
+ * Plays a file to a bridged leg (`start`, mixed with what the peer says) or
+ * ends it early (`stop`). Not `playback`: on a bridged channel that
+ * application runs in the bridge's own loop and takes every frame the party
+ * sends while it plays (switch_ivr_play_file reads them), so the peer hears
+ * nothing of the party for the prompt's length. uuid_displace is a media
+ * bug on what the party hears only (switch_ivr_async.c,
+ * write_displace_callback, flag `m`: mux); it removes itself at the end of
+ * the file and fires no event, so the adapter times it from the file's length.
+ */
+export function displace(uuid: string, action: 'start' | 'stop', file: string): ApiCommand {
+  return ['uuid_displace', action === 'start' ? `${uuid} start ${file} 0 mux` : `${uuid} stop ${file}`];
 }
 
 /** Stops the playback in progress and any queued after it (barge-in, stopPlayback). */

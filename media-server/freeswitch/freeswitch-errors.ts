@@ -37,3 +37,18 @@ export class FreeswitchCommandError extends Error {
 export class LegStateError extends Error {
   override readonly name = 'LegStateError';
 }
+
+/**
+ * The app cannot see the recording FreeSWITCH writes, so it cannot keep
+ * the recording's pause sidecar: both must see DATA_DIR/recordings at the
+ * same path (the compose file mounts one volume into both).
+ */
+export class RecordingNotVisibleError extends Error {
+  override readonly name = 'RecordingNotVisibleError';
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`FreeSWITCH's recording ${path} is not visible to the app: mount the recordings at the same path in both`, { cause });
+  }
+}

@@ -210,12 +210,16 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
    * `uuid_bridge` the two channels. Every leg carries bridge_filter_dtmf
    * (set at answer), so neither side's RFC 2833 is regenerated on the other;
    * masking and mute act on each leg's read path (freeswitch-commands.ts).
+   * While bridged, a leg's prompts are displaced rather than played, so the
+   * peer keeps hearing the party through them.
    */
   bridge(a: CallLeg, b: CallLeg): Bridge {
     if (!(a instanceof FreeswitchCallLeg) || !(b instanceof FreeswitchCallLeg)) {
       throw new TypeError('the FreeSWITCH media server bridges only its own legs');
     }
     const [ea, eb] = [a.endpoint, b.endpoint];
+    a.setBridged(true);
+    b.setBridged(true);
     const bridged = ea.bridge(eb).catch((err: unknown) => {
       this.#logger.error({ err, a: a.id, b: b.id }, 'uuid_bridge failed');
     });
@@ -223,6 +227,8 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
     const unbridge = (): void => {
       if (!open) return;
       open = false;
+      a.setBridged(false);
+      b.setBridged(false);
       // A leg that hung up leaves the bridge by itself (park_after_bridge keeps the other channel).
       if (a.ended || b.ended) return;
       void bridged.then(() => ea.unbridge()).catch((err: unknown) => this.#logger.warn({ err }, 'unbridge failed'));

@@ -1,7 +1,7 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WavFileWriter, type WavFileWriterOptions } from '../media/wav-writer.js';
 import { FRAME_SAMPLES } from './jitter-buffer.js';
+import { saveRecordingSidecar, sidecarPathOf, type RecordingSidecar } from '../../recording-sidecar.js';
 
 export interface CallRecorderOptions {
   /** Start paused (the flow paused recording before it started). Default false. */
@@ -12,31 +12,7 @@ export interface CallRecorderOptions {
   readonly writer?: Pick<WavFileWriterOptions, 'openFile' | 'chunkBytes' | 'mode'>;
 }
 
-/** One pause: sample offsets into the recording and wall-clock times; `to…` null while it lasts. */
-export interface RecordingPauseSpan {
-  readonly fromSample: number;
-  readonly from: string;
-  readonly toSample: number | null;
-  readonly to: string | null;
-}
-
-/**
- * The sidecar `<path>.json`. It describes the timeline only: never a digit,
- * a key or anything keyed (PCI DSS 3.3: no sensitive authentication data
- * after authorisation, in any form).
- */
-export interface RecordingSidecar {
-  readonly format: 'secure-ivr-recording/1';
-  readonly recording: string;
-  readonly sampleRate: 8000;
-  /** Left: what the leg's party said (received); right: what that party heard (sent). */
-  readonly channels: readonly ['received', 'sent'];
-  readonly startedAt: string;
-  readonly stoppedAt: string | null;
-  /** Samples per channel written when the sidecar was last saved. */
-  readonly samples: number;
-  readonly pauses: readonly RecordingPauseSpan[];
-}
+export type { RecordingPauseSpan, RecordingSidecar } from '../../recording-sidecar.js';
 
 interface MutablePause {
   fromSample: number;
@@ -72,7 +48,7 @@ export class CallRecorder {
 
   private constructor(path: string, writer: WavFileWriter, now: () => Date) {
     this.path = path;
-    this.sidecarPath = `${path}.json`;
+    this.sidecarPath = sidecarPathOf(path);
     this.#writer = writer;
     this.#now = now;
     this.#startedAt = now().toISOString();
@@ -194,12 +170,10 @@ export class CallRecorder {
 
   /** Queues a write of the sidecar as it stands now; resolves when it (and every earlier one) is on disk. */
   #saveSidecar(): Promise<void> {
-    const json = `${JSON.stringify(this.sidecar(), null, 2)}\n`;
-    const temporary = `${this.sidecarPath}.tmp`;
+    const sidecar = this.sidecar();
     this.#sidecarWrites = this.#sidecarWrites.then(async () => {
       try {
-        await writeFile(temporary, json, { mode: 0o600 });
-        await rename(temporary, this.sidecarPath);
+        await saveRecordingSidecar(this.sidecarPath, sidecar);
       } catch (error) {
         this.#sidecarFailure ??= error;
       }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type Mrf from 'drachtio-fsmrf';
 import { SipError } from './sip-error.js';
 import type { MrfConnector } from '../../../media-server/freeswitch/startup-connections.js';
@@ -25,7 +25,8 @@ import type { MrfConnector } from '../../../media-server/freeswitch/startup-conn
  *     regenerated on the peer unless the channel has bridge_filter_dtmf=true;
  *   - in-band tones are reported (INBAND_AUDIO) only once spandsp_start_dtmf
  *     ran; they reach a bridged peer unless uuid_audio mutes the channel's
- *     read path; they are in the channel's record_session file unless
+ *     read path, or a `playback` runs on the bridged channel (it takes the
+ *     party's frames in the bridge's loop; uuid_displace does not); they are in the channel's record_session file unless
  *     uuid_record masks it (the recorder's media bug precedes the mute's);
  *   - SIP INFO never reaches FreeSWITCH (it ends at drachtio-server).
  * Anything else the adapter sends is refused loudly (`refused`).
@@ -53,6 +54,8 @@ export class FakeChannel {
   bridgedTo: FakeChannel | undefined;
   recording: { path: string; masked: boolean } | undefined;
   playback: Playback | undefined;
+  /** Files uuid_displace plays to this channel's party. */
+  readonly displacing = new Set<string>();
   remoteSdp: string;
   endpoint!: FakeEndpoint;
 
@@ -109,7 +112,7 @@ export class FakeFreeswitch {
       return;
     }
     if (channel.detecting) channel.endpoint.emit('dtmf', { dtmf: key, duration: '800', source: 'INBAND_AUDIO' });
-    if (channel.bridgedTo && !channel.readMuted) channel.bridgedTo.heard.push({ key, as: 'tone' });
+    if (channel.bridgedTo && !channel.readMuted && !channel.playback) channel.bridgedTo.heard.push({ key, as: 'tone' });
     if (channel.recording && !channel.recording.masked) this.recordings.get(channel.recording.path)?.push(key);
   }
 
@@ -133,6 +136,12 @@ export class FakeFreeswitch {
         return done(app);
       case 'record_session': {
         const path = arg ?? '';
+        // switch_ivr_record_session opens the file (a 44-byte WAV header) before it completes.
+        try {
+          writeFileSync(path, Buffer.alloc(44));
+        } catch {
+          return Promise.resolve(new EslEvent({ Application: 'record_session', 'Application-Response': '-ERR' }, ''));
+        }
         channel.recording = { path, masked: false };
         this.recordings.set(path, []);
         return done(app);
@@ -174,6 +183,17 @@ export class FakeFreeswitch {
         else if (action === 'stop') channel.recording = undefined;
         else return reply('-USAGE\n');
         return reply('+OK Success\n');
+      }
+      case 'uuid_displace': {
+        // switch_ivr_displace_session: <uuid> start <file> <limit> <flags> | stop <file>; one displace per file.
+        const [, action, file] = argv;
+        if (action === 'start' && argv.length === 5 && argv[3] === '0' && argv[4] === 'mux') {
+          if (!existsSync(file ?? '') || channel.displacing.has(file ?? '')) return reply('-ERR Cannot displace session!\n');
+          channel.displacing.add(file ?? '');
+          return reply('+OK\n');
+        }
+        if (action === 'stop' && argv.length === 3) return reply(channel.displacing.delete(file ?? '') ? '+OK\n' : '-ERR Cannot stop displace session!\n');
+        return reply('-USAGE: <uuid> [start|stop] <path> [<limit>] [mux]\n');
       }
       case 'uuid_break':
         if (argv[1] !== 'all' || argv.length !== 2) return reply('-USAGE\n');

@@ -254,6 +254,20 @@ export function describeMediaServerContract(name: string, setUp: () => Promise<C
       expect(await phone.keysHeard()).toBe('6');
     });
 
+    it('bridged, the other party hears the caller while a prompt plays to the caller, and after it', async () => {
+      const { caller, call, log, phone } = await bridged();
+      // A result and a reference read out, file by file (about 5 s): the caller's key comes while it plays.
+      const en = (name: string): { file: string } => ({ file: join(SHIPPED_FILES.promptAudioDir, 'en-GB', `${name}.wav`) });
+      const playing = call.play([en('please-wait'), en('payment-approved'), { silenceMs: 120 }, en('letter-Y'), { silenceMs: 60 }, en('letter-B'), { silenceMs: 60 }, en('letter-U'), { silenceMs: 60 }, en('letter-U')]);
+      await new Promise((r) => setTimeout(r, 1500));
+      await caller.press('1', 'inband');
+      await until(() => log.keys.length >= 1, 'the key during the prompt');
+      expect(await playing).toBe('completed');
+      await caller.press('6', 'inband');
+      await until(() => log.keys.length >= 2, 'the key after the prompt');
+      expect(await phone.keysHeard()).toBe('16');
+    });
+
     it('bridged and muted, nothing the caller sends reaches the other party', async () => {
       const { caller, call, log, phone } = await bridged();
       call.setMuted(true);

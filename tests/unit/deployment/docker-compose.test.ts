@@ -112,6 +112,16 @@ describe('docker-compose.yml', () => {
     expect(args).toContain('-nonat');
   });
 
+  it('names pinned releases of the drachtio-server and FreeSWITCH images, never latest, the same in .env.example and the README', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [service, variable] of [[drachtio, 'DRACHTIO_IMAGE'], [freeswitch, 'FREESWITCH_IMAGE']] as const) {
+      const fallback = new RegExp(`^\\$\\{${variable}:-([^}]+)\\}$`).exec(service.image ?? '')?.[1];
+      expect(fallback, variable).toMatch(/^[\w./-]+:\d+\.\d+\.\d+$/);
+      expect(envExample).toContain(`${variable}=${fallback}`);
+      expect(readme).toContain(`\`${fallback}\``);
+    }
+  });
+
   it('runs drachtio-server with logging that leaves out SIP messages (INFO bodies carry digits)', () => {
     const args = drachtio.command ?? [];
     expect(args[args.indexOf('--loglevel') + 1]).toBe('warning');

@@ -1,9 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../app/project-root.js';
 import { FreeswitchCommandError, LegStateError, MediaServerConnectError } from '../../../media-server/freeswitch/freeswitch-errors.js';
 import type { FreeswitchInboundCall } from '../../../media-server/freeswitch/freeswitch-call-leg.js';
 import type { CallLeg, DtmfEvent, InboundCall, LegEnded } from '../../../media-server/media-server-port.js';
+import type { RecordingSidecar } from '../../../media-server/recording-sidecar.js';
 import { partySdp, type FakeCaller } from '../../support/freeswitch/fake-drachtio.js';
 import { freeswitchRig, TEST_SECRETS, UNMASK_GUARD_MS, type FreeswitchRig } from '../../support/media-server-contract/freeswitch-harness.js';
 
@@ -23,6 +26,8 @@ const rigs: FreeswitchRig[] = [];
 afterEach(async () => {
   for (const rig of rigs.splice(0)) await rig.server.stop();
 });
+const recordingsDir = mkdtempSync(join(tmpdir(), 'fs-adapter-recordings-'));
+afterAll(() => rmSync(recordingsDir, { recursive: true, force: true }));
 
 async function started(options: Parameters<typeof freeswitchRig>[0] = {}): Promise<FreeswitchRig> {
   const rig = freeswitchRig(options);
@@ -255,6 +260,41 @@ describe('FreeSWITCH adapter: dial and bridge', () => {
     expect(rig.fs.commands.filter((c) => c.endsWith(' hangup'))).toHaveLength(2);
   });
 
+  it('bridged, a prompt is uuid_displace (mux) file by file, each stopped at its end, so the peer keeps hearing the party; barge-in stops it; unbridged, playback again', async () => {
+    const rig = await started();
+    const { call, uuid, keys } = await answeredCall(rig);
+    const phone = rig.srf.addPhone('sip:agent@pbx.example', 'answer');
+    const agent = await rig.server.dial(phone.uri);
+    const bridge = rig.server.bridge(call, agent);
+    const channel = rig.fs.channels.get(uuid)!;
+    let mark = rig.fs.commands.length;
+    const playing = call.play([{ file: WELCOME }, { silenceMs: 30 }, { file: GOODBYE }]);
+    await sleep(50);
+    rig.fs.press(channel, '3', 'inband');
+    expect(await playing).toBe('completed');
+    expect(since(rig, mark)).toEqual([
+      `api uuid_displace ${uuid} start ${WELCOME} 0 mux`,
+      `api uuid_displace ${uuid} stop ${WELCOME}`,
+      `api uuid_displace ${uuid} start ${GOODBYE} 0 mux`,
+      `api uuid_displace ${uuid} stop ${GOODBYE}`,
+    ]);
+    // The key pressed while the prompt played reached the agent (masking is the secure window's business).
+    const agentChannel = [...rig.fs.channels.values()].at(-1)!;
+    expect(rig.fs.keysHeardBy(agentChannel)).toBe('3');
+    mark = rig.fs.commands.length;
+    const barged = call.play([{ file: WELCOME }, { file: GOODBYE }], { bargeIn: true });
+    await sleep(50);
+    rig.fs.press(channel, '4', 'rfc4733');
+    expect(await barged).toBe('stopped');
+    expect(keys.map((k) => k.key)).toEqual(['3', '4']);
+    expect(since(rig, mark)).toEqual([`api uuid_displace ${uuid} start ${WELCOME} 0 mux`, `api uuid_displace ${uuid} stop ${WELCOME}`]);
+    bridge.unbridge();
+    await sleep(5);
+    mark = rig.fs.commands.length;
+    expect(await call.play([{ silenceMs: 20 }])).toBe('completed');
+    expect(since(rig, mark)).toEqual([`execute ${uuid} playback silence_stream://20`]);
+  });
+
   it('bridges only its own answered legs', async () => {
     const rig = await started();
     const { call } = await answeredCall(rig);
@@ -263,10 +303,10 @@ describe('FreeSWITCH adapter: dial and bridge', () => {
 });
 
 describe('FreeSWITCH adapter: recording', () => {
-  it('record_session to a stereo WAV; pause and resume are uuid_record mask and unmask on that path; stop is uuid_record stop', async () => {
+  it('record_session to a stereo WAV; pause and resume are uuid_record mask and unmask on that path; stop is uuid_record stop; the sidecar holds the pause', async () => {
     const rig = await started();
     const { call, uuid } = await answeredCall(rig);
-    const path = '/data/recordings/2026-12-03/leg_x.wav';
+    const path = join(recordingsDir, 'leg_x.wav');
     const mark = rig.fs.commands.length;
     await call.startRecording({ path });
     await call.pauseRecording();
@@ -275,17 +315,23 @@ describe('FreeSWITCH adapter: recording', () => {
     await call.pauseRecording();
     expect(since(rig, mark)).toEqual([
       `execute ${uuid} set RECORD_STEREO=true`,
+      `execute ${uuid} set enable_file_write_buffering=false`,
       `execute ${uuid} record_session ${path}`,
       `api uuid_record ${uuid} mask ${path}`,
       `api uuid_record ${uuid} unmask ${path}`,
       `api uuid_record ${uuid} stop ${path}`,
     ]);
+    const sidecar = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as RecordingSidecar;
+    expect(sidecar).toMatchObject({ format: 'secure-ivr-recording/1', recording: 'leg_x.wav', channels: ['received', 'sent'] });
+    expect(sidecar.stoppedAt).not.toBeNull();
+    expect(sidecar.pauses).toHaveLength(1);
+    expect(sidecar.pauses[0]!.to).not.toBeNull();
   });
 
   it('a mask FreeSWITCH refuses rejects pauseRecording(), so the flow never captures into a running recording', async () => {
     const rig = await started();
     const { call, uuid } = await answeredCall(rig);
-    await call.startRecording({ path: '/data/recordings/a.wav' });
+    await call.startRecording({ path: join(recordingsDir, 'a.wav') });
     // The recording's media bug is gone (FreeSWITCH ended it, say): -ERR Cannot locate recording!
     rig.fs.channels.get(uuid)!.recording = undefined;
     await expect(call.pauseRecording()).rejects.toBeInstanceOf(FreeswitchCommandError);
