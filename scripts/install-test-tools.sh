@@ -16,6 +16,9 @@
 #   prometheus    promtool checks and unit-tests the alert rules in monitoring/
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
+#   baresip-core  baresip, an independent SIP phone (not ours) that calls over TLS
+#                 with SRTP (SDES) and keys RFC 4733 events, and answers as the agent
+#                 (the `baresip` metapackage adds only GUI and codec recommends)
 set -euo pipefail
 
 PACKAGES=(
@@ -30,6 +33,7 @@ PACKAGES=(
   prometheus
   openssl
   procps
+  baresip-core
 )
 
 SUDO=""

@@ -32,6 +32,7 @@ const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
   promtool: 'prometheus',
   openssl: 'openssl',
   sysctl: 'procps',
+  baresip: 'baresip-core',
 };
 /** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg. */
 const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg']);
