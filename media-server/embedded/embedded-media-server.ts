@@ -43,6 +43,7 @@ import {
 import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 import type { DigestCredentials } from './sip/user-agent/digest-authorization.js';
+import { InboundDigestAuth, type InboundDigestAuthOptions } from './sip/user-agent/inbound-digest-auth.js';
 import { parseSipUri } from './sip/message/index.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
 import { DialError } from '../media-server-errors.js';
@@ -67,6 +68,12 @@ export interface EmbeddedMediaServerOptions {
   readonly outboundAuth?: Readonly<Record<string, DigestCredentials>> | undefined;
   /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
   readonly allow?: readonly string[];
+  /**
+   * SIP_AUTH_USERS and SIP_AUTH_REALM: INVITEs from outside `allow` are
+   * challenged with Digest (SHA-256, MD5) instead of refused, their TCP and
+   * TLS connections accepted (within the per-source cap). Default: none.
+   */
+  readonly inboundAuth?: Omit<InboundDigestAuthOptions, 'now'> | undefined;
   /** Address RTP binds to and SDP advertises. Default: sipHost. */
   readonly rtpHost?: string;
   /** Even ports in this inclusive range. Defaults 20000–29999. */
@@ -151,11 +158,13 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#options = options;
     this.#logger = options.logger;
     const allow = new SourceFilter(options.allow);
+    const inboundAuth = options.inboundAuth && new InboundDigestAuth(options.inboundAuth);
     this.#transport = new SipTransport({
       host: options.sipHost,
       port: options.sipPort,
       createFramer: (callbacks) => new SipStreamFramer(callbacks),
-      acceptTcpFrom: (address) => allow.allows(address),
+      // With SIP_AUTH_USERS an outsider may connect to be challenged; the per-source cap still holds.
+      acceptTcpFrom: (address) => inboundAuth !== undefined || allow.allows(address),
       maxUdpMessageBytes: options.sipLimits?.maxUdpMessageBytes,
       maxTcpConnections: options.sipLimits?.maxTcpConnections,
       maxTcpConnectionsPerSource: options.sipLimits?.maxTcpConnectionsPerSource,
@@ -165,6 +174,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#ua = new SipUserAgent({
       transport: this.#transport,
       allow,
+      inboundAuth,
       contactHost: options.sipHost,
       contactPort: () => this.#transport.port,
       // Without a listener, calls out over TLS name the SIP port: the peer answers on our connection.

@@ -30,6 +30,8 @@ export interface BaresipPhoneOptions {
   readonly answerMode?: 'manual' | 'auto';
   /** Its voice: 8 kHz mono samples, sent once (a call must end before it does). */
   readonly voice: Int16Array;
+  /** Its Digest password, to answer a 401/407 (the account's `auth_pass`). Default none. */
+  readonly password?: string;
   /** Keep what it decoded from its peer in a WAV file (see `heard()`). Default false. */
   readonly keepHeardAudio?: boolean;
 }
@@ -130,7 +132,8 @@ export class BaresipPhone {
       '',
     ].join('\n'));
     const encryption = (options.mediaEncryption ?? 'srtp-mand') === 'none' ? '' : `;mediaenc=${options.mediaEncryption ?? 'srtp-mand'}`;
-    writeFileSync(join(dir, 'accounts'), `<sip:${options.user}@127.0.0.1;transport=tls>;regint=0;audio_codecs=pcmu${encryption};answermode=${options.answerMode ?? 'manual'}\n`);
+    const password = options.password === undefined ? '' : `;auth_pass=${options.password}`;
+    writeFileSync(join(dir, 'accounts'), `<sip:${options.user}@127.0.0.1;transport=tls>;regint=0;audio_codecs=pcmu${encryption};answermode=${options.answerMode ?? 'manual'}${password}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'contacts'), '');
 
     // -s: its SIP trace (plain text, before TLS) goes to its own output, which the tests read.
