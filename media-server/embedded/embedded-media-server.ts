@@ -122,6 +122,8 @@ export interface SipTotals {
   readonly tcpClosed: Readonly<Record<Exclude<DropReason, 'oversized'>, number>>;
   /** TCP connections open now. */
   readonly tcpOpen: number;
+  /** INVITEs from outside SIP_ALLOW (SIP_AUTH_USERS): challenged, authenticated, credentials refused, locked out. */
+  readonly digest: { readonly challenged: number; readonly authenticated: number; readonly failed: number; readonly lockedOut: number };
 }
 
 /** RTP packets of every session since the server was made, open and closed (for the metrics). */
@@ -132,6 +134,8 @@ export interface RtpTotals {
   readonly late: number;
   /** Sequence gaps (RFC 3550 §6.4.1 cumulative lost). */
   readonly lost: number;
+  /** SRTP packets whose tag did not verify, and replayed or too old (RFC 3711 §3.3). */
+  readonly srtp: { readonly authenticationFailures: number; readonly replayed: number };
 }
 
 /**
@@ -150,7 +154,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   readonly #legs = new Set<EmbeddedCallLeg>();
   /** Sessions not yet seen closed, and the totals of those that were: nothing is counted per packet here. */
   readonly #rtpSessions = new Set<RtpSession>();
-  readonly #closedRtp = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0 };
+  readonly #closedRtp: MutableRtpTotals = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, srtp: { authenticationFailures: 0, replayed: 0 } };
   #started = false;
 
   constructor(options: EmbeddedMediaServerOptions) {
@@ -241,6 +245,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       messages: { udp: transport.udpMessages, tcp: transport.tcpMessages },
       refused: { malformed: ua.malformed, oversized, forbidden: ua.forbidden, overloaded: ua.overloaded },
       branchReused: ua.branchReused,
+      digest: { challenged: ua.challenged, authenticated: ua.authenticated, failed: ua.authFailures, lockedOut: ua.lockedOut },
       tcpClosed,
       tcpOpen: this.#transport.tcpConnections,
     };
@@ -249,7 +254,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** Reads each open session's own counters: call it per scrape, not per packet. */
   rtpTotals(): RtpTotals {
     this.#retireClosedSessions();
-    const totals = { ...this.#closedRtp };
+    const totals: MutableRtpTotals = { ...this.#closedRtp, srtp: { ...this.#closedRtp.srtp } };
     for (const session of this.#rtpSessions) addRtp(totals, session);
     return totals;
   }
@@ -470,10 +475,20 @@ function mediaOf(leg: EmbeddedCallLeg): RtpSession {
   return leg.media as RtpSession;
 }
 
-function addRtp(totals: { packetsIn: number; packetsOut: number; late: number; lost: number }, session: RtpSession): void {
+interface MutableRtpTotals {
+  packetsIn: number;
+  packetsOut: number;
+  late: number;
+  lost: number;
+  srtp: { authenticationFailures: number; replayed: number };
+}
+
+function addRtp(totals: MutableRtpTotals, session: RtpSession): void {
   const stats = session.stats();
   totals.packetsIn += stats.packetsIn;
   totals.packetsOut += stats.packetsOut;
   totals.late += stats.late;
   totals.lost += stats.lost;
+  totals.srtp.authenticationFailures += stats.srtpAuthenticationFailures;
+  totals.srtp.replayed += stats.srtpReplayed;
 }
