@@ -31,6 +31,8 @@ import { writeDtmfUlaw } from '../tools/dtmf-audio.js';
 import WebSocket from 'ws';
 import { cpuPercent, cpuSample, rssMiB, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
+import { measureSrtpCost } from './srtp-cost.js';
+import { SRTP_CRYPTO_SUITES } from '../media-server/embedded/rtp/srtp-context.js';
 
 const { values } = parseArgs({
   options: {
@@ -154,6 +156,9 @@ try {
     if (step.failureRate > maxFailureRate) break;
   }
 
+  // SRTP's cost, measured once the calls are over (nothing else of ours runs), beside the plain RTP calls above.
+  const srtpCost = SRTP_CRYPTO_SUITES.map((suite) => measureSrtpCost(suite, values.smoke ? 2_000 : 200_000));
+
   // "Highest step with no failure"; the steps go on while at most maxFailureRate fail.
   const best = [...direct].reverse().find((s) => s.failed === 0);
   const withinBound = [...direct].reverse().find((s) => s.failureRate <= maxFailureRate);
@@ -177,6 +182,8 @@ try {
     keyToAgentP99Ms: keyStep(agent)?.keyToAgentP99Ms ?? null,
     keyStartToAgentP99Ms: keyStep(agent)?.keyStartToAgentP99Ms ?? null,
     toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
+    /** Per packet and per call (50 packets a second each way); the plain RTP call's whole cost is cpuPerCallPct. */
+    srtp: srtpCost,
     steps: { direct, mixed, agent, baseline },
   };
   mkdirSync(dirname(values.out), { recursive: true });
@@ -189,6 +196,8 @@ try {
     console.log('');
   }
   console.log(agentTable(agent));
+  console.log('');
+  console.log(srtpTable(srtpCost, results.cpuPerCallPct));
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}`);
   console.log(
     `direct pay: ${results.directPayMaxCalls} concurrent calls with no failure (${results.directPayMaxCallsWithinFailureBound} within ${maxFailureRate * 100} %); ` +
@@ -442,6 +451,17 @@ function agentTable(agent: readonly AgentStep[]): string {
 }
 
 /** SIPp's final screen: cumulative successful and failed calls. */
+function srtpTable(costs: readonly ReturnType<typeof measureSrtpCost>[], plainPerCallPct: number | null): string {
+  const lines = ['SRTP suite                protect µs  unprotect µs  per call (50 pps each way)  plain RTP call  share'];
+  for (const c of costs) {
+    const share = plainPerCallPct ? `+${((c.perCallPctOfCore / plainPerCallPct) * 100).toFixed(1)} %` : '–';
+    lines.push(
+      `${c.suite.padEnd(24)}  ${c.protectUsPerPacket.toFixed(2).padStart(10)}  ${c.unprotectUsPerPacket.toFixed(2).padStart(12)}  ${`${c.perCallPctOfCore.toFixed(3)} % of a core`.padStart(26)}  ${`${plainPerCallPct ?? '–'} %`.padStart(14)}  ${share.padStart(7)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function sippCounts(run: SippRun): { succeeded: number; failed: number } {
   const cumulative = (label: string): number => {
     const rows = [...run.stdout.matchAll(new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, 'g'))];

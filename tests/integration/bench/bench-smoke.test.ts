@@ -46,5 +46,14 @@ describe('npm run bench -- --smoke', () => {
     expect(results.mixedMaxCalls).toBe(10);
     expect(results.baselineMaxCalls).toBe(2);
     expect(results.mixedBaselineMaxCalls).toBe(10);
+    // SRTP's cost: both suites timed; the figures are the benchmark's, the shape is checked here.
+    const srtp = results.srtp as { suite: string; packets: number; protectUsPerPacket: number; unprotectUsPerPacket: number; perCallPctOfCore: number }[];
+    expect(srtp.map((s) => s.suite)).toEqual(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']);
+    for (const s of srtp) {
+      expect(s.packets).toBe(2_000);
+      expect(s.protectUsPerPacket).toBeGreaterThan(0);
+      expect(s.unprotectUsPerPacket).toBeGreaterThan(0);
+    }
+    expect(stdout).toMatch(/SRTP suite\s+protect µs\s+unprotect µs/);
   });
 });
