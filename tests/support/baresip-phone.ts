@@ -166,6 +166,11 @@ export class BaresipPhone {
     return this.#output;
   }
 
+  /** The SIP messages of its trace, each from its first line, in order (each is preceded by a "TLS a -> b" line). */
+  sipMessages(): string[] {
+    return this.#output.split(/^(?:TLS|TCP|UDP) \S+ -> \S+\r?$/m).slice(1).map((m) => m.trimStart());
+  }
+
   /** Calls `uri` (`sip:…;transport=tls`). */
   dial(uri: string): void {
     this.#command('dial', uri);

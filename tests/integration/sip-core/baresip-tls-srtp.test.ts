@@ -23,14 +23,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A minute of a phone's voice: longer than any call here (baresip's file source does not loop). */
 const MINUTE = 8000 * 60;
 
-/** The SIP messages of baresip's trace (`-s`), each from its first line. */
-function tracedMessages(output: string): string[] {
-  return output.split(/^(?:TLS|TCP|UDP) \S+ -> \S+\r?$/m).slice(1).map((m) => m.trimStart());
-}
-
 /** The SDP a=crypto values and telephone-event payload type of the first traced message starting with `start`. */
-function sdpOf(output: string, start: string): { crypto: string[]; eventPayloadType: number | undefined } {
-  const message = tracedMessages(output).find((m) => m.startsWith(start) && /^CSeq: \d+ INVITE/m.test(m));
+function sdpOf(phone: BaresipPhone, start: string): { crypto: string[]; eventPayloadType: number | undefined } {
+  const message = phone.sipMessages().find((m) => m.startsWith(start) && /^CSeq: \d+ INVITE/m.test(m));
   if (!message) throw new Error(`no "${start}" in baresip's trace`);
   return {
     crypto: [...message.matchAll(/^a=crypto:(.+?)\r?$/gm)].map((m) => m[1]!),
@@ -156,8 +151,8 @@ describe('baresip over TLS with mandatory SRTP (SDES)', () => {
       expect(tlsRecords(wire)).toBeGreaterThan(5);
 
       // Media from baresip: its offer's key (under the tag the system's answer took) is in its own trace only.
-      const offer = sdpOf(caller.output, 'INVITE ');
-      const answer = sdpOf(caller.output, 'SIP/2.0 200');
+      const offer = sdpOf(caller, 'INVITE ');
+      const answer = sdpOf(caller, 'SIP/2.0 200');
       expect(answer.crypto).toHaveLength(1);
       const answerTag = parseSdesCrypto(answer.crypto[0]!).tag;
       const callerKey = parseSdesCrypto(offer.crypto.find((c) => parseSdesCrypto(c).tag === answerTag)!);
