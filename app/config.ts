@@ -235,6 +235,10 @@ export const configSchema = z
       // Without a TLS listener no offer could carry keys (RFC 4568 §8.3): every call would get 488.
       ctx.addIssue({ code: 'custom', path: ['SRTP'], message: 'SRTP=mandatory needs SIP over TLS (SIP_TLS_CERT and SIP_TLS_KEY)' });
     }
+    if (c.SIP_AUTH_USERS !== undefined && c.MEDIA_SERVER === 'freeswitch') {
+      // drachtio-server terminates SIP there: outsiders would still get 403, silently unlike what was asked.
+      ctx.addIssue({ code: 'custom', path: ['SIP_AUTH_USERS'], message: 'applies to MEDIA_SERVER=embedded only' });
+    }
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
     }

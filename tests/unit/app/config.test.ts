@@ -119,6 +119,7 @@ describe('config', () => {
     }
     expect(errorOf({ SIP_AUTH_REALM: 'a"b' }).setting).toBe('SIP_AUTH_REALM');
     expect(SECRET_SETTINGS.has('SIP_AUTH_USERS')).toBe(true);
+    expect(errorOf({ SIP_AUTH_USERS: JSON.stringify(users), MEDIA_SERVER: 'freeswitch', DRACHTIO_SECRET: 'd'.repeat(20), FREESWITCH_SECRET: 'f'.repeat(20) }).setting).toBe('SIP_AUTH_USERS');
   });
 
   it('AUDIT_KEY: at least 32 bytes, as hex or base64, a secret never printed', () => {
