@@ -250,6 +250,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           sipTls: sipTlsOptions(config),
           outboundAuth: config.SIP_OUTBOUND_AUTH,
           allow: config.SIP_ALLOW,
+          // The lock-out rules of failed console logins, counted apart from them.
+          inboundAuth: config.SIP_AUTH_USERS && { realm: config.SIP_AUTH_REALM, users: config.SIP_AUTH_USERS, throttle: new LoginThrottle() },
           sipLimits: {
             maxUdpMessageBytes: config.SIP_UDP_MAX_MESSAGE_BYTES,
             maxTcpConnections: config.SIP_TCP_MAX_CONNECTIONS,

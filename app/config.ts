@@ -64,6 +64,26 @@ const credentialsByTarget = z.preprocess(
   }),
 );
 
+/** SIP_AUTH_USERS: a JSON object of username → hashed secrets, HA1 in hex per algorithm (RFC 7616 §3.4.2). */
+const sipAuthUsers = z.preprocess(
+  (raw) => {
+    if (typeof raw !== 'string') return raw;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  },
+  z.record(
+    z.string().regex(/^[^\s:"]+$/),
+    z
+      .object({ 'SHA-256': z.string().regex(/^[0-9a-fA-F]{64}$/).optional(), 'MD5': z.string().regex(/^[0-9a-fA-F]{32}$/).optional() })
+      .strict()
+      .refine((h) => h['SHA-256'] !== undefined || h.MD5 !== undefined, 'a user needs a SHA-256 or MD5 HA1'),
+    { error: 'expected a JSON object of username → {"SHA-256": HA1 hex, "MD5": HA1 hex}' },
+  ),
+);
+
 /**
  * Every setting of the system, read from the environment (and an optional
  * JSON file named by CONFIG_FILE; the environment wins). Keys are the
@@ -125,6 +145,13 @@ export const configSchema = z
     SIP_TLS_CA: z.string().min(1).optional(),
     /** Digest credentials for PBXs that challenge our calls out (agent call-back), by target host or host:port. Secret. */
     SIP_OUTBOUND_AUTH: credentialsByTarget.optional(),
+    /**
+     * Digest users (embedded media server): an INVITE from outside SIP_ALLOW is challenged (401) instead of
+     * refused, and served if its credentials verify; failures lock out as failed logins do. Hashed secrets.
+     */
+    SIP_AUTH_USERS: sipAuthUsers.optional(),
+    /** The realm of those challenges: the one each HA1 in SIP_AUTH_USERS was computed for. */
+    SIP_AUTH_REALM: z.string().regex(/^[^"\\]+$/).default('payment-ivr'),
     /** SRTP with SDES keys on the embedded media server, only where SIP runs over TLS (RFC 4568 §8.3). */
     SRTP: z.enum(['off', 'optional', 'mandatory']).default('off'),
     /** Even RTP ports are taken from this inclusive range. */
@@ -253,6 +280,10 @@ export const configSchema = z
       // Without a TLS listener no offer could carry keys (RFC 4568 §8.3): every call would get 488.
       ctx.addIssue({ code: 'custom', path: ['SRTP'], message: 'SRTP=mandatory needs SIP over TLS (SIP_TLS_CERT and SIP_TLS_KEY)' });
     }
+    if (c.SIP_AUTH_USERS !== undefined && c.MEDIA_SERVER === 'freeswitch') {
+      // drachtio-server terminates SIP there: outsiders would still get 403, silently unlike what was asked.
+      ctx.addIssue({ code: 'custom', path: ['SIP_AUTH_USERS'], message: 'applies to MEDIA_SERVER=embedded only' });
+    }
     if (c.RTP_PORT_MIN >= c.RTP_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MAX'], message: 'must be above RTP_PORT_MIN' });
     }
@@ -302,6 +333,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'STRIPE_WEBHOOK_SECRET',
   'TWILIO_AUTH_TOKEN',
   'VONAGE_API_SECRET',
+  'SIP_AUTH_USERS',
 ]);
 
 /** A setting that is missing or wrong; its message is one line naming it. */

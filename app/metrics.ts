@@ -11,6 +11,8 @@ export interface RtpPacketTotals {
   readonly packetsOut: number;
   readonly late: number;
   readonly lost: number;
+  /** SRTP packets discarded (RFC 3711 §3.3): the tag did not verify, or replayed / older than the window. Absent: no SRTP. */
+  readonly srtp?: { readonly authenticationFailures: number; readonly replayed: number };
 }
 
 /** What the SIP stack took in and refused, read at each scrape (EmbeddedMediaServer.sipTotals); every count monotonic. */
@@ -22,6 +24,8 @@ export interface SipTotals {
   /** TCP connections closed by the server, by reason (not-allowed, too-many-connections, idle, framing...). */
   readonly tcpClosed: Readonly<Record<string, number>>;
   readonly tcpOpen: number;
+  /** INVITEs from outside SIP_ALLOW with SIP_AUTH_USERS: challenged (401), authenticated, refused credentials, locked out (403). */
+  readonly digest?: { readonly challenged: number; readonly authenticated: number; readonly failed: number; readonly lockedOut: number };
 }
 
 export interface MetricsOptions {
@@ -290,6 +294,20 @@ export class Metrics implements CallMetrics, LinkMetrics {
         this.inc(refresh().lost);
       },
     });
+    // Read directly: both only ever grow (a closed session's are kept in the server's totals).
+    new Counter({
+      name: `${METRIC_PREFIX}srtp_packets_discarded_total`,
+      help: 'SRTP packets discarded, by reason: authentication (the tag did not verify: a wrong key, tampering, plain RTP) or replay (replayed or older than the replay window), RFC 3711 §3.3',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const srtp = read().srtp;
+        this.reset();
+        if (!srtp) return;
+        this.inc({ reason: 'authentication' }, srtp.authenticationFailures);
+        this.inc({ reason: 'replay' }, srtp.replayed);
+      },
+    });
   }
   /**
    * SIP counters filled at scrape time: what each transport delivered, what
@@ -333,6 +351,13 @@ export class Metrics implements CallMetrics, LinkMetrics {
       'SIP TCP connections the server closed, by reason (not-allowed, too-many-connections, too-many-from-source, idle, framing, write-backlog)',
       'reason',
       (t) => t.tcpClosed,
+    );
+    labelledCounter(
+      'sip_digest_invites_total',
+      'INVITEs from outside SIP_ALLOW with SIP_AUTH_USERS, by outcome: challenged (401), authenticated, failed (credentials refused), locked-out (403)',
+      'outcome',
+      (t): Readonly<Record<string, number>> =>
+        t.digest ? { challenged: t.digest.challenged, authenticated: t.digest.authenticated, failed: t.digest.failed, 'locked-out': t.digest.lockedOut } : {},
     );
     new Gauge({
       name: `${METRIC_PREFIX}sip_tcp_connections`,

@@ -37,6 +37,8 @@ import { comparisonTable, peerResults, type PeerResults, type PeerStep } from '.
 import { rssMiB } from './process-usage.js';
 import { RTPENGINE_RTP_MAX, RTPENGINE_RTP_MIN, rtpengineStep } from './rtpengine-step.js';
 import { soak, type SoakResult } from './soak.js';
+import { measureSrtpCost, srtpTable } from './srtp-cost.js';
+import { SRTP_CRYPTO_SUITES } from '../media-server/embedded/rtp/srtp-context.js';
 
 const { values } = parseArgs({
   options: {
@@ -133,6 +135,9 @@ try {
     if (step.failureRate > maxFailureRate) break;
   }
 
+  // SRTP's cost, measured once the calls are over (nothing else of ours runs), beside the plain RTP calls above.
+  const srtpCost = SRTP_CRYPTO_SUITES.map((suite) => measureSrtpCost(suite, values.smoke ? 2_000 : 200_000));
+
   // "Highest step with no failure"; the steps go on while at most maxFailureRate fail.
   const best = [...direct].reverse().find((s) => s.failed === 0);
   const withinBound = [...direct].reverse().find((s) => s.failureRate <= maxFailureRate);
@@ -167,6 +172,8 @@ try {
     toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
     soak: soaked,
     peers: peerFigures,
+    /** Per packet and per call (50 packets a second each way); the plain RTP call's whole cost is cpuPerCallPct. */
+    srtp: srtpCost,
     steps: { direct, mixed, agent, baseline },
   };
   mkdirSync(dirname(values.out), { recursive: true });
@@ -187,6 +194,8 @@ try {
     console.log(`\nsoak: ${soaked.minutes} min at ${soaked.calls} direct-pay calls, ${soaked.approved} approved; RSS idle ${soaked.rssIdleMiB}, start ${soaked.rssStartMiB}, after ${soaked.warmupS} s ${soaked.rssAfterWarmupMiB}, end ${soaked.rssEndMiB} MiB ` +
       `(${soaked.rssGrowthAfterWarmupPct} % after warm-up, ${soaked.rssPerCallMiB} MiB/call); GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms over ${soaked.gcPauses} pauses`);
   }
+  console.log('');
+  console.log(srtpTable(srtpCost, results.cpuPerCallPct));
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}; ${results.systemUnderTest}`);
   console.log(
     `direct pay: ${results.directPayMaxCalls} concurrent calls with no failure (${results.directPayMaxCallsWithinFailureBound} within ${maxFailureRate * 100} %); ` +

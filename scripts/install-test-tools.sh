@@ -19,6 +19,9 @@
 #   rtpengine-daemon  rtpengine, the benchmark's DTMF-masking relay peer (userspace, --table=-1)
 #   kamailio      Kamailio 5.6 with the dispatcher module, in front of the cluster
 #                 tests' nodes (kamailio/kamailio.cfg); kamcmd reads its state
+#   baresip-core  baresip, an independent SIP phone (not ours) that calls over TLS
+#                 with SRTP (SDES) and keys RFC 4733 events, and answers as the agent
+#                 (the `baresip` metapackage adds only GUI and codec recommends)
 set -euo pipefail
 
 PACKAGES=(
@@ -35,6 +38,7 @@ PACKAGES=(
   procps
   rtpengine-daemon
   kamailio
+  baresip-core
 )
 
 SUDO=""

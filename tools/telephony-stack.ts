@@ -37,6 +37,8 @@ export interface TelephonyStack {
   readonly sipPort: number;
   /** The two processes (drachtio-server, FreeSWITCH), for the benchmark's CPU and memory figures. */
   readonly pids: readonly number[];
+  /** drachtio-server's TLS contact on 127.0.0.1, when started with `tls`. */
+  readonly tlsPort: number | undefined;
   readonly drachtio: { readonly host: string; readonly port: number; readonly secret: string };
   readonly freeswitch: { readonly host: string; readonly port: number; readonly secret: string; readonly sipPort: number };
   /** The environment that points the app (MEDIA_SERVER=freeswitch) at this stack; FREESWITCH_LISTEN_PORT is free. */
@@ -52,6 +54,14 @@ export interface TelephonyStackOptions {
   readonly rtpPorts?: number;
   /** How long each server gets to come up. Default 20 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * A TLS contact on drachtio-server (TLS 1.2+) with this certificate and key
+   * (PEM files) and `chainFile`, the CA list sofia-sip loads (it will not bind
+   * TLS without one) and verifies TLS peers with. Default: none.
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly chainFile: string };
+  /** FreeSWITCH's SRTP policy (FREESWITCH_RTP_SECURE_MEDIA, both SDES suites). Default: off. */
+  readonly srtp?: 'optional' | 'mandatory';
 }
 
 interface Started {
@@ -132,6 +142,7 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
   const drachtioPort = await freePort(25000);
   const eslPort = await freePort(25000);
   const mrfSipPort = await freePort(25000);
+  const tlsPort = options.tls ? await freePort(25000) : undefined;
   const [rtpStart, rtpEnd] = rtpRange(options.rtpPorts ?? 200);
   const servers: Started[] = [];
 
@@ -153,6 +164,7 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
       FREESWITCH_SIP_ALLOW: '127.0.0.1/32',
       FREESWITCH_RTP_START: String(rtpStart),
       FREESWITCH_RTP_END: String(rtpEnd),
+      ...(options.srtp ? { FREESWITCH_RTP_SECURE_MEDIA: `${options.srtp}:AES_CM_128_HMAC_SHA1_80:AES_CM_128_HMAC_SHA1_32` } : {}),
     };
     const fsArgs = ['-nonat', '-nc', '-nf', '-conf', conf, '-log', join(dir, 'log'), '-db', join(dir, 'db'), '-run', join(dir, 'run'), '-mod', join(FREESWITCH, 'lib/freeswitch/mod')];
     const freeswitch = start('FreeSWITCH', join(FREESWITCH, 'bin/freeswitch'), fsArgs, fsEnv);
@@ -161,6 +173,10 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
     // docker-compose.yml's command line, on loopback.
     writeFileSync(join(dir, 'drachtio.conf.xml'), `<drachtio><admin port="${drachtioPort}" secret="${secrets.drachtio}">127.0.0.1</admin></drachtio>\n`);
     const drArgs = ['-f', join(dir, 'drachtio.conf.xml'), '--contact', `sip:127.0.0.1:${sipPort};transport=udp`, '--loglevel', 'warning', '--sofia-loglevel', '0'];
+    if (options.tls && tlsPort) {
+      // drachtio-server (sofia-sip) binds TLS for a sips: contact only ("sip:…;transport=tls" fails to bind).
+      drArgs.push('--contact', `sips:127.0.0.1:${tlsPort};transport=tls`, '--cert-file', options.tls.certFile, '--key-file', options.tls.keyFile, '--chain-file', options.tls.chainFile, '--min-tls-version', '1.2');
+    }
     const drachtio = start('drachtio-server', DRACHTIO, drArgs, { PATH: process.env.PATH ?? '' });
     servers.push(drachtio);
 
@@ -168,6 +184,7 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
     await waitFor('drachtio_mrf SIP port', freeswitch, async () => !(await udpFree(mrfSipPort)), timeoutMs);
     await waitFor('application port', drachtio, () => tcpOpen(drachtioPort), timeoutMs);
     await waitFor('SIP port', drachtio, async () => !(await udpFree(sipPort)), timeoutMs);
+    if (tlsPort) await waitFor('TLS SIP port', drachtio, () => tcpOpen(tlsPort), timeoutMs);
   } catch (err) {
     await stop();
     throw err;
@@ -176,6 +193,7 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
   return {
     sipPort,
     pids: servers.map((s) => s.child.pid).filter((pid): pid is number => pid !== undefined),
+    tlsPort,
     drachtio: { host: '127.0.0.1', port: drachtioPort, secret: secrets.drachtio },
     freeswitch: { host: '127.0.0.1', port: eslPort, secret: secrets.freeswitch, sipPort: mrfSipPort },
     async appEnv() {

@@ -47,6 +47,7 @@ import { SourceFilter } from './sip/transport/source-filter.js';
 import { SipUserAgent, type IncomingInvite, type SipUserAgentOptions } from './sip/user-agent/sip-user-agent.js';
 import { SipCancelledError } from './sip/user-agent/user-agent-errors.js';
 import type { DigestCredentials } from './sip/user-agent/digest-authorization.js';
+import { InboundDigestAuth, type InboundDigestAuthOptions } from './sip/user-agent/inbound-digest-auth.js';
 import { parseSipUri } from './sip/message/index.js';
 import { newOpaqueId } from '../../domain/opaque-id.js';
 import { DialError } from '../media-server-errors.js';
@@ -71,6 +72,12 @@ export interface EmbeddedMediaServerOptions {
   readonly outboundAuth?: Readonly<Record<string, DigestCredentials>> | undefined;
   /** SIP_ALLOW: CIDRs whose requests are served; others get 403. Default loopback only. */
   readonly allow?: readonly string[];
+  /**
+   * SIP_AUTH_USERS and SIP_AUTH_REALM: INVITEs from outside `allow` are
+   * challenged with Digest (SHA-256, MD5) instead of refused, their TCP and
+   * TLS connections accepted (within the per-source cap). Default: none.
+   */
+  readonly inboundAuth?: Omit<InboundDigestAuthOptions, 'now'> | undefined;
   /** Address RTP binds to and SDP advertises. Default: sipHost. */
   readonly rtpHost?: string;
   /** Even ports in this inclusive range. Defaults 20000–29999. */
@@ -119,6 +126,8 @@ export interface SipTotals {
   readonly tcpClosed: Readonly<Record<Exclude<DropReason, 'oversized'>, number>>;
   /** TCP connections open now. */
   readonly tcpOpen: number;
+  /** INVITEs from outside SIP_ALLOW (SIP_AUTH_USERS): challenged, authenticated, credentials refused, locked out. */
+  readonly digest: { readonly challenged: number; readonly authenticated: number; readonly failed: number; readonly lockedOut: number };
 }
 
 /** RTP packets of every session since the server was made, open and closed (for the metrics). */
@@ -129,6 +138,8 @@ export interface RtpTotals {
   readonly late: number;
   /** Sequence gaps (RFC 3550 §6.4.1 cumulative lost). */
   readonly lost: number;
+  /** SRTP packets whose tag did not verify, and replayed or too old (RFC 3711 §3.3). */
+  readonly srtp: { readonly authenticationFailures: number; readonly replayed: number };
 }
 
 /**
@@ -147,7 +158,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   readonly #legs = new Set<EmbeddedCallLeg>();
   /** Sessions not yet seen closed, and the totals of those that were: nothing is counted per packet here. */
   readonly #rtpSessions = new Set<RtpSession>();
-  readonly #closedRtp = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0 };
+  readonly #closedRtp: MutableRtpTotals = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, srtp: { authenticationFailures: 0, replayed: 0 } };
   #started = false;
 
   constructor(options: EmbeddedMediaServerOptions) {
@@ -155,11 +166,13 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#options = options;
     this.#logger = options.logger;
     const allow = new SourceFilter(options.allow);
+    const inboundAuth = options.inboundAuth && new InboundDigestAuth(options.inboundAuth);
     this.#transport = new SipTransport({
       host: options.sipHost,
       port: options.sipPort,
       createFramer: (callbacks) => new SipStreamFramer(callbacks),
-      acceptTcpFrom: (address) => allow.allows(address),
+      // With SIP_AUTH_USERS an outsider may connect to be challenged; the per-source cap still holds.
+      acceptTcpFrom: (address) => inboundAuth !== undefined || allow.allows(address),
       maxUdpMessageBytes: options.sipLimits?.maxUdpMessageBytes,
       maxTcpConnections: options.sipLimits?.maxTcpConnections,
       maxTcpConnectionsPerSource: options.sipLimits?.maxTcpConnectionsPerSource,
@@ -169,6 +182,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#ua = new SipUserAgent({
       transport: this.#transport,
       allow,
+      inboundAuth,
       contactHost: options.sipHost,
       contactPort: () => this.#transport.port,
       // Without a listener, calls out over TLS name the SIP port: the peer answers on our connection.
@@ -235,6 +249,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       messages: { udp: transport.udpMessages, tcp: transport.tcpMessages },
       refused: { malformed: ua.malformed, oversized, forbidden: ua.forbidden, overloaded: ua.overloaded },
       branchReused: ua.branchReused,
+      digest: { challenged: ua.challenged, authenticated: ua.authenticated, failed: ua.authFailures, lockedOut: ua.lockedOut },
       tcpClosed,
       tcpOpen: this.#transport.tcpConnections,
     };
@@ -243,7 +258,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** Reads each open session's own counters: call it per scrape, not per packet. */
   rtpTotals(): RtpTotals {
     this.#retireClosedSessions();
-    const totals = { ...this.#closedRtp };
+    const totals: MutableRtpTotals = { ...this.#closedRtp, srtp: { ...this.#closedRtp.srtp } };
     for (const session of this.#rtpSessions) addRtp(totals, session);
     return totals;
   }
@@ -497,10 +512,20 @@ function mediaOf(leg: EmbeddedCallLeg): RtpSession {
   return leg.media as RtpSession;
 }
 
-function addRtp(totals: { packetsIn: number; packetsOut: number; late: number; lost: number }, session: RtpSession): void {
+interface MutableRtpTotals {
+  packetsIn: number;
+  packetsOut: number;
+  late: number;
+  lost: number;
+  srtp: { authenticationFailures: number; replayed: number };
+}
+
+function addRtp(totals: MutableRtpTotals, session: RtpSession): void {
   const stats = session.stats();
   totals.packetsIn += stats.packetsIn;
   totals.packetsOut += stats.packetsOut;
   totals.late += stats.late;
   totals.lost += stats.lost;
+  totals.srtp.authenticationFailures += stats.srtpAuthenticationFailures;
+  totals.srtp.replayed += stats.srtpReplayed;
 }

@@ -78,6 +78,12 @@ declare module 'drachtio-fsmrf' {
        * connection for that channel has arrived.
        */
       createEndpoint(options?: EndpointOptions): Promise<Endpoint>;
+      /**
+       * An RTP/SAVP offer (SRTP): INVITEs FreeSWITCH with the caller's offer,
+       * answers the caller with FreeSWITCH's answer, and resolves once the
+       * channel's outbound socket connection has arrived.
+       */
+      connectCaller(req: unknown, res: unknown, options?: { codecs?: readonly string[] }): Promise<{ endpoint: Endpoint; dialog: unknown }>;
       /** A raw API command on the inbound connection; resolves with the response body. */
       api(command: string): Promise<string>;
       disconnect(): void;

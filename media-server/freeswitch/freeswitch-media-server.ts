@@ -278,6 +278,12 @@ export class FreeswitchMediaServer extends EventEmitter<MediaServerEvents> imple
    * Not before answer(): FreeSWITCH would send RTP to a caller still ringing.
    */
   async #connectCaller(req: SrfRequest, res: SrfResponse): Promise<Attached> {
+    // An SRTP offer (RTP/SAVP with SDES a=crypto, FREESWITCH_RTP_SECURE_MEDIA): drachtio-fsmrf refuses it to
+    // createEndpoint and takes it through connectCaller, which answers the caller in the same step.
+    if (/^m=audio \S+ RTP\/SAVP/m.test(req.body)) {
+      const { endpoint, dialog } = await this.#mediaServer().connectCaller(req, res, { codecs: [...CODECS] });
+      return { endpoint, dialog: dialog as Attached['dialog'] };
+    }
     const endpoint = await this.#mediaServer().createEndpoint({ remoteSdp: req.body, codecs: [...CODECS] });
     try {
       const dialog = await this.#srf.createUAS(req, res, { localSdp: endpoint.local.sdp });

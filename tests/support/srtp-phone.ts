@@ -46,6 +46,7 @@ export class SrtpPhone {
   #to = 0;
   #sequence = 3000;
   #timestamp = 90_000;
+  #lastSent: Buffer | undefined;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -97,6 +98,22 @@ export class SrtpPhone {
     }
   }
 
+  /** Sends the last protected packet again: an SRTP replay (RFC 3711 §3.3.2), to be discarded and counted. */
+  replayLast(): void {
+    if (!this.#lastSent) throw new Error('nothing sent yet');
+    this.#socket.send(this.#lastSent, this.#to, '127.0.0.1');
+  }
+
+  /** Sends a packet with the next sequence number whose payload was altered after protection: its tag cannot verify. */
+  sendTampered(): void {
+    const protect = this.#protect;
+    if (!protect) throw new Error('no answer yet');
+    const packet = new RtpPacket({ payloadType: 0, sequenceNumber: this.#sequence++ & 0xffff, timestamp: this.#timestamp, ssrc: SSRC, payload: Buffer.alloc(160, 0xff) });
+    const wire = Buffer.from(protect.protect(packet.serialize()));
+    wire[12] = (wire[12]! ^ 0x01) & 0xff;
+    this.#socket.send(wire, this.#to, '127.0.0.1');
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.#socket.close(() => resolve()));
   }
@@ -107,6 +124,7 @@ export class SrtpPhone {
     const sequenceNumber = this.#sequence++ & 0xffff;
     const packet = new RtpPacket({ marker, payloadType: SRTP_PHONE_EVENT_PT, sequenceNumber, timestamp: this.#timestamp, ssrc: SSRC, payload });
     this.sentEvents.push({ sequenceNumber, payload });
-    this.#socket.send(protect.protect(packet.serialize()), this.#to, '127.0.0.1');
+    this.#lastSent = Buffer.from(protect.protect(packet.serialize()));
+    this.#socket.send(this.#lastSent, this.#to, '127.0.0.1');
   }
 }

@@ -52,5 +52,14 @@ describe('npm run bench -- --smoke', () => {
     expect(results.peers.rtpengine?.steps).toEqual([expect.objectContaining({ calls: 2, completed: 2 })]);
     expect(Object.keys(results.peers.rtpengine?.ratios ?? {}).sort()).toEqual(['capacityAtZeroFailures', 'cpuPerCall', 'jitterP99', 'toneLeak']);
     expect(stdout).toContain('the relay cost alone');
+    // SRTP's cost: both suites timed; the figures are the benchmark's, the shape is checked here.
+    const srtp = results.srtp as { suite: string; packets: number; protectUsPerPacket: number; unprotectUsPerPacket: number; perCallPctOfCore: number }[];
+    expect(srtp.map((s) => s.suite)).toEqual(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']);
+    for (const s of srtp) {
+      expect(s.packets).toBe(2_000);
+      expect(s.protectUsPerPacket).toBeGreaterThan(0);
+      expect(s.unprotectUsPerPacket).toBeGreaterThan(0);
+    }
+    expect(stdout).toMatch(/SRTP suite\s+protect µs\s+unprotect µs/);
   });
 });

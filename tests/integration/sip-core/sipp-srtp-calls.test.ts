@@ -118,6 +118,9 @@ describe('SRTP (SDES over TLS) with SIPp signalling and an SRTP test phone', () 
         const capture = await startCapture({ filter: `udp and port ${systemPort}` });
         await sleep(800);
         await phone.press(`${reference}#`);
+        // One replayed and one tampered packet, to be discarded and counted (RFC 3711 §3.3).
+        phone.replayLast();
+        phone.sendTampered();
         await sleep(1000);
         await phone.press(card);
         await sleep(1000);
@@ -133,7 +136,10 @@ describe('SRTP (SDES over TLS) with SIPp signalling and an SRTP test phone', () 
         // The phone's events as tcpdump saw them: every one there, none with its plain payload.
         const view = new RtpPacketView();
         const toSystem = datagrams.filter((d) => d.destinationPort === systemPort).map((d) => d.payload);
-        const events = toSystem.filter((d) => view.read(d).payloadType === SRTP_PHONE_EVENT_PT);
+        const onWire = toSystem.filter((d) => view.read(d).payloadType === SRTP_PHONE_EVENT_PT);
+        // The replayed packet is there twice, byte for byte.
+        expect(onWire.length).toBe(phone.sentEvents.length + 1);
+        const events = onWire.filter((d, i) => onWire.findIndex((e) => e.equals(d)) === i);
         expect(events.length).toBe(phone.sentEvents.length);
         const sent = new Map(phone.sentEvents.map((e) => [e.sequenceNumber, e.payload]));
         for (const datagram of events) {
@@ -187,6 +193,13 @@ describe('SRTP (SDES over TLS) with SIPp signalling and an SRTP test phone', () 
       const line = system.output.find((l) => l.includes('"reason":"insecure-transport"') && l.includes(`udp:127.0.0.1:${port}`));
       expect(line).toContain('RFC 4568 §8.3');
     });
+  });
+
+  it('counts the discarded SRTP packets in /metrics: each call\'s replay and tampered packet', async () => {
+    const text = await (await fetch(`${system.httpUrl}/metrics`)).text();
+    const value = (reason: string): number => Number(new RegExp(`^payment_ivr_srtp_packets_discarded_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(value('authentication')).toBe(2);
+    expect(value('replay')).toBe(2);
   });
 
   it('left no SRTP key and no card number in any log line', () => {

@@ -407,6 +407,11 @@ export class FakeMediaServer extends EventEmitter implements Mrf.MediaServer {
     return this.fs.api(name ?? '', rest.join(' ')).getBody();
   }
 
+  /** lib/mediaserver.js#connectCaller with an RTP/SAVP offer: not simulated here (the real stack's test covers it). */
+  async connectCaller(): Promise<{ endpoint: FakeEndpoint; dialog: unknown }> {
+    throw new SipError(488);
+  }
+
   disconnect(): void {
     this.disconnected = true;
   }

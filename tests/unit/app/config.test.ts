@@ -106,6 +106,22 @@ describe('config', () => {
     expect(SECRET_SETTINGS.has('SIP_OUTBOUND_AUTH')).toBe(true);
   });
 
+  it('SIP_AUTH_USERS: a JSON map of username to HA1 hex per algorithm (SHA-256, MD5), a secret; SIP_AUTH_REALM defaults', () => {
+    const users = { 'pbx-paris': { 'SHA-256': 'ab'.repeat(32), 'MD5': 'cd'.repeat(16) }, 'pbx-lyon': { 'MD5': 'ef'.repeat(16) } };
+    const config = loadConfig({ SIP_AUTH_USERS: JSON.stringify(users) });
+    expect(config.SIP_AUTH_USERS).toEqual(users);
+    expect(config.SIP_AUTH_REALM).toBe('payment-ivr');
+    expect(loadConfig({}).SIP_AUTH_USERS).toBeUndefined();
+    for (const bad of ['{"u": {}}', '{"u": {"MD5": "s3cr3t"}}', '{"u": {"password": "s3cr3t"}}', '{"a b": {"MD5": "' + 'ab'.repeat(16) + '"}}', 's3cr3t']) {
+      const err = errorOf({ SIP_AUTH_USERS: bad });
+      expect(err.setting).toMatch(/^SIP_AUTH_USERS/);
+      expect(err.message).not.toContain('s3cr3t');
+    }
+    expect(errorOf({ SIP_AUTH_REALM: 'a"b' }).setting).toBe('SIP_AUTH_REALM');
+    expect(SECRET_SETTINGS.has('SIP_AUTH_USERS')).toBe(true);
+    expect(errorOf({ SIP_AUTH_USERS: JSON.stringify(users), MEDIA_SERVER: 'freeswitch', DRACHTIO_SECRET: 'd'.repeat(20), FREESWITCH_SECRET: 'f'.repeat(20) }).setting).toBe('SIP_AUTH_USERS');
+  });
+
   it('AUDIT_KEY: at least 32 bytes, as hex or base64, a secret never printed', () => {
     const hex = 'c0ffee'.repeat(11);
     expect(loadConfig({ AUDIT_KEY: hex }).AUDIT_KEY).toEqual(Buffer.from(hex, 'hex'));

@@ -32,6 +32,22 @@ describe('Metrics: SIP (what was refused and why)', () => {
     expect(sampleValue(samples, m('sip_tcp_connections'))).toBe(0);
   });
 
+  it('exports the Digest outcomes of INVITEs from outside SIP_ALLOW (SIP_AUTH_USERS)', async () => {
+    const totals: SipTotals = {
+      messages: { udp: 0, tcp: 0 },
+      refused: { malformed: 0, oversized: 0, forbidden: 2, overloaded: 0 },
+      branchReused: 0,
+      tcpClosed: {},
+      tcpOpen: 0,
+      digest: { challenged: 9, authenticated: 4, failed: 5, lockedOut: 2 },
+    };
+    const samples = parsePrometheusText((await new Metrics({ processMetrics: false, sip: () => totals }).render()).body);
+    expect(sampleValue(samples, m('sip_digest_invites_total'), { outcome: 'challenged' })).toBe(9);
+    expect(sampleValue(samples, m('sip_digest_invites_total'), { outcome: 'authenticated' })).toBe(4);
+    expect(sampleValue(samples, m('sip_digest_invites_total'), { outcome: 'failed' })).toBe(5);
+    expect(sampleValue(samples, m('sip_digest_invites_total'), { outcome: 'locked-out' })).toBe(2);
+  });
+
   it('exports no SIP metrics without a source (drachtio keeps its own)', async () => {
     const samples = parsePrometheusText((await new Metrics({ processMetrics: false }).render()).body);
     expect(samples.filter((s) => s.name.startsWith(m('sip_')))).toEqual([]);

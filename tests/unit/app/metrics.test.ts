@@ -102,6 +102,15 @@ describe('Metrics', () => {
     expect(sampleValue(samples, m('rtp_packets_lost_total'))).toBe(5);
   });
 
+  it('exports the SRTP packets discarded by reason (RFC 3711 §3.3), when the media server counts them', async () => {
+    const srtp = { authenticationFailures: 7, replayed: 2 };
+    const samples = await scrape(new Metrics({ processMetrics: false, rtp: () => ({ packetsIn: 1, packetsOut: 1, late: 0, lost: 0, srtp }) }));
+    expect(sampleValue(samples, m('srtp_packets_discarded_total'), { reason: 'authentication' })).toBe(7);
+    expect(sampleValue(samples, m('srtp_packets_discarded_total'), { reason: 'replay' })).toBe(2);
+    const none = await scrape(new Metrics({ processMetrics: false, rtp: () => ({ packetsIn: 1, packetsOut: 1, late: 0, lost: 0 }) }));
+    expect(none.filter((x) => x.name === m('srtp_packets_discarded_total'))).toEqual([]);
+  });
+
   it('exports no RTP metrics without a source (the FreeSWITCH media server keeps its own)', async () => {
     const samples = await scrape(new Metrics({ processMetrics: false }));
     expect(samples.filter((s) => s.name.startsWith(m('rtp_')))).toEqual([]);

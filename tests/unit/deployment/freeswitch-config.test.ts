@@ -107,6 +107,8 @@ describe('freeswitch-config/', () => {
     expect(s('rtp-timer-name')).toBe('soft');
     // Plain RTP: no optional SRTP line ahead of RTP/AVP in the offers for the calls the IVR places.
     expect(varsDefaults().get('rtp_secure_media')).toBe('false');
+    // SRTP (SDES) only when the operator sets it: FREESWITCH_RTP_SECURE_MEDIA replaces the default.
+    expect(attributeValues(file('vars.xml'), "//X-PRE-PROCESS[@cmd='env-set']/@data")).toContain('rtp_secure_media=$FREESWITCH_RTP_SECURE_MEDIA');
   });
 
   it("dialplan: drachtio-fsmrf's calls are answered, set up and handed to the controller's outbound socket; anything else is refused", () => {

@@ -35,6 +35,7 @@ const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
   rtpengine: 'rtpengine-daemon',
   kamailio: 'kamailio',
   kamcmd: 'kamailio',
+  baresip: 'baresip-core',
 };
 /** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg. */
 const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg']);

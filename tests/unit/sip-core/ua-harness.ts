@@ -17,7 +17,12 @@ export interface UaPair {
 }
 
 /** Two user agents wired back to back through in-memory transports, on one fake clock. */
-export async function uaPair(options: Partial<Pick<SipUserAgentOptions, 'userAgent' | 'allow' | 'maxServerTransactions'>> = {}): Promise<UaPair> {
+export async function uaPair(
+  options: Partial<Pick<SipUserAgentOptions, 'userAgent' | 'allow' | 'maxServerTransactions'>> & {
+    /** Options of the called side only (b), over the common ones. */
+    readonly called?: Partial<Pick<SipUserAgentOptions, 'allow' | 'inboundAuth'>>;
+  } = {},
+): Promise<UaPair> {
   const clock = new FakeClock();
   const [wireA, wireB] = memoryPair(clock);
   const allow = options.allow ?? { allows: () => true };
@@ -29,7 +34,7 @@ export async function uaPair(options: Partial<Pick<SipUserAgentOptions, 'userAge
     ...(options.maxServerTransactions ? { maxServerTransactions: options.maxServerTransactions } : {}),
   };
   const a = new SipUserAgent({ ...common, transport: wireA, contactHost: '127.0.0.1', contactPort: 5070 });
-  const b = new SipUserAgent({ ...common, transport: wireB, contactHost: '127.0.0.1', contactPort: 5080 });
+  const b = new SipUserAgent({ ...common, ...options.called, transport: wireB, contactHost: '127.0.0.1', contactPort: 5080 });
   await a.start();
   await b.start();
   const run = async (ms: number, step = 50): Promise<void> => {

@@ -6,3 +6,4 @@ export { InvalidStateError, SipTimeoutError, SipTransportError, SipUnsupportedEr
 export { SipAckTimeoutError, SipDialogTerminatedError, SipFinalResponseError, SipRequestPendingError } from '../dialog/dialog-errors.js';
 export { InviteSession, type DialogEndReason, type InviteSessionEvents, type InviteSessionState } from '../dialog/invite-session.js';
 export * from './digest-authorization.js';
+export * from './inbound-digest-auth.js';

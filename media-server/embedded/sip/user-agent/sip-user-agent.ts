@@ -26,6 +26,7 @@ import { newTag } from '../transaction/sip-identifiers.js';
 import type { SipClock, TimerValues } from '../transaction/sip-timers.js';
 import { TransactionLayer, type ServerTransaction } from '../transaction/transaction-layer.js';
 import type { SipTransportEvents, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
+import type { InboundDigestAuth } from './inbound-digest-auth.js';
 import { InboundInvite, type IncomingInvite } from './incoming-invite.js';
 import { OutboundInvite, type InviteOptions, type OutgoingInvite } from './outgoing-invite.js';
 import type { UserAgentCore } from './user-agent-core.js';
@@ -51,6 +52,12 @@ export interface SipUserAgentOptions {
   readonly transport: SipUserAgentTransport;
   /** Sources outside it get 403 (no User-Agent/Server line) or, if unanswerable, nothing. */
   readonly allow: SourcePolicy;
+  /**
+   * SIP_AUTH_USERS: an INVITE from outside `allow` is challenged (401)
+   * instead of refused, and served once its Digest credentials verify; so
+   * are the requests of its transactions and dialogs. Default: none (403).
+   */
+  readonly inboundAuth?: InboundDigestAuth | undefined;
   /** Host and port for Via sent-by, Contact and Call-IDs: the address the transport listens on. */
   readonly contactHost: string;
   /** A function when the port is only known once the transport listens (port 0: one picked for us). */
@@ -87,6 +94,14 @@ export interface SipUserAgentCounters {
   dropped: number;
   /** Messages from sources outside SIP_ALLOW (requests answered 403). */
   forbidden: number;
+  /** INVITEs from outside SIP_ALLOW answered 401 (SIP_AUTH_USERS). */
+  challenged: number;
+  /** INVITEs from outside SIP_ALLOW whose Digest credentials verified. */
+  authenticated: number;
+  /** Digest credentials refused (each counts towards the lock-out). */
+  authFailures: number;
+  /** INVITEs refused (403) because their user or source is locked out. */
+  lockedOut: number;
   /** Responses that matched no transaction or dialog, discarded (§18.1.2, §17.1.3). */
   stray: number;
   /** New requests outside a dialog answered 503 statelessly: `maxServerTransactions` were alive. */
@@ -132,6 +147,7 @@ function tagOf(value: string | undefined): string {
 export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
   readonly #transport: SipUserAgentTransport;
   readonly #allow: SourcePolicy;
+  readonly #inboundAuth: InboundDigestAuth | undefined;
   readonly #logger: Logger | undefined;
   readonly #transactions: TransactionLayer;
   #origins: Readonly<Record<TransportProtocol | 'sips', RequestOrigin>> | undefined;
@@ -151,6 +167,10 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     answered400: 0,
     dropped: 0,
     forbidden: 0,
+    challenged: 0,
+    authenticated: 0,
+    authFailures: 0,
+    lockedOut: 0,
     stray: 0,
     overloaded: 0,
     branchReused: 0,
@@ -166,6 +186,7 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     super();
     this.#transport = options.transport;
     this.#allow = options.allow;
+    this.#inboundAuth = options.inboundAuth;
     this.#logger = options.logger;
     this.#maxServerTransactions = options.maxServerTransactions ?? 20_000;
     this.#transactions = new TransactionLayer({
@@ -291,11 +312,12 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
         return;
       }
       if (!allowed) {
-        this.#forbidden(message, source);
+        if (this.#inboundAuth && message.kind === 'request') this.#fromOutsider(message, source, this.#inboundAuth);
+        else this.#forbidden(message, source);
         return;
       }
       if (message.kind === 'response') this.#onResponse(message, source);
-      else this.#onRequest(message, source);
+      else this.#onRequest(readIncomingRequest(message, source));
     } catch (err) {
       this.#reportError(err, 'processing a SIP message');
     }
@@ -335,6 +357,56 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     this.#transactions.sendStateless(createSipResponse(message, 403, { toTag: newTag() }), to);
   }
 
+  /**
+   * A request from outside SIP_ALLOW with SIP_AUTH_USERS set: served if it
+   * belongs to a transaction or dialog we have (its INVITE was let in: a
+   * retransmission, the ACK of our 401, a CANCEL, the call's BYE or keys); a
+   * new INVITE is served once its credentials verify, else challenged (401,
+   * §22.2), or refused (403) once its user or source is locked out; anything
+   * else is forbidden as without SIP_AUTH_USERS.
+   */
+  #fromOutsider(request: SipRequest, source: TransportAddress, auth: InboundDigestAuth): void {
+    const incoming = readIncomingRequest(request, source);
+    if (this.#transactions.receiveRequest(incoming)) return;
+    const headers = request.headers;
+    const toTag = tagOf(headers.get('To'));
+    const inDialog = toTag !== '' && this.#dialogs.has(dialogId(headers.get('Call-ID') as string, toTag, tagOf(headers.get('From'))));
+    const cancelling = request.method === 'CANCEL' && this.#transactions.findCancelledInvite(incoming) !== undefined;
+    if (inDialog || cancelling) {
+      this.#onRequest(incoming);
+      return;
+    }
+    if (request.method !== 'INVITE' || toTag !== '') {
+      this.#forbidden(request, source);
+      return;
+    }
+    const verdict = auth.check({ method: request.method, uri: request.uri, authorization: headers.get('Authorization') }, source.address);
+    const where = `${source.protocol}:${source.address}:${source.port}`;
+    switch (verdict.kind) {
+      case 'authenticated':
+        this.#counters.authenticated++;
+        this.#logger?.info({ username: verdict.username, source: where }, 'sip: INVITE from outside SIP_ALLOW authenticated (Digest)');
+        this.#onRequest(incoming);
+        return;
+      case 'challenge':
+        this.#counters.challenged++;
+        if (verdict.failure !== undefined) {
+          this.#counters.authFailures++;
+          this.#logger?.warn({ username: verdict.username, source: where, reason: verdict.failure }, 'sip: Digest credentials refused');
+        }
+        this.#answer(incoming, 401, auth.challenges(source.address, verdict.stale).map((value) => ['WWW-Authenticate', value] as const));
+        return;
+      case 'locked-out':
+        this.#counters.lockedOut++;
+        if (verdict.failure !== undefined) this.#counters.authFailures++;
+        this.#logger?.warn(
+          { username: verdict.username, source: where, reason: verdict.failure, retryAfterS: Math.ceil(verdict.retryAfterMs / 1000) },
+          'sip: INVITE refused, too many failed Digest logins (locked out)',
+        );
+        this.#forbidden(request, source);
+    }
+  }
+
   #drop(reason: string, source: TransportAddress): void {
     this.#counters.dropped++;
     this.emitSafely('dropped', reason, source);
@@ -360,8 +432,8 @@ export class SipUserAgent extends GuardedEmitter<SipUserAgentEvents> {
     this.#logger?.debug({ status: response.status, source }, 'sip: stray response discarded');
   }
 
-  #onRequest(request: SipRequest, source: TransportAddress): void {
-    const incoming = readIncomingRequest(request, source);
+  #onRequest(incoming: IncomingRequest): void {
+    const request = incoming.message;
     // §17.2.3: a retransmission, or the ACK of a 300–699, belongs to its transaction.
     if (this.#transactions.receiveRequest(incoming)) return;
     const method = request.method;
