@@ -20,6 +20,7 @@ import type { Actor } from '../../domain/actor.js';
 import type { CallMedia } from './call-media.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 import type { PaymentLinkService } from '../links/payment-link-service.js';
+import { InvalidPhoneNumberError } from '../../sms/phone-number.js';
 
 export interface PaymentCallDeps {
   readonly store: PaymentStore;
@@ -112,8 +113,9 @@ export class PaymentCall {
           ...(options.session.description ? { description: options.session.description } : {}),
         }
       : undefined;
+    const linkOffer = this.#linkOffer(options.flow.mode);
     this.#flow = new PaymentFlow(
-      { ...options.flow, ...(order ? { order } : {}) },
+      { ...options.flow, ...(order ? { order } : {}), ...(linkOffer ? { linkOffer } : {}) },
       vaultCardEntry(deps.vault, this.#vaultRef),
     );
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -260,6 +262,9 @@ export class PaymentCall {
       case 'authorise':
         this.#authorise();
         return;
+      case 'send-link':
+        this.#sendLink();
+        return;
       case 'discard-card':
         this.#deps.vault.discard(this.#vaultRef);
         return;
@@ -296,6 +301,37 @@ export class PaymentCall {
       (err: unknown) => {
         this.#deps.logger.error({ err, callId: this.callId }, 'recording did not resume');
         this.#audit('recording-resume-failed', { reason: String(err) });
+      },
+    );
+  }
+
+  /** PAYMENT_LINK_OFFER: a link may be offered on a direct-pay call from a number that reads as a mobile. */
+  #linkOffer(mode: PaymentFlowOptions['mode']): PaymentFlowOptions['linkOffer'] {
+    const links = this.#deps.links;
+    if (!this.#deps.linkOffer || !links || mode !== 'direct' || !this.#callerNumber) return undefined;
+    try {
+      const phone = links.phoneNumber(this.#callerNumber);
+      return phone.mobile ? { phoneEnding: phone.ending(3) } : undefined;
+    } catch (err) {
+      if (err instanceof InvalidPhoneNumberError) return undefined;
+      throw err;
+    }
+  }
+
+  /** The caller confirmed their number's ending: the link goes to the number they call from (the service audits every refusal). */
+  #sendLink(): void {
+    const links = this.#deps.links;
+    const sessionId = this.sessionId;
+    if (!links || !sessionId || !this.#callerNumber) {
+      this.#dispatch({ type: 'link-send-result', sent: false });
+      return;
+    }
+    links.send(sessionId, { phone: this.#callerNumber, actor: this.#actor, requireMobile: true }).then(
+      () => this.#dispatch({ type: 'link-send-result', sent: true }),
+      (err: unknown) => {
+        // The error's name only: a provider's answer may quote the number.
+        this.#deps.logger.warn({ error: err instanceof Error ? err.name : 'unknown', callId: this.callId, sessionId }, 'payment link not sent');
+        this.#dispatch({ type: 'link-send-result', sent: false });
       },
     );
   }
@@ -397,7 +433,8 @@ export class PaymentCall {
     if (session) {
       const owned = AUTHORISER_OWNED.has(session.status);
       this.#metrics.paymentEnded(this.#mode, owned ? session.status : statusForResult(result));
-      if (!owned) this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
+      // link-sent: the link service owns the status now (the PSP's webhook or the sweep settles it).
+      if (!owned && result !== 'link-sent') this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
     }
     this.#audit('payment-ended', { result });
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');

@@ -19,6 +19,9 @@ import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
  * - securing: the secure window is opening (recording pause asked); waits for the recorder's ack
  * - collecting-card: one card field at a time (the context says which)
  * - confirming-card: optional "card ending 1111, press 1 to confirm, 2 to re-enter"
+ * - offering-link: direct pay, "press 9 for a payment link by text message" (after the amount, or after too many card attempts)
+ * - confirming-link-number: the caller's number's last digits read back, 1 to send there, 2 not to
+ * - sending-link: waiting for the link service (PSP link made, text message sent)
  * - awaiting-agent: agent-assisted, waiting for the agent's next command
  * - authorising: waiting for the PSP
  * - ended: the result is known; final prompts may still be playing
@@ -31,6 +34,9 @@ export type FlowState =
   | 'securing'
   | 'collecting-card'
   | 'confirming-card'
+  | 'offering-link'
+  | 'confirming-link-number'
+  | 'sending-link'
   | 'awaiting-agent'
   | 'authorising'
   | 'ended';
@@ -73,6 +79,8 @@ export type FlowEvent =
   | { readonly type: 'recording-pause-failed'; readonly reason: string }
   | { readonly type: 'agent-command'; readonly command: AgentCommand }
   | { readonly type: 'authorisation-result'; readonly outcome: AuthorisationOutcomeEvent }
+  /** The link service's answer to `send-link`: sent, or not (bad number, PSP or SMS provider down). */
+  | { readonly type: 'link-send-result'; readonly sent: boolean }
   | { readonly type: 'hangup' };
 
 /** Prompt identifiers; each language's catalogue has a recording for every one. */
@@ -110,6 +118,15 @@ export type PromptId =
   | 'too-many-attempts'
   | 'payment-cancelled'
   | 'goodbye'
+  /** Direct pay, after the amount or too many card attempts: "press 9 for a payment link by text message". */
+  | 'link-offer'
+  /** After the amount, beside the offer: "press 1 to pay by card on the keypad". */
+  | 'link-offer-keypad'
+  /** "We will text the link to your number ending", then its last digits. */
+  | 'link-confirm-number'
+  | 'link-confirm-keys'
+  | 'link-on-its-way'
+  | 'link-not-sent'
   /** Agent-assisted: the code dialled matches no session waiting for its caller (said by the IVR, not the flow). */
   | 'unknown-session';
 
@@ -197,6 +214,8 @@ export type FlowEffect =
   | { readonly type: 'order-confirmed'; readonly order: Order }
   | { readonly type: 'capture-attempt'; readonly field: CardField; readonly attempt: number; readonly outcome: 'accepted' | CaptureErrorType }
   | { readonly type: 'authorise' }
+  /** Send the session's payment link by text message to the caller's number (the caller confirmed its last digits). */
+  | { readonly type: 'send-link' }
   | { readonly type: 'discard-card' }
   | { readonly type: 'progress'; readonly event: ProgressEvent }
   | { readonly type: 'end'; readonly result: PaymentResult }
@@ -223,4 +242,10 @@ export interface PaymentFlowOptions {
   readonly maxReferenceLength?: number;
   /** How long to wait for the recorder to confirm its pause before giving up. Default 30 000 ms. */
   readonly recorderTimeoutMs?: number;
+  /**
+   * Direct pay: the caller's number is a mobile, so a payment link by text
+   * message may be offered; `phoneEnding` (its last digits, never the whole
+   * number) is read back for the caller to confirm. Default: no offer.
+   */
+  readonly linkOffer?: { readonly phoneEnding: string };
 }

@@ -22,11 +22,14 @@ import type { DtmfKey } from '../../domain/dtmf-key.js';
 export const TRANSITIONS: Readonly<Record<FlowState, readonly FlowState[]>> = {
   idle: ['collecting-reference', 'securing', 'awaiting-agent', 'ended'],
   'collecting-reference': ['collecting-reference', 'looking-up-order', 'ended'],
-  'looking-up-order': ['collecting-reference', 'confirming-amount', 'securing', 'ended'],
-  'confirming-amount': ['collecting-reference', 'securing', 'ended'],
+  'looking-up-order': ['collecting-reference', 'confirming-amount', 'offering-link', 'securing', 'ended'],
+  'confirming-amount': ['collecting-reference', 'confirming-link-number', 'securing', 'ended'],
   securing: ['collecting-card', 'ended'],
-  'collecting-card': ['collecting-card', 'confirming-card', 'awaiting-agent', 'authorising', 'ended'],
-  'confirming-card': ['collecting-card', 'authorising', 'ended'],
+  'collecting-card': ['collecting-card', 'confirming-card', 'offering-link', 'awaiting-agent', 'authorising', 'ended'],
+  'confirming-card': ['collecting-card', 'offering-link', 'authorising', 'ended'],
+  'offering-link': ['confirming-link-number', 'securing', 'ended'],
+  'confirming-link-number': ['sending-link', 'securing', 'ended'],
+  'sending-link': ['securing', 'ended'],
   'awaiting-agent': ['securing', 'collecting-card', 'confirming-card', 'authorising', 'ended'],
   authorising: ['ended'],
   ended: [],
@@ -73,6 +76,7 @@ export class PaymentFlow {
   readonly #autoCapture: boolean;
   readonly #maxReferenceLength: number;
   readonly #recorderTimeoutMs: number;
+  readonly #linkOffer: PaymentFlowOptions['linkOffer'];
 
   #order: Order | undefined;
   #reference = '';
@@ -86,6 +90,8 @@ export class PaymentFlow {
   #absorbHash = false;
   #pendingCapture: { field: CardField; lead: PromptItem[] } | undefined;
   #introPlayed = false;
+  /** Where the link offer was made: after the amount (declining goes on to the card) or after too many card attempts (declining ends). */
+  #linkStage: 'amount' | 'failures' | undefined;
 
   #playSeq = 0;
   /** The barge-in prompt playing now, if any. */
@@ -112,6 +118,7 @@ export class PaymentFlow {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#firstDigitMs = options.firstDigitTimeoutMs ?? 10_000;
     this.#interDigitMs = options.interDigitTimeoutMs ?? 5_000;
+    this.#linkOffer = options.mode === 'direct' ? options.linkOffer : undefined;
     this.#confirmCard = options.confirmCard ?? false;
     this.#confirmAmount = options.confirmAmount ?? false;
     this.#autoCapture = options.autoCapture ?? true;
@@ -190,6 +197,9 @@ export class PaymentFlow {
       case 'authorisation-result':
         if (this.#state === 'authorising') this.#onAuthorisation(event.outcome);
         break;
+      case 'link-send-result':
+        if (this.#state === 'sending-link') this.#onLinkSendResult(event.sent);
+        break;
       case 'hangup':
         this.#onHangup();
         break;
@@ -242,6 +252,10 @@ export class PaymentFlow {
         return this.#onConfirmAmountDigit(key);
       case 'confirming-card':
         return this.#onConfirmCardDigit(key);
+      case 'offering-link':
+        return this.#onLinkOfferDigit(key);
+      case 'confirming-link-number':
+        return this.#onLinkNumberDigit(key);
       case 'awaiting-agent':
       case 'securing':
         // Keyed before the prompt: masked like every key, then dropped (never
@@ -267,7 +281,9 @@ export class PaymentFlow {
       (this.#state === 'collecting-reference' && this.#reference.length === 0) ||
       (this.#state === 'collecting-card' && this.#fieldLength === 0) ||
       this.#state === 'confirming-amount' ||
-      this.#state === 'confirming-card';
+      this.#state === 'confirming-card' ||
+      this.#state === 'offering-link' ||
+      this.#state === 'confirming-link-number';
     if (waitingForFirstKey) this.#startTimer('first-digit', this.#firstDigitMs);
   }
 
@@ -285,8 +301,15 @@ export class PaymentFlow {
         if (++this.#referenceAttempts >= this.#maxAttempts) {
           this.#end('too-many-failed-attempts', [prompt('too-many-attempts')]);
         } else {
-          this.#playPrompt([prompt('error-input-timeout'), prompt('amount-is'), this.#amountItem(), prompt('confirm-amount')]);
+          this.#playPrompt([prompt('error-input-timeout'), prompt('amount-is'), this.#amountItem(), prompt('confirm-amount'), ...this.#offerItems('amount')]);
         }
+        return;
+      case 'offering-link':
+        // Silence is not a yes: after the amount the card is asked for, after too many attempts the call ends.
+        this.#linkDeclined([]);
+        return;
+      case 'confirming-link-number':
+        this.#linkDeclined([prompt('error-input-timeout')]);
         return;
       case 'confirming-card':
         this.#confirmationFailed('input-timeout');
@@ -306,7 +329,12 @@ export class PaymentFlow {
         this.#emit({ type: 'order-confirmed', order: result.order });
         if (this.#confirmAmount) {
           this.#go('confirming-amount');
-          this.#playPrompt([prompt('amount-is'), this.#amountItem(), prompt('confirm-amount')]);
+          this.#playPrompt([prompt('amount-is'), this.#amountItem(), prompt('confirm-amount'), ...this.#offerItems('amount')]);
+        } else if (this.#linkOffer) {
+          // No type-ahead into the card here: a 9 keyed now answers the offer, not the card number.
+          this.#linkStage = 'amount';
+          this.#go('offering-link');
+          this.#playPrompt([prompt('amount-is'), this.#amountItem(), prompt('link-offer'), prompt('link-offer-keypad')]);
         } else {
           // The amount and the card prompt play as one, so a caller may key
           // the card number while the amount is read (type-ahead).
@@ -389,8 +417,8 @@ export class PaymentFlow {
       return;
     }
     this.#progress({ type: 'caller-hung-up' });
-    // Once the PSP has the card, its answer decides the payment, caller or not.
-    if (this.#state === 'authorising') return;
+    // Once the PSP has the card (or the link is on its way), its answer decides the payment, caller or not.
+    if (this.#state === 'authorising' || this.#state === 'sending-link') return;
     this.#end('caller-hung-up', []);
   }
 
@@ -443,7 +471,94 @@ export class PaymentFlow {
       this.#order = undefined;
       this.#go('collecting-reference');
       this.#playPrompt([prompt('enter-reference')]);
+    } else if (key === '9' && this.#linkOffer) {
+      this.#linkStage = 'amount';
+      this.#chooseLink();
     }
+  }
+
+  // ---- payment link by text message (direct pay) -------------------------
+
+  /** The offer's words, when a link may be offered at `stage` (once each: after the amount, after too many attempts). */
+  #offerItems(stage: 'amount' | 'failures'): PromptItem[] {
+    return this.#linkOffer && this.#linkStage !== stage ? [prompt('link-offer')] : [];
+  }
+
+  /**
+   * Too many card attempts: the card is wiped and the window closed (no card
+   * field is open while the offer plays), then a link is offered, if it may be.
+   */
+  #tooManyCardAttempts(lead: PromptItem[]): void {
+    const offer = this.#offerItems('failures');
+    if (offer.length === 0) {
+      this.#end('too-many-failed-attempts', [...lead, prompt('too-many-attempts')]);
+      return;
+    }
+    this.#cancelTimer();
+    this.#bargeIn();
+    this.#field = undefined;
+    this.#fieldLength = 0;
+    this.#captured.clear();
+    this.#closeWindow();
+    this.#emit({ type: 'discard-card' });
+    this.#linkStage = 'failures';
+    this.#go('offering-link');
+    this.#playPrompt([...lead, prompt('too-many-attempts'), ...offer]);
+  }
+
+  #onLinkOfferDigit(key: DtmfKey): void {
+    if (key === '9') {
+      this.#chooseLink();
+    } else if (key === '1' && this.#linkStage === 'amount') {
+      this.#cancelTimer();
+      this.#bargeIn();
+      this.#secureThenCapture('card-number', []);
+    } else {
+      // Not an answer to the offer (a card number keyed early, say): masked, dropped.
+      this.#progress({ type: 'keyed-early', count: ++this.#keyedEarly });
+    }
+  }
+
+  #chooseLink(): void {
+    this.#cancelTimer();
+    this.#bargeIn();
+    this.#go('confirming-link-number');
+    const ending = this.#linkOffer?.phoneEnding ?? '';
+    this.#playPrompt([prompt('link-confirm-number'), { say: 'characters', value: ending }, prompt('link-confirm-keys')]);
+  }
+
+  #onLinkNumberDigit(key: DtmfKey): void {
+    if (key === '1') {
+      this.#cancelTimer();
+      this.#bargeIn();
+      this.#go('sending-link');
+      this.#emit({ type: 'send-link' });
+    } else if (key === '2') {
+      this.#linkDeclined([]);
+    }
+  }
+
+  #onLinkSendResult(sent: boolean): void {
+    if (sent) {
+      this.#end('link-sent', [prompt('link-on-its-way')]);
+      return;
+    }
+    if (this.#callerGone) {
+      this.#end('caller-hung-up', []);
+      return;
+    }
+    this.#linkDeclined([prompt('link-not-sent')]);
+  }
+
+  /** No link (declined, silence, or it could not be sent): back to the keypad after the amount, the end after too many attempts. */
+  #linkDeclined(lead: PromptItem[]): void {
+    this.#cancelTimer();
+    this.#bargeIn();
+    if (this.#linkStage === 'failures') {
+      this.#end('too-many-failed-attempts', lead);
+      return;
+    }
+    this.#secureThenCapture('card-number', lead);
   }
 
   // ---- card fields -------------------------------------------------------
@@ -547,7 +662,7 @@ export class PaymentFlow {
     this.#emit({ type: 'capture-attempt', field, attempt, outcome: error });
     this.#progress({ type: 'field-error', field, error, attempt, attemptsLeft });
     if (attemptsLeft === 0) {
-      this.#end('too-many-failed-attempts', [prompt(FIELD_ERROR_PROMPT[error]), prompt('too-many-attempts')]);
+      this.#tooManyCardAttempts([prompt(FIELD_ERROR_PROMPT[error])]);
       return;
     }
     this.#startField(field, [prompt(FIELD_ERROR_PROMPT[error])]);
@@ -605,7 +720,7 @@ export class PaymentFlow {
     const attemptsLeft = Math.max(0, this.#maxAttempts - attempt);
     this.#progress({ type: 'field-error', field: 'card-number', error, attempt, attemptsLeft });
     if (attemptsLeft === 0) {
-      this.#end('too-many-failed-attempts', [prompt('too-many-attempts')]);
+      this.#tooManyCardAttempts([]);
       return;
     }
     if (error === 'input-timeout') {

@@ -120,10 +120,18 @@ const PLAY_DTMF_KEY_MS = 200;
  * `pauseMs` after the last of them. Written to `path`; returns SIPp's args.
  */
 export function keyStepsInjection(path: string, ...steps: [keys: string, pauseMs: number][]): string[] {
+  return keyStepsInjectionFrom(path, 'qa', ...steps);
+}
+
+/**
+ * keyStepsInjection for a caller whose From URI's user part is `caller`
+ * (field 12 of direct-pay-keys.xml): a phone number such as `+447700900123`.
+ */
+export function keyStepsInjectionFrom(path: string, caller: string, ...steps: [keys: string, pauseMs: number][]): string[] {
   if (steps.length > 6) throw new RangeError('the scenarios take up to six steps');
   const fields = steps.flatMap(([keys, pauseMs]) => [keys, String(keys.length * PLAY_DTMF_KEY_MS + pauseMs)]);
   while (fields.length < 12) fields.push('', '0');
-  writeFileSync(path, `SEQUENTIAL\n${fields.join(';')};\n`);
+  writeFileSync(path, `SEQUENTIAL\n${[...fields, caller].join(';')};\n`);
   return ['-inf', path];
 }
 

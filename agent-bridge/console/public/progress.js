@@ -71,6 +71,8 @@ const RESULTS = {
   'psp-error': 'payment provider error',
   'in-doubt': 'in doubt, being reconciled',
   'internal-error': 'internal error',
+  'already-paid': 'the order was already paid',
+  'link-sent': 'the caller chose a payment link by text message',
 };
 
 const AGENT_UNAVAILABLE = {
@@ -210,7 +212,9 @@ export function describeEvent(event) {
       return { text: `No payment link went out: ${String(event.reason ?? '')}`, tone: 'bad' };
     case 'ended': {
       const good = event.result === 'approved';
-      return { text: `Payment ended: ${label(RESULTS, event.result)}`, tone: good ? 'good' : event.result === 'cancelled' ? 'warn' : 'bad' };
+      // link-sent: the call is over, the payment is not (the PSP's page settles it).
+      const tone = good ? 'good' : event.result === 'link-sent' ? 'info' : event.result === 'cancelled' ? 'warn' : 'bad';
+      return { text: `Payment ended: ${label(RESULTS, event.result)}`, tone };
     }
     default:
       return { text: `Update: ${String(event.type)}`, tone: 'info' };

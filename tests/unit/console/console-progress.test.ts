@@ -87,6 +87,11 @@ describe('agent console: progress words and amounts (progress.js)', () => {
     expect(p.maskedCount(1)).toBe('•••• 1 digit');
   });
 
+  it('says a direct-pay call that ended on a payment link is over, the payment not yet', () => {
+    expect(p.describeEvent({ type: 'ended', result: 'link-sent' })).toEqual({ text: 'Payment ended: the caller chose a payment link by text message', tone: 'info' });
+    expect(p.describeEvent({ type: 'ended', result: 'already-paid' }).text).toBe('Payment ended: the order was already paid');
+  });
+
   it('shows the secure badge from secure-on to secure-off or the end, and counts early keys', () => {
     const view = p.initialView();
     expect(view.secure).toBe(false);

@@ -429,7 +429,7 @@ describe('authorisation outcomes', () => {
 });
 
 describe('hang-up in every state ends with the secure window closed, recording resumed and masking off', () => {
-  const drivers: Record<Exclude<FlowState, 'authorising' | 'ended'>, () => FlowHarness> = {
+  const drivers: Record<Exclude<FlowState, 'authorising' | 'sending-link' | 'ended'>, () => FlowHarness> = {
     idle: () => direct(),
     'collecting-reference': () => {
       const h = direct();
@@ -461,6 +461,12 @@ describe('hang-up in every state ends with the secure window closed, recording r
     'confirming-card': () => {
       const h = direct({ confirmCard: true }).toCardNumber();
       h.keys(`${VISA}1230123`);
+      return h;
+    },
+    'offering-link': () => linkOffered(),
+    'confirming-link-number': () => {
+      const h = linkOffered();
+      h.keys('9');
       return h;
     },
     'awaiting-agent': () => {
@@ -703,6 +709,194 @@ describe('agent-assisted', () => {
     expect(() => h.send({ type: 'agent-command', command: { type: 'recapture', field: 'expiry' } })).toThrow(CommandRejectedError);
     h.send({ type: 'agent-command', command: { type: 'cancel' } });
     expect(h.flow.result).toBe('cancelled');
+  });
+});
+
+/** Direct pay on a mobile: the amount has been read out with the link offer. */
+function linkOffered(options: Partial<ConstructorParameters<typeof FlowHarness>[0]> = {}): FlowHarness {
+  const h = direct({ linkOffer: { phoneEnding: '789' }, ...options });
+  h.start();
+  h.keys('1001#');
+  h.findOrder();
+  return h;
+}
+
+describe('payment link by text message (direct pay, caller on a mobile)', () => {
+  it('offers 9 after the amount, reads back the number ending, sends on 1 and ends link-sent', () => {
+    const h = linkOffered();
+    expect(h.state).toBe('offering-link');
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'link-offer', 'link-offer-keypad']);
+    // No card field is open while the offer plays: the window is closed, recording runs, keys are masked.
+    expect(h.secureWindow).toBe(false);
+    expect(h.recordingPaused).toBe(false);
+    expect(h.masked).toBe(true);
+
+    h.keys('9');
+    expect(h.state).toBe('confirming-link-number');
+    expect(h.promptIds()).toEqual(['link-confirm-number', 'say:characters', 'link-confirm-keys']);
+    expect(h.lastPlay?.items[1]).toEqual({ say: 'characters', value: '789' });
+
+    const send = h.keys('1');
+    expect(send).toContainEqual({ type: 'send-link' });
+    expect(h.state).toBe('sending-link');
+    expect(h.count('send-link')).toBe(1);
+
+    const done = h.send({ type: 'link-send-result', sent: true });
+    expect(done).toContainEqual({ type: 'end', result: 'link-sent' });
+    expect(h.flow.result).toBe('link-sent');
+    expect(h.promptIds()).toEqual(['link-on-its-way', 'goodbye']);
+    expect(h.finishPrompt()).toEqual([{ type: 'mask', on: false }, { type: 'release' }]);
+    expect(h.count('secure-window')).toBe(0);
+    assertNoCardData(h);
+  });
+
+  it('goes on to the card on 1, or when nobody answers the offer', () => {
+    const a = linkOffered();
+    a.keys('1');
+    expect(a.state).toBe('securing');
+    a.ackRecorder();
+    expect(a.promptIds()).toEqual(['enter-card-number']);
+
+    const b = linkOffered();
+    b.finishPrompt();
+    b.expireTimer();
+    expect(b.state).toBe('securing');
+    expect(b.count('send-link')).toBe(0);
+  });
+
+  it('drops other keys during the offer (masked, never card data) and says so', () => {
+    const h = linkOffered();
+    h.keys('4');
+    expect(h.state).toBe('offering-link');
+    expect(h.lastProgress()).toEqual({ type: 'keyed-early', count: 1 });
+  });
+
+  it('goes on to the card when the caller says the number is not theirs, or does not answer', () => {
+    const a = linkOffered();
+    a.keys('92');
+    expect(a.state).toBe('securing');
+    expect(a.count('send-link')).toBe(0);
+
+    const b = linkOffered();
+    b.keys('9');
+    b.finishPrompt();
+    b.expireTimer();
+    expect(b.state).toBe('securing');
+    b.ackRecorder();
+    expect(b.promptIds()).toEqual(['error-input-timeout', 'enter-card-number']);
+  });
+
+  it('says so and goes on to the card when the text message could not be sent', () => {
+    const h = linkOffered();
+    h.keys('91');
+    h.send({ type: 'link-send-result', sent: false });
+    expect(h.state).toBe('securing');
+    h.ackRecorder();
+    expect(h.promptIds()).toEqual(['link-not-sent', 'enter-card-number']);
+  });
+
+  it('adds the offer to the amount confirmation when it is asked for', () => {
+    const h = linkOffered({ confirmAmount: true });
+    expect(h.state).toBe('confirming-amount');
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'confirm-amount', 'link-offer']);
+    h.finishPrompt();
+    h.expireTimer();
+    expect(h.promptIds()).toEqual(['error-input-timeout', 'amount-is', 'say:amount', 'confirm-amount', 'link-offer']);
+    h.keys('9');
+    expect(h.state).toBe('confirming-link-number');
+  });
+
+  it('offers again after too many card attempts, with the card wiped and the window closed first', () => {
+    const h = linkOffered();
+    h.keys('1');
+    h.ackRecorder();
+    const out = h.keys(`${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#`);
+    expect(h.state).toBe('offering-link');
+    const types = out.map((e) => e.type);
+    expect(types.lastIndexOf('discard-card')).toBeLessThan(types.lastIndexOf('play'));
+    expect(out).toContainEqual({ type: 'secure-window', on: false });
+    expect(out).toContainEqual({ type: 'recording', action: 'resume' });
+    expect(h.secureWindow).toBe(false);
+    expect(h.promptIds()).toEqual(['error-invalid-card-number', 'too-many-attempts', 'link-offer']);
+    h.keys('91');
+    h.send({ type: 'link-send-result', sent: true });
+    expect(h.flow.result).toBe('link-sent');
+    assertNoCardData(h);
+  });
+
+  it('after too many attempts, silence, a refusal or a failed send ends too-many-failed-attempts', () => {
+    const failed = (): FlowHarness => {
+      const h = linkOffered();
+      h.keys('1');
+      h.ackRecorder();
+      h.keys(`${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#`);
+      return h;
+    };
+    const silent = failed();
+    silent.finishPrompt();
+    silent.expireTimer();
+    expect(silent.flow.result).toBe('too-many-failed-attempts');
+    const refused = failed();
+    refused.keys('92');
+    expect(refused.flow.result).toBe('too-many-failed-attempts');
+    const notSent = failed();
+    notSent.keys('91');
+    notSent.send({ type: 'link-send-result', sent: false });
+    expect(notSent.flow.result).toBe('too-many-failed-attempts');
+    expect(notSent.promptIds()).toEqual(['link-not-sent', 'goodbye']);
+  });
+
+  it('offers after too many card confirmations refused too', () => {
+    const h = linkOffered({ confirmCard: true, maxAttempts: 1 });
+    h.keys('1');
+    h.ackRecorder();
+    h.keys(`${VISA}1230123`);
+    expect(h.state).toBe('confirming-card');
+    h.keys('2');
+    expect(h.state).toBe('offering-link');
+    expect(h.secureWindow).toBe(false);
+  });
+
+  it('does not offer twice after the amount, and not at all without a mobile number or on agent-assisted calls', () => {
+    const declined = linkOffered({ confirmAmount: true });
+    declined.keys('92');
+    declined.ackRecorder();
+    expect(declined.promptIds()).toEqual(['enter-card-number']);
+
+    const landline = direct();
+    landline.start();
+    landline.keys('1001#');
+    landline.findOrder();
+    expect(landline.state).toBe('securing');
+    landline.ackRecorder();
+    landline.keys(`${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#`);
+    expect(landline.flow.result).toBe('too-many-failed-attempts');
+
+    const assisted = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, linkOffer: { phoneEnding: '789' } });
+    assisted.start();
+    assisted.ackRecorder();
+    assisted.keys(`${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#${VISA_BAD_LUHN}#`);
+    expect(assisted.flow.result).toBe('too-many-failed-attempts');
+  });
+
+  it('a hang-up while the link is being sent waits for the send, which decides', () => {
+    const h = linkOffered();
+    h.keys('91');
+    expect(h.send({ type: 'hangup' })).toEqual([{ type: 'progress', event: { type: 'caller-hung-up' } }]);
+    expect(h.state).toBe('sending-link');
+    const out = h.send({ type: 'link-send-result', sent: true });
+    expect(h.flow.result).toBe('link-sent');
+    expect(out.filter((e) => e.type === 'play')).toEqual([]);
+    expect(out.at(-1)).toEqual({ type: 'release' });
+  });
+
+  it('a hang-up while a failed send is followed ends the call, no card asked', () => {
+    const h = linkOffered();
+    h.keys('91');
+    h.send({ type: 'hangup' });
+    h.send({ type: 'link-send-result', sent: false });
+    expect(h.state).toBe('ended');
+    expect(h.flow.result).toBe('caller-hung-up');
   });
 });
 
