@@ -6,27 +6,29 @@ import type { UdpDatagram } from '../tools/capture/pcap-reader.js';
 import { startCapture } from '../tools/capture/tcpdump.js';
 import { writeDtmfUlaw } from '../tools/dtmf-audio.js';
 import { runSipp, startSipp, type SippPortSequence } from '../tools/sipp/sipp-process.js';
-import type { RunningSystem } from '../tools/system-process.js';
 import { maskingFigures } from './agent-media.js';
 import { api, countApprovedAmong, log, RAMP_RATE, round, RTP_MAX, RTP_MIN, sleep, VISA } from './bench-support.js';
 import { cpuPercent, cpuSample } from './process-usage.js';
 import { quantile } from './rtp-timing.js';
+import type { MediaServerKind, SystemUnderTest } from './system-under-test.js';
 
 export interface AgentStep {
+  readonly mediaServer: MediaServerKind;
   readonly calls: number;
   readonly approved: number;
   readonly failureRate: number;
   /**
    * Masked digit on the agent's WebSocket minus the capture time of that
-   * key's first RFC 4733 packet into the IVR: we report a key when it
-   * starts, so this is the delay we add (the end packet comes after the
-   * report and says nothing).
+   * key's first RFC 4733 packet into the IVR: the embedded server reports a
+   * key when it starts, so this is the delay we add (the end packet comes
+   * after the report and says nothing); FreeSWITCH reports it on its end
+   * packet, so its figure includes the key's duration.
    */
   readonly keyToAgentP50Ms: number | null;
   readonly keyToAgentP99Ms: number | null;
   readonly keyToAgentMaxMs: number | null;
   readonly keysMatched: number;
-  /** CPU of the system while the step's calls ran, per call (percent of one core). */
+  /** CPU of the system (`SystemUnderTest.pids`) while the step's calls ran, per call (percent of one core). */
   readonly cpuPct: number;
   readonly cpuPerCallPct: number;
   readonly eventPacketsToAgent: number;
@@ -40,7 +42,8 @@ export interface AgentStep {
  * SIPp callers transferred to pay-<code> keying a card as RFC 4733 events;
  * the agent console's WebSocket stream timed against a capture of the keys.
  */
-export async function agentAssistedStep(sys: RunningSystem, ports: SippPortSequence, agentPorts: SippPortSequence, calls: number, work: string): Promise<AgentStep> {
+export async function agentAssistedStep(sut: SystemUnderTest, ports: SippPortSequence, agentPorts: SippPortSequence, calls: number, work: string): Promise<AgentStep> {
+  const sys = sut.system;
   const dir = mkdtempSync(join(work, 'agent-'));
   const agentPort = await agentPorts.next();
   const voice = join(dir, 'agent.ulaw');
@@ -68,7 +71,7 @@ export async function agentAssistedStep(sys: RunningSystem, ports: SippPortSeque
   writeFileSync(csv, `SEQUENTIAL\n${[...codes.keys()].map((code) => `${code};${VISA};1230;123;`).join('\n')}\n`);
   const logFile = join(dir, 'callers.log');
   const port = await ports.next();
-  const cpuFrom = cpuSample(sys.pid);
+  const cpuFrom = cpuSample(sut.pids);
   await runSipp({
     args: [
       `127.0.0.1:${sys.sipPort}`, '-sf', join(projectRoot(), 'bench/agent-caller.xml'), '-inf', csv,
@@ -77,7 +80,7 @@ export async function agentAssistedStep(sys: RunningSystem, ports: SippPortSeque
     ],
     timeoutMs: (calls / RAMP_RATE) * 1000 + 120_000,
   });
-  const cpuPct = cpuPercent(cpuFrom, cpuSample(sys.pid));
+  const cpuPct = cpuPercent(cpuFrom, cpuSample(sut.pids));
   log(`agent-assisted ${calls}: callers done`);
   // The agent phones' calls end with the callers' (the IVR hangs them up).
   await Promise.race([phone.done, sleep(10_000).then(() => phone.child.kill('SIGKILL'))]);
@@ -102,6 +105,7 @@ export async function agentAssistedStep(sys: RunningSystem, ports: SippPortSeque
   const approved = countApprovedAmong(sys.dataDir, [...codes.values()]);
   const agentMediaPorts = { from: agentPort + 2, to: agentPort + 2 + 4 * calls + 8 };
   return {
+    mediaServer: sut.kind,
     calls,
     approved,
     failureRate: (calls - approved) / calls,

@@ -1,17 +1,18 @@
 import { join } from 'node:path';
 import { projectRoot } from '../app/project-root.js';
 import { startCapture } from '../tools/capture/tcpdump.js';
-import { runSipp, type SippPortSequence, type SippRun } from '../tools/sipp/sipp-process.js';
-import type { RunningSystem } from '../tools/system-process.js';
+import { keyStepsInjection, runSipp, type SippPortSequence, type SippRun } from '../tools/sipp/sipp-process.js';
 import { countApproved, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
 import { cpuPercent, cpuSample, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
 import { readSystemMetrics } from './system-metrics.js';
+import type { MediaServerKind, SystemUnderTest } from './system-under-test.js';
 
 /** Calls started per second in the mixed step (payers and listeners together). */
 const MIXED_RAMP_RATE = 100;
 
 export interface StepResult {
+  readonly mediaServer: MediaServerKind;
   readonly calls: number;
   /** Callers who key a card payment; the others (the mixed step) listen, keying nothing, then hang up. */
   readonly payers: number;
@@ -28,8 +29,8 @@ export interface StepResult {
   readonly rtpJitterP50Ms: number;
   readonly rtpJitterP99Ms: number;
   readonly rtpPacketsSampled: number;
-  /** RTP packets the system counted as lost during the step (its /metrics). */
-  readonly rtpLost: number;
+  /** RTP packets the app counted as lost during the step (its /metrics); null on FreeSWITCH, which handles the RTP instead. */
+  readonly rtpLost: number | null;
   readonly durationS: number;
 }
 
@@ -38,24 +39,24 @@ export interface StepResult {
  * with RFC 4733 events. With `keyingShare` under 1 (the mixed step), only that
  * share pays; the others call the same number, listen to the prompts without
  * keying (SIPp's built-in uac: no RTP of their own) and hang up once every
- * call of the step is up and measured.
+ * call of the step is up and measured. CPU and RSS are those of `sut.pids`.
  */
-export async function directPayStep(sys: RunningSystem, ports: SippPortSequence, calls: number, idleRss: number, keyingShare = 1): Promise<StepResult> {
+export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequence, calls: number, idleRss: number, work: string, keyingShare = 1): Promise<StepResult> {
+  const sys = sut.system;
   const payers = Math.max(1, Math.round(calls * keyingShare));
   const listeners = calls - payers;
   const port = await ports.next();
   const started = new Date();
   const rampMs = (calls / (listeners > 0 ? MIXED_RAMP_RATE : RAMP_RATE)) * 1000;
-  const peak = watchPeakRss(sys.pid);
+  const peak = watchPeakRss(sut.pids);
   const metricsBefore = await readSystemMetrics(sys);
   const run = runSipp({
     args: [
       `127.0.0.1:${sys.sipPort}`,
-      '-sf', join(projectRoot(), 'tests/sipp/direct-pay-rfc4733.xml'),
+      ...payingKeys(sut.kind, work),
       '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
       // `payers` calls per ramp: all of them started within it.
       '-m', String(payers), '-l', String(payers), '-r', String(payers), '-rp', String(Math.max(1, Math.round(rampMs))),
-      '-key', 'ref', '1001', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123',
     ],
     timeoutMs: rampMs + 120_000,
   });
@@ -74,11 +75,11 @@ export async function directPayStep(sys: RunningSystem, ports: SippPortSequence,
   }
   // Steady window: every call up, none finished yet (a paying call lasts about 14 s).
   await sleep(rampMs + 1000);
-  const cpuFrom = cpuSample(sys.pid);
+  const cpuFrom = cpuSample(sut.pids);
   const capture = await startCapture({ filter: `udp and src host 127.0.0.1 and src portrange ${RTP_MIN}-${RTP_MAX}`, immediate: false });
   await sleep(3000);
   const datagrams = await capture.stop();
-  const cpuTo = cpuSample(sys.pid);
+  const cpuTo = cpuSample(sut.pids);
   const sipp = await run;
   const listenersCompleted = listening ? sippCounts(await listening).succeeded : 0;
   const rssPeak = peak.stop();
@@ -88,6 +89,7 @@ export async function directPayStep(sys: RunningSystem, ports: SippPortSequence,
   const cpuPct = cpuPercent(cpuFrom, cpuTo);
   const failed = payers - approved + (listeners - listenersCompleted);
   return {
+    mediaServer: sut.kind,
     calls,
     payers,
     listeners,
@@ -102,7 +104,21 @@ export async function directPayStep(sys: RunningSystem, ports: SippPortSequence,
     rtpJitterP50Ms: quantile(deviations, 0.5),
     rtpJitterP99Ms: quantile(deviations, 0.99),
     rtpPacketsSampled: deviations.length,
-    rtpLost: metricsAfter.rtpLost - metricsBefore.rtpLost,
+    rtpLost: sut.kind === 'embedded' ? metricsAfter.rtpLost - metricsBefore.rtpLost : null,
     durationS: sipp.durationMs / 1000,
   };
+}
+
+/**
+ * The paying caller's scenario and keys: the reference and the card as RFC
+ * 4733 events, typing ahead of the prompts. On FreeSWITCH the same keys go in
+ * paced steps: SIPp's play_dtmf restarts its RTP timestamps for each group of
+ * keys, which FreeSWITCH takes for a new stream and loses a key over (README,
+ * "Where FreeSWITCH differs"); no phone does this.
+ */
+function payingKeys(kind: MediaServerKind, work: string): string[] {
+  if (kind === 'embedded') {
+    return ['-sf', join(projectRoot(), 'tests/sipp/direct-pay-rfc4733.xml'), '-key', 'ref', '1001', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123'];
+  }
+  return ['-sf', join(projectRoot(), 'tests/sipp/direct-pay-keys.xml'), ...keyStepsInjection(join(work, 'freeswitch-keys.csv'), ['1001#', 1500], [VISA, 1500], ['1230', 800], ['123', 500])];
 }

@@ -2,7 +2,9 @@
  * The benchmark's peers (other DTMF-masking media servers measured in the
  * same run under the same SIPp load) and how they sit beside our figures.
  * `results.peers` is keyed by peer name; each peer has the same shape, so a
- * new one (FreeSWITCH) adds an entry and nothing else.
+ * new one adds an entry and nothing else. Our own app on FreeSWITCH is not a
+ * peer: it runs our direct-pay and agent-assisted steps (`results.freeswitch`,
+ * bench/system-under-test.ts).
  */
 import type { AgentStep } from './agent-step.js';
 

@@ -5,18 +5,20 @@ const CLK_TCK = 100;
 
 export interface CpuSample {
   readonly atMs: number;
-  /** utime + stime of the process, in seconds. */
+  /** utime + stime of the processes, in seconds. */
   readonly cpuSeconds: number;
 }
 
-/** The process's CPU time so far (Linux /proc). */
-export function cpuSample(pid: number): CpuSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return { atMs: performance.now(), cpuSeconds: (utime + stime) / CLK_TCK };
+/** The CPU time so far of the processes together (Linux /proc). */
+export function cpuSample(pids: readonly number[]): CpuSample {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return { atMs: performance.now(), cpuSeconds: ticks / CLK_TCK };
 }
 
 /** CPU used between two samples, in percent of one core. */
@@ -25,18 +27,19 @@ export function cpuPercent(from: CpuSample, to: CpuSample): number {
   return wall > 0 ? ((to.cpuSeconds - from.cpuSeconds) / wall) * 100 : 0;
 }
 
-/** Resident memory in MiB (VmRSS). */
-export function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
+/** Resident memory of the processes together, in MiB (VmRSS). */
+export function rssMiB(pids: readonly number[]): number {
+  let kib = 0;
+  for (const pid of pids) kib += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return kib / 1024;
 }
 
-/** Samples RSS every `everyMs` until stopped; returns the peak. */
-export function watchPeakRss(pid: number, everyMs = 200): { stop(): number } {
-  let peak = rssMiB(pid);
+/** Samples the processes' RSS together every `everyMs` until stopped; returns the peak. */
+export function watchPeakRss(pids: readonly number[], everyMs = 200): { stop(): number } {
+  let peak = rssMiB(pids);
   const timer = setInterval(() => {
     try {
-      peak = Math.max(peak, rssMiB(pid));
+      peak = Math.max(peak, rssMiB(pids));
     } catch {
       // The process ended.
     }

@@ -35,7 +35,7 @@ export async function rtpengineStep(rtpengine: RunningRtpengine, ports: SippPort
   const csv = join(dir, 'callers.csv');
   writeFileSync(csv, `SEQUENTIAL\n${Array.from({ length: calls }, () => `agent;${VISA};1230;123;`).join('\n')}\n`);
   const port = await ports.next();
-  const cpuFrom = cpuSample(rtpengine.pid);
+  const cpuFrom = cpuSample([rtpengine.pid]);
   const run = await runSipp({
     args: [
       `127.0.0.1:${proxy.port}`, '-sf', join(projectRoot(), 'bench/agent-caller.xml'), '-inf', csv,
@@ -44,7 +44,7 @@ export async function rtpengineStep(rtpengine: RunningRtpengine, ports: SippPort
     ],
     timeoutMs: (calls / RAMP_RATE) * 1000 + 120_000,
   });
-  const cpuPct = cpuPercent(cpuFrom, cpuSample(rtpengine.pid));
+  const cpuPct = cpuPercent(cpuFrom, cpuSample([rtpengine.pid]));
   await Promise.race([phone.done, sleep(10_000).then(() => phone.child.kill('SIGKILL'))]);
   const sent = await fromRelay.stop();
   proxy.close();

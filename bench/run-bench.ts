@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--smoke]
- *   [--peers rtpengine|none] [--rtpengine-dtmf-security silence] [--soak MINUTES [--soak-calls 200]]
+ *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
+ *   [--soak MINUTES [--soak-calls 200]]
  *   [--profile DIR] [--out FILE]`
  *
  * Builds the system (`npm run build`) and starts what `npm start` runs, the
@@ -12,10 +13,14 @@
  * same steps of SIPp calling a SIPp UAS with -rtp_echo as the baseline. Per
  * step: calls approved, CPU and RSS of the system process, RTP send-interval
  * jitter of what it sent (a tcpdump sample of the steady window), RTP loss it
- * counted. Peers (bench/peer-results.ts) run the agent-assisted steps under
+ * counted. Then, where ../shared/vendor/install.sh installed them, the same
+ * direct-pay and agent-assisted steps with the same SIPp load on
+ * MEDIA_SERVER=freeswitch against drachtio-server + FreeSWITCH on loopback
+ * (bench/system-under-test.ts; CPU and RSS of the three processes together).
+ * Peers (bench/peer-results.ts) run the agent-assisted steps under
  * the same SIPp load: rtpengine relaying and masking between the caller and
  * the agent phone. `--soak` holds direct-pay calls for MINUTES and reports
- * RSS over time and GC pauses. Prints the tables and writes JSON (default
+ * RSS over time and GC pauses (embedded). Prints the tables and writes JSON (default
  * bench/results.json). Run as root: SIPp's play_dtmf uses raw sockets,
  * tcpdump needs them too, and net.core.rmem_default is raised for the run
  * (SIPp ignores -rtp_buffsize) and restored after.
@@ -28,17 +33,20 @@ import { projectRoot } from '../app/project-root.js';
 import type { DtmfSecurity } from '../tools/rtpengine/ng-client.js';
 import { startRtpengine } from '../tools/rtpengine/rtpengine-process.js';
 import { freePort, killAllSipp, SippPortSequence } from '../tools/sipp/sipp-process.js';
-import { buildSystem, startSystem, type RunningSystem } from '../tools/system-process.js';
+import { buildSystem } from '../tools/system-process.js';
+import { telephonyStackMissing } from '../tools/telephony-stack.js';
 import { agentAssistedStep, type AgentStep } from './agent-step.js';
 import { baselineStep, type BaselineStep } from './baseline-step.js';
 import { log, readSysctl, RTP_MAX, RTP_MIN, setSysctl } from './bench-support.js';
 import { directPayStep, type StepResult } from './direct-pay-step.js';
+import { headlineFigures } from './headline-figures.js';
 import { comparisonTable, peerResults, type PeerResults, type PeerStep } from './peer-results.js';
 import { rssMiB } from './process-usage.js';
 import { RTPENGINE_RTP_MAX, RTPENGINE_RTP_MIN, rtpengineStep } from './rtpengine-step.js';
 import { soak, type SoakResult } from './soak.js';
 import { measureSrtpCost, srtpTable } from './srtp-cost.js';
 import { SRTP_CRYPTO_SUITES } from '../media-server/embedded/rtp/srtp-context.js';
+import { parseMediaServers, startSystemUnderTest, type MediaServerKind, type SystemUnderTest } from './system-under-test.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,6 +57,8 @@ const { values } = parseArgs({
     'max-failure-rate': { type: 'string', default: '0.005' },
     /** Calls in the mixed step: a tenth pay with RFC 4733 keys, the rest stay on the line without keying. */
     mixed: { type: 'string' },
+    /** Media servers the direct-pay and agent-assisted steps run on. Default both, FreeSWITCH where installed; the mixed step and the soak run on embedded. */
+    'media-servers': { type: 'string' },
     /** Peers run beside ours, comma-separated: rtpengine (the default), or none. */
     peers: { type: 'string', default: 'rtpengine' },
     /** How rtpengine replaces the caller's blocked keys (ng block DTMF, DTMF-security). */
@@ -71,58 +81,57 @@ const mixedSteps = list(values.mixed ?? stepsDefault('10', '1000'));
 const peers = values.peers.split(',').filter((p) => p && p !== 'none');
 const dtmfSecurity = values['rtpengine-dtmf-security'] as DtmfSecurity;
 const maxFailureRate = Number(values['max-failure-rate']);
+const freeswitchMissing = telephonyStackMissing();
+const mediaServers = parseMediaServers(values['media-servers'] ?? (freeswitchMissing ? 'embedded' : 'embedded,freeswitch'));
+if (!values['media-servers'] && freeswitchMissing) log(`FreeSWITCH steps skipped: ${freeswitchMissing}`);
 /** The share of the mixed step's callers who key a card payment. */
 const KEYING_SHARE = 0.1;
 
 const work = mkdtempSync(join(tmpdir(), 'bench-'));
 const rmemBefore = readSysctl('net.core.rmem_default');
 setSysctl('net.core.rmem_default', '4194304');
-let system: RunningSystem | undefined;
+let sut: SystemUnderTest | undefined;
 try {
   log('building dist/ (npm run build): the benchmark runs what npm start runs');
   buildSystem();
-  system = await startSystem({
-    DATA_DIR: join(work, 'data'),
-    HTTP_PORT: String(await freePort(31000)),
-    SIP_PORT: String(await freePort(33000)),
-    RTP_PORT_MIN: String(RTP_MIN),
-    RTP_PORT_MAX: String(RTP_MAX + 1),
-    LOG_LEVEL: 'info',
-    RECORDING: 'on',
-  }, { run: 'compiled', nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [] });
   const ports = new SippPortSequence(40000);
   // The agent phones apart from the callers, so what went to an agent is told by its port.
   const agentPorts = new SippPortSequence(48000);
-  const idleRss = rssMiB(system.pid);
-
-  const direct: StepResult[] = [];
-  for (const calls of steps) {
-    const step = await directPayStep(system, ports, calls, idleRss);
-    direct.push(step);
-    log(`direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost}`);
-    if (step.failureRate > maxFailureRate) break;
-  }
-  const mixed: StepResult[] = [];
-  for (const calls of mixedSteps) {
-    const step = await directPayStep(system, ports, calls, idleRss, KEYING_SHARE);
-    mixed.push(step);
-    log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
-    if (step.failureRate > maxFailureRate) break;
-  }
-  const agent: AgentStep[] = [];
-  for (const calls of agentSteps) {
-    const step = await agentAssistedStep(system, ports, agentPorts, calls, work);
-    agent.push(step);
-    log(`agent-assisted ${calls}: ${step.approved} approved, key-to-agent p50 ${step.keyToAgentP50Ms} ms p99 ${step.keyToAgentP99Ms} ms over ${step.keysMatched} keys, tone leaked ${step.toneLeakMs} ms`);
-    if (step.failureRate > maxFailureRate) break;
-  }
+  const runs = new Map<MediaServerKind, { direct: StepResult[]; mixed: StepResult[]; agent: AgentStep[] }>();
   let soaked: SoakResult | null = null;
-  if (soakMinutes > 0) {
-    soaked = await soak(system, ports, soakMinutes, Number(values['soak-calls']));
-    log(`soak ${soakMinutes} min at ${soaked.calls} calls: RSS ${soaked.rssStartMiB} → ${soaked.rssAfterWarmupMiB} (${soaked.warmupS} s) → ${soaked.rssEndMiB} MiB, GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms`);
+  for (const kind of mediaServers) {
+    sut = await startSystemUnderTest(kind, { dataDir: join(work, `data-${kind}`), nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [] });
+    const idleRss = rssMiB(sut.pids);
+    const run = { direct: [] as StepResult[], mixed: [] as StepResult[], agent: [] as AgentStep[] };
+    runs.set(kind, run);
+    for (const calls of steps) {
+      const step = await directPayStep(sut, ports, calls, idleRss, work);
+      run.direct.push(step);
+      log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}`);
+      if (step.failureRate > maxFailureRate) break;
+    }
+    // The mixed step and the soak measure the embedded server's listeners and Node's memory; FreeSWITCH runs the direct-pay and agent-assisted steps.
+    for (const calls of kind === 'embedded' ? mixedSteps : []) {
+      const step = await directPayStep(sut, ports, calls, idleRss, work, KEYING_SHARE);
+      run.mixed.push(step);
+      log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
+      if (step.failureRate > maxFailureRate) break;
+    }
+    for (const calls of agentSteps) {
+      const step = await agentAssistedStep(sut, ports, agentPorts, calls, work);
+      run.agent.push(step);
+      log(`${kind}: agent-assisted ${calls}: ${step.approved} approved, key-to-agent p50 ${step.keyToAgentP50Ms} ms p99 ${step.keyToAgentP99Ms} ms over ${step.keysMatched} keys, tone leaked ${step.toneLeakMs} ms`);
+      if (step.failureRate > maxFailureRate) break;
+    }
+    if (kind === 'embedded' && soakMinutes > 0) {
+      soaked = await soak(sut.system, ports, soakMinutes, Number(values['soak-calls']));
+      log(`soak ${soakMinutes} min at ${soaked.calls} calls: RSS ${soaked.rssStartMiB} → ${soaked.rssAfterWarmupMiB} (${soaked.warmupS} s) → ${soaked.rssEndMiB} MiB, GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms`);
+    }
+    await sut.stop();
+    sut = undefined;
   }
-  await system.stop();
-  system = undefined;
+  const { direct, mixed, agent } = runs.get('embedded') ?? { direct: [], mixed: [], agent: [] };
+  const freeswitch = runs.get('freeswitch');
 
   const peerFigures: Record<string, PeerResults> = {};
   if (peers.includes('rtpengine') && agentSteps.length > 0) peerFigures.rtpengine = await rtpenginePeer(ports, agentPorts, agent);
@@ -138,54 +147,39 @@ try {
   // SRTP's cost, measured once the calls are over (nothing else of ours runs), beside the plain RTP calls above.
   const srtpCost = SRTP_CRYPTO_SUITES.map((suite) => measureSrtpCost(suite, values.smoke ? 2_000 : 200_000));
 
-  // "Highest step with no failure"; the steps go on while at most maxFailureRate fail.
-  const best = [...direct].reverse().find((s) => s.failed === 0);
-  const withinBound = [...direct].reverse().find((s) => s.failureRate <= maxFailureRate);
+  const embedded = headlineFigures(direct, agent, maxFailureRate);
   const bestBaseline = [...baseline].reverse().find((b) => b.failed === 0 && steps.includes(b.calls));
-  const at200 = direct.find((s) => s.calls === 200);
   const largestMixed = mixed.at(-1);
-  const worstKeyStep = agent.reduce<AgentStep | undefined>((worst, a) => (a.keyToAgentP99Ms !== null && (worst?.keyToAgentP99Ms ?? -Infinity) < a.keyToAgentP99Ms ? a : worst), undefined);
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     systemUnderTest: 'node dist/app/main.js (npm run build first), as npm start runs it',
-    directPayMaxCalls: best?.calls ?? 0,
-    directPayMaxCallsWithinFailureBound: withinBound?.calls ?? 0,
+    ...embedded,
     mixedMaxCalls: [...mixed].reverse().find((s) => s.failed === 0)?.calls ?? 0,
     mixedPayersApprovedPct: largestMixed ? Math.round((largestMixed.approved / largestMixed.payers) * 1000) / 10 : null,
     baselineMaxCalls: bestBaseline?.calls ?? 0,
-    baselineRatio: bestBaseline && best ? best.calls / bestBaseline.calls : null,
+    baselineRatio: bestBaseline && embedded.directPayMaxCalls ? embedded.directPayMaxCalls / bestBaseline.calls : null,
     mixedBaselineMaxCalls: [...baseline].reverse().find((b) => b.failed === 0 && mixedSteps.includes(b.calls))?.calls ?? 0,
-    cpuPerCallPct: best?.cpuPerCallPct ?? null,
-    rssPerCallMiB: best?.rssPerCallMiB ?? null,
-    /** At the highest step with no failure (the issue's 200-call figure is rtpJitterP99MsAt200). */
-    rtpJitterP99Ms: best?.rtpJitterP99Ms ?? null,
-    rtpJitterP99MsAt200: at200?.rtpJitterP99Ms ?? null,
-    rtpLost: [...direct, ...mixed].reduce((n, s) => n + s.rtpLost, 0),
-    agentAssistedMaxCalls: [...agent].reverse().find((a) => a.approved === a.calls)?.calls ?? 0,
-    /** From each key's first RFC 4733 packet; the worst agent step's p99 (and that step's p50). */
-    keyToAgentP50Ms: worstKeyStep?.keyToAgentP50Ms ?? null,
-    keyToAgentP99Ms: worstKeyStep?.keyToAgentP99Ms ?? null,
-    keyToAgentP99AtCalls: worstKeyStep?.calls ?? null,
-    cpuPerMaskedCallPct: agent.at(-1)?.cpuPerCallPct ?? null,
-    toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
+    rtpLost: [...direct, ...mixed].reduce((n, s) => n + (s.rtpLost ?? 0), 0),
     soak: soaked,
     peers: peerFigures,
     /** Per packet and per call (50 packets a second each way); the plain RTP call's whole cost is cpuPerCallPct. */
     srtp: srtpCost,
     steps: { direct, mixed, agent, baseline },
+    // The app on drachtio-server + FreeSWITCH: the same figures from the same direct-pay and agent-assisted steps.
+    ...(freeswitch ? { freeswitch: { ...headlineFigures(freeswitch.direct, freeswitch.agent, maxFailureRate), steps: { direct: freeswitch.direct, agent: freeswitch.agent } } } : {}),
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(table(direct, baseline));
+  console.log(table([...direct, ...(freeswitch?.direct ?? [])], baseline));
   console.log('');
   if (mixed.length > 0) {
     console.log(`mixed: a tenth of the callers pay, the rest listen without keying`);
     console.log(table(mixed, baseline));
     console.log('');
   }
-  console.log(agentTable(agent));
+  console.log(agentTable([...agent, ...(freeswitch?.agent ?? [])]));
   if (Object.keys(peerFigures).length > 0) {
     console.log('\nagent-assisted, ours and the peers under the same SIPp load:');
     console.log(comparisonTable(agent, peerFigures));
@@ -199,11 +193,12 @@ try {
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}; ${results.systemUnderTest}`);
   console.log(
     `direct pay: ${results.directPayMaxCalls} concurrent calls with no failure (${results.directPayMaxCallsWithinFailureBound} within ${maxFailureRate * 100} %); ` +
+      `${results.freeswitch ? `on FreeSWITCH: ${results.freeswitch.directPayMaxCalls}; ` : ''}` +
       `baseline (SIPp to SIPp -rtp_echo): ${results.baselineMaxCalls}; mixed: ${results.mixedMaxCalls} with no failure; written to ${values.out}`,
   );
 } finally {
   killAllSipp();
-  await system?.stop();
+  await sut?.stop();
   if (rmemBefore) setSysctl('net.core.rmem_default', rmemBefore);
   rmSync(work, { recursive: true, force: true });
 }
@@ -231,21 +226,21 @@ async function rtpenginePeer(ports: SippPortSequence, agentPorts: SippPortSequen
 }
 
 function agentTable(agent: readonly AgentStep[]): string {
-  const header = ['agent calls', 'approved', 'keys', 'key start→agent p50', 'p99', 'max', 'CPU %/call', 'events to agent', 'tone leaked'];
+  const header = ['media server', 'agent calls', 'approved', 'keys', 'key start→agent p50', 'p99', 'max', 'CPU %/call', 'events to agent', 'tone leaked'];
   const rows = agent.map((a) => [
-    String(a.calls), String(a.approved), String(a.keysMatched), `${a.keyToAgentP50Ms ?? '-'} ms`, `${a.keyToAgentP99Ms ?? '-'} ms`,
+    a.mediaServer, String(a.calls), String(a.approved), String(a.keysMatched), `${a.keyToAgentP50Ms ?? '-'} ms`, `${a.keyToAgentP99Ms ?? '-'} ms`,
     `${a.keyToAgentMaxMs ?? '-'} ms`, a.cpuPerCallPct.toFixed(2), String(a.eventPacketsToAgent), `${a.toneLeakMs} ms`,
   ]);
   return formatTable(header, rows);
 }
 
 function table(direct: readonly StepResult[], baseline: readonly BaselineStep[]): string {
-  const header = ['calls', 'approved', 'failed', 'CPU %', 'CPU %/call', 'RSS MiB', 'MiB/call', 'jitter p50', 'jitter p99', 'RTP lost', 'baseline ok'];
+  const header = ['media server', 'calls', 'approved', 'failed', 'CPU %', 'CPU %/call', 'RSS MiB', 'MiB/call', 'jitter p50', 'jitter p99', 'RTP lost', 'baseline ok'];
   const rows = direct.map((s) => {
     const b = baseline.find((x) => x.calls === s.calls);
     return [
-      String(s.calls), String(s.approved), String(s.failed), s.cpuPct.toFixed(0), s.cpuPerCallPct.toFixed(2), s.rssPeakMiB.toFixed(0),
-      s.rssPerCallMiB.toFixed(2), `${s.rtpJitterP50Ms.toFixed(2)} ms`, `${s.rtpJitterP99Ms.toFixed(2)} ms`, String(s.rtpLost), b ? `${b.succeeded}/${b.calls}` : '-',
+      s.mediaServer, String(s.calls), String(s.approved), String(s.failed), s.cpuPct.toFixed(0), s.cpuPerCallPct.toFixed(2), s.rssPeakMiB.toFixed(0),
+      s.rssPerCallMiB.toFixed(2), `${s.rtpJitterP50Ms.toFixed(2)} ms`, `${s.rtpJitterP99Ms.toFixed(2)} ms`, String(s.rtpLost ?? '-'), b ? `${b.succeeded}/${b.calls}` : '-',
     ];
   });
   return formatTable(header, rows);

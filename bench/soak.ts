@@ -38,7 +38,7 @@ export async function soak(sys: RunningSystem, ports: SippPortSequence, minutes:
   const durationMs = minutes * 60_000;
   const warmupS = Math.min(WARMUP_S, (minutes * 60) / 2);
   const started = new Date();
-  const rssIdleMiB = rssMiB(sys.pid);
+  const rssIdleMiB = rssMiB([sys.pid]);
   const gcFrom = await readSystemMetrics(sys);
   const port = await ports.next();
   const ratePerS = calls / CALL_SECONDS;
@@ -56,7 +56,7 @@ export async function soak(sys: RunningSystem, ports: SippPortSequence, minutes:
   const t0 = performance.now();
   for (let atS = 0; atS * 1000 <= durationMs; atS += SAMPLE_EVERY_S) {
     await sleep(Math.max(0, t0 + atS * 1000 - performance.now()));
-    curve.push({ atS, rssMiB: Math.round(rssMiB(sys.pid) * 10) / 10 });
+    curve.push({ atS, rssMiB: Math.round(rssMiB([sys.pid]) * 10) / 10 });
     if (atS % 60 === 0) log(`soak: ${atS} s, RSS ${curve.at(-1)?.rssMiB} MiB`);
   }
   const gcTo = await readSystemMetrics(sys);

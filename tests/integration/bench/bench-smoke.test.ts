@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../app/project-root.js';
+import { telephonyStackMissing } from '../../../tools/telephony-stack.js';
 
 const run = promisify(execFile);
 
 /**
  * The benchmark's smoke variant (`npm run bench -- --smoke`: the build,
  * two paying calls, ten mixed, two agent-assisted, the same two through
- * rtpengine, and the baseline), so the script cannot rot. Its figures are not
+ * rtpengine, and the baseline; the direct-pay and agent-assisted steps again
+ * on drachtio-server + FreeSWITCH where ../shared/vendor/install.sh installed
+ * them), so the script cannot rot. Its figures are not
  * judged here: capacity and latency are the benchmark's business, never a
  * test's pass or fail.
  */
@@ -19,11 +22,12 @@ describe('npm run bench -- --smoke', () => {
   const work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 400_000 }, async () => {
+  const onFreeswitch = telephonyStackMissing() === undefined;
+  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 600_000 }, async () => {
     const out = join(work, 'results.json');
     const { stdout } = await run(join(projectRoot(), 'node_modules/.bin/tsx'), [join(projectRoot(), 'bench/run-bench.ts'), '--smoke', '--out', out], {
       cwd: projectRoot(),
-      timeout: 390_000,
+      timeout: 590_000,
     });
     expect(stdout).toMatch(/calls\s+approved\s+failed/);
     const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & {
@@ -33,11 +37,12 @@ describe('npm run bench -- --smoke', () => {
         agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[];
       };
       peers: Record<string, { steps: { calls: number; completed: number }[]; ratios: Record<string, unknown> }>;
+      freeswitch?: { directPayMaxCalls: number; agentAssistedMaxCalls: number; steps: { direct: unknown[]; agent: unknown[] } };
     };
     for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date', 'rtpJitterP99MsAt200', 'mixedPayersApprovedPct', 'peers', 'systemUnderTest']) {
       expect(results).toHaveProperty(key);
     }
-    expect(results.steps.direct).toEqual([expect.objectContaining({ calls: 2, approved: 2 })]);
+    expect(results.steps.direct).toEqual([expect.objectContaining({ mediaServer: 'embedded', calls: 2, approved: 2 })]);
     expect(results.directPayMaxCalls).toBe(2);
     // Two agent-assisted calls: every key of both cards matched to its masked event on the agent's stream.
     expect(results.steps.agent).toEqual([expect.objectContaining({ calls: 2, approved: 2, keysMatched: 46, eventPacketsToAgent: 0 })]);
@@ -61,5 +66,11 @@ describe('npm run bench -- --smoke', () => {
       expect(s.unprotectUsPerPacket).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/SRTP suite\s+protect µs\s+unprotect µs/);
+    if (!onFreeswitch) return expect(results.freeswitch).toBeUndefined();
+    // The same direct-pay and agent-assisted steps on drachtio-server + FreeSWITCH, a row each in the same tables.
+    expect(stdout).toMatch(/^\s*freeswitch\s+2\s+2\s+0\s/m);
+    expect(results.freeswitch?.steps.direct).toEqual([expect.objectContaining({ mediaServer: 'freeswitch', calls: 2, approved: 2, rtpLost: null })]);
+    expect(results.freeswitch?.steps.agent).toEqual([expect.objectContaining({ mediaServer: 'freeswitch', calls: 2, approved: 2, keysMatched: 46, eventPacketsToAgent: 0, toneLeakMs: 0 })]);
+    expect(results.freeswitch).toMatchObject({ directPayMaxCalls: 2, agentAssistedMaxCalls: 2 });
   });
 });
