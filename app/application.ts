@@ -10,6 +10,8 @@ import { Authenticator } from '../agent-bridge/identity/authenticator.js';
 import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
 import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
+import { StatusCallbacks } from '../agent-bridge/stream/status-callbacks.js';
+import { resolveStatusCallbackKey } from './status-callback-key.js';
 import { StreamServer } from '../agent-bridge/stream/stream-server.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
@@ -187,6 +189,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const revocations = new TokenRevocations(identities);
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const progress = new ProgressHub();
+  const statusCallbacks = new StatusCallbacks({ hub: progress, audit, key: resolveStatusCallbackKey(dataDir, config.STATUS_CALLBACK_SECRET).key });
   const liveSessions = new LiveSessions();
   const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
     const session = store.getSession(sessionId);
@@ -329,6 +332,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           records,
           authoriser,
           ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
+          statusCallbacks,
         });
       },
     });
@@ -369,6 +373,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       await mediaServer.stop();
       await ivr.drain(SETTLE_MS);
       stream.close();
+      statusCallbacks.close();
       await http.close();
       closeCore();
     },

@@ -136,6 +136,8 @@ export const configSchema = z
     RECORDING: booleanSetting.default(true),
     /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */
     RECORDER_WEBHOOK_URL: z.url().optional(),
+    /** HMAC-SHA-256 key status callbacks are signed with, ≥ 32 bytes as hex or base64; unset = generated into DATA_DIR/status-callback-key at first start. Secret. */
+    STATUS_CALLBACK_SECRET: binaryKey(32, 1024, 'expected at least 32 bytes as hex or base64').optional(),
     /** What the agent hears of the caller while a card field is keyed: tones masked, or nothing at all. */
     AGENT_AUDIO_DURING_CAPTURE: z.enum(['masked', 'muted']).default('masked'),
     /** How long the agent's phone may ring on the call-back before the caller goes on alone. */
@@ -253,6 +255,7 @@ export type Config = z.output<typeof configSchema>;
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'VAULT_KEY',
   'AUDIT_KEY',
+  'STATUS_CALLBACK_SECRET',
   'ORDER_LOOKUP_TOKEN',
   'ADMIN_API_KEY',
   'METRICS_TOKEN',

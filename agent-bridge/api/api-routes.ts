@@ -30,7 +30,7 @@ import {
   voidRequest,
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
-import { mountCallRoutes, type LiveCallControl } from './call-routes.js';
+import { mountCallRoutes, type LiveCallControl, type StatusCallbackRegistry } from './call-routes.js';
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
@@ -64,6 +64,8 @@ export interface ApiDeps {
   readonly authoriser?: Authoriser;
   /** In-line mode's live calls; without it the /calls endpoints answer 404. */
   readonly calls?: LiveCallControl;
+  /** Where a payment on a live call sends its `statusCallback`. */
+  readonly statusCallbacks: StatusCallbackRegistry;
 }
 
 type Locals = { principal: Principal };
@@ -380,7 +382,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     res.json(verdict);
   });
 
-  if (deps.calls) mountCallRoutes(app, deps, deps.calls, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
+  if (deps.calls) mountCallRoutes(app, deps, deps.calls, deps.statusCallbacks, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
 
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);

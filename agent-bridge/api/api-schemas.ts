@@ -182,6 +182,11 @@ export const createCallPaymentRequest = z
     description: z.string().max(200).optional(),
     tokenise: z.boolean().optional().describe("Store the card at the PSP for repeat payments (default: true when amount is 0)"),
     idempotencyKey: z.string().min(8).max(128).describe('The same key on the same call returns the same payment'),
+    statusCallback: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('Each masked progress event is POSTed here as JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA-256>)'),
   })
   .strict();
 

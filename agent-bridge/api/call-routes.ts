@@ -31,6 +31,12 @@ export interface LiveCallControl {
   startPayment(callId: string, session: PaymentSessionRecord, idempotencyKey: string): 'started' | 'no-call' | 'busy';
 }
 
+/** Where a payment's masked progress events are also POSTed (agent-bridge/stream/status-callbacks.ts). */
+export interface StatusCallbackRegistry {
+  watch(sessionId: string, url: string): void;
+  forget(sessionId: string): void;
+}
+
 type Locals = { principal: Principal };
 type Handler = (req: Request, res: Response<unknown, Locals>, next: NextFunction) => void;
 
@@ -53,7 +59,7 @@ const AGENT_VISIBLE_DIGITS = 4;
  * `POST /calls/{callId}/payments/{id}` (`{capture: field}`, `{status:
  * complete|cancel}`).
  */
-export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallControl, tools: CallRouteTools): void {
+export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallControl, callbacks: StatusCallbackRegistry, tools: CallRouteTools): void {
   const { auth, json, parse, sessionJson } = tools;
   const visible = (principal: Principal, call: LiveCallView): boolean => {
     const own = ownAgentId(principal);
@@ -123,8 +129,11 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       action: 'session-created',
       detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency, inlineCall: call.id },
     });
+    // Watched before the start, so the first events (secure-on, field-started) are sent too.
+    if (body.statusCallback !== undefined) callbacks.watch(session.id, body.statusCallback);
     const started = calls.startPayment(call.id, session, body.idempotencyKey);
     if (started !== 'started') {
+      callbacks.forget(session.id);
       // The call ended or took another payment between the look and now: the session never ran.
       deps.store.updateSession(session.id, { status: 'cancelled' });
       deps.audit.append({ sessionId: session.id, actor: actorOf(principal), action: 'session-cancelled', detail: { reason: started } });

@@ -15,6 +15,7 @@ import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { sidecarOf } from '../../support/recordings.js';
 import { auditRecordings } from '../../../tools/audit/recording-audit.js';
+import { StatusCallbackReceiver } from '../../support/status-callback-receiver.js';
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
 /** Each party's voice: a steady tone at a frequency of its own, none of them a DTMF frequency. */
@@ -186,7 +187,7 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     }
   }
 
-  it('a payment on the live call through the API: approved; the menu key before it and the key after it reach the PBX, no card key does', { timeout: 90_000 }, async () => {
+  it('a payment on the live call through the API: approved, its status callbacks in order and signed; the menu key before it and the key after it reach the PBX, no card key does', { timeout: 90_000 }, async () => {
     const port = await sippPorts.next();
     const toPbx = await startCapture({ filter: `udp and dst port ${pbxPort + 2}` });
     const agent = startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2), '-m', '1', '-key', 'voice', `${voices.agent},-1,0`]);
@@ -198,7 +199,10 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     const { calls } = await system.api<{ calls: { id: string; state: string; paymentSessionId: string | null }[] }>('/api/v1/calls');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ state: 'connected', paymentSessionId: null });
-    const request = { amount: 4250, currency: 'EUR', reference: 'INLINE-1', idempotencyKey: 'inline-test-key-1' };
+    // The merchant's receiver checks each callback with the key the system made in its data folder.
+    const receiver = new StatusCallbackReceiver(() => Buffer.from(readFileSync(join(dataDir, 'status-callback-key'), 'utf8').trim(), 'hex'));
+    await receiver.start();
+    const request = { amount: 4250, currency: 'EUR', reference: 'INLINE-1', idempotencyKey: 'inline-test-key-1', statusCallback: receiver.url };
     const payment = await system.post<{ id: string; status: string; callId: string }>(`/api/v1/calls/${calls[0]!.id}/payments`, request);
     expect(payment.callId).toBe(calls[0]!.id);
     // The same key again: the same payment, not a second one.
@@ -211,6 +215,22 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     expect(...ok(run)).toBe(0);
     expect(...ok(await agent.done)).toBe(0);
     expect(await statusOf(payment.id, 'approved')).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+    // The status callbacks: every event of the payment, in order, signed, with no card data; the last one its end.
+    const deadline = Date.now() + 10_000;
+    while (receiver.received.at(-1)?.body.event.type !== 'ended' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await receiver.stop();
+    const callbacks = receiver.received.map((r) => r.body);
+    expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
+    expect(callbacks.every((c) => c.sessionId === payment.id)).toBe(true);
+    expect(callbacks.map((c) => c.seq)).toEqual(callbacks.map((_, i) => callbacks[0]!.seq + i));
+    const types = callbacks.map((c) => c.event.type);
+    expect(types.at(-1)).toBe('ended');
+    expect(callbacks.at(-1)!.event).toMatchObject({ result: 'approved' });
+    expect(types.filter((t) => t === 'digit-entered')).toHaveLength(VISA.length + EXPIRY.length + CODE.length);
+    expect(callbacks.find((c) => c.event.type === 'field-complete' && c.event.field === 'card-number')!.event).toMatchObject({ brand: 'visa', last4: '4242' });
+    expect(callbacks.find((c) => c.event.type === 'approved')!.event.pspReference).toEqual(expect.any(String));
+    expect(types.indexOf('secure-on')).toBeLessThan(types.indexOf('field-started'));
+    expect(findCardDataInText(receiver.received.map((r) => r.rawBody).join('\n'), [VISA])).toEqual([]);
     const atPbx = rtpTo(await toPbx.stop(), pbxPort + 2);
     // RFC 4733 events to the PBX: the key before the payment and the key after it, nothing between.
     expect(eventKeys(atPbx, PBX_EVENT_PT)).toEqual([1, 2]);
