@@ -38,7 +38,7 @@ import { sipTlsOptions } from './sip-tls-files.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { InlineCalls } from '../ivr/call/inline-calls.js';
-import { inlineCallControl } from './inline-call-control.js';
+import { agentNamed, inlineCallControl } from './inline-call-control.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
@@ -244,6 +244,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         route: config.INLINE_ROUTE,
         fromCarrier: (address) => carriers.allows(address),
         dialTimeoutMs: config.INLINE_DIAL_TIMEOUT_MS,
+        agentHeader: { name: config.INLINE_AGENT_HEADER, agentOf: (value) => agentNamed(identities, value) },
         logger: logger.child({ component: 'inline' }),
       })
     : undefined;
@@ -331,7 +332,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           reversals,
           records,
           authoriser,
-          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
+          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr, identities) } : {}),
           statusCallbacks,
         });
       },

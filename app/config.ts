@@ -163,6 +163,11 @@ export const configSchema = z
     INLINE_RECORDING: booleanSetting.default(false),
     /** In-line mode: how long the PBX (or a transfer target) may ring before the caller gets 480. */
     INLINE_DIAL_TIMEOUT_MS: positiveMs.default(60_000),
+    /** In-line mode: the header the PBX adds to its answer naming the agent who took the call (their username or user id). */
+    INLINE_AGENT_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'a SIP header name (RFC 3261 §25.1 token) such as X-Agent-Id')
+      .default('X-Agent-Id'),
     /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */
     SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */

@@ -158,6 +158,11 @@ export interface DialOptions {
   readonly onProgress?: (status: number) => void;
   /** Aborting it before the answer cancels the call (CANCEL); `dial` rejects with DialError 'cancelled'. */
   readonly signal?: AbortSignal;
+  /**
+   * The headers of the 2xx that answered, names in lower case (in-line
+   * mode reads the PBX's agent header from them). Embedded media server only.
+   */
+  readonly onAnswer?: (headers: ReadonlyMap<string, string>) => void;
 }
 
 export interface BridgeOptions {

@@ -190,6 +190,11 @@ export const createCallPaymentRequest = z
   })
   .strict();
 
+/** POST /calls/{callId}/agent: a CTI system binds a live call to an agent. */
+export const bindCallAgentRequest = z
+  .object({ agentId: z.string().min(1).max(128).describe("The agent's user id or username") })
+  .strict();
+
 /** POST /calls/{callId}/payments/{id}: capture a field now, or complete or cancel the payment. */
 export const updateCallPaymentRequest = z.union([
   z.object({ capture: z.enum(CARD_FIELDS as unknown as [string, ...string[]]) }).strict(),

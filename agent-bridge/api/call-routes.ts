@@ -5,7 +5,7 @@ import type { PaymentSessionRecord } from '../../store/payment-store.js';
 import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import { actorOf, ownAgentId, type Principal } from '../identity/authenticator.js';
-import { createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
+import { bindCallAgentRequest, createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
 import type { ApiDeps } from './api-routes.js';
 
 /** What the API shows of one live in-line call. */
@@ -27,6 +27,8 @@ export interface LiveCallControl {
   get(callId: string): LiveCallView | undefined;
   /** The session an earlier request with this idempotency key made on this call. */
   paymentByKey(callId: string, idempotencyKey: string): string | undefined;
+  /** Binds the call to the agent named (user id or username): the agent's id, or why not. */
+  bindAgent(callId: string, agent: string): string | 'no-call' | 'unknown-agent';
   /** Starts `session`'s payment on the call; 'no-call' when it is not connected, 'busy' when a payment runs on it. */
   startPayment(callId: string, session: PaymentSessionRecord, idempotencyKey: string): 'started' | 'no-call' | 'busy';
 }
@@ -94,6 +96,28 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
           paymentSessionId: c.paymentSessionId ?? null,
         })),
     });
+  });
+
+  // A CTI system says which agent has the call (supervisors and CTI keys; an agent's own key may not move calls).
+  app.post('/api/v1/calls/:callId/agent', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const body = parse(bindCallAgentRequest, req.body, res);
+    if (!body) return;
+    const principal = res.locals.principal;
+    if (ownAgentId(principal) !== undefined) {
+      res.status(403).json({ error: 'forbidden' });
+      return;
+    }
+    const bound = calls.bindAgent(String(req.params.callId), body.agentId);
+    if (bound === 'no-call') {
+      res.status(404).json({ error: 'not-found' });
+      return;
+    }
+    if (bound === 'unknown-agent') {
+      res.status(422).json({ error: 'unknown-agent' });
+      return;
+    }
+    deps.audit.append({ sessionId: null, actor: actorOf(principal), action: 'call-bound', detail: { inlineCall: String(req.params.callId), agentId: bound } });
+    res.status(200).json({ id: String(req.params.callId), agentId: bound });
   });
 
   app.post('/api/v1/calls/:callId/payments', auth, json, (req: Request, res: Response<unknown, Locals>) => {

@@ -26,7 +26,16 @@ export interface InlineCallOptions {
   readonly dialTimeoutMs: number;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * INLINE_AGENT_HEADER: the header the PBX (or a transfer target) adds to
+   * its answer to say which agent took the call, and how its value names an
+   * agent (undefined: no such agent). Unset: answers bind nobody.
+   */
+  readonly agentHeader?: { readonly name: string; readonly agentOf: (value: string) => string | undefined };
 }
+
+/** How a call came to be bound to its agent. */
+export type AgentBinding = 'pbx-header' | 'cti' | 'start-code';
 
 /** An illegal move of an in-line call's state. */
 export class InlineCallStateError extends Error {
@@ -62,6 +71,7 @@ export class InlineCall {
   #payment: string | undefined;
   /** Payments started on this call, by their idempotency key. */
   readonly #paymentsByKey = new Map<string, string>();
+  #agentId: string | undefined;
 
   constructor(caller: InboundCall, options: InlineCallOptions) {
     this.caller = caller;
@@ -94,6 +104,17 @@ export class InlineCall {
   /** The session of the payment running on the call now. */
   get payment(): string | undefined {
     return this.#payment;
+  }
+
+  /** The agent the call is bound to (who sees it in GET /calls), once known. */
+  get agentId(): string | undefined {
+    return this.#agentId;
+  }
+
+  /** Binds the call to `agentId`; a later binding (a transfer, a CTI's correction) replaces an earlier one. */
+  bindAgent(agentId: string, by: AgentBinding): void {
+    this.#agentId = agentId;
+    this.#options.logger.info({ call: this.id, agentId, by }, 'in-line call: bound to an agent');
   }
 
   /** Marks a payment as running on the call; false when one already is. */
@@ -156,11 +177,13 @@ export class InlineCall {
   #dial(target: string, onProgress?: (status: number) => void): Promise<CallLeg> {
     const abort = new AbortController();
     this.#dialling.add(abort);
+    const header = this.#options.agentHeader;
     const dialled = this.#options.mediaServer.dial(target, {
       from: this.caller.from,
       timeoutMs: this.#options.dialTimeoutMs,
       signal: abort.signal,
       ...(onProgress ? { onProgress } : {}),
+      ...(header ? { onAnswer: (headers: ReadonlyMap<string, string>) => this.#agentAnswered(header, headers.get(header.name.toLowerCase())) } : {}),
     });
     return dialled.finally(() => this.#dialling.delete(abort));
   }
@@ -215,6 +238,16 @@ export class InlineCall {
     this.#forget(from);
     this.#connect(next);
     report(200);
+  }
+
+  #agentAnswered(header: NonNullable<InlineCallOptions['agentHeader']>, value: string | undefined): void {
+    if (value === undefined) return;
+    const agentId = header.agentOf(value.trim());
+    if (agentId === undefined) {
+      this.#options.logger.warn({ call: this.id, header: header.name }, 'in-line call: the answer names no agent we know');
+      return;
+    }
+    this.bindAgent(agentId, 'pbx-header');
   }
 
   #relayHold(to: CallLeg | undefined, held: boolean): void {

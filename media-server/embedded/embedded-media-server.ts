@@ -329,6 +329,9 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     }
     leg.attachDialog(dialog);
     this.#track(leg);
+    if (options.onAnswer && outgoing.answer) {
+      options.onAnswer(new Map(outgoing.answer.headers.entries().map(([name, value]) => [name.toLowerCase(), value])));
+    }
     return leg;
   }
 

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,5 +244,54 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     const audit = auditRecordings(dataDir);
     expect(audit.unreadable).toEqual([]);
     expect(audit.findings).toEqual([]);
+  });
+
+  /** The admin CLI on the system's data folder (as an operator runs it beside the service). */
+  function admin(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = execFile(join(projectRoot(), 'node_modules/.bin/tsx'), ['scripts/admin.ts', ...args], { cwd: projectRoot(), env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      child.stdin?.end('a long passphrase for the test\n');
+    });
+  }
+
+  function callsAs(key: string): Promise<{ calls: { id: string; agentId: string | null; callerNumber: string }[] }> {
+    return fetch(`${system.httpUrl}/api/v1/calls`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as never);
+  }
+
+  it('which call is whose: the PBX names the agent in its answer (X-Agent-Id), a CTI moves the call to another; each agent sees only their own', { timeout: 90_000 }, async () => {
+    await admin('create-user', '--username', 'amy', '--name', 'Amy', '--role', 'agent', '--password-stdin');
+    await admin('create-user', '--username', 'bob', '--name', 'Bob', '--role', 'agent', '--password-stdin');
+    const amyKey = (await admin('create-api-key', '--name', 'amy-phone', '--role', 'agent', '--user', 'amy')).trim();
+    const bobKey = (await admin('create-api-key', '--name', 'bob-phone', '--role', 'agent', '--user', 'bob')).trim();
+    const port = await sippPorts.next();
+    const pbxRun = pbx('pbx-agent-answer.xml', '-key', 'agent', 'amy');
+    const callerRun = carrier(join(SIPP_DIR, 'inline', 'carrier-talk.xml'), port, '-key', 'keys', '1', '-key', 'infokey', '5', '-key', 'audio', `${voices.caller},-1,0`, '-d', '8000');
+
+    const deadline = Date.now() + 15_000;
+    let amyCalls = await callsAs(amyKey);
+    while (amyCalls.calls.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      amyCalls = await callsAs(amyKey);
+    }
+    expect(amyCalls.calls).toHaveLength(1);
+    const call = amyCalls.calls[0]!;
+    // The caller's number, to an agent: its last four digits only.
+    expect(call.callerNumber).toMatch(/^•+0001$/);
+    expect((await callsAs(bobKey)).calls).toEqual([]);
+
+    // An agent may not move calls; a CTI (the admin key here) may.
+    const bind = (key: string, agentId: string): Promise<Response> =>
+      fetch(`${system.httpUrl}/api/v1/calls/${call.id}/agent`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ agentId }) });
+    expect((await bind(amyKey, 'bob')).status).toBe(403);
+    expect((await bind(system.adminKey, 'nobody')).status).toBe(422);
+    const moved = await bind(system.adminKey, 'bob');
+    expect(moved.status).toBe(200);
+    const { agentId: bobId } = (await moved.json()) as { agentId: string };
+    expect(bobId).not.toBe(call.agentId);
+    expect((await callsAs(bobKey)).calls.map((c) => [c.id, c.agentId])).toEqual([[call.id, bobId]]);
+    expect((await callsAs(amyKey)).calls).toEqual([]);
+
+    expect(...ok(await callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
   });
 });
