@@ -39,6 +39,7 @@ import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { InlineCalls } from '../ivr/call/inline-calls.js';
 import { agentNamed, inlineCallControl } from './inline-call-control.js';
+import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
@@ -87,6 +88,8 @@ export interface Application {
 const VAULT_SWEEP_MS = 15_000;
 /** After the drain, how long the calls just ended get to settle (statuses, recordings). */
 const SETTLE_MS = 5_000;
+/** In-line mode: a pause this long between an agent's keys ends a start code being keyed. */
+const START_CODE_PAUSE_MS = 4_000;
 
 /**
  * Wires the system on its configured adapters: SQLite store, in-memory vault,
@@ -245,6 +248,15 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         fromCarrier: (address) => carriers.allows(address),
         dialTimeoutMs: config.INLINE_DIAL_TIMEOUT_MS,
         agentHeader: { name: config.INLINE_AGENT_HEADER, agentOf: (value) => agentNamed(identities, value) },
+        ...(config.INLINE_START_CODE === 'off'
+          ? {}
+          : {
+              startCode: {
+                reader: () => new StartCodeReader({ startCode: config.INLINE_START_CODE, minCodeLength: 4, maxCodeLength: 12 }),
+                pauseMs: START_CODE_PAUSE_MS,
+                onCode: (call, code) => void ivr.payPreparedOnCall(call.id, code),
+              },
+            }),
         logger: logger.child({ component: 'inline' }),
       })
     : undefined;

@@ -168,6 +168,14 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'a SIP header name (RFC 3261 §25.1 token) such as X-Agent-Id')
       .default('X-Agent-Id'),
+    /**
+     * In-line mode: what the agent keys on their phone before a session's code
+     * and # to take that payment on the call (never relayed to the caller); off: none.
+     */
+    INLINE_START_CODE: z
+      .string()
+      .regex(/^(?:off|[*#][0-9*]{1,3})$/, 'off, or * or # and up to three keys such as *7')
+      .default('*7'),
     /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */
     SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */

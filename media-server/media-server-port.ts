@@ -173,6 +173,11 @@ export interface BridgeOptions {
    * ever passes by signalling or RFC 4733 (agent-assisted calls).
    */
   readonly relayDtmf?: boolean;
+  /**
+   * With `relayDtmf`: a key for which this answers true is not relayed (the
+   * caller of `bridge` takes it: in-line mode's start code on the PBX leg).
+   */
+  readonly holdKey?: (from: CallLeg, key: DtmfKey) => boolean;
 }
 
 /** Joins two legs' media: each hears the other (subject to masking and mute). */

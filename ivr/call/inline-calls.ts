@@ -12,6 +12,8 @@ export interface InlineCallsOptions {
   readonly dialTimeoutMs: number;
   /** INLINE_AGENT_HEADER, and how its value names an agent (see InlineCallOptions). */
   readonly agentHeader?: InlineCallOptions['agentHeader'];
+  /** INLINE_START_CODE (see InlineCallOptions). */
+  readonly startCode?: InlineCallOptions['startCode'];
   readonly logger: Logger;
 }
 
@@ -44,6 +46,7 @@ export class InlineCalls {
       target,
       dialTimeoutMs: this.#options.dialTimeoutMs,
       ...(this.#options.agentHeader ? { agentHeader: this.#options.agentHeader } : {}),
+      ...(this.#options.startCode ? { startCode: this.#options.startCode } : {}),
       logger: this.#options.logger,
     });
     this.#calls.set(inline.id, inline);

@@ -294,4 +294,35 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     expect(...ok(await callerRun)).toBe(0);
     expect(...ok(await pbxRun)).toBe(0);
   });
+
+  it("the agent's start code: *7, the code of a session the agent prepared and # on the PBX leg start its payment on the call, approved; no key of it reaches the caller", { timeout: 90_000 }, async () => {
+    // Sessions are prepared for an agent with a phone on file (the transfer flow's call-back; unused in-line).
+    await admin('create-user', '--username', 'cleo', '--name', 'Cleo', '--role', 'agent', '--sip-uri', 'sip:cleo@127.0.0.1:5999', '--password-stdin');
+    const cleoKey = (await admin('create-api-key', '--name', 'cleo-phone', '--role', 'agent', '--user', 'cleo')).trim();
+    const prepared = await fetch(`${system.httpUrl}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cleoKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 1999, currency: 'EUR', reference: 'INLINE-CODE-1' }),
+    });
+    expect(prepared.status).toBe(201);
+    const { id, code } = (await prepared.json()) as { id: string; code: string };
+
+    const port = await sippPorts.next();
+    const toCaller = await startCapture({ filter: `udp and dst port ${port + 2}` });
+    const pbxRun = pbx('pbx-start-code.xml', '-key', 'startkeys', `*7${code}#`);
+    const keys = keyStepsInjection(join(work, 'start-code.csv'), ['1', 5000], [VISA, 2500], [EXPIRY, 1500], [CODE, 9000]);
+    const callerRun = await carrier(join(SIPP_DIR, 'direct-pay-hangup.xml'), port, ...keys);
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+
+    const session = await statusOf(id, 'approved');
+    expect(session).toMatchObject({ status: 'approved', cardLast4: '4242' });
+    expect(session.callId).toEqual(expect.any(String));
+    // The caller's leg got no RFC 4733 event at all: the agent's keys were held from it.
+    expect(rtpTo(await toCaller.stop(), port + 2).filter((p) => p.payloadType !== 0)).toEqual([]);
+    const trail = await system.api<{ entries: { action: string; detail: Record<string, unknown> }[] }>(`/api/v1/sessions/${id}/audit`);
+    expect(trail.entries.find((e) => e.action === 'start-code')?.detail).toEqual({ result: 'started' });
+    expect(findCardDataInText(system.output.join('\n'), [VISA])).toEqual([]);
+    expect(system.output.join('\n')).not.toContain(`*7${code}`);
+  });
 });
