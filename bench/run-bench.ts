@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--smoke] [--profile DIR] [--out FILE]`
+ * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke] [--profile DIR] [--out FILE]`
  *
  * Starts the system on its embedded defaults (a fresh data folder), drives it
  * with SIPp on loopback at rising numbers of concurrent direct-pay calls (each
  * the full DTMF flow to `approved`), a mixed step where a tenth of the
  * callers pay and the rest listen without keying, agent-assisted steps (a
- * SIPp agent phone per call, masking on), and the same steps of SIPp calling a
+ * SIPp agent phone per call, masking on), in-line steps (calls relayed to a
+ * SIPp PBX, a tenth paying on the live call: bench/inline-step.ts), and the same steps of SIPp calling a
  * SIPp UAS with -rtp_echo as the baseline. Per step: calls approved, CPU and
  * RSS of the system process, RTP send-interval jitter of what it sent (a
  * tcpdump sample of the steady window). Prints a table and writes JSON
@@ -31,11 +32,13 @@ import { writeDtmfUlaw } from '../tools/dtmf-audio.js';
 import WebSocket from 'ws';
 import { cpuPercent, cpuSample, rssMiB, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
+import { inlineStep, type InlineStep } from './inline-step.js';
 
 const { values } = parseArgs({
   options: {
     steps: { type: 'string' },
     'agent-steps': { type: 'string' },
+    'inline-steps': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench/results.json') },
     'max-failure-rate': { type: 'string', default: '0.005' },
@@ -48,6 +51,7 @@ const { values } = parseArgs({
 
 const steps = (values.steps ?? (values.smoke ? '2' : '10,50,100,200,400')).split(',').map(Number).filter((n) => n > 0);
 const agentSteps = (values['agent-steps'] ?? (values.smoke ? '2' : '10,100')).split(',').map(Number).filter((n) => n > 0);
+const inlineSteps = (values['inline-steps'] ?? (values.smoke ? '10' : '100')).split(',').map(Number).filter((n) => n > 0);
 const mixedSteps = (values.mixed ?? (values.smoke ? '10' : '1000')).split(',').map(Number).filter((n) => n > 0);
 const maxFailureRate = Number(values['max-failure-rate']);
 /** The share of the mixed step's callers who key a card payment. */
@@ -109,8 +113,13 @@ const work = mkdtempSync(join(tmpdir(), 'bench-'));
 const rmemBefore = readSysctl('net.core.rmem_default');
 setSysctl('net.core.rmem_default', '4194304');
 let system: RunningSystem | undefined;
+let pbx: ReturnType<typeof startSipp> | undefined;
 try {
+  const ports = new SippPortSequence(40000);
+  // In-line mode's PBX for the in-line steps: other numbers than the pay number are relayed to it.
+  const pbxPort = await ports.next();
   system = await startSystem({
+    INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`,
     DATA_DIR: join(work, 'data'),
     HTTP_PORT: String(await freePort(31000)),
     SIP_PORT: String(await freePort(33000)),
@@ -119,7 +128,6 @@ try {
     LOG_LEVEL: 'info',
     RECORDING: 'on',
   }, { nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [] });
-  const ports = new SippPortSequence(40000);
   const idleRss = rssMiB(system.pid);
 
   const direct: StepResult[] = [];
@@ -143,6 +151,15 @@ try {
     log(`agent-assisted ${calls}: ${step.approved} approved, key-to-agent p50 ${step.keyToAgentP50Ms} ms p99 ${step.keyToAgentP99Ms} ms over ${step.keysMatched} keys, tone leaked ${step.toneLeakMs} ms`);
     if (step.failureRate > maxFailureRate) break;
   }
+  const inline: InlineStep[] = [];
+  pbx = startSipp(['-sn', 'uas', '-rtp_echo', '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2)]);
+  for (const calls of inlineSteps) {
+    const step = await inlineStep(system, ports, calls, rssMiB(system.pid), { api, countApprovedAmong, sippCounts, work });
+    inline.push(step);
+    log(`in-line ${calls}: ${step.approved}/${step.payers} payers approved, ${step.relayedCompleted}/${step.calls - step.payers} relayed completed, CPU ${step.cpuPct.toFixed(0)} %, RSS/call ${step.rssPerCallMiB.toFixed(2)} MiB`);
+    if (step.failureRate > maxFailureRate) break;
+  }
+  pbx.child.kill('SIGKILL');
   await system.stop();
   system = undefined;
 
@@ -162,7 +179,7 @@ try {
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    command: `npm run bench -- --steps ${steps.join(',')} --mixed ${mixedSteps.join(',')} --agent-steps ${agentSteps.join(',')}`,
+    command: `npm run bench -- --steps ${steps.join(',')} --mixed ${mixedSteps.join(',')} --agent-steps ${agentSteps.join(',')} --inline-steps ${inlineSteps.join(',')}`,
     directPayMaxCalls: best?.calls ?? 0,
     directPayMaxCallsWithinFailureBound: withinBound?.calls ?? 0,
     mixedMaxCalls: [...mixed].reverse().find((s) => s.failed === 0)?.calls ?? 0,
@@ -177,7 +194,10 @@ try {
     keyToAgentP99Ms: keyStep(agent)?.keyToAgentP99Ms ?? null,
     keyStartToAgentP99Ms: keyStep(agent)?.keyStartToAgentP99Ms ?? null,
     toneLeakMs: agent.reduce((max, a) => Math.max(max, a.toneLeakMs), 0),
-    steps: { direct, mixed, agent, baseline },
+    inlineMaxCalls: [...inline].reverse().find((s) => s.failed === 0)?.calls ?? 0,
+    inlineCpuPerCallPct: [...inline].reverse().find((s) => s.failed === 0)?.cpuPerCallPct ?? null,
+    inlineRssPerCallMiB: [...inline].reverse().find((s) => s.failed === 0)?.rssPerCallMiB ?? null,
+    steps: { direct, mixed, agent, inline, baseline },
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -189,12 +209,16 @@ try {
     console.log('');
   }
   console.log(agentTable(agent));
+  for (const step of inline) {
+    console.log(`in-line ${step.calls} relayed calls (${step.payers} paying): ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPerCallPct.toFixed(2)} %/call, RSS ${step.rssPerCallMiB.toFixed(2)} MiB/call`);
+  }
   console.log(`\nmachine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB; ${results.date}`);
   console.log(
     `direct pay: ${results.directPayMaxCalls} concurrent calls with no failure (${results.directPayMaxCallsWithinFailureBound} within ${maxFailureRate * 100} %); ` +
       `baseline (SIPp to SIPp -rtp_echo): ${results.baselineMaxCalls}; mixed: ${results.mixedMaxCalls} with no failure; written to ${values.out}`,
   );
 } finally {
+  pbx?.child.kill('SIGKILL');
   killAllSipp();
   await system?.stop();
   if (rmemBefore) setSysctl('net.core.rmem_default', rmemBefore);

@@ -10,7 +10,8 @@ const run = promisify(execFile);
 
 /**
  * The benchmark's smoke variant (`npm run bench -- --smoke`: two paying
- * calls, ten mixed, two agent-assisted, and the baseline), so the script
+ * calls, ten mixed, two agent-assisted, ten relayed in-line with one
+ * paying, and the baseline), so the script
  * cannot rot. Its figures are not
  * judged here: capacity and latency are the benchmark's business, never a
  * test's pass or fail.
@@ -19,11 +20,11 @@ describe('npm run bench -- --smoke', () => {
   const work = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 120_000 }, async () => {
+  it('runs a step of real calls and the SIPp baseline, prints the table and writes the results JSON', { timeout: 200_000 }, async () => {
     const out = join(work, 'results.json');
     const { stdout } = await run(join(projectRoot(), 'node_modules/.bin/tsx'), [join(projectRoot(), 'bench/run-bench.ts'), '--smoke', '--out', out], {
       cwd: projectRoot(),
-      timeout: 110_000,
+      timeout: 190_000,
     });
     expect(stdout).toMatch(/calls\s+approved\s+failed/);
     const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & {
@@ -31,9 +32,10 @@ describe('npm run bench -- --smoke', () => {
         direct: { calls: number; approved: number }[];
         mixed: { calls: number; payers: number; approved: number; listenersCompleted: number }[];
         agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[];
+        inline: { calls: number; payers: number; approved: number; relayedCompleted: number; failed: number }[];
       };
     };
-    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date']) {
+    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'inlineMaxCalls', 'inlineCpuPerCallPct', 'inlineRssPerCallMiB', 'machine', 'date']) {
       expect(results).toHaveProperty(key);
     }
     expect(results.steps.direct).toEqual([expect.objectContaining({ calls: 2, approved: 2 })]);
@@ -44,6 +46,9 @@ describe('npm run bench -- --smoke', () => {
     // The mixed step: one caller of ten pays, nine listen without keying and hang up.
     expect(results.steps.mixed).toEqual([expect.objectContaining({ calls: 10, payers: 1, approved: 1, listeners: 9, listenersCompleted: 9, failed: 0 })]);
     expect(results.mixedMaxCalls).toBe(10);
+    // In-line: ten calls relayed to a SIPp PBX, one of them paying on the live call.
+    expect(results.steps.inline).toEqual([expect.objectContaining({ calls: 10, payers: 1, approved: 1, relayedCompleted: 9, failed: 0 })]);
+    expect(results.inlineMaxCalls).toBe(10);
     expect(results.baselineMaxCalls).toBe(2);
     expect(results.mixedBaselineMaxCalls).toBe(10);
   });
