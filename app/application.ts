@@ -10,6 +10,8 @@ import { Authenticator } from '../agent-bridge/identity/authenticator.js';
 import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
 import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
+import { StatusCallbacks } from '../agent-bridge/stream/status-callbacks.js';
+import { resolveStatusCallbackKey } from './status-callback-key.js';
 import { StreamServer } from '../agent-bridge/stream/stream-server.js';
 import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
@@ -41,7 +43,8 @@ import { sipTlsOptions } from './sip-tls-files.js';
 import type { MediaServer } from '../media-server/media-server-port.js';
 import { PaymentIvr } from '../ivr/call/payment-ivr.js';
 import { InlineCalls } from '../ivr/call/inline-calls.js';
-import { inlineCallControl } from './inline-call-control.js';
+import { agentNamed, inlineCallControl } from './inline-call-control.js';
+import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
@@ -94,6 +97,8 @@ export interface Application {
 const VAULT_SWEEP_MS = 15_000;
 /** After the drain, how long the calls just ended get to settle (statuses, recordings). */
 const SETTLE_MS = 5_000;
+/** In-line mode: a pause this long between an agent's keys ends a start code being keyed. */
+const START_CODE_PAUSE_MS = 4_000;
 
 /**
  * Wires the system on its configured adapters: SQLite store, in-memory vault,
@@ -235,6 +240,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
   const revocations = new TokenRevocations(identities);
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
+  const statusCallbacks = new StatusCallbacks({ hub: progress, audit, key: resolveStatusCallbackKey(dataDir, config.STATUS_CALLBACK_SECRET).key });
   const liveSessions = new LiveSessions();
   const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
     const session = store.getSession(sessionId);
@@ -291,6 +297,16 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         route: config.INLINE_ROUTE,
         fromCarrier: (address) => carriers.allows(address),
         dialTimeoutMs: config.INLINE_DIAL_TIMEOUT_MS,
+        agentHeader: { name: config.INLINE_AGENT_HEADER, agentOf: (value) => agentNamed(identities, value) },
+        ...(config.INLINE_START_CODE === 'off'
+          ? {}
+          : {
+              startCode: {
+                reader: () => new StartCodeReader({ startCode: config.INLINE_START_CODE, minCodeLength: 4, maxCodeLength: 12 }),
+                pauseMs: START_CODE_PAUSE_MS,
+                onCode: (call, code) => void ivr.payPreparedOnCall(call.id, code),
+              },
+            }),
         logger: logger.child({ component: 'inline' }),
       })
     : undefined;
@@ -392,7 +408,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           reversals,
           records,
           authoriser,
-          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr) } : {}),
+          ...(inlineCalls ? { calls: inlineCallControl(inlineCalls, ivr, identities) } : {}),
+          statusCallbacks,
           ...(paymentLinks
             ? { paymentLinks: { service: paymentLinks, links, store, callerNumber: (id: string) => liveSessions.callerNumber(id), sandboxOutbox: config.SMS_PROVIDER === 'sandbox' } }
             : {}),
@@ -439,6 +456,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       await mediaServer.stop();
       await ivr.drain(SETTLE_MS);
       stream.close();
+      statusCallbacks.close();
       await http.close();
       closeCore();
     },

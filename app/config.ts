@@ -163,6 +163,8 @@ export const configSchema = z
     RECORDING: booleanSetting.default(true),
     /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */
     RECORDER_WEBHOOK_URL: z.url().optional(),
+    /** HMAC-SHA-256 key status callbacks are signed with, ≥ 32 bytes as hex or base64; unset = generated into DATA_DIR/status-callback-key at first start. Secret. */
+    STATUS_CALLBACK_SECRET: binaryKey(32, 1024, 'expected at least 32 bytes as hex or base64').optional(),
     /** What the agent hears of the caller while a card field is keyed: tones masked, or nothing at all. */
     AGENT_AUDIO_DURING_CAPTURE: z.enum(['masked', 'muted']).default('masked'),
     /** How long the agent's phone may ring on the call-back before the caller goes on alone. */
@@ -188,6 +190,19 @@ export const configSchema = z
     INLINE_RECORDING: booleanSetting.default(false),
     /** In-line mode: how long the PBX (or a transfer target) may ring before the caller gets 480. */
     INLINE_DIAL_TIMEOUT_MS: positiveMs.default(60_000),
+    /** In-line mode: the header the PBX adds to its answer naming the agent who took the call (their username or user id). */
+    INLINE_AGENT_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'a SIP header name (RFC 3261 §25.1 token) such as X-Agent-Id')
+      .default('X-Agent-Id'),
+    /**
+     * In-line mode: what the agent keys on their phone before a session's code
+     * and # to take that payment on the call (never relayed to the caller); off: none.
+     */
+    INLINE_START_CODE: z
+      .string()
+      .regex(/^(?:off|[*#][0-9*]{1,3})$/, 'off, or * or # and up to three keys such as *7')
+      .default('*7'),
     /** On SIGTERM: new calls get 503 at once; calls in progress may go on this long before they are ended. */
     SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /** User part of the direct pay number: sip:<PAY_NUMBER>@SIP_HOST:SIP_PORT. */
@@ -321,6 +336,7 @@ export type Config = z.output<typeof configSchema>;
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'VAULT_KEY',
   'AUDIT_KEY',
+  'STATUS_CALLBACK_SECRET',
   'ORDER_LOOKUP_TOKEN',
   'ADMIN_API_KEY',
   'METRICS_TOKEN',

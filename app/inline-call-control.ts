@@ -2,10 +2,19 @@ import type { LiveCallControl, LiveCallView } from '../agent-bridge/api/call-rou
 import type { InlineCall } from '../ivr/call/inline-call.js';
 import type { InlineCalls } from '../ivr/call/inline-calls.js';
 import type { PaymentIvr } from '../ivr/call/payment-ivr.js';
+import type { IdentityStore } from '../store/identity-store.js';
 
-/** The REST API's view of in-line mode: the live calls, and payments started on them by the IVR. */
-export function inlineCallControl(calls: InlineCalls, ivr: PaymentIvr): LiveCallControl {
+/** The REST API's view of in-line mode: the live calls, who they are bound to, and payments started on them by the IVR. */
+export function inlineCallControl(calls: InlineCalls, ivr: PaymentIvr, identities: IdentityStore): LiveCallControl {
   return {
+    bindAgent: (callId, agent) => {
+      const call = calls.get(callId);
+      if (!call) return 'no-call';
+      const agentId = agentNamed(identities, agent);
+      if (agentId === undefined) return 'unknown-agent';
+      call.bindAgent(agentId, 'cti');
+      return agentId;
+    },
     list: () => calls.list().map(viewOf),
     get: (callId) => {
       const call = calls.get(callId);
@@ -26,7 +35,7 @@ function viewOf(call: InlineCall): LiveCallView {
     callerNumber: numberOf(call.caller.from),
     startedAt: call.startedAt,
     state: call.state,
-    agentId: undefined,
+    agentId: call.agentId,
     paymentSessionId: call.payment,
   };
 }
@@ -34,4 +43,10 @@ function viewOf(call: InlineCall): LiveCallView {
 /** The user part of a SIP URI (the caller's number), or the URI itself. */
 function numberOf(uri: string): string {
   return /^sips?:([^@;]+)@/i.exec(uri)?.[1] ?? uri;
+}
+
+/** The user an agent header or a CTI names, by user id or username; undefined when none, or disabled. */
+export function agentNamed(identities: IdentityStore, name: string): string | undefined {
+  const user = identities.getUser(name) ?? identities.findUserForLogin(name)?.user;
+  return user && !user.disabled ? user.id : undefined;
 }

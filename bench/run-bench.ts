@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--smoke]
+ * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke]
  *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
  *   [--soak MINUTES [--soak-calls 200]]
  *   [--profile DIR] [--out FILE]`
@@ -10,6 +10,8 @@
  * direct-pay calls (each the full DTMF flow to `approved`), a mixed step
  * where a tenth of the callers pay and the rest listen without keying,
  * agent-assisted steps (a SIPp agent phone per call, masking on), and the
+ * in-line steps (calls relayed to a SIPp PBX that echoes the RTP, a tenth
+ * paying on the live call: bench/inline-step.ts; embedded only), and the
  * same steps of SIPp calling a SIPp UAS with -rtp_echo as the baseline. Per
  * step: calls approved, CPU and RSS of the system process, RTP send-interval
  * jitter of what it sent (a tcpdump sample of the steady window), RTP loss it
@@ -32,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../app/project-root.js';
 import type { DtmfSecurity } from '../tools/rtpengine/ng-client.js';
 import { startRtpengine } from '../tools/rtpengine/rtpengine-process.js';
-import { freePort, killAllSipp, SippPortSequence } from '../tools/sipp/sipp-process.js';
+import { freePort, killAllSipp, SippPortSequence, startSipp } from '../tools/sipp/sipp-process.js';
 import { buildSystem } from '../tools/system-process.js';
 import { telephonyStackMissing } from '../tools/telephony-stack.js';
 import { agentAssistedStep, type AgentStep } from './agent-step.js';
@@ -47,11 +49,13 @@ import { soak, type SoakResult } from './soak.js';
 import { measureSrtpCost, srtpTable } from './srtp-cost.js';
 import { SRTP_CRYPTO_SUITES } from '../media-server/embedded/rtp/srtp-context.js';
 import { parseMediaServers, startSystemUnderTest, type MediaServerKind, type SystemUnderTest } from './system-under-test.js';
+import { inlineStep, type InlineStep } from './inline-step.js';
 
 const { values } = parseArgs({
   options: {
     steps: { type: 'string' },
     'agent-steps': { type: 'string' },
+    'inline-steps': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench/results.json') },
     'max-failure-rate': { type: 'string', default: '0.005' },
@@ -78,6 +82,7 @@ const stepsDefault = (smoke: string, full: string): string => (values.smoke ? sm
 const steps = list(values.steps ?? stepsDefault('2', '10,50,100,200,400'));
 const agentSteps = list(values['agent-steps'] ?? stepsDefault('2', '10,100'));
 const mixedSteps = list(values.mixed ?? stepsDefault('10', '1000'));
+const inlineSteps = list(values['inline-steps'] ?? stepsDefault('10', '100'));
 const peers = values.peers.split(',').filter((p) => p && p !== 'none');
 const dtmfSecurity = values['rtpengine-dtmf-security'] as DtmfSecurity;
 const maxFailureRate = Number(values['max-failure-rate']);
@@ -99,8 +104,15 @@ try {
   const agentPorts = new SippPortSequence(48000);
   const runs = new Map<MediaServerKind, { direct: StepResult[]; mixed: StepResult[]; agent: AgentStep[] }>();
   let soaked: SoakResult | null = null;
+  const inline: InlineStep[] = [];
+  // In-line mode's PBX for the in-line steps: numbers other than the pay number are relayed to it.
+  const pbxPort = await ports.next();
   for (const kind of mediaServers) {
-    sut = await startSystemUnderTest(kind, { dataDir: join(work, `data-${kind}`), nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [] });
+    sut = await startSystemUnderTest(kind, {
+      dataDir: join(work, `data-${kind}`),
+      nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [],
+      ...(kind === 'embedded' ? { env: { INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}` } } : {}),
+    });
     const idleRss = rssMiB(sut.pids);
     const run = { direct: [] as StepResult[], mixed: [] as StepResult[], agent: [] as AgentStep[] };
     runs.set(kind, run);
@@ -122,6 +134,20 @@ try {
       run.agent.push(step);
       log(`${kind}: agent-assisted ${calls}: ${step.approved} approved, key-to-agent p50 ${step.keyToAgentP50Ms} ms p99 ${step.keyToAgentP99Ms} ms over ${step.keysMatched} keys, tone leaked ${step.toneLeakMs} ms`);
       if (step.failureRate > maxFailureRate) break;
+    }
+    // In-line mode runs on the embedded media server only.
+    if (kind === 'embedded' && inlineSteps.length > 0) {
+      const pbx = startSipp(['-sn', 'uas', '-rtp_echo', '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2)]);
+      try {
+        for (const calls of inlineSteps) {
+          const step = await inlineStep(sut.system, ports, calls, rssMiB(sut.pids), work);
+          inline.push(step);
+          log(`in-line ${calls}: ${step.approved}/${step.payers} payers approved, ${step.relayedCompleted}/${step.calls - step.payers} relayed completed, CPU ${step.cpuPct.toFixed(0)} %, RSS/call ${step.rssPerCallMiB.toFixed(2)} MiB`);
+          if (step.failureRate > maxFailureRate) break;
+        }
+      } finally {
+        pbx.child.kill('SIGKILL');
+      }
     }
     if (kind === 'embedded' && soakMinutes > 0) {
       soaked = await soak(sut.system, ports, soakMinutes, Number(values['soak-calls']));
@@ -166,7 +192,10 @@ try {
     peers: peerFigures,
     /** Per packet and per call (50 packets a second each way); the plain RTP call's whole cost is cpuPerCallPct. */
     srtp: srtpCost,
-    steps: { direct, mixed, agent, baseline },
+    inlineMaxCalls: [...inline].reverse().find((s) => s.failed === 0)?.calls ?? 0,
+    inlineCpuPerCallPct: [...inline].reverse().find((s) => s.failed === 0)?.cpuPerCallPct ?? null,
+    inlineRssPerCallMiB: [...inline].reverse().find((s) => s.failed === 0)?.rssPerCallMiB ?? null,
+    steps: { direct, mixed, agent, inline, baseline },
     // The app on drachtio-server + FreeSWITCH: the same figures from the same direct-pay and agent-assisted steps.
     ...(freeswitch ? { freeswitch: { ...headlineFigures(freeswitch.direct, freeswitch.agent, maxFailureRate), steps: { direct: freeswitch.direct, agent: freeswitch.agent } } } : {}),
   };
@@ -187,6 +216,9 @@ try {
   if (soaked) {
     console.log(`\nsoak: ${soaked.minutes} min at ${soaked.calls} direct-pay calls, ${soaked.approved} approved; RSS idle ${soaked.rssIdleMiB}, start ${soaked.rssStartMiB}, after ${soaked.warmupS} s ${soaked.rssAfterWarmupMiB}, end ${soaked.rssEndMiB} MiB ` +
       `(${soaked.rssGrowthAfterWarmupPct} % after warm-up, ${soaked.rssPerCallMiB} MiB/call); GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms over ${soaked.gcPauses} pauses`);
+  }
+  for (const step of inline) {
+    console.log(`in-line ${step.calls} relayed calls (${step.payers} paying): ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPerCallPct.toFixed(2)} %/call, RSS ${step.rssPerCallMiB.toFixed(2)} MiB/call`);
   }
   console.log('');
   console.log(srtpTable(srtpCost, results.cpuPerCallPct));

@@ -27,6 +27,8 @@ export interface SystemUnderTestOptions {
   readonly dataDir: string;
   /** Flags for node running the app (`--cpu-prof`). Default none. */
   readonly nodeArgs?: readonly string[];
+  /** More settings for the app (the in-line steps' INLINE_ROUTE). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** `--media-servers embedded,freeswitch`: the kinds named, in order; a RangeError for any other name. */
@@ -52,6 +54,7 @@ export async function startSystemUnderTest(kind: MediaServerKind, options: Syste
       HTTP_PORT: String(await freePort(31000)),
       LOG_LEVEL: 'info',
       RECORDING: 'on',
+      ...options.env,
     }, { run: 'compiled', nodeArgs: options.nodeArgs ?? [] });
     const started = stack;
     return {

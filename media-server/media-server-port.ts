@@ -158,6 +158,11 @@ export interface DialOptions {
   readonly onProgress?: (status: number) => void;
   /** Aborting it before the answer cancels the call (CANCEL); `dial` rejects with DialError 'cancelled'. */
   readonly signal?: AbortSignal;
+  /**
+   * The headers of the 2xx that answered, names in lower case (in-line
+   * mode reads the PBX's agent header from them). Embedded media server only.
+   */
+  readonly onAnswer?: (headers: ReadonlyMap<string, string>) => void;
 }
 
 export interface BridgeOptions {
@@ -168,6 +173,11 @@ export interface BridgeOptions {
    * ever passes by signalling or RFC 4733 (agent-assisted calls).
    */
   readonly relayDtmf?: boolean;
+  /**
+   * With `relayDtmf`: a key for which this answers true is not relayed (the
+   * caller of `bridge` takes it: in-line mode's start code on the PBX leg).
+   */
+  readonly holdKey?: (from: CallLeg, key: DtmfKey) => boolean;
 }
 
 /** Joins two legs' media: each hears the other (subject to masking and mute). */

@@ -30,7 +30,7 @@ import {
   voidRequest,
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
-import { mountCallRoutes, type LiveCallControl } from './call-routes.js';
+import { mountCallRoutes, type LiveCallControl, type StatusCallbackRegistry } from './call-routes.js';
 import { mountPaymentLinkRoutes, type PaymentLinkRouteDeps } from './payment-link-routes.js';
 
 /** Commands to the payment call a session's caller is on. */
@@ -67,6 +67,8 @@ export interface ApiDeps {
   readonly calls?: LiveCallControl;
   /** Payment links by text message; without them those endpoints answer 404. */
   readonly paymentLinks?: PaymentLinkRouteDeps;
+  /** Where a payment on a live call sends its `statusCallback`. */
+  readonly statusCallbacks: StatusCallbackRegistry;
 }
 
 type Locals = { principal: Principal };
@@ -391,7 +393,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     res.json(verdict);
   });
 
-  if (deps.calls) mountCallRoutes(app, deps, deps.calls, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
+  if (deps.calls) mountCallRoutes(app, deps, deps.calls, deps.statusCallbacks, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
 
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);

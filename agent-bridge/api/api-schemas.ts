@@ -188,7 +188,17 @@ export const createCallPaymentRequest = z
     description: z.string().max(200).optional(),
     tokenise: z.boolean().optional().describe("Store the card at the PSP for repeat payments (default: true when amount is 0)"),
     idempotencyKey: z.string().min(8).max(128).describe('The same key on the same call returns the same payment'),
+    statusCallback: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('Each masked progress event is POSTed here as JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA-256>)'),
   })
+  .strict();
+
+/** POST /calls/{callId}/agent: a CTI system binds a live call to an agent. */
+export const bindCallAgentRequest = z
+  .object({ agentId: z.string().min(1).max(128).describe("The agent's user id or username") })
   .strict();
 
 /** POST /calls/{callId}/payments/{id}: capture a field now, or complete or cancel the payment. */

@@ -5,7 +5,7 @@ import type { PaymentSessionRecord } from '../../store/payment-store.js';
 import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import { actorOf, ownAgentId, type Principal } from '../identity/authenticator.js';
-import { createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
+import { bindCallAgentRequest, createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
 import type { ApiDeps } from './api-routes.js';
 
 /** What the API shows of one live in-line call. */
@@ -27,8 +27,16 @@ export interface LiveCallControl {
   get(callId: string): LiveCallView | undefined;
   /** The session an earlier request with this idempotency key made on this call. */
   paymentByKey(callId: string, idempotencyKey: string): string | undefined;
+  /** Binds the call to the agent named (user id or username): the agent's id, or why not. */
+  bindAgent(callId: string, agent: string): string | 'no-call' | 'unknown-agent';
   /** Starts `session`'s payment on the call; 'no-call' when it is not connected, 'busy' when a payment runs on it. */
   startPayment(callId: string, session: PaymentSessionRecord, idempotencyKey: string): 'started' | 'no-call' | 'busy';
+}
+
+/** Where a payment's masked progress events are also POSTed (agent-bridge/stream/status-callbacks.ts). */
+export interface StatusCallbackRegistry {
+  watch(sessionId: string, url: string): void;
+  forget(sessionId: string): void;
 }
 
 type Locals = { principal: Principal };
@@ -53,7 +61,7 @@ const AGENT_VISIBLE_DIGITS = 4;
  * `POST /calls/{callId}/payments/{id}` (`{capture: field}`, `{status:
  * complete|cancel}`).
  */
-export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallControl, tools: CallRouteTools): void {
+export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallControl, callbacks: StatusCallbackRegistry, tools: CallRouteTools): void {
   const { auth, json, parse, sessionJson } = tools;
   const visible = (principal: Principal, call: LiveCallView): boolean => {
     const own = ownAgentId(principal);
@@ -90,6 +98,28 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
     });
   });
 
+  // A CTI system says which agent has the call (supervisors and CTI keys; an agent's own key may not move calls).
+  app.post('/api/v1/calls/:callId/agent', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+    const body = parse(bindCallAgentRequest, req.body, res);
+    if (!body) return;
+    const principal = res.locals.principal;
+    if (ownAgentId(principal) !== undefined) {
+      res.status(403).json({ error: 'forbidden' });
+      return;
+    }
+    const bound = calls.bindAgent(String(req.params.callId), body.agentId);
+    if (bound === 'no-call') {
+      res.status(404).json({ error: 'not-found' });
+      return;
+    }
+    if (bound === 'unknown-agent') {
+      res.status(422).json({ error: 'unknown-agent' });
+      return;
+    }
+    deps.audit.append({ sessionId: null, actor: actorOf(principal), action: 'call-bound', detail: { inlineCall: String(req.params.callId), agentId: bound } });
+    res.status(200).json({ id: String(req.params.callId), agentId: bound });
+  });
+
   app.post('/api/v1/calls/:callId/payments', auth, json, (req: Request, res: Response<unknown, Locals>) => {
     const body = parse(createCallPaymentRequest, req.body, res);
     if (!body) return;
@@ -123,8 +153,11 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       action: 'session-created',
       detail: { reference: session.reference, amountMinor: session.amountMinor, currency: session.currency, inlineCall: call.id },
     });
+    // Watched before the start, so the first events (secure-on, field-started) are sent too.
+    if (body.statusCallback !== undefined) callbacks.watch(session.id, body.statusCallback);
     const started = calls.startPayment(call.id, session, body.idempotencyKey);
     if (started !== 'started') {
+      callbacks.forget(session.id);
       // The call ended or took another payment between the look and now: the session never ran.
       deps.store.updateSession(session.id, { status: 'cancelled' });
       deps.audit.append({ sessionId: session.id, actor: actorOf(principal), action: 'session-cancelled', detail: { reason: started } });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   auditVerificationView,
   auditView,
+  bindCallAgentRequest,
   createCallPaymentRequest,
   createSessionRequest,
   errorView,
@@ -211,6 +212,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'In-line mode: the live calls relayed to the PBX (supervisors and API keys all, agents their own; caller numbers masked to the last four digits for agents). 404 when INLINE_ROUTE is unset',
           security: [{ bearer: [] }, { cookie: [] }],
           responses: { '200': { description: '`calls`: id, callerNumber, startedAt, state, agentId, paymentSessionId' }, '401': errors['401'] },
+        },
+      },
+      '/api/v1/calls/{callId}/agent': {
+        post: {
+          summary: 'In-line mode: a CTI system binds the live call to an agent, who then sees it in GET /calls (supervisors and CTI keys)',
+          security: [{ bearer: [] }, { cookie: [] }],
+          parameters: [{ name: 'callId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: jsonBody(bindCallAgentRequest),
+          responses: { '200': { description: 'Bound: {id, agentId}' }, '404': jsonResponse('No such live call', errorView), '422': jsonResponse('No such agent', errorView), ...errors },
         },
       },
       '/api/v1/calls/{callId}/payments': {

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { DialError } from '../../media-server/media-server-errors.js';
 import type { Bridge, CallLeg, InboundCall, MediaServer } from '../../media-server/media-server-port.js';
 import type { CallRecording } from './leg-call-media.js';
+import type { DtmfKey } from '../../domain/dtmf-key.js';
+import type { StartCodeReader } from '../flow/start-code-reader.js';
 
 /**
  * Where a relayed call is:
@@ -26,7 +28,28 @@ export interface InlineCallOptions {
   readonly dialTimeoutMs: number;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * INLINE_AGENT_HEADER: the header the PBX (or a transfer target) adds to
+   * its answer to say which agent took the call, and how its value names an
+   * agent (undefined: no such agent). Unset: answers bind nobody.
+   */
+  readonly agentHeader?: { readonly name: string; readonly agentOf: (value: string) => string | undefined };
+  /** Unset: the PBX leg's keys all reach the caller. */
+  readonly startCode?: StartCodeOptions;
 }
+
+/** INLINE_START_CODE: the agent's start code on the PBX leg (see StartCodeReader). */
+export interface StartCodeOptions {
+  /** A new reader for each call. */
+  readonly reader: () => StartCodeReader;
+  /** A pause this long ends a start code being keyed. */
+  readonly pauseMs: number;
+  /** The agent keyed the start code and `code`. */
+  readonly onCode: (call: InlineCall, code: string) => void;
+}
+
+/** How a call came to be bound to its agent. */
+export type AgentBinding = 'pbx-header' | 'cti' | 'start-code';
 
 /** An illegal move of an in-line call's state. */
 export class InlineCallStateError extends Error {
@@ -62,12 +85,18 @@ export class InlineCall {
   #payment: string | undefined;
   /** Payments started on this call, by their idempotency key. */
   readonly #paymentsByKey = new Map<string, string>();
+  #agentId: string | undefined;
+  readonly #startCode: StartCodeReader | undefined;
+  #startCodePause: ReturnType<typeof setTimeout> | undefined;
+  /** Keys sent to the caller by us (held start-code keys released), one after another. */
+  #keysToCaller: Promise<void> = Promise.resolve();
 
   constructor(caller: InboundCall, options: InlineCallOptions) {
     this.caller = caller;
     this.#options = options;
     this.startedAt = options.now?.() ?? new Date();
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+    this.#startCode = options.startCode?.reader();
     caller.on('ended', () => this.#callerEnded());
     caller.on('hold', (held) => this.#relayHold(this.#pbx, held));
   }
@@ -94,6 +123,17 @@ export class InlineCall {
   /** The session of the payment running on the call now. */
   get payment(): string | undefined {
     return this.#payment;
+  }
+
+  /** The agent the call is bound to (who sees it in GET /calls), once known. */
+  get agentId(): string | undefined {
+    return this.#agentId;
+  }
+
+  /** Binds the call to `agentId`; a later binding (a transfer, a CTI's correction) replaces an earlier one. */
+  bindAgent(agentId: string, by: AgentBinding): void {
+    this.#agentId = agentId;
+    this.#options.logger.info({ call: this.id, agentId, by }, 'in-line call: bound to an agent');
   }
 
   /** Marks a payment as running on the call; false when one already is. */
@@ -156,11 +196,13 @@ export class InlineCall {
   #dial(target: string, onProgress?: (status: number) => void): Promise<CallLeg> {
     const abort = new AbortController();
     this.#dialling.add(abort);
+    const header = this.#options.agentHeader;
     const dialled = this.#options.mediaServer.dial(target, {
       from: this.caller.from,
       timeoutMs: this.#options.dialTimeoutMs,
       signal: abort.signal,
       ...(onProgress ? { onProgress } : {}),
+      ...(header ? { onAnswer: (headers: ReadonlyMap<string, string>) => this.#agentAnswered(header, headers.get(header.name.toLowerCase())) } : {}),
     });
     return dialled.finally(() => this.#dialling.delete(abort));
   }
@@ -169,7 +211,10 @@ export class InlineCall {
   #connect(pbx: CallLeg): void {
     this.#bridge?.unbridge();
     this.#pbx = pbx;
-    this.#bridge = this.#options.mediaServer.bridge(this.caller, pbx, { relayDtmf: true });
+    this.#bridge = this.#options.mediaServer.bridge(this.caller, pbx, {
+      relayDtmf: true,
+      ...(this.#startCode ? { holdKey: (from: CallLeg, key: DtmfKey) => from === pbx && this.#pbxKey(this.#startCode!, key) } : {}),
+    });
     const onHold = (held: boolean): void => this.#relayHold(this.caller, held);
     const onTransfer = (target: string, report: (status: number) => void): void => void this.#followTransfer(pbx, target, report);
     const onEnded = (): void => {
@@ -217,12 +262,45 @@ export class InlineCall {
     report(200);
   }
 
+  /** A key from the PBX leg: true when we take it from the bridge (held, swallowed, or sent on by us after held ones). */
+  #pbxKey(reader: StartCodeReader, key: DtmfKey): boolean {
+    const step = reader.push(key);
+    clearTimeout(this.#startCodePause);
+    this.#startCodePause = undefined;
+    if (reader.reading) {
+      this.#startCodePause = setTimeout(() => this.#sendToCaller(reader.timeout().relay), this.#options.startCode!.pauseMs);
+    }
+    if (step.code !== undefined) this.#options.startCode!.onCode(this, step.code);
+    if (step.relay.length === 1 && step.relay[0] === key) return false;
+    this.#sendToCaller(step.relay);
+    return true;
+  }
+
+  #sendToCaller(keys: readonly DtmfKey[]): void {
+    for (const key of keys) {
+      this.#keysToCaller = this.#keysToCaller
+        .then(() => (this.caller.ended ? undefined : this.caller.sendDtmf?.(key)))
+        .catch((err: unknown) => this.#options.logger.warn({ err, call: this.id }, 'in-line call: a held key not sent on'));
+    }
+  }
+
+  #agentAnswered(header: NonNullable<InlineCallOptions['agentHeader']>, value: string | undefined): void {
+    if (value === undefined) return;
+    const agentId = header.agentOf(value.trim());
+    if (agentId === undefined) {
+      this.#options.logger.warn({ call: this.id, header: header.name }, 'in-line call: the answer names no agent we know');
+      return;
+    }
+    this.bindAgent(agentId, 'pbx-header');
+  }
+
   #relayHold(to: CallLeg | undefined, held: boolean): void {
     if (!to || to.ended || !to.setHold) return;
     to.setHold(held).catch((err: unknown) => this.#options.logger.warn({ err, call: this.id, held }, 'in-line call: hold not relayed'));
   }
 
   #callerEnded(): void {
+    clearTimeout(this.#startCodePause);
     for (const abort of this.#dialling) abort.abort();
     const pbx = this.#pbx;
     this.#bridge?.unbridge();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { InboundCall, MediaServer } from '../../media-server/media-server-port.js';
-import { InlineCall } from './inline-call.js';
+import { InlineCall, type InlineCallOptions } from './inline-call.js';
 
 export interface InlineCallsOptions {
   readonly mediaServer: MediaServer;
@@ -10,6 +10,10 @@ export interface InlineCallsOptions {
   readonly fromCarrier: (address: string) => boolean;
   /** INLINE_DIAL_TIMEOUT_MS: how long the PBX or a transfer target may ring. */
   readonly dialTimeoutMs: number;
+  /** INLINE_AGENT_HEADER, and how its value names an agent (see InlineCallOptions). */
+  readonly agentHeader?: InlineCallOptions['agentHeader'];
+  /** INLINE_START_CODE (see InlineCallOptions). */
+  readonly startCode?: InlineCallOptions['startCode'];
   readonly logger: Logger;
 }
 
@@ -41,6 +45,8 @@ export class InlineCalls {
       mediaServer: this.#options.mediaServer,
       target,
       dialTimeoutMs: this.#options.dialTimeoutMs,
+      ...(this.#options.agentHeader ? { agentHeader: this.#options.agentHeader } : {}),
+      ...(this.#options.startCode ? { startCode: this.#options.startCode } : {}),
       logger: this.#options.logger,
     });
     this.#calls.set(inline.id, inline);

@@ -114,6 +114,26 @@ export class PaymentIvr {
   }
 
   /**
+   * In-line mode: the agent keyed the start code and `code` on the PBX leg
+   * of `callId`: the session they prepared with that code (agent-assisted,
+   * waiting for its caller, within the code's time to live) is paid on the
+   * call, which is bound to the session's agent. Audited either way
+   * (`start-code`); a code that names no such session starts nothing.
+   */
+  payPreparedOnCall(callId: string, code: string): 'started' | 'no-session' | 'no-call' | 'busy' {
+    const { deps, agentAssisted } = this.#options;
+    const session = joinableSession(deps.store, { code }, this.#now(), agentAssisted.codeTtlMs);
+    const inline = this.#options.inline?.get(callId);
+    let result: 'started' | 'no-session' | 'no-call' | 'busy' = 'no-session';
+    if (session) {
+      if (session.agentId !== null) inline?.bindAgent(session.agentId, 'start-code');
+      result = this.payOnCall(callId, session);
+    }
+    deps.audit.append({ sessionId: session?.id ?? null, actor: { kind: 'call', id: callId }, action: 'start-code', detail: { result } });
+    return result;
+  }
+
+  /**
    * In-line mode: runs `session`'s payment on the live in-line call
    * `callId`, on the caller's leg, as on an agent-assisted call whose agent
    * is the PBX leg (already bridged): prompts to the caller only, keys

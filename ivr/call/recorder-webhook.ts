@@ -1,18 +1,11 @@
-import type { AuditLog } from '../../store/audit-log.js';
 import type { Actor } from '../../domain/actor.js';
 import type { CallRecording } from './leg-call-media.js';
+import { deliverWebhook, WebhookUndeliveredError, type WebhookDeliveryOptions } from './webhook-delivery.js';
 
-export interface RecorderWebhookOptions {
+/** The audit log and tries of WebhookDeliveryOptions (audited as the recorder webhook), and: */
+export interface RecorderWebhookOptions extends Omit<WebhookDeliveryOptions, 'actor'> {
   /** RECORDER_WEBHOOK_URL: receives POST {action: pause|resume, callId, sessionId, at}. */
   readonly url: string;
-  /** Where every attempt is audited. */
-  readonly audit: AuditLog;
-  /** One try may take this long. Default 2000 ms. */
-  readonly attemptTimeoutMs?: number;
-  /** First back-off; doubles each retry, capped at 2 s. Default 200 ms. */
-  readonly retryBaseDelayMs?: number;
-  /** Give up after this long in all. Default 20 000 ms. */
-  readonly giveUpAfterMs?: number;
   /** Told of each failed try while the call waits (the agent is told the recorder is not paused yet). */
   readonly onRetry?: (retry: RecorderRetry) => void;
 }
@@ -62,30 +55,22 @@ export class RecorderWebhook {
   }
 
   async #send(action: 'pause' | 'resume', callId: string, sessionId: string | undefined, extra: { recovered?: true } = {}): Promise<void> {
-    const { url, audit } = this.#options;
-    const deadline = Date.now() + (this.#options.giveUpAfterMs ?? 20_000);
-    let delay = this.#options.retryBaseDelayMs ?? 200;
-    for (let attempt = 1; ; attempt++) {
-      let reason: string;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
+    const { url, onRetry } = this.#options;
+    try {
+      await deliverWebhook(
+        {
+          url,
           body: JSON.stringify({ action, callId, sessionId: sessionId ?? null, at: new Date().toISOString(), ...extra }),
-          signal: AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000),
-        });
-        await res.body?.cancel();
-        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
-        if (res.ok) return;
-        reason = `HTTP ${res.status}`;
-      } catch (err) {
-        reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
-        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
-      }
-      if (Date.now() + delay > deadline) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${reason})`);
-      this.#options.onRetry?.({ action, reason, callId, sessionId });
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
+          sessionId: sessionId ?? null,
+          auditAction: `recorder-${action}`,
+          auditDetail: extra,
+          ...(onRetry ? { onRetry: (reason: string) => onRetry({ action, reason, callId, sessionId }) } : {}),
+        },
+        { ...this.#options, actor: ACTOR },
+      );
+    } catch (err) {
+      if (err instanceof WebhookUndeliveredError) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${err.reason})`);
+      throw err;
     }
   }
 }

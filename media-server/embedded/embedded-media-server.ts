@@ -344,6 +344,9 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     }
     leg.attachDialog(dialog);
     this.#track(leg);
+    if (options.onAnswer && outgoing.answer) {
+      options.onAnswer(new Map(outgoing.answer.headers.entries().map(([name, value]) => [name.toLowerCase(), value])));
+    }
     return leg;
   }
 
@@ -352,7 +355,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
       throw new TypeError('the embedded media server bridges only its own legs');
     }
     const bridge = new MediaBridge(mediaOf(a), mediaOf(b));
-    const relays = options.relayDtmf ? [relayKeys(a, b, (e) => this.#legError(e)), relayKeys(b, a, (e) => this.#legError(e))] : [];
+    const relays = options.relayDtmf ? [relayKeys(a, b, options.holdKey, (e) => this.#legError(e)), relayKeys(b, a, options.holdKey, (e) => this.#legError(e))] : [];
     let open = true;
     const unbridge = (): void => {
       if (!open) return;
@@ -498,9 +501,10 @@ function reoffer(local: LocalMedia, direction: MediaDirection, current: Negotiat
  * already). The masking is read when the press is reported, so a key of
  * the secure window never passes. Returns the function that stops it.
  */
-function relayKeys(from: EmbeddedCallLeg, to: EmbeddedCallLeg, onError: (err: unknown) => void): () => void {
+function relayKeys(from: EmbeddedCallLeg, to: EmbeddedCallLeg, hold: BridgeOptions['holdKey'], onError: (err: unknown) => void): () => void {
   const listener = (event: DtmfEvent): void => {
     if (event.method === 'inband' || from.media.dtmfMasking || to.ended) return;
+    if (hold?.(from, event.key)) return;
     to.sendDtmf(event.key, { method: event.method, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) }).catch(onError);
   };
   from.on('dtmf', listener);

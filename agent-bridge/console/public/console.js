@@ -8,6 +8,7 @@
 import { api, ApiError } from './api.js';
 import { FIELD_LABELS, FIELDS, STATUSES, applyEvent, cardSummary, describeEvent, formatAmount, initialView, toMinorUnits } from './progress.js';
 import { SessionStream } from './stream.js';
+import { LiveCalls } from './live-calls.js';
 
 /** @typedef {import('./progress.js').PaymentView} PaymentView */
 /** @typedef {import('./stream.js').ProgressFrame} ProgressFrame */
@@ -82,6 +83,18 @@ const ui = {
   log: $('progress-log'),
 };
 
+const liveCalls = new LiveCalls({
+  section: $('live-calls'),
+  list: $('live-call-list'),
+  empty: $('live-calls-empty'),
+  error: $('live-calls-error'),
+  onStarted: async (sessionId) => {
+    await loadSessions();
+    await selectSession(sessionId);
+  },
+  onSignedOut: (err) => handleSignedOut(err),
+});
+
 const state = {
   /** @type {{ id: string, displayName: string | null, role: string, sipUri: string | null } | null} */
   me: null,
@@ -113,6 +126,7 @@ async function boot() {
 
 function showLogin() {
   closeStream();
+  liveCalls.stop();
   state.me = null;
   state.selected = null;
   state.progress.clear();
@@ -133,6 +147,7 @@ async function showWork() {
   ui.loginView.hidden = true;
   ui.whoami.hidden = false;
   ui.workView.hidden = false;
+  liveCalls.start();
   await loadSessions();
 }
 

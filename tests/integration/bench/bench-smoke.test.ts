@@ -12,7 +12,7 @@ const run = promisify(execFile);
 /**
  * The benchmark's smoke variant (`npm run bench -- --smoke`: the build,
  * two paying calls, ten mixed, two agent-assisted, the same two through
- * rtpengine, and the baseline; the direct-pay and agent-assisted steps again
+ * rtpengine, ten relayed in-line with one paying, and the baseline; the direct-pay and agent-assisted steps again
  * on drachtio-server + FreeSWITCH where ../shared/vendor/install.sh installed
  * them), so the script cannot rot. Its figures are not
  * judged here: capacity and latency are the benchmark's business, never a
@@ -35,11 +35,12 @@ describe('npm run bench -- --smoke', () => {
         direct: { calls: number; approved: number }[];
         mixed: { calls: number; payers: number; approved: number; listenersCompleted: number }[];
         agent: { calls: number; approved: number; keysMatched: number; eventPacketsToAgent: number }[];
+        inline: { calls: number; payers: number; approved: number; relayedCompleted: number; failed: number }[];
       };
       peers: Record<string, { steps: { calls: number; completed: number }[]; ratios: Record<string, unknown> }>;
       freeswitch?: { directPayMaxCalls: number; agentAssistedMaxCalls: number; steps: { direct: unknown[]; agent: unknown[] } };
     };
-    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date', 'rtpJitterP99MsAt200', 'mixedPayersApprovedPct', 'peers', 'systemUnderTest']) {
+    for (const key of ['directPayMaxCalls', 'agentAssistedMaxCalls', 'keyToAgentP50Ms', 'keyToAgentP99Ms', 'rtpJitterP99Ms', 'toneLeakMs', 'baselineMaxCalls', 'cpuPerCallPct', 'rssPerCallMiB', 'mixedMaxCalls', 'machine', 'date', 'rtpJitterP99MsAt200', 'mixedPayersApprovedPct', 'peers', 'systemUnderTest', 'inlineMaxCalls', 'inlineCpuPerCallPct', 'inlineRssPerCallMiB']) {
       expect(results).toHaveProperty(key);
     }
     expect(results.steps.direct).toEqual([expect.objectContaining({ mediaServer: 'embedded', calls: 2, approved: 2 })]);
@@ -50,6 +51,9 @@ describe('npm run bench -- --smoke', () => {
     // The mixed step: one caller of ten pays, nine listen without keying and hang up.
     expect(results.steps.mixed).toEqual([expect.objectContaining({ calls: 10, payers: 1, approved: 1, listeners: 9, listenersCompleted: 9, failed: 0 })]);
     expect(results.mixedMaxCalls).toBe(10);
+    // In-line: ten calls relayed to a SIPp PBX, one of them paying on the live call.
+    expect(results.steps.inline).toEqual([expect.objectContaining({ calls: 10, payers: 1, approved: 1, relayedCompleted: 9, failed: 0 })]);
+    expect(results.inlineMaxCalls).toBe(10);
     expect(results.baselineMaxCalls).toBe(2);
     expect(results.mixedBaselineMaxCalls).toBe(10);
     expect(results.mixedPayersApprovedPct).toBe(100);

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 import { sidecarOf } from '../../support/recordings.js';
 import { auditRecordings } from '../../../tools/audit/recording-audit.js';
+import { StatusCallbackReceiver } from '../../support/status-callback-receiver.js';
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
 /** Each party's voice: a steady tone at a frequency of its own, none of them a DTMF frequency. */
@@ -186,7 +188,7 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     }
   }
 
-  it('a payment on the live call through the API: approved; the menu key before it and the key after it reach the PBX, no card key does', { timeout: 90_000 }, async () => {
+  it('a payment on the live call through the API: approved, its status callbacks in order and signed; the menu key before it and the key after it reach the PBX, no card key does', { timeout: 90_000 }, async () => {
     const port = await sippPorts.next();
     const toPbx = await startCapture({ filter: `udp and dst port ${pbxPort + 2}` });
     const agent = startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(pbxPort), '-mp', String(pbxPort + 2), '-m', '1', '-key', 'voice', `${voices.agent},-1,0`]);
@@ -198,7 +200,10 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     const { calls } = await system.api<{ calls: { id: string; state: string; paymentSessionId: string | null }[] }>('/api/v1/calls');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ state: 'connected', paymentSessionId: null });
-    const request = { amount: 4250, currency: 'EUR', reference: 'INLINE-1', idempotencyKey: 'inline-test-key-1' };
+    // The merchant's receiver checks each callback with the key the system made in its data folder.
+    const receiver = new StatusCallbackReceiver(() => Buffer.from(readFileSync(join(dataDir, 'status-callback-key'), 'utf8').trim(), 'hex'));
+    await receiver.start();
+    const request = { amount: 4250, currency: 'EUR', reference: 'INLINE-1', idempotencyKey: 'inline-test-key-1', statusCallback: receiver.url };
     const payment = await system.post<{ id: string; status: string; callId: string }>(`/api/v1/calls/${calls[0]!.id}/payments`, request);
     expect(payment.callId).toBe(calls[0]!.id);
     // The same key again: the same payment, not a second one.
@@ -211,6 +216,22 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     expect(...ok(run)).toBe(0);
     expect(...ok(await agent.done)).toBe(0);
     expect(await statusOf(payment.id, 'approved')).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
+    // The status callbacks: every event of the payment, in order, signed, with no card data; the last one its end.
+    const deadline = Date.now() + 10_000;
+    while (receiver.received.at(-1)?.body.event.type !== 'ended' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await receiver.stop();
+    const callbacks = receiver.received.map((r) => r.body);
+    expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
+    expect(callbacks.every((c) => c.sessionId === payment.id)).toBe(true);
+    expect(callbacks.map((c) => c.seq)).toEqual(callbacks.map((_, i) => callbacks[0]!.seq + i));
+    const types = callbacks.map((c) => c.event.type);
+    expect(types.at(-1)).toBe('ended');
+    expect(callbacks.at(-1)!.event).toMatchObject({ result: 'approved' });
+    expect(types.filter((t) => t === 'digit-entered')).toHaveLength(VISA.length + EXPIRY.length + CODE.length);
+    expect(callbacks.find((c) => c.event.type === 'field-complete' && c.event.field === 'card-number')!.event).toMatchObject({ brand: 'visa', last4: '4242' });
+    expect(callbacks.find((c) => c.event.type === 'approved')!.event.pspReference).toEqual(expect.any(String));
+    expect(types.indexOf('secure-on')).toBeLessThan(types.indexOf('field-started'));
+    expect(findCardDataInText(receiver.received.map((r) => r.rawBody).join('\n'), [VISA])).toEqual([]);
     const atPbx = rtpTo(await toPbx.stop(), pbxPort + 2);
     // RFC 4733 events to the PBX: the key before the payment and the key after it, nothing between.
     expect(eventKeys(atPbx, PBX_EVENT_PT)).toEqual([1, 2]);
@@ -223,5 +244,85 @@ describe('in-line mode: a SIPp carrier relayed through the IVR to a SIPp PBX', (
     const audit = auditRecordings(dataDir);
     expect(audit.unreadable).toEqual([]);
     expect(audit.findings).toEqual([]);
+  });
+
+  /** The admin CLI on the system's data folder (as an operator runs it beside the service). */
+  function admin(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = execFile(join(projectRoot(), 'node_modules/.bin/tsx'), ['scripts/admin.ts', ...args], { cwd: projectRoot(), env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      child.stdin?.end('a long passphrase for the test\n');
+    });
+  }
+
+  function callsAs(key: string): Promise<{ calls: { id: string; agentId: string | null; callerNumber: string }[] }> {
+    return fetch(`${system.httpUrl}/api/v1/calls`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as never);
+  }
+
+  it('which call is whose: the PBX names the agent in its answer (X-Agent-Id), a CTI moves the call to another; each agent sees only their own', { timeout: 90_000 }, async () => {
+    await admin('create-user', '--username', 'amy', '--name', 'Amy', '--role', 'agent', '--password-stdin');
+    await admin('create-user', '--username', 'bob', '--name', 'Bob', '--role', 'agent', '--password-stdin');
+    const amyKey = (await admin('create-api-key', '--name', 'amy-phone', '--role', 'agent', '--user', 'amy')).trim();
+    const bobKey = (await admin('create-api-key', '--name', 'bob-phone', '--role', 'agent', '--user', 'bob')).trim();
+    const port = await sippPorts.next();
+    const pbxRun = pbx('pbx-agent-answer.xml', '-key', 'agent', 'amy');
+    const callerRun = carrier(join(SIPP_DIR, 'inline', 'carrier-talk.xml'), port, '-key', 'keys', '1', '-key', 'infokey', '5', '-key', 'audio', `${voices.caller},-1,0`, '-d', '8000');
+
+    const deadline = Date.now() + 15_000;
+    let amyCalls = await callsAs(amyKey);
+    while (amyCalls.calls.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      amyCalls = await callsAs(amyKey);
+    }
+    expect(amyCalls.calls).toHaveLength(1);
+    const call = amyCalls.calls[0]!;
+    // The caller's number, to an agent: its last four digits only.
+    expect(call.callerNumber).toMatch(/^•+0001$/);
+    expect((await callsAs(bobKey)).calls).toEqual([]);
+
+    // An agent may not move calls; a CTI (the admin key here) may.
+    const bind = (key: string, agentId: string): Promise<Response> =>
+      fetch(`${system.httpUrl}/api/v1/calls/${call.id}/agent`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ agentId }) });
+    expect((await bind(amyKey, 'bob')).status).toBe(403);
+    expect((await bind(system.adminKey, 'nobody')).status).toBe(422);
+    const moved = await bind(system.adminKey, 'bob');
+    expect(moved.status).toBe(200);
+    const { agentId: bobId } = (await moved.json()) as { agentId: string };
+    expect(bobId).not.toBe(call.agentId);
+    expect((await callsAs(bobKey)).calls.map((c) => [c.id, c.agentId])).toEqual([[call.id, bobId]]);
+    expect((await callsAs(amyKey)).calls).toEqual([]);
+
+    expect(...ok(await callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+  });
+
+  it("the agent's start code: *7, the code of a session the agent prepared and # on the PBX leg start its payment on the call, approved; no key of it reaches the caller", { timeout: 90_000 }, async () => {
+    // Sessions are prepared for an agent with a phone on file (the transfer flow's call-back; unused in-line).
+    await admin('create-user', '--username', 'cleo', '--name', 'Cleo', '--role', 'agent', '--sip-uri', 'sip:cleo@127.0.0.1:5999', '--password-stdin');
+    const cleoKey = (await admin('create-api-key', '--name', 'cleo-phone', '--role', 'agent', '--user', 'cleo')).trim();
+    const prepared = await fetch(`${system.httpUrl}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cleoKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 1999, currency: 'EUR', reference: 'INLINE-CODE-1' }),
+    });
+    expect(prepared.status).toBe(201);
+    const { id, code } = (await prepared.json()) as { id: string; code: string };
+
+    const port = await sippPorts.next();
+    const toCaller = await startCapture({ filter: `udp and dst port ${port + 2}` });
+    const pbxRun = pbx('pbx-start-code.xml', '-key', 'startkeys', `*7${code}#`);
+    const keys = keyStepsInjection(join(work, 'start-code.csv'), ['1', 5000], [VISA, 2500], [EXPIRY, 1500], [CODE, 9000]);
+    const callerRun = await carrier(join(SIPP_DIR, 'direct-pay-hangup.xml'), port, ...keys);
+    expect(...ok(callerRun)).toBe(0);
+    expect(...ok(await pbxRun)).toBe(0);
+
+    const session = await statusOf(id, 'approved');
+    expect(session).toMatchObject({ status: 'approved', cardLast4: '4242' });
+    expect(session.callId).toEqual(expect.any(String));
+    // The caller's leg got no RFC 4733 event at all: the agent's keys were held from it.
+    expect(rtpTo(await toCaller.stop(), port + 2).filter((p) => p.payloadType !== 0)).toEqual([]);
+    const trail = await system.api<{ entries: { action: string; detail: Record<string, unknown> }[] }>(`/api/v1/sessions/${id}/audit`);
+    expect(trail.entries.find((e) => e.action === 'start-code')?.detail).toEqual({ result: 'started' });
+    expect(findCardDataInText(system.output.join('\n'), [VISA])).toEqual([]);
+    expect(system.output.join('\n')).not.toContain(`*7${code}`);
   });
 });

@@ -54,6 +54,8 @@ export interface OutgoingInvite {
    * `SipTransportError`, or the error that kept the INVITE from being built.
    */
   readonly dialog: Promise<InviteSession>;
+  /** The 2xx that made the dialog, once it came. */
+  readonly answer: SipResponse | undefined;
   /** Cancels the INVITE (§9.1): at once after a provisional, else as soon as one arrives. */
   cancel(): void;
   on(event: 'provisional', listener: (status: number, response: SipResponse) => void): this;
@@ -90,6 +92,7 @@ const EMPTY = Buffer.alloc(0);
 /** The UAC side of an INVITE outside a dialog (RFC 3261 §13.2) over its INVITE client transaction. */
 export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> implements OutgoingInvite {
   readonly dialog: Promise<InviteSession>;
+  #answer: SipResponse | undefined;
   readonly #core: UserAgentCore;
   readonly #onSettled: (invite: OutboundInvite) => void;
   #state: OutboundInviteState = 'calling';
@@ -134,6 +137,10 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       this.#cancel('timeout');
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.#send(request);
+  }
+
+  get answer(): SipResponse | undefined {
+    return this.#answer;
   }
 
   get request(): SipRequest {
@@ -236,6 +243,7 @@ export class OutboundInvite extends GuardedEmitter<OutgoingInviteEvents> impleme
       return;
     }
     this.#established = dialog;
+    this.#answer = response;
     this.#core.register(dialog);
     // §13.2.2.4: "The UAC core MUST generate an ACK request for each 2xx received".
     dialog.receiveInviteSuccess(response);
