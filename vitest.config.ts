@@ -7,7 +7,8 @@ export default defineConfig({
     globalSetup: ['tests/support/global-setup.ts'],
     environment: 'node',
     testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // Hooks start real engines (FreeSWITCH waits up to 60 s for its modules beside a busy suite).
+    hookTimeout: 90_000,
     // Integration tests bind loopback ports and start processes; keep them apart.
     fileParallelism: true,
     pool: 'forks',

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,14 @@ async function waitFor(what: string, server: Started, ready: () => Promise<boole
   }
 }
 
+function freeSwitchLogTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-40).join('\n');
+  } catch {
+    return '';
+  }
+}
+
 async function stopProcess(server: Started): Promise<void> {
   const { child } = server;
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -131,7 +139,8 @@ function rtpRange(count: number): [number, number] {
 export async function startTelephonyStack(options: TelephonyStackOptions = {}): Promise<TelephonyStack> {
   const missing = telephonyStackMissing();
   if (missing) throw new TelephonyStackError(missing);
-  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  // FreeSWITCH loads its modules in about 3 s on a quiet machine, several times that beside a busy suite.
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
   const dir = mkdtempSync(join(tmpdir(), 'telephony-stack-'));
   const conf = join(dir, 'conf');
   cpSync(join(projectRoot(), 'freeswitch-config'), conf, { recursive: true });
@@ -186,7 +195,9 @@ export async function startTelephonyStack(options: TelephonyStackOptions = {}): 
     await waitFor('SIP port', drachtio, async () => !(await udpFree(sipPort)), timeoutMs);
     if (tlsPort) await waitFor('TLS SIP port', drachtio, () => tcpOpen(tlsPort), timeoutMs);
   } catch (err) {
+    const log = freeSwitchLogTail(join(dir, 'log', 'freeswitch.log'));
     await stop();
+    if (err instanceof TelephonyStackError && log) throw new TelephonyStackError(`${err.message}\nFreeSWITCH's log, last lines:\n${log}`);
     throw err;
   }
 

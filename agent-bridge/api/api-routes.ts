@@ -394,6 +394,8 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   });
 
   if (deps.calls) mountCallRoutes(app, deps, deps.calls, deps.statusCallbacks, { auth, json, parse, sessionJson: (s) => sessionJson(deps, s) });
+  // Without in-line mode the console still asks; it learns the mode from the answer, not from an error.
+  else app.get('/api/v1/calls', auth, (_req, res) => void res.json({ inline: false, calls: [] }));
 
   app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);

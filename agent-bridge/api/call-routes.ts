@@ -84,6 +84,7 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
     const principal = res.locals.principal;
     const masked = ownAgentId(principal) !== undefined;
     res.json({
+      inline: true,
       calls: calls
         .list()
         .filter((c) => visible(principal, c))

@@ -209,9 +209,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/api/v1/calls': {
         get: {
-          summary: 'In-line mode: the live calls relayed to the PBX (supervisors and API keys all, agents their own; caller numbers masked to the last four digits for agents). 404 when INLINE_ROUTE is unset',
+          summary: 'In-line mode: the live calls relayed to the PBX (supervisors and API keys all, agents their own; caller numbers masked to the last four digits for agents); with INLINE_ROUTE unset, `inline: false` and no calls',
           security: [{ bearer: [] }, { cookie: [] }],
-          responses: { '200': { description: '`calls`: id, callerNumber, startedAt, state, agentId, paymentSessionId' }, '401': errors['401'] },
+          responses: { '200': { description: '`inline` (whether in-line mode is on) and `calls`: id, callerNumber, startedAt, state, agentId, paymentSessionId' }, '401': errors['401'] },
         },
       },
       '/api/v1/calls/{callId}/agent': {

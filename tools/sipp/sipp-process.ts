@@ -4,7 +4,7 @@
  * injection files of the key-step scenarios in tests/sipp.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -83,14 +83,54 @@ export function killAllSipp(): void {
  * A UDP and TCP port pair free on 127.0.0.1 now, below the ephemeral range,
  * spread by the vitest worker so parallel files do not collide. SIPp's `-mp P`
  * also binds P+2: callers leave a gap.
+ *
+ * Free now is not free when the caller binds: two callers (in this process or
+ * another test file's) could both see a port free before either binds it. So a
+ * port handed out is also claimed in a shared folder for RESERVATION_MS, and
+ * nobody is handed a claimed port.
  */
 export async function freePort(base = 30000): Promise<number> {
   const worker = Number(process.env.VITEST_POOL_ID ?? '1');
   let port = base + worker * 1000 + Math.floor(Math.random() * 400) * 2;
-  for (let i = 0; i < 50; i++, port += 2) {
-    if ((await udpFree(port)) && (await tcpFree(port))) return port;
+  for (let i = 0; i < 200; i++, port += 2) {
+    if ((await udpFree(port)) && (await tcpFree(port)) && claimPorts(port, port + 2)) return port;
   }
   throw new Error('no free port found');
+}
+
+const RESERVATION_MS = 120_000;
+const RESERVATIONS = join(tmpdir(), 'payivr-port-claims');
+
+/** Claims every port in `ports` for RESERVATION_MS, or none of them when another caller holds one. */
+function claimPorts(...ports: number[]): boolean {
+  mkdirSync(RESERVATIONS, { recursive: true });
+  const claimed: string[] = [];
+  for (const port of ports) {
+    const file = join(RESERVATIONS, String(port));
+    if (claimFile(file)) {
+      claimed.push(file);
+      continue;
+    }
+    for (const f of claimed) rmSync(f, { force: true });
+    return false;
+  }
+  return true;
+}
+
+function claimFile(file: string): boolean {
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    // Claimed before: take it over only once the claim is stale (its caller has bound it or given up).
+    try {
+      if (Date.now() - statSync(file).mtimeMs < RESERVATION_MS) return false;
+      utimesSync(file, new Date(), new Date());
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** Whether `port` can be bound on 127.0.0.1 for UDP now. */
@@ -153,7 +193,7 @@ export class SippPortSequence {
       // Claimed before any await, so concurrent callers get different ports.
       const port = this.#next ?? this.#base + Number(process.env.VITEST_POOL_ID ?? '1') * 1000;
       this.#next = port + 6;
-      if ((await udpFree(port)) && (await tcpFree(port)) && (await udpFree(port + 2)) && (await udpFree(port + 4))) return port;
+      if ((await udpFree(port)) && (await tcpFree(port)) && (await udpFree(port + 2)) && (await udpFree(port + 4)) && claimPorts(port, port + 2, port + 4)) return port;
     }
     throw new Error('no free SIPp ports');
   }

@@ -4,9 +4,9 @@
  * few seconds) with "Take payment" on each: amount and reference, then
  * POST /api/v1/calls/{id}/payments, and the console shows that payment's
  * live progress as any other. Hidden when the system is not in in-line
- * mode (the endpoint answers 404).
+ * mode (the endpoint answers `inline: false`).
  */
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 import { toMinorUnits } from './progress.js';
 
 const REFRESH_MS = 3000;
@@ -47,14 +47,15 @@ export class LiveCalls {
     /** @type {LiveCall[]} */
     let calls;
     try {
-      calls = (await api('GET', '/api/v1/calls')).calls;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) {
+      const answer = await api('GET', '/api/v1/calls');
+      if (answer.inline === false) {
         // Not in in-line mode: no calls to show, ever.
         clearInterval(this.timer);
         this.options.section.hidden = true;
         return;
       }
+      calls = answer.calls;
+    } catch (err) {
       if (!this.options.onSignedOut(err)) this.options.error.textContent = err instanceof Error ? err.message : String(err);
       return;
     }

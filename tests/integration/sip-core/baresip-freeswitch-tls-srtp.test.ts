@@ -43,7 +43,7 @@ describe.skipIf(missing !== undefined)(missing ? `baresip over TLS+SRTP on MEDIA
       // A busy machine: FreeSWITCH's event socket may take longer than the default 5 s to answer.
       MEDIA_SERVER_CONNECT_TIMEOUT_MS: '20000',
     }, { timeoutMs: 40_000 });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     killAllCaptures();
