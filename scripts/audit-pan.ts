@@ -21,9 +21,10 @@ console.log(`audit:pan: ${pans.filesScanned} files, ${pans.bytesScanned} bytes, 
 const recordings = auditRecordings(dir);
 for (const f of recordings.findings) console.log(`${f.kind.toUpperCase()} in paused span of ${f.file} (${f.channel}) at sample ${f.atSample}`);
 for (const f of recordings.unreadable) console.log(`UNREADABLE recording ${f}`);
+for (const f of recordings.unfinished) console.log(`unfinished recording ${f} (never closed; audited on what reached the disk)`);
 console.log(
   `audit:pan: ${recordings.recordingsScanned} recordings, ${Math.round(recordings.pausedMs)} ms paused, ` +
-    `${recordings.findings.length} sounds in paused spans, ${recordings.unreadable.length} unreadable`,
+    `${recordings.findings.length} sounds in paused spans, ${recordings.unreadable.length} unreadable, ${recordings.unfinished.length} unfinished`,
 );
 const clean = pans.findings.length === 0 && recordings.findings.length === 0 && recordings.unreadable.length === 0;
 process.exit(clean ? 0 : 1);

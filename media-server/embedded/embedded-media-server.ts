@@ -156,6 +156,8 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   readonly #ports: RtpPortAllocator;
   readonly #clock: MediaClock;
   readonly #legs = new Set<EmbeddedCallLeg>();
+  /** Media of ended legs still closing: stop() waits for them, so no recording is left unfinished. */
+  readonly #closingMedia = new Set<Promise<void>>();
   /** Sessions not yet seen closed, and the totals of those that were: nothing is counted per packet here. */
   readonly #rtpSessions = new Set<RtpSession>();
   readonly #closedRtp: MutableRtpTotals = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, srtp: { authenticationFailures: 0, replayed: 0 } };
@@ -281,6 +283,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   async stop(): Promise<void> {
     this.#ua.setAcceptingCalls(false);
     await Promise.allSettled([...this.#legs].map((leg) => leg.hangup()));
+    await Promise.allSettled([...this.#closingMedia]);
     await this.#ua.stop();
     await this.#transport.stop();
     this.#clock.stop();
@@ -467,6 +470,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     this.#legs.add(leg);
     leg.on('ended', () => {
       this.#legs.delete(leg);
+      const closing = leg.mediaClosed;
+      if (closing) {
+        this.#closingMedia.add(closing);
+        void closing.finally(() => this.#closingMedia.delete(closing));
+      }
       // The leg closed its media before saying so.
       this.#retireClosedSessions();
     });

@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { dtmfToneEnergyPresent } from '../../media-server/embedded/media/dtmf-detector.js';
 import { parseWav } from '../../media-server/embedded/media/wav-reader.js';
 import type { RecordingSidecar } from '../../media-server/embedded/rtp/call-recorder.js';
-import { recordingSidecars } from '../../media-server/embedded/rtp/recording-recovery.js';
+import { finishedInMemory, recordingSidecars } from '../../media-server/embedded/rtp/recording-recovery.js';
 
 export interface RecordingFinding {
   readonly file: string;
@@ -20,6 +20,11 @@ export interface RecordingAuditReport {
   readonly findings: readonly RecordingFinding[];
   /** Recordings whose sidecar or WAV could not be read: a finding in their own right. */
   readonly unreadable: readonly string[];
+  /**
+   * Recordings never closed (no `stoppedAt`: their process died, or has not
+   * restarted to recover them): audited on the frames that reached the disk.
+   */
+  readonly unfinished: readonly string[];
 }
 
 const WINDOW = 160;
@@ -35,6 +40,7 @@ const SILENCE_PEAK = 16;
 export function auditRecordings(dir: string): RecordingAuditReport {
   const findings: RecordingFinding[] = [];
   const unreadable: string[] = [];
+  const unfinished: string[] = [];
   let recordingsScanned = 0;
   let pausedSamples = 0;
   for (const sidecarPath of recordingSidecars(dir)) {
@@ -43,7 +49,10 @@ export function auditRecordings(dir: string): RecordingAuditReport {
     let channels: [Int16Array, Int16Array];
     try {
       sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as RecordingSidecar;
-      const wav = parseWav(readFileSync(join(dirname(sidecarPath), sidecar.recording)), { channels: 2 });
+      const bytes = readFileSync(join(dirname(sidecarPath), sidecar.recording));
+      // An unclosed recording's header still says no audio: read what is on disk, as start-up recovery would.
+      const wav = parseWav(sidecar.stoppedAt === null ? finishedInMemory(bytes) : bytes, { channels: 2 });
+      if (sidecar.stoppedAt === null) unfinished.push(name);
       channels = [wav.channel(0), wav.channel(1)];
     } catch {
       unreadable.push(name);
@@ -60,7 +69,7 @@ export function auditRecordings(dir: string): RecordingAuditReport {
       });
     }
   }
-  return { recordingsScanned, pausedMs: pausedSamples / 8, findings, unreadable };
+  return { recordingsScanned, pausedMs: pausedSamples / 8, findings, unreadable, unfinished };
 }
 
 function firstSoundIn(samples: Int16Array, from: number, to: number): Omit<RecordingFinding, 'file' | 'channel'> | undefined {

@@ -85,6 +85,12 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.media.on('dtmf', (event) => this.#onDtmf(event));
   }
 
+  /**
+   * Settles once the leg's media is closed after it ended (its recording's
+   * WAV header patched and sidecar written); undefined while the leg lives.
+   */
+  mediaClosed: Promise<void> | undefined;
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -224,7 +230,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   end(reason: HangupReason, status?: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    void Promise.resolve(this.media.close()).catch((err: unknown) => this.#onError(err));
+    this.mediaClosed = Promise.resolve(this.media.close()).catch((err: unknown) => this.#onError(err));
     const event: LegEnded = status === undefined ? { reason } : { reason, status };
     this.emit('ended', event);
   }

@@ -50,20 +50,37 @@ export function recoverInterruptedRecordings(dir: string, now: Date = new Date()
 
 /** Writes the RIFF and data sizes of the whole frames on disk; returns samples per channel. */
 function patchWavSizes(path: string): number {
-  const size = statSync(path).size;
-  const samples = Math.max(0, Math.floor((size - WAV_PCM_HEADER_LENGTH) / FRAME_BYTES));
-  const dataBytes = samples * FRAME_BYTES;
+  const sizes = unfinishedWavSizes(statSync(path).size);
   const fd = openSync(path, 'r+');
   try {
     const field = Buffer.alloc(4);
-    field.writeUInt32LE(WAV_PCM_HEADER_LENGTH - 8 + dataBytes);
+    field.writeUInt32LE(sizes.riffSize);
     writeSync(fd, field, 0, 4, WavHeaderOffset.RIFF_SIZE);
-    field.writeUInt32LE(dataBytes);
+    field.writeUInt32LE(sizes.dataBytes);
     writeSync(fd, field, 0, 4, WavHeaderOffset.DATA_SIZE);
   } finally {
     closeSync(fd);
   }
-  return samples;
+  return sizes.samples;
+}
+
+/**
+ * The header sizes of a recording whose writer never closed it (its header
+ * still says no audio): the whole stereo frames that reached the disk.
+ */
+export function unfinishedWavSizes(fileLength: number): { riffSize: number; dataBytes: number; samples: number } {
+  const samples = Math.max(0, Math.floor((fileLength - WAV_PCM_HEADER_LENGTH) / FRAME_BYTES));
+  const dataBytes = samples * FRAME_BYTES;
+  return { riffSize: WAV_PCM_HEADER_LENGTH - 8 + dataBytes, dataBytes, samples };
+}
+
+/** A copy of an unfinished recording's bytes with its header sized to the frames on disk. */
+export function finishedInMemory(wav: Buffer): Buffer {
+  const sizes = unfinishedWavSizes(wav.length);
+  const copy = Buffer.from(wav.subarray(0, WAV_PCM_HEADER_LENGTH + sizes.dataBytes));
+  copy.writeUInt32LE(sizes.riffSize, WavHeaderOffset.RIFF_SIZE);
+  copy.writeUInt32LE(sizes.dataBytes, WavHeaderOffset.DATA_SIZE);
+  return copy;
 }
 
 /** Every recording sidecar (`*.wav.json`) under `dir`, at any depth; none if `dir` does not exist. */

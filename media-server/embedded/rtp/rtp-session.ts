@@ -208,6 +208,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #peer: RtpSession | undefined;
   #muted = false;
   #recorder: CallRecorder | undefined;
+  /** A recording stopped by stopRecording(), still closing: close() waits for it too. */
+  #recorderStopping: Promise<void> | undefined;
   #recorderStarting = false;
   #recordingPaused = false;
   #closed = false;
@@ -427,7 +429,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   async stopRecording(): Promise<void> {
     const recorder = this.#recorder;
     this.#recorder = undefined;
-    await recorder?.stop();
+    if (!recorder) return;
+    this.#recorderStopping = recorder.stop();
+    await this.#recorderStopping;
   }
 
   /** A key press that came by signalling (SIP INFO), counted once with the RTP reports of the same press. */
@@ -505,6 +509,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const recorder = this.#recorder;
     this.#recorder = undefined;
     if (recorder) await recorder.stop().catch((err: unknown) => this.#logger?.error({ err, port: this.localPort }, 'closing the recording failed'));
+    await this.#recorderStopping?.catch(() => undefined);
   }
 
   readonly #onSocketError = (err: Error): void => {

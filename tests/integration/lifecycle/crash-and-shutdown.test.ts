@@ -189,6 +189,10 @@ describe('crash safety and graceful shutdown of the real process', () => {
     expect(finished.exitCode, finished.stdout.slice(-800)).toBe(0);
     // Its last call done, the process exits by itself; the payment is there when it comes back.
     expect(await system.exited).toBe(0);
+    // It waited for the call's recording to close (header sized, sidecar stopped) before exiting,
+    // so nothing is left for the next start's recovery.
+    const recordings = auditRecordings(join(work, 'drain'));
+    expect([recordings.recordingsScanned, recordings.unfinished, recordings.unreadable, recordings.findings]).toEqual([1, [], [], []]);
     const again = await start('drain');
     const { payments } = await again.api<{ payments: Session[] }>('/api/v1/payments?reference=1003');
     expect(payments.map((p) => p.status)).toEqual(['approved']);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
+import { WAV_PCM_HEADER_LENGTH, writePcm16WavHeader } from '../../../media-server/embedded/media/wav-format.js';
 import type Mrf from 'drachtio-fsmrf';
 import { SipError } from './sip-error.js';
 import type { MrfConnector } from '../../../media-server/freeswitch/startup-connections.js';
@@ -136,9 +137,12 @@ export class FakeFreeswitch {
         return done(app);
       case 'record_session': {
         const path = arg ?? '';
-        // switch_ivr_record_session opens the file (a 44-byte WAV header) before it completes.
+        // switch_ivr_record_session opens the file (libsndfile writes a 44-byte WAV header: RECORD_STEREO,
+        // 8 kHz, no audio yet) before it completes.
         try {
-          writeFileSync(path, Buffer.alloc(44));
+          const header = Buffer.alloc(WAV_PCM_HEADER_LENGTH);
+          writePcm16WavHeader(header, 8000, 2, 0);
+          writeFileSync(path, header);
         } catch {
           return Promise.resolve(new EslEvent({ Application: 'record_session', 'Application-Response': '-ERR' }, ''));
         }
