@@ -82,7 +82,7 @@ export function srtpTable(costs: readonly SrtpCost[], plainPerCallPct: number | 
   for (const c of costs) {
     const share = plainPerCallPct ? `+${((c.perCallPctOfCore / plainPerCallPct) * 100).toFixed(1)} %` : '–';
     lines.push(
-      `${c.suite.padEnd(24)}  ${c.protectUsPerPacket.toFixed(2).padStart(10)}  ${c.unprotectUsPerPacket.toFixed(2).padStart(12)}  ${`${c.perCallPctOfCore.toFixed(3)} % of a core`.padStart(26)}  ${`${plainPerCallPct ?? '–'} %`.padStart(14)}  ${share.padStart(7)}`,
+      `${c.suite.padEnd(24)}  ${c.protectUsPerPacket.toFixed(2).padStart(10)}  ${c.unprotectUsPerPacket.toFixed(2).padStart(12)}  ${`${c.perCallPctOfCore.toFixed(3)} % of a core`.padStart(26)}  ${`${plainPerCallPct === null ? '–' : plainPerCallPct.toFixed(2)} %`.padStart(14)}  ${share.padStart(7)}`,
     );
   }
   return lines.join('\n');
