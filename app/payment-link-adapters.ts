@@ -3,6 +3,7 @@ import type { PaymentLinkProvider } from '../psp/payment-link-port.js';
 import { SandboxPaymentLinks } from '../psp/sandbox-payment-links.js';
 import { StripePaymentLinks } from '../psp/stripe-payment-links.js';
 import type { PaymentLinkStore } from '../store/payment-link-store.js';
+import { OutboxSms } from '../sms/outbox-sms.js';
 import { SandboxSms } from '../sms/sandbox-sms.js';
 import type { SmsSender } from '../sms/sms-port.js';
 import { TwilioSms } from '../sms/twilio-sms.js';
@@ -38,11 +39,15 @@ export function createPaymentLinks(config: Config, deps: { links: PaymentLinkSto
   }
 }
 
-/** The SMS adapter SMS_PROVIDER names (config.ts has checked its settings). */
+/** The SMS adapter SMS_PROVIDER names (config.ts has checked its settings), each message it sends kept in the outbox. */
 export function createSms(config: Config, deps: { links: PaymentLinkStore }): SmsSender {
+  return new OutboxSms(smsProvider(config), deps.links);
+}
+
+function smsProvider(config: Config): SmsSender {
   switch (config.SMS_PROVIDER) {
     case 'sandbox':
-      return new SandboxSms(deps.links);
+      return new SandboxSms();
     case 'twilio':
       return new TwilioSms({
         accountSid: config.TWILIO_ACCOUNT_SID!,
@@ -53,6 +58,12 @@ export function createSms(config: Config, deps: { links: PaymentLinkStore }): Sm
         ...(config.TWILIO_STATUS_CALLBACK_URL ? { statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL } : {}),
       });
     case 'vonage':
-      return new VonageSms({ apiKey: config.VONAGE_API_KEY!, apiSecret: config.VONAGE_API_SECRET!, from: config.VONAGE_FROM!, apiBase: config.VONAGE_API_BASE, timeoutMs: config.SMS_TIMEOUT_MS });
+      return new VonageSms({
+        apiKey: config.VONAGE_API_KEY!,
+        apiSecret: config.VONAGE_API_SECRET!,
+        from: config.VONAGE_FROM!,
+        apiBase: config.VONAGE_API_BASE,
+        timeoutMs: config.SMS_TIMEOUT_MS,
+      });
   }
 }
