@@ -7,6 +7,8 @@ import { OutboxSms } from '../sms/outbox-sms.js';
 import { SandboxSms } from '../sms/sandbox-sms.js';
 import type { SmsSender } from '../sms/sms-port.js';
 import { TwilioSms } from '../sms/twilio-sms.js';
+import { TwilioStatusCallback } from '../sms/twilio-status-callback.js';
+import { VonageDeliveryReceipts } from '../sms/vonage-delivery-receipt.js';
 import { VonageSms } from '../sms/vonage-sms.js';
 import type { Config } from './config.js';
 
@@ -64,6 +66,22 @@ function smsProvider(config: Config): SmsSender {
         from: config.VONAGE_FROM!,
         apiBase: config.VONAGE_API_BASE,
         timeoutMs: config.SMS_TIMEOUT_MS,
+        ...(config.VONAGE_STATUS_CALLBACK_URL ? { statusCallbackUrl: config.VONAGE_STATUS_CALLBACK_URL } : {}),
       });
   }
+}
+
+/**
+ * The delivery callbacks of the SMS provider, when they can be verified:
+ * Twilio's with TWILIO_STATUS_CALLBACK_URL (the URL is signed), Vonage's
+ * receipts with VONAGE_SIGNATURE_SECRET. None for the sandbox.
+ */
+export function createSmsCallbacks(config: Config): { twilio?: TwilioStatusCallback; vonage?: VonageDeliveryReceipts } {
+  if (config.SMS_PROVIDER === 'twilio' && config.TWILIO_STATUS_CALLBACK_URL) {
+    return { twilio: new TwilioStatusCallback({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, url: config.TWILIO_STATUS_CALLBACK_URL }) };
+  }
+  if (config.SMS_PROVIDER === 'vonage' && config.VONAGE_SIGNATURE_SECRET) {
+    return { vonage: new VonageDeliveryReceipts({ apiKey: config.VONAGE_API_KEY!, signatureSecret: config.VONAGE_SIGNATURE_SECRET, method: config.VONAGE_SIGNATURE_METHOD }) };
+  }
+  return {};
 }
