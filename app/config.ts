@@ -323,10 +323,10 @@ export const configSchema = z
     for (const setting of smsNeeds[c.SMS_PROVIDER] ?? []) {
       if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when SMS_PROVIDER=${c.SMS_PROVIDER}` });
     }
-    // The provider posts to this server's one path for it (agent-bridge/api/sms-callback-routes.ts); Twilio signs the whole URL.
+    // The provider posts to this server's one path for it (agent-bridge/api/sms-callback-routes.ts), behind a proxy's prefix maybe; Twilio signs the whole URL.
     for (const [setting, path] of [['TWILIO_STATUS_CALLBACK_URL', TWILIO_STATUS_PATH], ['VONAGE_STATUS_CALLBACK_URL', VONAGE_RECEIPTS_PATH]] as const) {
       const url = c[setting];
-      if (url !== undefined && new URL(url).pathname !== path) ctx.addIssue({ code: 'custom', path: [setting], message: `its path must be ${path}` });
+      if (url !== undefined && !new URL(url).pathname.endsWith(path)) ctx.addIssue({ code: 'custom', path: [setting], message: `its path must end in ${path}` });
     }
     if (c.MEDIA_SERVER === 'freeswitch') {
       for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
