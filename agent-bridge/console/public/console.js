@@ -480,6 +480,8 @@ async function linkAction(path, done) {
   try {
     const body = path === '' && phone ? { phone } : {};
     const link = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/payment-link${path}`, body);
+    // The status this message is about: a refresh that finds it is no news that clears it.
+    if (state.selected?.id === session.id) state.selected = { ...state.selected, status: link.status };
     ui.actionResult.className = 'message ok';
     ui.actionResult.textContent = path === '/cancel' ? done : `${done} (number ending ${link.phoneEnding}, valid until ${new Date(link.expiresAt).toLocaleTimeString()}).`;
   } catch (err) {
@@ -490,6 +492,7 @@ async function linkAction(path, done) {
     state.busy = false;
     renderSession();
   }
+  await reloadSelected();
 }
 ui.sendLink.addEventListener('click', () => void linkAction('', 'Payment link sent'));
 ui.resendLink.addEventListener('click', () => void linkAction('/resend', 'Payment link sent again'));

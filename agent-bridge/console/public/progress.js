@@ -94,6 +94,8 @@ export const STATUSES = {
   cancelled: { text: 'Cancelled', tone: 'warn' },
   in_doubt: { text: 'In doubt', tone: 'warn' },
   error: { text: 'Error', tone: 'bad' },
+  'link-sent': { text: 'Payment link sent', tone: 'info' },
+  expired: { text: 'Link expired unpaid', tone: 'warn' },
 };
 
 /**
