@@ -12,6 +12,7 @@ import { freePort, keyStepsInjection, killAllSipp, runSipp, SippPortSequence, st
 import { TEST_CARDS } from '../../../tools/test-cards.js';
 import { findCardDataInText } from '../../support/card-scan.js';
 import { FakeStripe } from '../../support/fake-stripe.js';
+import { FakeTwilio } from '../../support/fake-twilio.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 const PAN = TEST_CARDS.visa;
@@ -23,7 +24,8 @@ const MOBILE = '+447400123456';
 /**
  * Issue 18, the console's path in a real Chromium: the agent creates a
  * payment and sends a payment link (a Checkout Session on the strict fake
- * Stripe, texted through the sandbox outbox); then the caller, transferred to
+ * Stripe, texted by the strict fake Twilio, whose signed status callback says
+ * it was delivered: the console shows it); then the caller, transferred to
  * the payment line by SIPp, keys the card instead while a second SIPp is the
  * agent's phone. The link is expired at Stripe before the card is sent:
  * exactly one charge, the page can no longer be paid, and the console shows
@@ -33,6 +35,7 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
   const work = mkdtempSync(join(tmpdir(), 'console-payment-link-'));
   const dataDir = testDataDir('console-payment-link');
   const stripe = new FakeStripe();
+  const twilio = new FakeTwilio();
   const sippPorts = new SippPortSequence(38500);
   let app: Application;
   let browser: Browser;
@@ -44,9 +47,11 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
 
   beforeAll(async () => {
     const rtpBase = 58000 + Number(process.env.VITEST_POOL_ID ?? '1') * 100 + 50;
+    // A known port: Twilio is told the status callback URL before the system starts.
+    const httpPort = await freePort(34000);
     const config = loadConfig({
       DATA_DIR: dataDir,
-      HTTP_PORT: '0',
+      HTTP_PORT: String(httpPort),
       SIP_PORT: String(await freePort(37000)),
       RTP_PORT_MIN: String(rtpBase),
       RTP_PORT_MAX: String(rtpBase + 48),
@@ -56,7 +61,12 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
       STRIPE_SECRET_KEY: stripe.secretKey,
       STRIPE_API_BASE: await stripe.start(),
       STRIPE_WEBHOOK_SECRET: stripe.checkout.webhookSecret,
-      SMS_PROVIDER: 'sandbox',
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: twilio.accountSid,
+      TWILIO_AUTH_TOKEN: twilio.authToken,
+      TWILIO_FROM: twilio.from,
+      TWILIO_API_BASE: await twilio.start(),
+      TWILIO_STATUS_CALLBACK_URL: `http://127.0.0.1:${httpPort}/sms/twilio/status`,
       SMS_DEFAULT_COUNTRY: 'GB',
       // The caller is hung up after the result, so both SIPp scenarios end on their own.
       RELEASE_CALLER_AFTER_PAYMENT: 'true',
@@ -91,10 +101,11 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
     killAllSipp();
     await app?.stop();
     await stripe.close();
+    await twilio.close();
     rmSync(work, { recursive: true, force: true });
   }, 30_000);
 
-  it('signs in, creates a payment and texts a payment link to the number the agent types', async () => {
+  it('signs in, creates a payment, texts a payment link to the number the agent types, and shows it delivered', async () => {
     await page.goto(app.httpUrl);
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(PASSWORD);
@@ -117,8 +128,13 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
     await page.locator('#progress-log').getByText('Payment link texted to the number ending 456').waitFor({ timeout: 5_000 });
 
     // One text, to the number typed, carrying the one Checkout Session made.
-    const messages = app.links.listSms({ sessionId });
-    expect(messages.map((m) => m.recipient)).toEqual([MOBILE]);
+    expect(twilio.messages.map((m) => m.to)).toEqual([MOBILE]);
+    expect(twilio.messages[0]!.body).toMatch(/ https:\/\/checkout\.stripe\.com\/c\/pay\/cs_/);
+    // The handset has it: Twilio's signed status callbacks reach the console.
+    expect(await twilio.report(twilio.messages[0]!.sid, 'sent')).toBe(204);
+    expect(await twilio.report(twilio.messages[0]!.sid, 'delivered')).toBe(204);
+    await page.locator('#progress-log').getByText('The payment link text was delivered to the number ending 456').waitFor({ timeout: 5_000 });
+    await page.locator('#summary', { hasText: 'waiting for the payment; text to …456 delivered' }).waitFor({ timeout: 5_000 });
     expect([...stripe.checkout.sessions.values()].map((s) => [s.status, s.amount_total, s.currency])).toEqual([['open', 4250, 'gbp']]);
   });
 
@@ -139,7 +155,7 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
     await log.getByText('Payment link closed: the caller pays by keypad').waitFor({ timeout: 30_000 });
     await page.locator('#stage', { hasText: /^Approved, PSP reference pi_\w+$/ }).waitFor({ timeout: 30_000 });
     await page.locator('#detail-status', { hasText: 'Approved' }).waitFor({ timeout: 5_000 });
-    await page.locator('#summary', { hasText: 'expired; text to …456 accepted by the SMS provider' }).waitFor({ timeout: 5_000 });
+    await page.locator('#summary', { hasText: 'expired; text to …456 delivered' }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#summary').textContent()).toContain('Visa •••• 4242');
 
     const run = await caller;
