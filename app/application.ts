@@ -25,9 +25,11 @@ import { AdyenWebhookHandler } from '../psp/adyen-webhooks.js';
 import { mountPspWebhooks } from '../agent-bridge/api/psp-webhook-routes.js';
 import { mountMetrics } from '../agent-bridge/metrics-route.js';
 import { createPsp } from './psp-adapter.js';
-import { createPaymentLinks, createSms } from './payment-link-adapters.js';
+import { createPaymentLinks, createSms, createSmsCallbacks } from './payment-link-adapters.js';
 import { SqlitePaymentLinkStore } from '../store/sqlite-payment-link-store.js';
 import { PaymentLinkService } from '../ivr/links/payment-link-service.js';
+import { SmsDeliveryReports } from '../ivr/links/sms-delivery-reports.js';
+import { mountSmsCallbacks } from '../agent-bridge/api/sms-callback-routes.js';
 import { mountPaymentLinkWebhooks } from '../agent-bridge/api/link-webhook-routes.js';
 import { mountSandboxPayPage } from '../agent-bridge/sandbox/sandbox-pay-routes.js';
 import { Authoriser } from '../psp/authoriser.js';
@@ -88,7 +90,7 @@ export interface Application {
   readonly metrics: Metrics;
   /** Payment links by text message; undefined when the PSP cannot make them (Stripe without STRIPE_WEBHOOK_SECRET). */
   readonly paymentLinks: PaymentLinkService | undefined;
-  /** The links made and the sandbox SMS outbox. */
+  /** The links made and the SMS outbox. */
   readonly links: SqlitePaymentLinkStore;
   stop(): Promise<void>;
 }
@@ -197,6 +199,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         metrics,
       })
     : undefined;
+  // What the SMS provider says became of each text (its signed callbacks), on the outbox rows.
+  const smsReports = new SmsDeliveryReports({
+    links,
+    audit,
+    logger: logger.child({ component: 'sms-callbacks' }),
+    onProgress: (sessionId, event) => progress.publish(sessionId, event),
+    metrics,
+  });
   const linkSweeper = setInterval(() => {
     paymentLinks?.sweep().catch((err: unknown) => logger.error({ err }, 'payment link sweep failed'));
   }, config.RECONCILE_INTERVAL_SECONDS * 1000);
@@ -389,6 +399,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
             logger: logger.child({ component: 'psp-webhooks' }),
             onRefused: webhookRefused('stripe'),
           });
+          mountSmsCallbacks(app, { ...createSmsCallbacks(config), reports: smsReports, logger: logger.child({ component: 'sms-callbacks' }) });
           // The sandbox's test page: PSP=sandbox only, never beside a real PSP.
           if (linkAdapters?.kind === 'sandbox' && config.PSP === 'sandbox') mountSandboxPayPage(app, { sandbox: linkAdapters.sandbox, service: paymentLinks, links, store });
         }

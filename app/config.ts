@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CARD_BRANDS, isCardBrand, type CardBrand } from '../domain/card-brand.js';
+import { TWILIO_STATUS_PATH, VONAGE_RECEIPTS_PATH } from '../agent-bridge/api/sms-callback-routes.js';
 
 const booleanSetting = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
 /** 0 asks the OS for a free port (tests). */
@@ -248,7 +249,7 @@ export const configSchema = z
     /** A Twilio number in E.164 or a Messaging Service SID (MG…). */
     TWILIO_FROM: z.string().min(1).optional(),
     TWILIO_API_BASE: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
-    /** Where Twilio posts message status changes; unset: none asked. */
+    /** Where Twilio posts message status changes (signed with the Auth Token), ending in /sms/twilio/status; unset: none asked. */
     TWILIO_STATUS_CALLBACK_URL: z.url({ protocol: /^https?$/ }).optional(),
     VONAGE_API_KEY: z.string().min(1).optional(),
     /** Secret. */
@@ -256,6 +257,12 @@ export const configSchema = z
     /** A Vonage number (digits) or an alphanumeric sender id. */
     VONAGE_FROM: z.string().min(1).optional(),
     VONAGE_API_BASE: z.url({ protocol: /^https?$/ }).default('https://rest.nexmo.com'),
+    /** Where Vonage sends each message's delivery receipt (`callback`), ending in /sms/vonage/delivery-receipts; unset: the account's webhook. */
+    VONAGE_STATUS_CALLBACK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** The account's signature secret: delivery receipts are taken only signed with it. Secret. */
+    VONAGE_SIGNATURE_SECRET: z.string().min(16).optional(),
+    /** The account's signed-webhook method (HMAC only: Vonage's MD5 "hash" is not taken). */
+    VONAGE_SIGNATURE_METHOD: z.enum(['md5', 'sha1', 'sha256', 'sha512']).default('sha256'),
     /** How long one authorisation may wait for the PSP before it is in doubt. */
     PSP_TIMEOUT_MS: positiveMs.default(20_000),
     PSP_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
@@ -316,6 +323,11 @@ export const configSchema = z
     for (const setting of smsNeeds[c.SMS_PROVIDER] ?? []) {
       if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: `required when SMS_PROVIDER=${c.SMS_PROVIDER}` });
     }
+    // The provider posts to this server's one path for it (agent-bridge/api/sms-callback-routes.ts), behind a proxy's prefix maybe; Twilio signs the whole URL.
+    for (const [setting, path] of [['TWILIO_STATUS_CALLBACK_URL', TWILIO_STATUS_PATH], ['VONAGE_STATUS_CALLBACK_URL', VONAGE_RECEIPTS_PATH]] as const) {
+      const url = c[setting];
+      if (url !== undefined && !new URL(url).pathname.endsWith(path)) ctx.addIssue({ code: 'custom', path: [setting], message: `its path must end in ${path}` });
+    }
     if (c.MEDIA_SERVER === 'freeswitch') {
       for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
         if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: 'required when MEDIA_SERVER=freeswitch' });
@@ -349,6 +361,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'STRIPE_WEBHOOK_SECRET',
   'TWILIO_AUTH_TOKEN',
   'VONAGE_API_SECRET',
+  'VONAGE_SIGNATURE_SECRET',
   'SIP_AUTH_USERS',
 ]);
 

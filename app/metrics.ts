@@ -4,6 +4,7 @@ import type { PspCallOutcome } from '../psp/authoriser.js';
 import type { LinkMetrics } from '../ivr/links/link-metrics.js';
 import type { CallMetrics, CallOutcome } from '../ivr/call/call-metrics.js';
 import type { CaptureErrorType, CardField, EntryMode, PaymentStatus } from '../domain/payment-types.js';
+import type { SmsDeliveryState } from '../domain/payment-lifecycle.js';
 
 /** What the media server carried, read at each scrape (EmbeddedMediaServer.rtpTotals). */
 export interface RtpPacketTotals {
@@ -80,6 +81,8 @@ export class Metrics implements CallMetrics, LinkMetrics {
   readonly #links: Counter<'provider' | 'outcome'>;
   readonly #linkFailures: Counter<'reason'>;
   readonly #linkTimeToPay: Histogram<'provider'>;
+  readonly #smsDelivery: Counter<'provider' | 'state'>;
+  readonly #smsCallbacksRefused: Counter<'provider' | 'reason'>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -148,6 +151,18 @@ export class Metrics implements CallMetrics, LinkMetrics {
       buckets: LINK_TIME_TO_PAY_BUCKETS,
       registers,
     });
+    this.#smsDelivery = new Counter({
+      name: name('sms_delivery_reports_total'),
+      help: "Text messages' delivery as their provider reported it (signed status callbacks, delivery receipts): sent, delivered, undelivered, failed",
+      labelNames: ['provider', 'state'],
+      registers,
+    });
+    this.#smsCallbacksRefused = new Counter({
+      name: name('sms_callbacks_refused_total'),
+      help: 'SMS status callbacks and delivery receipts refused: no-signature, bad-signature, stale, bad-request',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
     // The conversion inputs and the small label sets start at 0, so rates exist before the first event.
     for (const mode of ENTRY_MODES) {
       this.#active.set({ mode }, 0);
@@ -212,6 +227,14 @@ export class Metrics implements CallMetrics, LinkMetrics {
 
   linkFailed(reason: 'invalid-phone' | 'psp' | 'sms'): void {
     this.#linkFailures.inc({ reason });
+  }
+
+  smsDelivery(provider: string, state: SmsDeliveryState): void {
+    this.#smsDelivery.inc({ provider, state });
+  }
+
+  smsCallbackRefused(provider: string, reason: string): void {
+    this.#smsCallbacksRefused.inc({ provider, reason });
   }
 
   /** The authoriser's `onPspCall`. */

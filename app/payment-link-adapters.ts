@@ -3,9 +3,12 @@ import type { PaymentLinkProvider } from '../psp/payment-link-port.js';
 import { SandboxPaymentLinks } from '../psp/sandbox-payment-links.js';
 import { StripePaymentLinks } from '../psp/stripe-payment-links.js';
 import type { PaymentLinkStore } from '../store/payment-link-store.js';
+import { OutboxSms } from '../sms/outbox-sms.js';
 import { SandboxSms } from '../sms/sandbox-sms.js';
 import type { SmsSender } from '../sms/sms-port.js';
 import { TwilioSms } from '../sms/twilio-sms.js';
+import { TwilioStatusCallback } from '../sms/twilio-status-callback.js';
+import { VonageDeliveryReceipts } from '../sms/vonage-delivery-receipt.js';
 import { VonageSms } from '../sms/vonage-sms.js';
 import type { Config } from './config.js';
 
@@ -38,11 +41,15 @@ export function createPaymentLinks(config: Config, deps: { links: PaymentLinkSto
   }
 }
 
-/** The SMS adapter SMS_PROVIDER names (config.ts has checked its settings). */
+/** The SMS adapter SMS_PROVIDER names (config.ts has checked its settings), each message it sends kept in the outbox. */
 export function createSms(config: Config, deps: { links: PaymentLinkStore }): SmsSender {
+  return new OutboxSms(smsProvider(config), deps.links);
+}
+
+function smsProvider(config: Config): SmsSender {
   switch (config.SMS_PROVIDER) {
     case 'sandbox':
-      return new SandboxSms(deps.links);
+      return new SandboxSms();
     case 'twilio':
       return new TwilioSms({
         accountSid: config.TWILIO_ACCOUNT_SID!,
@@ -53,6 +60,28 @@ export function createSms(config: Config, deps: { links: PaymentLinkStore }): Sm
         ...(config.TWILIO_STATUS_CALLBACK_URL ? { statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL } : {}),
       });
     case 'vonage':
-      return new VonageSms({ apiKey: config.VONAGE_API_KEY!, apiSecret: config.VONAGE_API_SECRET!, from: config.VONAGE_FROM!, apiBase: config.VONAGE_API_BASE, timeoutMs: config.SMS_TIMEOUT_MS });
+      return new VonageSms({
+        apiKey: config.VONAGE_API_KEY!,
+        apiSecret: config.VONAGE_API_SECRET!,
+        from: config.VONAGE_FROM!,
+        apiBase: config.VONAGE_API_BASE,
+        timeoutMs: config.SMS_TIMEOUT_MS,
+        ...(config.VONAGE_STATUS_CALLBACK_URL ? { statusCallbackUrl: config.VONAGE_STATUS_CALLBACK_URL } : {}),
+      });
   }
+}
+
+/**
+ * The delivery callbacks of the SMS provider, when they can be verified:
+ * Twilio's with TWILIO_STATUS_CALLBACK_URL (the URL is signed), Vonage's
+ * receipts with VONAGE_SIGNATURE_SECRET. None for the sandbox.
+ */
+export function createSmsCallbacks(config: Config): { twilio?: TwilioStatusCallback; vonage?: VonageDeliveryReceipts } {
+  if (config.SMS_PROVIDER === 'twilio' && config.TWILIO_STATUS_CALLBACK_URL) {
+    return { twilio: new TwilioStatusCallback({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, url: config.TWILIO_STATUS_CALLBACK_URL }) };
+  }
+  if (config.SMS_PROVIDER === 'vonage' && config.VONAGE_SIGNATURE_SECRET) {
+    return { vonage: new VonageDeliveryReceipts({ apiKey: config.VONAGE_API_KEY!, signatureSecret: config.VONAGE_SIGNATURE_SECRET, method: config.VONAGE_SIGNATURE_METHOD }) };
+  }
+  return {};
 }

@@ -77,3 +77,19 @@ export const PAYMENT_LINK_STATE_TRANSITIONS: Readonly<Record<PaymentLinkState, r
   expired: [],
   cancelled: [],
 };
+
+/**
+ * A text message as its provider reports it: submitted (the provider took
+ * it), sent (handed to the carrier), then delivered to the handset,
+ * undelivered (the carrier gave up) or failed (never sent).
+ */
+export type SmsDeliveryState = 'submitted' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+
+/** Legal delivery changes; a report that would go back (a late `sent` after `delivered`) is not one. */
+export const SMS_DELIVERY_TRANSITIONS: Readonly<Record<SmsDeliveryState, readonly SmsDeliveryState[]>> = {
+  submitted: ['sent', 'delivered', 'undelivered', 'failed'],
+  sent: ['delivered', 'undelivered', 'failed'],
+  delivered: [],
+  undelivered: [],
+  failed: [],
+};

@@ -9,6 +9,8 @@ export interface VonageSmsOptions {
   readonly from: string;
   /** Where requests go. Default https://rest.nexmo.com. */
   readonly apiBase?: string;
+  /** Where Vonage sends this message's delivery receipt (`callback`); unset: the account's webhook, if any. */
+  readonly statusCallbackUrl?: string;
   /** Default 10 000 ms. */
   readonly timeoutMs?: number;
 }
@@ -25,7 +27,7 @@ const RETRYABLE = new Set(['1', '5']);
 /**
  * The Vonage SMS API: POST /sms/json, form-encoded `api_key`, `api_secret`,
  * `from`, `to` (E.164 without the leading +), `text` (`type=unicode` when it
- * is not GSM-7 plain), `client-ref`. Vonage answers 200 for every accepted
+ * is not GSM-7 plain), `client-ref`, `callback` (where its delivery receipt goes). Vonage answers 200 for every accepted
  * request: each message's `status` says whether it went.
  */
 export class VonageSms implements SmsSender {
@@ -48,6 +50,7 @@ export class VonageSms implements SmsSender {
       // Accents (the French messages) are not all in the GSM-7 alphabet: send UCS-2.
       ...(/^[\x20-\x7e\n]*$/.test(message.body) ? {} : { type: 'unicode' }),
       ...(message.sessionId ? { 'client-ref': message.sessionId } : {}),
+      ...(this.#options.statusCallbackUrl ? { callback: this.#options.statusCallbackUrl } : {}),
     };
     const res = await postForm<{ messages?: VonageMessageStatus[] }>(this.#url, form, {
       timeoutMs: this.#options.timeoutMs ?? 10_000,

@@ -394,6 +394,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sms_outbox_session ON sms_outbox (session_id);
   `,
+  // 11: every text message sent is kept in the outbox, whichever provider sent
+  // it, with the provider's id of it and its delivery as the provider's signed
+  // status callbacks report it (Twilio's StatusCallback, Vonage's delivery
+  // receipts): submitted → sent → delivered | undelivered | failed, with the
+  // provider's error code. The link a message carried is named. Rows kept by
+  // the sandbox before are its own: their id is the provider's id.
+  `
+  ALTER TABLE sms_outbox ADD COLUMN provider TEXT NOT NULL DEFAULT 'sandbox';
+  ALTER TABLE sms_outbox ADD COLUMN provider_message_id TEXT;
+  ALTER TABLE sms_outbox ADD COLUMN link_id TEXT REFERENCES payment_links (id);
+  ALTER TABLE sms_outbox ADD COLUMN delivery TEXT NOT NULL DEFAULT 'submitted'
+    CHECK (delivery IN ('submitted', 'sent', 'delivered', 'undelivered', 'failed'));
+  ALTER TABLE sms_outbox ADD COLUMN delivery_error TEXT;
+  ALTER TABLE sms_outbox ADD COLUMN delivery_at TEXT;
+  UPDATE sms_outbox SET provider_message_id = id;
+  CREATE UNIQUE INDEX sms_outbox_provider_message ON sms_outbox (provider, provider_message_id);
+  CREATE INDEX sms_outbox_link ON sms_outbox (link_id);
+  `,
 ];
 
 /**

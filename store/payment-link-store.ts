@@ -1,4 +1,4 @@
-import type { PaymentLinkState } from '../domain/payment-lifecycle.js';
+import type { PaymentLinkState, SmsDeliveryState } from '../domain/payment-lifecycle.js';
 
 /**
  * A payment link the PSP made for a session and the text message that
@@ -24,17 +24,31 @@ export interface PaymentLinkRecord {
   readonly settledAt: string | null;
 }
 
-/** One message the sandbox SMS provider "sent": kept for demos and tests, readable through the API. */
+/**
+ * One text message sent, whichever provider sent it (migration 11; the
+ * sandbox's are only kept here), and its delivery as the provider reported it.
+ */
 export interface SmsOutboxRecord {
   readonly id: string;
   readonly sessionId: string | null;
+  /** The payment link the message carried; null for a receipt. */
+  readonly linkId: string | null;
+  /** twilio, vonage, sandbox. */
+  readonly provider: string;
+  /** The provider's id of the message (Twilio `SM…`, Vonage message-id, sandbox `sms_…`). */
+  readonly providerMessageId: string;
   /** E.164. */
   readonly recipient: string;
   readonly body: string;
   readonly sentAt: string;
+  readonly delivery: SmsDeliveryState;
+  /** The provider's error code with `undelivered` or `failed` (Twilio ErrorCode, Vonage err-code). */
+  readonly deliveryError: string | null;
+  /** When the last delivery report changed it. */
+  readonly deliveryAt: string | null;
 }
 
-/** The payment links port and the sandbox SMS outbox (migration 10). */
+/** The payment links port and the SMS outbox (migrations 10 and 11). */
 export interface PaymentLinkStore {
   saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): PaymentLinkRecord;
   getLink(id: string): PaymentLinkRecord | undefined;
@@ -44,7 +58,14 @@ export interface PaymentLinkStore {
   /** @throws PaymentLinkNotFoundError, InvalidLinkTransitionError */
   settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): PaymentLinkRecord;
 
-  appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): SmsOutboxRecord;
+  /** Keeps a message the provider took (`submitted`). */
+  appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): SmsOutboxRecord;
+  findSms(provider: string, providerMessageId: string): SmsOutboxRecord | undefined;
   /** Newest first; `limit` defaults to 100. */
-  listSms(filter: { sessionId?: string; limit?: number }): SmsOutboxRecord[];
+  listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): SmsOutboxRecord[];
+  /**
+   * A delivery report: the state, with the provider's error code for a failure.
+   * @throws SmsMessageNotFoundError, InvalidSmsDeliveryTransitionError
+   */
+  recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): SmsOutboxRecord;
 }

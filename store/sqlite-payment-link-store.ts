@@ -1,11 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { PAYMENT_LINK_STATE_TRANSITIONS, type PaymentLinkState } from '../domain/payment-lifecycle.js';
+import { PAYMENT_LINK_STATE_TRANSITIONS, SMS_DELIVERY_TRANSITIONS, type PaymentLinkState, type SmsDeliveryState } from '../domain/payment-lifecycle.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { durableTransaction } from './durable-transaction.js';
 import type { PaymentLinkRecord, PaymentLinkStore, SmsOutboxRecord } from './payment-link-store.js';
 import { changeRow, type RowLifecycle } from './state-change.js';
 import { clampLimit } from './sqlite-query-shapes.js';
-import { InvalidLinkTransitionError, PaymentLinkNotFoundError } from './store-errors.js';
+import { InvalidLinkTransitionError, InvalidSmsDeliveryTransitionError, PaymentLinkNotFoundError, SmsMessageNotFoundError } from './store-errors.js';
 
 interface LinkRow {
   id: string;
@@ -24,9 +24,15 @@ interface LinkRow {
 interface SmsRow {
   id: string;
   session_id: string | null;
+  link_id: string | null;
+  provider: string;
+  provider_message_id: string;
   recipient: string;
   body: string;
   sent_at: string;
+  delivery: SmsDeliveryState;
+  delivery_error: string | null;
+  delivery_at: string | null;
 }
 
 const LINK_LIFECYCLE: RowLifecycle<PaymentLinkRecord, PaymentLinkState> = {
@@ -36,11 +42,18 @@ const LINK_LIFECYCLE: RowLifecycle<PaymentLinkRecord, PaymentLinkState> = {
   illegal: (id, from, to) => new InvalidLinkTransitionError(id, from, to),
 };
 
-/** Payment links and the sandbox SMS outbox in the payment database (migration 10). */
+const SMS_LIFECYCLE: RowLifecycle<SmsOutboxRecord, SmsDeliveryState> = {
+  transitions: SMS_DELIVERY_TRANSITIONS,
+  stateOf: (m) => m.delivery,
+  notFound: (id) => new SmsMessageNotFoundError(id),
+  illegal: (id, from, to) => new InvalidSmsDeliveryTransitionError(id, from, to),
+};
+
+/** Payment links and the SMS outbox in the payment database (migrations 10 and 11). */
 export class SqlitePaymentLinkStore implements PaymentLinkStore {
   readonly #db: Database;
   readonly #now: () => Date;
-  readonly #sql: Record<'insertLink' | 'getLink' | 'findLink' | 'settleLink' | 'insertSms', Statement>;
+  readonly #sql: Record<'insertLink' | 'getLink' | 'findLink' | 'settleLink' | 'insertSms' | 'getSms' | 'findSms' | 'deliverSms', Statement>;
 
   constructor(db: Database, now: () => Date = () => new Date()) {
     this.#db = db;
@@ -52,7 +65,11 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
       getLink: p('SELECT * FROM payment_links WHERE id = ?'),
       findLink: p('SELECT * FROM payment_links WHERE provider = ? AND provider_link_id = ?'),
       settleLink: p('UPDATE payment_links SET state = @state, psp_reference = @pspReference, settled_at = @settledAt WHERE id = @id'),
-      insertSms: p('INSERT INTO sms_outbox (id, session_id, recipient, body, sent_at) VALUES (@id, @sessionId, @recipient, @body, @at)'),
+      insertSms: p(`INSERT INTO sms_outbox (id, session_id, link_id, provider, provider_message_id, recipient, body, sent_at)
+        VALUES (@id, @sessionId, @linkId, @provider, @providerMessageId, @recipient, @body, @at)`),
+      getSms: p('SELECT * FROM sms_outbox WHERE id = ?'),
+      findSms: p('SELECT * FROM sms_outbox WHERE provider = ? AND provider_message_id = ?'),
+      deliverSms: p('UPDATE sms_outbox SET delivery = @delivery, delivery_error = @errorCode, delivery_at = @at WHERE id = @id'),
     };
   }
 
@@ -103,19 +120,46 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     );
   }
 
-  appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): SmsOutboxRecord {
+  appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): SmsOutboxRecord {
     const id = newOpaqueId('sms');
-    const at = this.#stamp();
-    this.#sql.insertSms.run({ id, sessionId: message.sessionId, recipient: message.recipient, body: message.body, at });
-    return { id, sessionId: message.sessionId, recipient: message.recipient, body: message.body, sentAt: at };
+    this.#sql.insertSms.run({ ...message, id, at: this.#stamp() });
+    return this.#getSms(id)!;
   }
 
-  listSms(filter: { sessionId?: string; limit?: number }): SmsOutboxRecord[] {
-    const where = filter.sessionId !== undefined ? 'WHERE session_id = @sessionId' : '';
+  findSms(provider: string, providerMessageId: string): SmsOutboxRecord | undefined {
+    const row = this.#sql.findSms.get(provider, providerMessageId) as SmsRow | undefined;
+    return row && toSms(row);
+  }
+
+  listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): SmsOutboxRecord[] {
+    const columns = { sessionId: 'session_id', linkId: 'link_id' } as const;
+    const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
+    // Columns come from the fixed map only, never from input.
+    const where = keys.length ? `WHERE ${keys.map((k) => `${columns[k]} = @${k}`).join(' AND ')}` : '';
     const rows = this.#db
       .prepare(`SELECT * FROM sms_outbox ${where} ORDER BY sent_at DESC, rowid DESC LIMIT @limit`)
-      .all({ ...(filter.sessionId !== undefined ? { sessionId: filter.sessionId } : {}), limit: clampLimit(filter.limit, 100, 1000) }) as SmsRow[];
-    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, recipient: r.recipient, body: r.body, sentAt: r.sent_at }));
+      .all({ ...Object.fromEntries(keys.map((k) => [k, filter[k]])), limit: clampLimit(filter.limit, 100, 1000) }) as SmsRow[];
+    return rows.map(toSms);
+  }
+
+  recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): SmsOutboxRecord {
+    return durableTransaction(this.#db, () =>
+      changeRow(SMS_LIFECYCLE, {
+        id,
+        to: report.delivery,
+        read: (messageId) => this.#getSms(messageId),
+        write: (current) => {
+          // The same report again (providers deliver at least once) changes nothing.
+          if (current.delivery === report.delivery) return;
+          this.#sql.deliverSms.run({ id, delivery: report.delivery, errorCode: report.errorCode ?? null, at: this.#stamp() });
+        },
+      }),
+    );
+  }
+
+  #getSms(id: string): SmsOutboxRecord | undefined {
+    const row = this.#sql.getSms.get(id) as SmsRow | undefined;
+    return row && toSms(row);
   }
 
   #stamp(): string {
@@ -136,5 +180,21 @@ function toLink(r: LinkRow): PaymentLinkRecord {
     pspReference: r.psp_reference,
     createdAt: r.created_at,
     settledAt: r.settled_at,
+  };
+}
+
+function toSms(r: SmsRow): SmsOutboxRecord {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    linkId: r.link_id,
+    provider: r.provider,
+    providerMessageId: r.provider_message_id,
+    recipient: r.recipient,
+    body: r.body,
+    sentAt: r.sent_at,
+    delivery: r.delivery,
+    deliveryError: r.delivery_error,
+    deliveryAt: r.delivery_at,
   };
 }

@@ -1,5 +1,5 @@
 import type { PaymentStatus } from '../domain/payment-types.js';
-import type { AuthorisationState, PaymentLinkState, ReversalState } from '../domain/payment-lifecycle.js';
+import type { AuthorisationState, PaymentLinkState, ReversalState, SmsDeliveryState } from '../domain/payment-lifecycle.js';
 
 /** No payment session has this id. */
 export class PaymentNotFoundError extends Error {
@@ -113,5 +113,25 @@ export class InvalidLinkTransitionError extends Error {
     readonly to: PaymentLinkState,
   ) {
     super(`payment link ${id} cannot go from ${from} to ${to}`);
+  }
+}
+
+/** No text message in the outbox has this id. */
+export class SmsMessageNotFoundError extends Error {
+  override readonly name = 'SmsMessageNotFoundError';
+  constructor(readonly id: string) {
+    super(`text message ${id} is not in the outbox`);
+  }
+}
+
+/** A delivery report may not take a message back (delivered → sent) or change a final one. */
+export class InvalidSmsDeliveryTransitionError extends Error {
+  override readonly name = 'InvalidSmsDeliveryTransitionError';
+  constructor(
+    readonly id: string,
+    readonly from: SmsDeliveryState,
+    readonly to: SmsDeliveryState,
+  ) {
+    super(`text message ${id} cannot go from ${from} to ${to}`);
   }
 }

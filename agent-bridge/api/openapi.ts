@@ -32,6 +32,15 @@ const linkView = z.object({
   status: z.string(),
   pspReference: z.string().nullable(),
   createdAt: z.string(),
+  sms: z
+    .object({
+      provider: z.string(),
+      delivery: z.enum(['submitted', 'sent', 'delivered', 'undelivered', 'failed']),
+      errorCode: z.string().nullable().describe("The SMS provider's error code (Twilio ErrorCode, Vonage err-code) when undelivered or failed"),
+      at: z.string().nullable(),
+    })
+    .nullable()
+    .describe("The text that carried the link, as its provider's signed delivery callbacks report it"),
 });
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input' });

@@ -5,7 +5,7 @@ import type { PaymentLinkService } from '../../ivr/links/payment-link-service.js
 import { PaymentLinkError } from '../../psp/payment-link-port.js';
 import { InvalidPhoneNumberError } from '../../sms/phone-number.js';
 import { SmsSendError } from '../../sms/sms-port.js';
-import type { PaymentLinkRecord, PaymentLinkStore } from '../../store/payment-link-store.js';
+import type { PaymentLinkRecord, PaymentLinkStore, SmsOutboxRecord } from '../../store/payment-link-store.js';
 import type { PaymentSessionRecord, PaymentStore } from '../../store/payment-store.js';
 import { actorOf, type Principal } from '../identity/authenticator.js';
 
@@ -19,7 +19,7 @@ export interface PaymentLinkRouteDeps {
   readonly store: PaymentStore;
   /** The number of the session's caller while they are on the line. */
   readonly callerNumber: (sessionId: string) => string | undefined;
-  /** SMS_PROVIDER=sandbox: GET /sms/outbox reads what it "sent". */
+  /** SMS_PROVIDER=sandbox: GET /sms/outbox reads what it "sent" (the outbox keeps every provider's, but shows the sandbox's only). */
   readonly sandboxOutbox: boolean;
 }
 
@@ -50,7 +50,7 @@ export function mountPaymentLinkRoutes(
     const phone = parsed.data.phone ?? (resend ? undefined : deps.callerNumber(session.id));
     try {
       const link = await deps.service.send(session.id, { ...(phone ? { phone } : {}), actor: actorOf(res.locals.principal) });
-      res.status(201).json(linkJson(link, deps.store.getSession(session.id)!));
+      res.status(201).json(linkJson(link, deps.store.getSession(session.id)!, textOf(deps.links, link)));
     } catch (err) {
       answerError(err, res);
     }
@@ -62,7 +62,7 @@ export function mountPaymentLinkRoutes(
     if (!session) return;
     try {
       const link = await deps.service.cancel(session.id, actorOf(res.locals.principal));
-      res.status(200).json(linkJson(link, deps.store.getSession(session.id)!));
+      res.status(200).json(linkJson(link, deps.store.getSession(session.id)!, textOf(deps.links, link)));
     } catch (err) {
       answerError(err, res);
     }
@@ -70,7 +70,7 @@ export function mountPaymentLinkRoutes(
   app.get('/api/v1/sessions/:id/payment-links', guard.auth, (req: Request, res: Response<unknown, Locals>) => {
     const session = guard.withSession(req, res);
     if (!session) return;
-    res.json({ links: deps.links.listLinks({ sessionId: session.id }).map((l) => linkJson(l, session)) });
+    res.json({ links: deps.links.listLinks({ sessionId: session.id }).map((l) => linkJson(l, session, textOf(deps.links, l))) });
   });
   app.get('/api/v1/sms/outbox', guard.auth, (req: Request, res: Response<unknown, Locals>) => {
     if (!deps.sandboxOutbox) {
@@ -91,8 +91,13 @@ export function mountPaymentLinkRoutes(
   });
 }
 
-/** What the API shows of a link: the number's last three digits only. */
-export function linkJson(link: PaymentLinkRecord, session: PaymentSessionRecord): Record<string, unknown> {
+/** The text message that carried `link` (the latest, after a resend), if one went. */
+function textOf(links: PaymentLinkStore, link: PaymentLinkRecord): SmsOutboxRecord | undefined {
+  return links.listSms({ linkId: link.id, limit: 1 })[0];
+}
+
+/** What the API shows of a link and of the text that carried it: the number's last three digits only. */
+export function linkJson(link: PaymentLinkRecord, session: PaymentSessionRecord, text?: SmsOutboxRecord): Record<string, unknown> {
   return {
     id: link.id,
     url: link.url,
@@ -103,6 +108,8 @@ export function linkJson(link: PaymentLinkRecord, session: PaymentSessionRecord)
     status: session.status,
     pspReference: link.pspReference,
     createdAt: link.createdAt,
+    // What the SMS provider reported of the message (its signed callbacks).
+    sms: text ? { provider: text.provider, delivery: text.delivery, errorCode: text.deliveryError, at: text.deliveryAt } : null,
   };
 }
 

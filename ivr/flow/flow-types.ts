@@ -192,7 +192,13 @@ export type ProgressEvent =
   /** The agent withdrew the link (or a resend replaced it). */
   | { readonly type: 'link-cancelled' }
   /** No link went out: a bad number, the PSP or the SMS provider refused or did not answer. */
-  | { readonly type: 'link-failed'; readonly reason: string };
+  | { readonly type: 'link-failed'; readonly reason: string }
+  /**
+   * The SMS provider's delivery report on a text of the session (`link`: it
+   * carried the payment link, else a receipt): delivered to the handset, or
+   * not, with the provider's error code.
+   */
+  | { readonly type: 'sms-delivery'; readonly state: 'delivered' | 'undelivered' | 'failed'; readonly errorCode?: string; readonly phoneEnding: string; readonly link: boolean };
 
 export type AgentUnavailableReason = 'no-agent-uri' | 'rejected' | 'no-answer' | 'failed';
 

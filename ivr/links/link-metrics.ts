@@ -1,3 +1,5 @@
+import type { SmsDeliveryState } from '../../domain/payment-lifecycle.js';
+
 /** What the link service tells monitoring: fixed words and durations only. */
 export interface LinkMetrics {
   linkSent(provider: string): void;
@@ -5,6 +7,10 @@ export interface LinkMetrics {
   linkPaid(provider: string, seconds: number): void;
   linkExpired(provider: string): void;
   linkFailed(reason: 'invalid-phone' | 'psp' | 'sms'): void;
+  /** A text message's delivery changed, as its provider reported it. */
+  smsDelivery(provider: string, state: SmsDeliveryState): void;
+  /** A status callback or delivery receipt was refused (SmsCallbackError's reason). */
+  smsCallbackRefused(provider: string, reason: string): void;
 }
 
 export const NO_LINK_METRICS: LinkMetrics = {
@@ -12,4 +18,6 @@ export const NO_LINK_METRICS: LinkMetrics = {
   linkPaid: () => undefined,
   linkExpired: () => undefined,
   linkFailed: () => undefined,
+  smsDelivery: () => undefined,
+  smsCallbackRefused: () => undefined,
 };

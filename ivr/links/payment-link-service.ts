@@ -137,7 +137,7 @@ export class PaymentLinkService {
     let messageId: string;
     try {
       ({ messageId } = await this.#o.sms.send(
-        { to: phone.e164, body: linkMessage('link', session.language, this.#o.language, created.url), sessionId },
+        { to: phone.e164, body: linkMessage('link', session.language, this.#o.language, created.url), sessionId, linkId },
         { signal: AbortSignal.timeout(this.#timeoutMs) },
       ));
     } catch (err) {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequest } from './fake-psp-server.js';
 import { parseForm } from './fake-stripe.js';
@@ -13,6 +14,13 @@ import { parseForm } from './fake-stripe.js';
  *   Stricter than Twilio on one point: an unknown parameter is a 400 (Twilio
  *   ignores it), so a misspelt one cannot pass unnoticed.
  * - 201 with the Message resource (`sid` SM…, `status` queued).
+ * - Status callbacks: `report(sid, status, errorCode?)` is the carrier's word
+ *   on a message; Twilio POSTs it to the message's StatusCallback, form-encoded
+ *   (`MessageSid`, `SmsSid`, `MessageStatus`, `SmsStatus`, `AccountSid`, `From`,
+ *   `To`, `ApiVersion`, `ErrorCode` with undelivered and failed), signed in
+ *   `X-Twilio-Signature` as twilio.com/docs/usage/webhooks/webhooks-security
+ *   says (base64 HMAC-SHA1 with the Auth Token of the URL then each parameter's
+ *   name and value, sorted by name), independently of the system's verifier.
  *
  * `holdNext()` leaves the next request unanswered (a provider that hangs);
  * `server.failNext` injects 5xx.
@@ -21,6 +29,8 @@ export class FakeTwilio {
   readonly server: FakePspServer;
   /** Messages accepted, in order. */
   readonly messages: { sid: string; to: string; from: string; body: string; statusCallback?: string }[] = [];
+  /** Status callbacks sent: the status and what our endpoint answered. */
+  readonly callbacks: { sid: string; status: string; answered: number }[] = [];
   #hold = 0;
 
   constructor(
@@ -41,6 +51,37 @@ export class FakeTwilio {
 
   holdNext(count = 1): void {
     this.#hold += count;
+  }
+
+  /**
+   * The carrier's word on message `sid`: Twilio posts `status` (sent,
+   * delivered, undelivered, failed…) to its StatusCallback. `authToken`: sign
+   * with another token (a forged callback). Resolves with our answer's status.
+   */
+  async report(sid: string, status: string, options: { errorCode?: string; authToken?: string } = {}): Promise<number> {
+    const message = this.messages.find((m) => m.sid === sid);
+    if (!message?.statusCallback) throw new Error(`fake Twilio: message ${sid} asked for no status callback`);
+    const params: Record<string, string> = {
+      ApiVersion: '2010-04-01',
+      AccountSid: this.accountSid,
+      MessageSid: sid,
+      SmsSid: sid,
+      MessageStatus: status,
+      SmsStatus: status,
+      To: message.to,
+      From: message.from,
+      ...(options.errorCode ? { ErrorCode: options.errorCode } : {}),
+    };
+    const signed = message.statusCallback + Object.keys(params).sort().map((k) => k + params[k]).join('');
+    const signature = createHmac('sha1', options.authToken ?? this.authToken).update(signed).digest('base64');
+    const res = await fetch(message.statusCallback, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-twilio-signature': signature, 'user-agent': 'TwilioProxy/1.1' },
+      body: new URLSearchParams(params).toString(),
+    });
+    await res.text();
+    this.callbacks.push({ sid, status, answered: res.status });
+    return res.status;
   }
 
   #handle(request: ReceivedRequest): FakeAnswer {

@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { FakePspServer, firstIssue, randomId, type FakeAnswer, type ReceivedRequest } from './fake-psp-server.js';
 import { parseForm } from './fake-stripe.js';
@@ -14,11 +15,31 @@ import { parseForm } from './fake-stripe.js';
  *   each message's `status`: "0" sent, "2" missing parameters, "3" invalid
  *   parameters, "4" invalid credentials; the fake does the same.
  *
+ * - Delivery receipts: `report(messageId, status, errCode)` is the carrier's
+ *   word on a message; Vonage sends it to the message's `callback` (else the
+ *   account's `receiptUrl`) as the account's settings say (GET, POST or
+ *   POST-JSON): `msisdn`, `to`, `network-code`, `messageId`, `price`,
+ *   `status`, `scts`, `err-code`, `api-key`, `client-ref`,
+ *   `message-timestamp`, `timestamp`, `nonce` and, the account having signed
+ *   webhooks, `sig`: the hex HMAC with the signature secret of the others,
+ *   sorted by name, each `&name=value` with `&` and `=` in a value made `_`
+ *   (developer.vonage.com/en/getting-started/concepts/signing-messages),
+ *   independently of the system's verifier.
+ *
  * `holdNext()` leaves the next request unanswered; `server.failNext` injects 5xx.
  */
 export class FakeVonage {
   readonly server: FakePspServer;
-  readonly messages: { messageId: string; to: string; from: string; text: string; type: string; clientRef?: string }[] = [];
+  readonly messages: { messageId: string; to: string; from: string; text: string; type: string; clientRef?: string; callback?: string }[] = [];
+  /** Receipts sent: the status and what our endpoint answered. */
+  readonly receipts: { messageId: string; status: string; answered: number }[] = [];
+  /** The account's delivery receipt webhook (Dashboard → Settings), for messages sent with no `callback`. */
+  receiptUrl: string | undefined;
+  /** How the account's webhooks are sent (Dashboard → Settings → HTTP Method). */
+  receiptMethod: 'GET' | 'POST' | 'POST-JSON' = 'POST';
+  /** The account's signature secret and method (signed webhooks on). */
+  signatureSecret = 'fake-local-vonage-signature-secret';
+  signatureMethod: 'md5' | 'sha1' | 'sha256' | 'sha512' = 'sha256';
   #hold = 0;
 
   constructor(
@@ -39,6 +60,48 @@ export class FakeVonage {
 
   holdNext(count = 1): void {
     this.#hold += count;
+  }
+
+  /**
+   * The carrier's word on message `messageId`: a delivery receipt with
+   * `status` (delivered, expired, failed, rejected, accepted, buffered) and
+   * `errCode` ("0" delivered). `secret`: sign with another secret (a forged
+   * receipt); `signedAt`: its timestamp (ms). Resolves with our answer's status.
+   */
+  async report(messageId: string, status: string, options: { errCode?: string; secret?: string; signedAt?: number } = {}): Promise<number> {
+    const message = this.messages.find((m) => m.messageId === messageId);
+    const url = message?.callback ?? this.receiptUrl;
+    if (!message || !url) throw new Error(`fake Vonage: no receipt webhook for ${messageId}`);
+    const at = new Date(options.signedAt ?? Date.now());
+    const params: Record<string, string> = {
+      msisdn: message.to,
+      to: message.from,
+      'network-code': '23410',
+      messageId,
+      price: '0.03330000',
+      status,
+      scts: at.toISOString().slice(2, 16).replace(/\D/g, ''),
+      'err-code': options.errCode ?? (status === 'delivered' ? '0' : '1'),
+      'api-key': this.apiKey,
+      ...(message.clientRef ? { 'client-ref': message.clientRef } : {}),
+      'message-timestamp': at.toISOString().slice(0, 19).replace('T', ' '),
+      timestamp: String(Math.floor(at.getTime() / 1000)),
+      nonce: randomUUID(),
+    };
+    const signed = Object.keys(params).sort().map((k) => `&${k}=${params[k]!.replace(/[&=]/g, '_')}`).join('');
+    params.sig = createHmac(this.signatureMethod, options.secret ?? this.signatureSecret).update(signed).digest('hex');
+    const form = new URLSearchParams(params).toString();
+    const res =
+      this.receiptMethod === 'GET'
+        ? await fetch(`${url}?${form}`)
+        : await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': this.receiptMethod === 'POST' ? 'application/x-www-form-urlencoded' : 'application/json' },
+            body: this.receiptMethod === 'POST' ? form : JSON.stringify(params),
+          });
+    await res.text();
+    this.receipts.push({ messageId, status, answered: res.status });
+    return res.status;
   }
 
   #handle(request: ReceivedRequest): FakeAnswer {
@@ -63,7 +126,7 @@ export class FakeVonage {
     }
     const sms = parsed.data;
     const messageId = randomId(36, '0123456789abcdef-');
-    this.messages.push({ messageId, to: sms.to, from: sms.from, text: sms.text, type: sms.type ?? 'text', ...(sms['client-ref'] ? { clientRef: sms['client-ref'] } : {}) });
+    this.messages.push({ messageId, to: sms.to, from: sms.from, text: sms.text, type: sms.type ?? 'text', ...(sms['client-ref'] ? { clientRef: sms['client-ref'] } : {}), ...(sms.callback ? { callback: sms.callback } : {}) });
     return {
       status: 200,
       body: { 'message-count': '1', messages: [{ to: sms.to, 'message-id': messageId, status: '0', 'remaining-balance': '3.14159265', 'message-price': '0.03330000', network: '23410', ...(sms['client-ref'] ? { 'client-ref': sms['client-ref'] } : {}) }] },

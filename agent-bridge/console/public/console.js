@@ -6,7 +6,7 @@
  * digit but a complete card's last four (progress.js).
  */
 import { api, ApiError } from './api.js';
-import { FIELD_LABELS, FIELDS, STATUSES, applyEvent, cardSummary, describeEvent, formatAmount, initialView, toMinorUnits } from './progress.js';
+import { FIELD_LABELS, FIELDS, STATUSES, applyEvent, cardSummary, describeEvent, formatAmount, initialView, linkSummary, toMinorUnits } from './progress.js';
 import { SessionStream } from './stream.js';
 import { LiveCalls } from './live-calls.js';
 
@@ -16,7 +16,7 @@ import { LiveCalls } from './live-calls.js';
 
 const FINAL = ['approved', 'declined', 'failed', 'abandoned', 'cancelled', 'error', 'expired'];
 /** Events after which the stored session has changed (status, card, PSP reference). */
-const REFRESHING = ['caller-connected', 'field-complete', 'authorising', 'approved', 'declined', 'caller-hung-up', 'ended'];
+const REFRESHING = ['caller-connected', 'field-complete', 'authorising', 'approved', 'declined', 'caller-hung-up', 'ended', 'link-sent', 'link-expired', 'link-cancelled', 'sms-delivery'];
 
 /**
  * @template {HTMLElement} T
@@ -102,6 +102,8 @@ const state = {
   sessions: [],
   /** @type {any | null} the selected session as the API gave it */
   selected: null,
+  /** @type {any | null} the selected session's latest payment link, with its text's delivery */
+  selectedLink: null,
   /** @type {SessionStream | null} */
   stream: null,
   /** Per session: the progress seen so far, so a re-selected session resumes where it was. */
@@ -327,14 +329,17 @@ ui.refresh.addEventListener('click', async () => {
 /** @param {string} id */
 async function selectSession(id) {
   let session;
+  let link;
   try {
     session = await api('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
+    link = await latestLink(id);
   } catch (err) {
     if (!handleSignedOut(err)) ui.sessionsError.textContent = message(err);
     return;
   }
   closeStream();
   state.selected = session;
+  state.selectedLink = link;
   let progress = state.progress.get(id);
   if (!progress) {
     progress = { view: initialView(), log: [], lastSeq: 0 };
@@ -359,7 +364,9 @@ async function reloadSelected() {
   if (!id) return;
   try {
     const session = await api('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
+    const link = await latestLink(id);
     if (state.selected?.id !== id) return;
+    state.selectedLink = link;
     // The last action's message was about the session as it was: drop it once the payment moves on.
     if (state.selected.status !== session.status) ui.actionResult.textContent = '';
     state.selected = session;
@@ -369,6 +376,20 @@ async function reloadSelected() {
     renderSession();
   } catch (err) {
     handleSignedOut(err);
+  }
+}
+
+/**
+ * The session's latest payment link and its text's delivery, or null (none, or the API refused).
+ * @param {string} id
+ */
+async function latestLink(id) {
+  try {
+    const { links } = await api('GET', `/api/v1/sessions/${encodeURIComponent(id)}/payment-links`);
+    return links.at(-1) ?? null;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    return null;
   }
 }
 
@@ -401,6 +422,7 @@ function renderSession() {
     ['Captured', capturedText(s)],
     ['Refunded', refundedText(s)],
     ['Card kept for repeat payments', s.token ? `${s.token.psp} token ${s.token.token}` : null],
+    ['Payment link', state.selectedLink ? linkSummary(state.selectedLink) : null],
     ['Created', new Date(s.createdAt).toLocaleString()],
   ].filter(([, value]) => value);
   ui.summary.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', String(term)), el('dd', String(value))]));
@@ -458,6 +480,8 @@ async function linkAction(path, done) {
   try {
     const body = path === '' && phone ? { phone } : {};
     const link = await api('POST', `/api/v1/sessions/${encodeURIComponent(session.id)}/payment-link${path}`, body);
+    // The status this message is about: a refresh that finds it is no news that clears it.
+    if (state.selected?.id === session.id) state.selected = { ...state.selected, status: link.status };
     ui.actionResult.className = 'message ok';
     ui.actionResult.textContent = path === '/cancel' ? done : `${done} (number ending ${link.phoneEnding}, valid until ${new Date(link.expiresAt).toLocaleTimeString()}).`;
   } catch (err) {
@@ -468,6 +492,7 @@ async function linkAction(path, done) {
     state.busy = false;
     renderSession();
   }
+  await reloadSelected();
 }
 ui.sendLink.addEventListener('click', () => void linkAction('', 'Payment link sent'));
 ui.resendLink.addEventListener('click', () => void linkAction('/resend', 'Payment link sent again'));

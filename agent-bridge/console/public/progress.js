@@ -94,6 +94,8 @@ export const STATUSES = {
   cancelled: { text: 'Cancelled', tone: 'warn' },
   in_doubt: { text: 'In doubt', tone: 'warn' },
   error: { text: 'Error', tone: 'bad' },
+  'link-sent': { text: 'Payment link sent', tone: 'info' },
+  expired: { text: 'Link expired unpaid', tone: 'warn' },
 };
 
 /**
@@ -210,6 +212,12 @@ export function describeEvent(event) {
       return { text: 'Payment link cancelled', tone: 'warn' };
     case 'link-failed':
       return { text: `No payment link went out: ${String(event.reason ?? '')}`, tone: 'bad' };
+    case 'sms-delivery': {
+      const what = event.link ? 'The payment link text' : 'The receipt text';
+      const to = `to the number ending ${String(event.phoneEnding ?? '')}`;
+      if (event.state === 'delivered') return { text: `${what} was delivered ${to}`, tone: 'good' };
+      return { text: `${what} was not delivered ${to}: ${deliveryText(event.state, event.errorCode)}`, tone: 'bad' };
+    }
     case 'ended': {
       const good = event.result === 'approved';
       // link-sent: the call is over, the payment is not (the PSP's page settles it).
@@ -219,6 +227,44 @@ export function describeEvent(event) {
     default:
       return { text: `Update: ${String(event.type)}`, tone: 'info' };
   }
+}
+
+const LINK_STATES = {
+  active: 'waiting for the payment',
+  paid: 'paid',
+  declined: 'declined',
+  expired: 'expired',
+  cancelled: 'cancelled',
+};
+
+const DELIVERIES = {
+  submitted: 'accepted by the SMS provider',
+  sent: 'sent, not yet delivered',
+  delivered: 'delivered',
+  undelivered: 'not delivered',
+  failed: 'failed',
+};
+
+/**
+ * "not delivered (error 30003)": the SMS provider's word on a text.
+ * @param {unknown} delivery
+ * @param {unknown} errorCode
+ */
+export function deliveryText(delivery, errorCode) {
+  const code = typeof errorCode === 'string' && /^[\w-]{1,16}$/.test(errorCode) ? ` (error ${errorCode})` : '';
+  return `${label(DELIVERIES, delivery)}${code}`;
+}
+
+/**
+ * The session's latest payment link in a line: its state and what became of
+ * the text that carried it ("expired; text to …456 delivered"). The number
+ * shows by its last digits only, as the API gives it.
+ * @param {{ state?: unknown, phoneEnding?: unknown, sms?: { delivery?: unknown, errorCode?: unknown } | null }} link
+ */
+export function linkSummary(link) {
+  const state = label(LINK_STATES, link.state);
+  const ending = typeof link.phoneEnding === 'string' && /^\d{1,4}$/.test(link.phoneEnding) ? link.phoneEnding : '?';
+  return `${state}; ${link.sms ? `text to …${ending} ${deliveryText(link.sms.delivery, link.sms.errorCode)}` : 'no text went out'}`;
 }
 
 /** @returns {PaymentView} */

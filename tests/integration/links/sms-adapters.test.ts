@@ -64,6 +64,13 @@ describe('Vonage SMS, against the strict fake Vonage', () => {
     expect(body.get('api_key')).toBe(vonage.apiKey);
   });
 
+  it('asks for the delivery receipt at callback when given one', async () => {
+    await sms({ statusCallbackUrl: 'https://ivr.example/sms/vonage/delivery-receipts' }).send({ to: TO, body: 'x' });
+    expect(vonage.messages.at(-1)?.callback).toBe('https://ivr.example/sms/vonage/delivery-receipts');
+    await sms().send({ to: TO, body: 'x' });
+    expect(vonage.messages.at(-1)).not.toHaveProperty('callback');
+  });
+
   it('the fake answers as Vonage does, in the message status: bad credentials (4), an invalid number (3)', async () => {
     await expect(sms({ apiSecret: 'nope' }).send({ to: TO, body: 'x' })).rejects.toMatchObject({ code: 'sms-authentication' });
     await expect(sms().send({ to: '+12', body: 'x' })).rejects.toMatchObject({ code: 'vonage-3', retryable: false });

@@ -157,6 +157,17 @@ describe('config', () => {
     expect(errorOf({ ADYEN_HMAC_KEY: 'zz-s3cr3t' }).message).not.toContain('s3cr3t');
   });
 
+  it("SMS delivery callbacks: each provider's URL on its own path, Vonage's signature secret never printed", () => {
+    expect(loadConfig({ TWILIO_STATUS_CALLBACK_URL: 'https://ivr.example/sms/twilio/status' }).TWILIO_STATUS_CALLBACK_URL).toBe('https://ivr.example/sms/twilio/status');
+    // Behind a reverse proxy's prefix.
+    expect(loadConfig({ TWILIO_STATUS_CALLBACK_URL: 'https://example.com/ivr/sms/twilio/status' }).TWILIO_STATUS_CALLBACK_URL).toMatch(/ivr\/sms/);
+    expect(errorOf({ TWILIO_STATUS_CALLBACK_URL: 'https://ivr.example/twilio' }).message).toMatch(/TWILIO_STATUS_CALLBACK_URL: its path must end in \/sms\/twilio\/status/);
+    expect(errorOf({ VONAGE_STATUS_CALLBACK_URL: 'https://ivr.example/dlr' }).setting).toBe('VONAGE_STATUS_CALLBACK_URL');
+    expect(loadConfig({}).VONAGE_SIGNATURE_METHOD).toBe('sha256');
+    expect(errorOf({ VONAGE_SIGNATURE_METHOD: 'md5hash' }).setting).toBe('VONAGE_SIGNATURE_METHOD');
+    expect(errorOf({ VONAGE_SIGNATURE_SECRET: 's3cr3t' }).message).not.toContain('s3cr3t');
+  });
+
   it('reads a JSON file named by CONFIG_FILE, with the environment winning', () => {
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ HTTP_PORT: 7000, LANGUAGE: 'en-GB', CONFIRM_CARD: true }));

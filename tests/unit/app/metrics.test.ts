@@ -48,6 +48,18 @@ describe('Metrics', () => {
     expect(sampleValue(samples, m('dtmf_total'), { method: 'info' })).toBe(1);
   });
 
+  it("counts text messages' delivery reports by provider and state, and refused callbacks by reason", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.smsDelivery('twilio', 'delivered');
+    metrics.smsDelivery('twilio', 'delivered');
+    metrics.smsDelivery('vonage', 'failed');
+    metrics.smsCallbackRefused('twilio', 'bad-signature');
+    const samples = await scrape(metrics);
+    expect(sampleValue(samples, m('sms_delivery_reports_total'), { provider: 'twilio', state: 'delivered' })).toBe(2);
+    expect(sampleValue(samples, m('sms_delivery_reports_total'), { provider: 'vonage', state: 'failed' })).toBe(1);
+    expect(sampleValue(samples, m('sms_callbacks_refused_total'), { provider: 'twilio', reason: 'bad-signature' })).toBe(1);
+  });
+
   it('exports the conversion inputs, active calls and key methods at 0 before anything happens', async () => {
     const samples = await scrape(new Metrics({ processMetrics: false }));
     for (const mode of ['direct', 'agent-assisted']) {

@@ -10,6 +10,7 @@ import { FileOrderLookup } from '../../../ivr/orders/file-order-lookup.js';
 import { Authoriser } from '../../../psp/authoriser.js';
 import { SandboxPaymentLinks } from '../../../psp/sandbox-payment-links.js';
 import { SandboxPsp } from '../../../psp/sandbox-psp.js';
+import { OutboxSms } from '../../../sms/outbox-sms.js';
 import { SandboxSms } from '../../../sms/sandbox-sms.js';
 import { SmsSendError, type SmsSender } from '../../../sms/sms-port.js';
 import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
@@ -45,7 +46,7 @@ describe('payment call: press 9 for a payment link', () => {
     store.close();
   });
 
-  function service(sms: SmsSender = new SandboxSms(links)): PaymentLinkService {
+  function service(sms: SmsSender = new OutboxSms(new SandboxSms(), links)): PaymentLinkService {
     const provider = new SandboxPaymentLinks({ publicBaseUrl: () => 'http://127.0.0.1:1', links });
     return new PaymentLinkService({ store, links, audit, provider, sms, ttlMs: 3_600_000, defaultCountry: 'GB', language: 'en-GB', logger });
   }

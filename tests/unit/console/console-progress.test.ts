@@ -28,6 +28,7 @@ interface ProgressModule {
   safeLast4(value: unknown): string | null;
   toMinorUnits(text: string, currency: string): number | null;
   formatAmount(minor: number, currency: string): string;
+  linkSummary(link: { state?: unknown; phoneEnding?: unknown; sms?: { delivery?: unknown; errorCode?: unknown } | null }): string;
 }
 
 /** One of every ProgressEvent the stream can carry (ivr/flow/flow-types.ts). */
@@ -90,6 +91,26 @@ describe('agent console: progress words and amounts (progress.js)', () => {
   it('says a direct-pay call that ended on a payment link is over, the payment not yet', () => {
     expect(p.describeEvent({ type: 'ended', result: 'link-sent' })).toEqual({ text: 'Payment ended: the caller chose a payment link by text message', tone: 'info' });
     expect(p.describeEvent({ type: 'ended', result: 'already-paid' }).text).toBe('Payment ended: the order was already paid');
+  });
+
+  it("says what the SMS provider reported of a text, by the number's last digits and the provider's error code", () => {
+    expect(p.describeEvent({ type: 'sms-delivery', state: 'delivered', phoneEnding: '456', link: true })).toEqual({
+      text: 'The payment link text was delivered to the number ending 456',
+      tone: 'good',
+    });
+    expect(p.describeEvent({ type: 'sms-delivery', state: 'undelivered', errorCode: '30003', phoneEnding: '456', link: true })).toEqual({
+      text: 'The payment link text was not delivered to the number ending 456: not delivered (error 30003)',
+      tone: 'bad',
+    });
+    expect(p.describeEvent({ type: 'sms-delivery', state: 'failed', phoneEnding: '456', link: false }).text).toBe('The receipt text was not delivered to the number ending 456: failed');
+  });
+
+  it("sums up the session's link and its text in a line, the number by its last digits only", () => {
+    expect(p.linkSummary({ state: 'active', phoneEnding: '456', sms: { delivery: 'delivered', errorCode: null } })).toBe('waiting for the payment; text to …456 delivered');
+    expect(p.linkSummary({ state: 'expired', phoneEnding: '456', sms: { delivery: 'undelivered', errorCode: '30005' } })).toBe('expired; text to …456 not delivered (error 30005)');
+    expect(p.linkSummary({ state: 'cancelled', phoneEnding: '456', sms: null })).toBe('cancelled; no text went out');
+    // Whatever a (broken) server sent, no more than the last digits reach the page.
+    expect(p.linkSummary({ state: 'active', phoneEnding: '447400123456', sms: { delivery: 'submitted', errorCode: '<b>' } })).toBe('waiting for the payment; text to …? accepted by the SMS provider');
   });
 
   it('shows the secure badge from secure-on to secure-off or the end, and counts early keys', () => {
