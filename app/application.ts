@@ -277,6 +277,8 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           rtpPortMin: config.RTP_PORT_MIN,
           rtpPortMax: config.RTP_PORT_MAX,
           maskMode: config.MASK_MODE,
+          mediaWorkers: config.MEDIA_WORKERS,
+          onMediaWorkerGcPause: (seconds) => metrics.mediaWorkerGcPause(seconds),
           srtp: config.SRTP,
           logger: logger.child({ component: 'media-server' }),
         });

@@ -160,6 +160,12 @@ export const configSchema = z
     RTP_PORT_MAX: port.default(29999),
     /** What a masked key press becomes towards other parties. */
     MASK_MODE: z.enum(['silence', 'tone']).default('tone'),
+    /**
+     * Worker threads for the calls' RTP on the embedded media server (sockets, media clock, DTMF detection and
+     * masking, playback, recording), each owning whole calls; SIP, the flow and the store stay on the main thread.
+     * 0: the RTP runs on the main thread.
+     */
+    MEDIA_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /** Record every call (stereo WAV under DATA_DIR/recordings), paused during card capture. */
     RECORDING: booleanSetting.default(true),
     /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */

@@ -78,6 +78,7 @@ export class Metrics implements CallMetrics, LinkMetrics {
   readonly #dtmf: Counter<'method'>;
   readonly #timeToPay: Histogram<'mode'>;
   readonly #pspLatency: Histogram<'psp' | 'outcome'>;
+  readonly #mediaWorkerGc: Histogram;
   readonly #links: Counter<'provider' | 'outcome'>;
   readonly #linkFailures: Counter<'reason'>;
   readonly #linkTimeToPay: Histogram<'provider'>;
@@ -130,6 +131,12 @@ export class Metrics implements CallMetrics, LinkMetrics {
       help: 'One authorisation request to the PSP (each retry on its own), by PSP and outcome (no-answer: timeout or network)',
       labelNames: ['psp', 'outcome'],
       buckets: PSP_LATENCY_BUCKETS,
+      registers,
+    });
+    this.#mediaWorkerGc = new Histogram({
+      name: name('media_worker_gc_duration_seconds'),
+      help: 'GC pauses of the media worker threads (MEDIA_WORKERS), in the buckets of nodejs_gc_duration_seconds',
+      buckets: GC_PAUSE_BUCKETS_S,
       registers,
     });
     this.#links = new Counter({
@@ -235,6 +242,11 @@ export class Metrics implements CallMetrics, LinkMetrics {
 
   smsCallbackRefused(provider: string, reason: string): void {
     this.#smsCallbacksRefused.inc({ provider, reason });
+  }
+
+  /** A GC pause of a media worker thread (MEDIA_WORKERS); the main thread's are `nodejs_gc_duration_seconds`. */
+  mediaWorkerGcPause(seconds: number): void {
+    this.#mediaWorkerGc.observe(seconds);
   }
 
   /** The authoriser's `onPspCall`. */

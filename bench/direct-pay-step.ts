@@ -5,7 +5,7 @@ import { keyStepsInjection, runSipp, type SippPortSequence, type SippRun } from 
 import { countApproved, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
 import { cpuPercent, cpuSample, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
-import { readSystemMetrics } from './system-metrics.js';
+import { gcPauseP99Ms, readSystemMetrics } from './system-metrics.js';
 import type { MediaServerKind, SystemUnderTest } from './system-under-test.js';
 
 /** Calls started per second in the mixed step (payers and listeners together). */
@@ -31,6 +31,9 @@ export interface StepResult {
   readonly rtpPacketsSampled: number;
   /** RTP packets the app counted as lost during the step (its /metrics); null on FreeSWITCH, which handles the RTP instead. */
   readonly rtpLost: number | null;
+  /** GC pauses during the step, p99 as its bucket's bound (ms): the main thread's, and the media workers' (null: none ran, or MEDIA_WORKERS=0). */
+  readonly gcPauseP99Ms: number | null;
+  readonly mediaWorkerGcPauseP99Ms: number | null;
   readonly durationS: number;
 }
 
@@ -105,6 +108,8 @@ export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequenc
     rtpJitterP99Ms: quantile(deviations, 0.99),
     rtpPacketsSampled: deviations.length,
     rtpLost: sut.kind === 'embedded' ? metricsAfter.rtpLost - metricsBefore.rtpLost : null,
+    gcPauseP99Ms: gcPauseP99Ms(metricsBefore, metricsAfter),
+    mediaWorkerGcPauseP99Ms: gcPauseP99Ms(metricsBefore, metricsAfter, 'media-workers'),
     durationS: sipp.durationMs / 1000,
   };
 }

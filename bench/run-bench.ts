@@ -70,6 +70,8 @@ const { values } = parseArgs({
     /** Minutes of direct-pay calls held at --soak-calls (default 200): RSS over time and GC pauses. */
     soak: { type: 'string' },
     'soak-calls': { type: 'string', default: '200' },
+    /** MEDIA_WORKERS of the embedded system under test: its RTP on that many worker threads. Default: the app's default. */
+    'media-workers': { type: 'string' },
     /** Writes a V8 CPU profile of the system under test into this folder (node --cpu-prof). */
     profile: { type: 'string' },
   },
@@ -111,7 +113,9 @@ try {
     sut = await startSystemUnderTest(kind, {
       dataDir: join(work, `data-${kind}`),
       nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [],
-      ...(kind === 'embedded' ? { env: { INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}` } } : {}),
+      ...(kind === 'embedded'
+        ? { env: { INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`, ...(values['media-workers'] !== undefined ? { MEDIA_WORKERS: values['media-workers'] } : {}) } }
+        : {}),
     });
     const idleRss = rssMiB(sut.pids);
     const run = { direct: [] as StepResult[], mixed: [] as StepResult[], agent: [] as AgentStep[] };
@@ -119,7 +123,7 @@ try {
     for (const calls of steps) {
       const step = await directPayStep(sut, ports, calls, idleRss, work);
       run.direct.push(step);
-      log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}`);
+      log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}, GC p99 ≤ ${step.gcPauseP99Ms ?? '-'} ms (media workers ≤ ${step.mediaWorkerGcPauseP99Ms ?? '-'} ms)`);
       if (step.failureRate > maxFailureRate) break;
     }
     // The mixed step and the soak measure the embedded server's listeners and Node's memory; FreeSWITCH runs the direct-pay and agent-assisted steps.
@@ -181,6 +185,7 @@ try {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     systemUnderTest: 'node dist/app/main.js (npm run build first), as npm start runs it',
+    mediaWorkers: values['media-workers'] === undefined ? 'app default' : Number(values['media-workers']),
     ...embedded,
     mixedMaxCalls: [...mixed].reverse().find((s) => s.failed === 0)?.calls ?? 0,
     mixedPayersApprovedPct: largestMixed ? Math.round((largestMixed.approved / largestMixed.payers) * 1000) / 10 : null,

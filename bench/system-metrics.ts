@@ -6,6 +6,8 @@ export interface SystemMetrics {
   readonly rtpLost: number;
   /** nodejs_gc_duration_seconds (the perf_hooks GC observer): cumulative count per bucket upper bound in ms, all kinds summed. */
   readonly gcBuckets: ReadonlyMap<number, number>;
+  /** payment_ivr_media_worker_gc_duration_seconds: the same for the media worker threads (MEDIA_WORKERS), empty without them. */
+  readonly workerGcBuckets: ReadonlyMap<number, number>;
 }
 
 export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetrics> {
@@ -14,16 +16,18 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
   const text = await res.text();
   let rtpLost = 0;
   const gcBuckets = new Map<number, number>();
+  const workerGcBuckets = new Map<number, number>();
   for (const line of text.split('\n')) {
     const lost = /^payment_ivr_rtp_packets_lost_total(?:\{[^}]*\})? (\S+)/.exec(line);
     if (lost) rtpLost += Number(lost[1]);
-    const gc = /^nodejs_gc_duration_seconds_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
+    const gc = /^(nodejs_gc_duration_seconds|payment_ivr_media_worker_gc_duration_seconds)_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
     if (gc) {
-      const le = gc[1] === '+Inf' ? Infinity : Number(gc[1]) * 1000;
-      gcBuckets.set(le, (gcBuckets.get(le) ?? 0) + Number(gc[2]));
+      const buckets = gc[1] === 'nodejs_gc_duration_seconds' ? gcBuckets : workerGcBuckets;
+      const le = gc[2] === '+Inf' ? Infinity : Number(gc[2]) * 1000;
+      buckets.set(le, (buckets.get(le) ?? 0) + Number(gc[3]));
     }
   }
-  return { rtpLost, gcBuckets };
+  return { rtpLost, gcBuckets, workerGcBuckets };
 }
 
 /**
@@ -31,12 +35,13 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
  * bucket it falls in (ms): a histogram says "at most", not the exact value.
  * null when no collection ran.
  */
-export function gcPauseP99Ms(from: SystemMetrics, to: SystemMetrics): number | null {
-  const bounds = [...to.gcBuckets.keys()].sort((a, b) => a - b);
-  const total = (to.gcBuckets.get(Infinity) ?? 0) - (from.gcBuckets.get(Infinity) ?? 0);
+export function gcPauseP99Ms(from: SystemMetrics, to: SystemMetrics, thread: 'main' | 'media-workers' = 'main'): number | null {
+  const [before, after] = thread === 'main' ? [from.gcBuckets, to.gcBuckets] : [from.workerGcBuckets, to.workerGcBuckets];
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
   if (total <= 0) return null;
   for (const le of bounds) {
-    const n = (to.gcBuckets.get(le) ?? 0) - (from.gcBuckets.get(le) ?? 0);
+    const n = (after.get(le) ?? 0) - (before.get(le) ?? 0);
     if (n >= 0.99 * total) return le;
   }
   return Infinity;

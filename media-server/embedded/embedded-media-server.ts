@@ -14,8 +14,10 @@ import type {
 import { EmbeddedCallLeg, EmbeddedInboundCall, type LegMedia } from './call/embedded-call-leg.js';
 import { MediaClock } from './rtp/media-clock.js';
 import { RtpPortAllocator } from './rtp/rtp-port-allocator.js';
-import { RtpSession } from './rtp/rtp-session.js';
+import { RtpSession, type RtpSessionStats } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
+import { MediaWorkerPool } from './worker/media-worker-pool.js';
+import { WorkerRtpSession } from './worker/worker-rtp-session.js';
 import {
   answerOffer,
   createOffer,
@@ -95,6 +97,15 @@ export interface EmbeddedMediaServerOptions {
   /** What a masked key press becomes towards other legs. Default 'tone'. */
   readonly maskMode?: 'silence' | 'tone';
   /**
+   * MEDIA_WORKERS: worker threads that run the calls' RTP (sockets, media
+   * clock, DTMF detection and masking, playback, recording), each owning
+   * whole calls, the RTP port range split between them; SIP stays on this
+   * thread. Default 0: the RTP runs on this thread.
+   */
+  readonly mediaWorkers?: number;
+  /** Each GC pause of a media worker, in seconds (the main thread's are prom-client's). Default: none. */
+  readonly onMediaWorkerGcPause?: (seconds: number) => void;
+  /**
    * Caps on what peers can make the SIP stack hold (SIP_UDP_MAX_MESSAGE_BYTES,
    * SIP_TCP_MAX_CONNECTIONS, SIP_TCP_MAX_CONNECTIONS_PER_SOURCE, SIP_TCP_IDLE_TIMEOUT_MS,
    * and the server transactions alive at once). Defaults: 65 507 bytes, 1024,
@@ -161,6 +172,8 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   /** Sessions not yet seen closed, and the totals of those that were: nothing is counted per packet here. */
   readonly #rtpSessions = new Set<RtpSession>();
   readonly #closedRtp: MutableRtpTotals = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, srtp: { authenticationFailures: 0, replayed: 0 } };
+  /** With MEDIA_WORKERS: the worker threads that hold every session. */
+  #workers: MediaWorkerPool | undefined;
   #started = false;
 
   constructor(options: EmbeddedMediaServerOptions) {
@@ -224,8 +237,14 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     return this.#legs.size;
   }
 
+  /** This thread's media clock (idle with MEDIA_WORKERS: each worker has its own). */
   get clock(): MediaClock {
     return this.#clock;
+  }
+
+  /** The media workers (MEDIA_WORKERS), once started; undefined when the RTP runs on this thread. */
+  get mediaWorkers(): MediaWorkerPool | undefined {
+    return this.#workers;
   }
 
   get sipCounters(): SipUserAgent['counters'] {
@@ -261,7 +280,8 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   rtpTotals(): RtpTotals {
     this.#retireClosedSessions();
     const totals: MutableRtpTotals = { ...this.#closedRtp, srtp: { ...this.#closedRtp.srtp } };
-    for (const session of this.#rtpSessions) addRtp(totals, session);
+    for (const session of this.#rtpSessions) addRtp(totals, session.stats());
+    if (this.#workers) addRtp(totals, this.#workers.rtpTotals());
     return totals;
   }
 
@@ -274,6 +294,18 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   }
 
   async start(): Promise<void> {
+    const workers = this.#options.mediaWorkers ?? 0;
+    if (workers > 0 && !this.#workers) {
+      this.#workers = await MediaWorkerPool.start({
+        workers,
+        rtpHost: this.#options.rtpHost ?? this.#options.sipHost,
+        rtpPortMin: this.#options.rtpPortMin ?? 20000,
+        rtpPortMax: this.#options.rtpPortMax ?? 29999,
+        maskMode: this.#options.maskMode ?? 'tone',
+        logger: this.#logger,
+        ...(this.#options.onMediaWorkerGcPause ? { onGcPause: this.#options.onMediaWorkerGcPause } : {}),
+      });
+    }
     await this.#transport.start();
     await this.#ua.start();
     this.#started = true;
@@ -282,11 +314,16 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
 
   async stop(): Promise<void> {
     this.#ua.setAcceptingCalls(false);
-    await Promise.allSettled([...this.#legs].map((leg) => leg.hangup()));
-    await Promise.allSettled([...this.#closingMedia]);
+    const legs = [...this.#legs];
+    await Promise.allSettled(legs.map((leg) => leg.hangup()));
+    // Every recording closed (its WAV header written and sidecar stopped) before the process or a media
+    // worker stops: the legs just hung up, and those that ended before whose media is still closing.
+    await Promise.allSettled([...this.#closingMedia, ...legs.map((leg) => leg.media.close())]);
     await this.#ua.stop();
     await this.#transport.stop();
     this.#clock.stop();
+    await this.#workers?.stop();
+    this.#workers = undefined;
     this.#started = false;
     this.emit('connected', false);
   }
@@ -333,6 +370,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     const leg = new EmbeddedCallLeg({
       id: newOpaqueId('leg'),
       media,
+      runInCall: this.#runInCall(media),
       answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
       reoffer: (direction, current) => reoffer(nextLocal(), direction, current),
       onError: (e) => this.#legError(e),
@@ -357,7 +395,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     if (!(a instanceof EmbeddedCallLeg) || !(b instanceof EmbeddedCallLeg)) {
       throw new TypeError('the embedded media server bridges only its own legs');
     }
-    const bridge = new MediaBridge(mediaOf(a), mediaOf(b));
+    const bridge = bridgeMedia(a.media, b.media, this.#workers);
     const relays = options.relayDtmf ? [relayKeys(a, b, options.holdKey, (e) => this.#legError(e)), relayKeys(b, a, options.holdKey, (e) => this.#legError(e))] : [];
     let open = true;
     const unbridge = (): void => {
@@ -389,6 +427,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     const call = new EmbeddedInboundCall({
       id: newOpaqueId('leg'),
       media,
+      runInCall: this.#runInCall(media),
       answerReoffer: (offer, source, current) => this.#answer(offer, nextLocal(), source, current),
       reoffer: (direction, current) => reoffer(nextLocal(), direction, current),
       invite,
@@ -398,7 +437,17 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     });
     this.#track(call);
     invite.progress(180);
-    this.emit('call', call);
+    // With media workers, whatever the call's listeners do (dialling the agent among it) belongs to this call's worker.
+    const runInCall = this.#runInCall(media);
+    if (runInCall) runInCall(() => this.emit('call', call));
+    else this.emit('call', call);
+  }
+
+  /** Runs work on behalf of the call `media` belongs to (MediaWorkerPool.runInCall); undefined on this thread's RTP. */
+  #runInCall(media: LegMedia): ((fn: () => void) => void) | undefined {
+    const workers = this.#workers;
+    if (!workers || !(media instanceof WorkerRtpSession)) return undefined;
+    return (fn) => workers.runInCall(media, fn);
   }
 
   /** Answers an offer under SRTP policy; one answered plain though it asked for SRTP is logged. */
@@ -441,15 +490,21 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
     return [];
   }
 
-  async #openMedia(): Promise<{ media: LegMedia & RtpSession; local: LocalMedia; nextLocal: () => LocalMedia }> {
-    const media = await RtpSession.open({
-      allocator: this.#ports,
-      clock: this.#clock,
-      maskMode: this.#options.maskMode ?? 'tone',
-      logger: this.#logger,
-    });
-    this.#retireClosedSessions();
-    this.#rtpSessions.add(media);
+  async #openMedia(): Promise<{ media: LegMedia; local: LocalMedia; nextLocal: () => LocalMedia }> {
+    let media: LegMedia;
+    if (this.#workers) {
+      media = await this.#workers.open();
+    } else {
+      const session = await RtpSession.open({
+        allocator: this.#ports,
+        clock: this.#clock,
+        maskMode: this.#options.maskMode ?? 'tone',
+        logger: this.#logger,
+      });
+      this.#retireClosedSessions();
+      this.#rtpSessions.add(session);
+      media = session;
+    }
     const address = this.#options.rtpHost ?? this.#options.sipHost;
     const sessionId = randomInt(1, 2 ** 31);
     let version = 1;
@@ -461,7 +516,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
   #retireClosedSessions(): void {
     for (const session of this.#rtpSessions) {
       if (!session.closed) continue;
-      addRtp(this.#closedRtp, session);
+      addRtp(this.#closedRtp, session.stats());
       this.#rtpSessions.delete(session);
     }
   }
@@ -519,9 +574,10 @@ function relayKeys(from: EmbeddedCallLeg, to: EmbeddedCallLeg, hold: BridgeOptio
   return () => from.off('dtmf', listener);
 }
 
-/** Every leg of this server was opened on an RtpSession by #openMedia. */
-function mediaOf(leg: EmbeddedCallLeg): RtpSession {
-  return leg.media as RtpSession;
+/** Every leg of this server was opened by #openMedia: on this thread (RtpSession) or on a media worker. */
+function bridgeMedia(a: LegMedia, b: LegMedia, workers: MediaWorkerPool | undefined): { unbridge(): void } {
+  if (a instanceof WorkerRtpSession && b instanceof WorkerRtpSession && workers) return workers.bridge(a, b);
+  return new MediaBridge(a as RtpSession, b as RtpSession);
 }
 
 interface MutableRtpTotals {
@@ -532,8 +588,7 @@ interface MutableRtpTotals {
   srtp: { authenticationFailures: number; replayed: number };
 }
 
-function addRtp(totals: MutableRtpTotals, session: RtpSession): void {
-  const stats = session.stats();
+function addRtp(totals: MutableRtpTotals, stats: Pick<RtpSessionStats, 'packetsIn' | 'packetsOut' | 'late' | 'lost' | 'srtpAuthenticationFailures' | 'srtpReplayed'>): void {
   totals.packetsIn += stats.packetsIn;
   totals.packetsOut += stats.packetsOut;
   totals.late += stats.late;

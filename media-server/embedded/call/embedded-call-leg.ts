@@ -57,6 +57,12 @@ export interface EmbeddedCallLegOptions {
    */
   readonly reoffer: (direction: MediaDirection, current: NegotiatedAudio | undefined) => { sdp: string; readAnswer: (answerSdp: string) => NegotiatedAudio };
   readonly onError?: (err: unknown) => void;
+  /**
+   * Runs each event's listeners on behalf of the leg's call, so what they
+   * start (a `dial`) stays on the call's media worker
+   * (MediaWorkerPool.runInCall). Default: listeners run as they are.
+   */
+  readonly runInCall?: ((fn: () => void) => void) | undefined;
 }
 
 /** RFC 3515 §2.4.5: a NOTIFY body is a message/sipfrag status line. */
@@ -70,6 +76,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
   readonly #answerReoffer: EmbeddedCallLegOptions['answerReoffer'];
   readonly #reoffer: EmbeddedCallLegOptions['reoffer'];
   readonly #onError: (err: unknown) => void;
+  readonly #runInCall: ((fn: () => void) => void) | undefined;
   #dialog: InviteSession | undefined;
   #ended = false;
   #held = false;
@@ -82,6 +89,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.#answerReoffer = options.answerReoffer;
     this.#reoffer = options.reoffer;
     this.#onError = options.onError ?? (() => undefined);
+    this.#runInCall = options.runInCall;
     this.media.on('dtmf', (event) => this.#onDtmf(event));
   }
 
@@ -139,6 +147,16 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
 
   override off<K extends keyof CallLegEvents>(event: K, listener: Listener<CallLegEvents[K]>): this {
     return super.off(event, listener as never);
+  }
+
+  override emit<K extends keyof CallLegEvents>(event: K, ...args: K extends keyof CallLegEvents ? CallLegEvents[K] : never): boolean {
+    const run = this.#runInCall;
+    if (!run) return super.emit(event, ...args);
+    let listened = false;
+    run(() => {
+      listened = super.emit(event, ...args);
+    });
+    return listened;
   }
 
   async play(items: readonly AudioItem[], options: PlayOptions = {}): Promise<PlaybackResult> {

@@ -14,6 +14,7 @@ import { CallRecorder } from './call-recorder.js';
 import { DtmfDeduplicator } from '../../dtmf/dtmf-deduplicator.js';
 import type { DtmfMethod } from '../../media-server-port.js';
 import { DtmfMasker, type MaskMode } from './dtmf-masker.js';
+import type { FramePipeReader, FramePipeWriter } from './frame-pipe.js';
 import { FRAME_SAMPLES, JitterBuffer, type JitterBufferStats } from './jitter-buffer.js';
 import type { FrameHandler } from './media-clock.js';
 import { MediaPlayer, type PlayerItem, type PlayerPlayOptions, type PlayerResult } from './media-player.js';
@@ -206,6 +207,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #srtpOut: SrtpContext | undefined;
   #audioSsrc = -1;
   #peer: RtpSession | undefined;
+  /** A peer on another media worker: what we forward goes out, what it forwards comes in (see FramePipeWriter). */
+  #pipeOut: FramePipeWriter | undefined;
+  #pipeIn: FramePipeReader | undefined;
+  readonly #piped = new Int16Array(FRAME_SAMPLES);
   #muted = false;
   #recorder: CallRecorder | undefined;
   /** A recording stopped by stopRecording(), still closing: close() waits for it too. */
@@ -285,7 +290,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   static link(a: RtpSession, b: RtpSession): void {
     if (a === b) throw new InvalidStateError('a session cannot be bridged to itself');
     if (a.#closed || b.#closed) throw new InvalidStateError('cannot bridge a closed session');
-    if (a.#peer || b.#peer) throw new InvalidStateError('session is already bridged');
+    if (a.#peer || b.#peer || a.#pipeOut || b.#pipeOut) throw new InvalidStateError('session is already bridged');
     a.#peer = b;
     b.#peer = a;
   }
@@ -296,6 +301,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     a.#peer = undefined;
     b.#peer = undefined;
     return true;
+  }
+
+  /**
+   * Joins this session to a peer on another media worker through shared
+   * frame rings (`frame-pipe.ts`); throws `InvalidStateError` if closed or
+   * already bridged.
+   */
+  linkPipe(out: FramePipeWriter, into: FramePipeReader): void {
+    if (this.#closed) throw new InvalidStateError('cannot bridge a closed session');
+    if (this.#peer || this.#pipeOut) throw new InvalidStateError('session is already bridged');
+    this.#pipeOut = out;
+    this.#pipeIn = into;
+  }
+
+  unlinkPipe(): void {
+    this.#pipeOut = undefined;
+    this.#pipeIn = undefined;
   }
 
   /** Our SSRC (RFC 3550 §8: random, kept for the session's life). */
@@ -496,6 +518,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#clock.remove(this.#onTick);
     const peer = this.#peer;
     if (peer) RtpSession.unlink(this, peer);
+    this.unlinkPipe();
     this.#player.close();
     this.#socket.off('message', this.#onMessage);
     await new Promise<void>((resolve) => {
@@ -644,8 +667,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (peer) peer.#prepare(frame);
     const out = this.#out;
     this.#player.nextFrame(out);
-    if (peer) {
-      const forwarded = peer.#forwarded;
+    const pipeIn = this.#pipeIn;
+    if (peer || pipeIn) {
+      let forwarded: Int16Array;
+      if (peer) forwarded = peer.#forwarded;
+      else {
+        (pipeIn as FramePipeReader).read(this.#piped);
+        forwarded = this.#piped;
+      }
       for (let i = 0; i < FRAME_SAMPLES; i++) {
         const v = (out[i] as number) + (forwarded[i] as number);
         out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
@@ -667,6 +696,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.#masker.process(this.#received, this.#masked, this.#events.isActive(now));
     } finally {
       this.#forwarded = this.#muted ? SILENT_FRAME : this.#masked;
+      // Masked (or muted) before it leaves for another worker, as for a peer here.
+      this.#pipeOut?.write(this.#forwarded);
     }
   }
 

@@ -87,6 +87,16 @@ describe('Metrics', () => {
     expect(sampleValue(samples, m('psp_request_duration_seconds_count'), { psp: 'sandbox', outcome: 'no-answer' })).toBe(1);
   });
 
+  it('keeps the media workers’ GC pauses as a histogram in seconds, in the main thread’s GC buckets', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.mediaWorkerGcPause(0.0007);
+    metrics.mediaWorkerGcPause(0.003);
+    const samples = await scrape(metrics);
+    expect(sampleValue(samples, m('media_worker_gc_duration_seconds_count'))).toBe(2);
+    expect(sampleValue(samples, m('media_worker_gc_duration_seconds_bucket'), { le: '0.001' })).toBe(1);
+    expect(sampleValue(samples, m('media_worker_gc_duration_seconds_bucket'), { le: '0.005' })).toBe(2);
+  });
+
   it('reads the RTP totals only when scraped, and never lets a counter go down', async () => {
     let reads = 0;
     let totals: RtpPacketTotals = { packetsIn: 100, packetsOut: 120, late: 2, lost: 5 };

@@ -13,6 +13,7 @@ import { PCMU } from '../../../media-server/embedded/media/g711.js';
 import { RtpPacket } from '../../../media-server/embedded/media/rtp-packet.js';
 import { TelephoneEvent, type TelephoneEventFields } from '../../../media-server/embedded/media/telephone-event.js';
 import { MediaBridge } from '../../../media-server/embedded/rtp/media-bridge.js';
+import { createFramePipeBuffer, FramePipeReader, FramePipeWriter } from '../../../media-server/embedded/rtp/frame-pipe.js';
 import type { FrameHandler } from '../../../media-server/embedded/rtp/media-clock.js';
 import type { MaskMode } from '../../../media-server/embedded/rtp/dtmf-masker.js';
 import { RtpSession, type FrameScheduler, type RtpSessionOptions, type SessionDtmfEvent } from '../../../media-server/embedded/rtp/rtp-session.js';
@@ -134,7 +135,11 @@ export class HandDrivenBridge {
     caller.on('dtmf', (event) => this.keys.push(event));
   }
 
-  static async open(maskMode: MaskMode, bridgeOptions: { srtp?: boolean } = {}): Promise<HandDrivenBridge> {
+  /**
+   * `pipe`: the sessions joined as two media workers join them (shared frame
+   * rings, `frame-pipe.ts`) instead of by `MediaBridge`.
+   */
+  static async open(maskMode: MaskMode, bridgeOptions: { srtp?: boolean; pipe?: boolean } = {}): Promise<HandDrivenBridge> {
     const clock = new HandClock();
     const now = { ms: 1000 };
     const options = { allocator: loopbackPorts, clock, maskMode, now: () => now.ms };
@@ -145,7 +150,14 @@ export class HandDrivenBridge {
     const srtp = bridgeOptions.srtp ? { caller: srtpKeys(), agent: srtpKeys() } : undefined;
     caller.setRemote(negotiated(callerPhone.address().port, srtp?.caller));
     agent.setRemote(negotiated(agentPhone.address().port, srtp?.agent));
-    new MediaBridge(caller, agent);
+    if (bridgeOptions.pipe) {
+      const callerToAgent = createFramePipeBuffer();
+      const agentToCaller = createFramePipeBuffer();
+      caller.linkPipe(new FramePipeWriter(callerToAgent), new FramePipeReader(agentToCaller));
+      agent.linkPipe(new FramePipeWriter(agentToCaller), new FramePipeReader(callerToAgent));
+    } else {
+      new MediaBridge(caller, agent);
+    }
     return new HandDrivenBridge(clock, now, caller, agent, callerPhone, agentPhone, srtp);
   }
 
