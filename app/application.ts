@@ -6,7 +6,7 @@ import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
 import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
 import { AccessTokens } from '../agent-bridge/identity/access-token.js';
-import { Authenticator } from '../agent-bridge/identity/authenticator.js';
+import { Authenticator, ownAgentId } from '../agent-bridge/identity/authenticator.js';
 import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
 import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
@@ -99,7 +99,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
-  const interrupted = settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  const interrupted = await settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
   if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
     logger.warn(
       { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
@@ -128,7 +128,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   };
   const metrics = new Metrics({
     readiness: () => checkReadiness(readiness),
-    inDoubt: () => store.listAuthorisations({ state: 'in_doubt' }).length,
+    inDoubt: async () => (await store.listAuthorisations({ state: 'in_doubt' })).length,
     ...(config.MEDIA_SERVER === 'embedded'
       ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
       : {}),
@@ -185,8 +185,10 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const progress = new ProgressHub();
   const liveSessions = new LiveSessions();
-  const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
-    const session = store.getSession(sessionId);
+  const visible = async (principal: Parameters<typeof canSee>[0], sessionId: string): Promise<boolean> => {
+    // Whoever sees every session needs no look-up (a direct-pay session's first frames may come before its row).
+    if (ownAgentId(principal) === undefined) return true;
+    const session = await store.getSession(sessionId);
     return session !== undefined && canSee(principal, session);
   };
 
@@ -247,7 +249,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     agentAssisted: {
       liveSessions,
-      agentUriOf: (agentId) => identities.getUser(agentId)?.sipUri ?? undefined,
+      agentUriOf: async (agentId) => (await identities.getUser(agentId))?.sipUri ?? undefined,
       muteAgentDuringCapture: config.AGENT_AUDIO_DURING_CAPTURE === 'muted',
       dialTimeoutMs: config.AGENT_DIAL_TIMEOUT_MS,
       codeTtlMs: config.SESSION_CODE_TTL_MINUTES * 60_000,

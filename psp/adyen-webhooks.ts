@@ -127,14 +127,14 @@ export class AdyenWebhookHandler {
   }
 
   /** Returns how many items were kept. @throws AdyenWebhookError (nothing is kept then) */
-  handle(body: unknown): number {
+  async handle(body: unknown): Promise<number> {
     const items = verifiedItems(body, this.#hmacKey);
     for (const item of items) {
-      const kept = this.#records.recordNotification(reduceNotification(item));
+      const kept = await this.#records.recordNotification(reduceNotification(item));
       if (REVERSAL_EVENTS.has(item.eventCode)) {
         // CAPTURE_FAILED, REFUND_FAILED and REFUNDED_REVERSED report a modification that did not go through after all.
         const failed = FAILED_EVENTS.has(item.eventCode);
-        this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
+        await this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
       }
     }
     return items.length;

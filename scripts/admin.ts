@@ -64,36 +64,36 @@ async function main(): Promise<void> {
         const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
         if (password.length < MIN_PASSWORD) fail(`the password must have at least ${MIN_PASSWORD} characters`);
         if (values['sip-uri'] && !/^sips?:\S+$/.test(values['sip-uri'])) fail('--sip-uri must be a sip: URI');
-        const user = identities.createUser({
+        const user = await identities.createUser({
           username: values.username,
           displayName: values.name,
           role,
           sipUri: values['sip-uri'] ?? null,
           passwordHash: await hashPassword(password),
         });
-        audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
+        await audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
         console.log(`created ${role} ${user.username} (${user.id})`);
         break;
       }
       case 'create-api-key': {
         if (!values.name || (role !== 'agent' && role !== 'supervisor')) fail('create-api-key needs --name and --role agent|supervisor');
-        const user = values.user ? identities.findUserForLogin(values.user)?.user : undefined;
+        const user = values.user ? (await identities.findUserForLogin(values.user))?.user : undefined;
         if (values.user && !user) fail(`no user ${values.user}`);
         const key = `pk_${randomBytes(24).toString('base64url')}`;
-        const record = identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
-        audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
+        const record = await identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
+        await audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
         // Shown once: only its hash is kept.
         console.log(key);
         break;
       }
       case 'list-users':
-        for (const u of identities.listUsers()) console.log(`${u.username}\t${u.role}\t${u.displayName}\t${u.sipUri ?? '-'}\t${u.id}`);
+        for (const u of await identities.listUsers()) console.log(`${u.username}\t${u.role}\t${u.displayName}\t${u.sipUri ?? '-'}\t${u.id}`);
         break;
       default:
         fail('commands: create-user, create-api-key, list-users');
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

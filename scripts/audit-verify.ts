@@ -18,7 +18,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const [given, ...extra] = process.argv.slice(2);
   if (extra.length > 0) fail('usage: npm run audit:verify -- [DATA_DIR]');
   let config: Config;
@@ -33,7 +33,7 @@ function main(): void {
   if (!key) fail(`neither AUDIT_KEY nor ${join(dataDir, AUDIT_KEY_FILE)}: the keyed chain cannot be verified`);
   const store = new SqlitePaymentStore({ dataDir });
   try {
-    const verdict = new SqliteAuditLog(store.database, { key: key.key }).verify();
+    const verdict = await new SqliteAuditLog(store.database, { key: key.key }).verify();
     if (verdict.ok) {
       console.log(`OK: ${verdict.rows} audit rows in ${dataDir}, chain intact`);
     } else {
@@ -41,12 +41,8 @@ function main(): void {
       process.exitCode = 1;
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-try {
-  main();
-} catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
-}
+main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -124,14 +124,22 @@ export interface PaymentQuery {
 
 /** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {
-  createSession(input: NewPaymentSession): PaymentSessionRecord;
-  getSession(id: string): PaymentSessionRecord | undefined;
+  createSession(input: NewPaymentSession): Promise<PaymentSessionRecord>;
+  getSession(id: string): Promise<PaymentSessionRecord | undefined>;
   /** Changes a session; one becoming `approved` is given its unique confirmation code then. */
-  updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord;
-  listSessions(query: PaymentQuery): PaymentSessionRecord[];
+  updateSession(id: string, update: PaymentSessionUpdate): Promise<PaymentSessionRecord>;
+  listSessions(query: PaymentQuery): Promise<PaymentSessionRecord[]>;
+  /**
+   * Joins a call to an agent-assisted session: sets its call id only while it
+   * has none and is not final, in one conditional write, so two calls (on
+   * this node or another) cannot both join it. Undefined when it was taken.
+   */
+  joinSession(id: string, callId: string): Promise<PaymentSessionRecord | undefined>;
+  /** Undoes `joinSession` for a call that left before anything was captured (the session is still `pending`): another transfer may join. */
+  leaveSession(id: string, callId: string): Promise<void>;
 
-  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord;
-  listCaptureAttempts(sessionId: string): CaptureAttemptRecord[];
+  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): Promise<CaptureAttemptRecord>;
+  listCaptureAttempts(sessionId: string): Promise<CaptureAttemptRecord[]>;
 
   /** Writes the intent (state `requested`); throws if the key exists for another session. */
   recordAuthorisationIntent(input: {
@@ -140,15 +148,16 @@ export interface PaymentStore {
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;
-  }): AuthorisationRecord;
+  }): Promise<AuthorisationRecord>;
   resolveAuthorisation(
     idempotencyKey: string,
     update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
-  ): AuthorisationRecord;
-  getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined;
-  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[];
+  ): Promise<AuthorisationRecord>;
+  getAuthorisation(idempotencyKey: string): Promise<AuthorisationRecord | undefined>;
+  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): Promise<AuthorisationRecord[]>;
 
   /** A write probe for readiness checks. */
-  isWritable(): boolean;
-  close(): void;
+  isWritable(): Promise<boolean>;
+  /** Safe to call twice. */
+  close(): Promise<void>;
 }

@@ -85,7 +85,7 @@ export class SqliteAuditLog implements AuditLog {
    * IMMEDIATE transaction, so two connections (the service and the admin
    * CLI) cannot both take the same seq. `detail` is stored as canonical JSON.
    */
-  append(entry: NewAuditEntry): AuditEntry {
+  async append(entry: NewAuditEntry): Promise<AuditEntry> {
     const row = this.#db
       .transaction((): AuditRow => {
         const last = this.#sql.last.get() as { seq: number; hash: string } | undefined;
@@ -120,7 +120,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /** In seq order, after `afterSeq` (default 0); `limit` defaults to 1000, at most 10 000. */
-  list(filter: AuditQuery): AuditEntry[] {
+  async list(filter: AuditQuery): Promise<AuditEntry[]> {
     const bySession = filter.sessionId !== undefined;
     const sql = `SELECT * FROM audit_log WHERE seq > @afterSeq ${bySession ? 'AND session_id = @sessionId' : ''} ORDER BY seq LIMIT @limit`;
     const rows = this.#shapes.get(sql).all({
@@ -138,7 +138,7 @@ export class SqliteAuditLog implements AuditLog {
    * not give its hash (an edited row, or one chained with another key); and
    * rows missing at the end, below the highest seq this log has written or seen.
    */
-  verify(): AuditVerification {
+  async verify(): Promise<AuditVerification> {
     // No boundary (its row deleted): every row must then be keyed, the strictest reading.
     const keyedFrom = (this.#sql.keyedFrom.get() as number | undefined) ?? 1;
     let prevHash = AUDIT_GENESIS_HASH;

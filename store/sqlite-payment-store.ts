@@ -27,6 +27,11 @@ import {
 } from './store-errors.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { newConfirmationCode } from '../domain/confirmation-code.js';
+import { FINAL_PAYMENT_STATUSES } from '../domain/payment-types.js';
+
+/** The final statuses as named parameters (`@final0, @final1, …`) for a `NOT IN`. */
+const FINAL_STATUS_PARAMS: Readonly<Record<string, string>> = Object.fromEntries(FINAL_PAYMENT_STATUSES.map((s, i) => [`final${i}`, s]));
+const FINAL_STATUSES_SQL = Object.keys(FINAL_STATUS_PARAMS).map((k) => `@${k}`).join(', ');
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -152,6 +157,8 @@ export class SqlitePaymentStore implements PaymentStore {
     insertAuthorisation: Statement;
     getAuthorisation: Statement;
     resolveAuthorisation: Statement;
+    joinSession: Statement;
+    leaveSession: Statement;
     probe: Statement;
   };
   readonly #shapes: QueryShapes;
@@ -201,11 +208,14 @@ export class SqlitePaymentStore implements PaymentStore {
       resolveAuthorisation: p(
         'UPDATE authorisations SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
       ),
+      joinSession: p(`UPDATE payment_sessions SET call_id = @callId, updated_at = @updatedAt
+        WHERE id = @id AND call_id IS NULL AND status NOT IN (${FINAL_STATUSES_SQL})`),
+      leaveSession: p(`UPDATE payment_sessions SET call_id = NULL, updated_at = @updatedAt WHERE id = @id AND call_id = @callId AND status = 'pending'`),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
   }
 
-  createSession(input: NewPaymentSession): PaymentSessionRecord {
+  async createSession(input: NewPaymentSession): Promise<PaymentSessionRecord> {
     // 80 random bits, hex: unguessable, and safe in a URL or a SIP URI user part.
     const id = input.id ?? newOpaqueId('pay');
     this.#sql.insertSession.run({
@@ -227,10 +237,14 @@ export class SqlitePaymentStore implements PaymentStore {
       stored_card_token: input.storedCardToken ?? null,
       at: this.#stamp(),
     });
-    return this.getSession(id)!;
+    return this.#session(id)!;
   }
 
-  getSession(id: string): PaymentSessionRecord | undefined {
+  async getSession(id: string): Promise<PaymentSessionRecord | undefined> {
+    return this.#session(id);
+  }
+
+  #session(id: string): PaymentSessionRecord | undefined {
     const row = this.#sql.getSession.get(id) as SessionRow | undefined;
     return row && toSession(row);
   }
@@ -239,7 +253,7 @@ export class SqlitePaymentStore implements PaymentStore {
    * Sets the given fields (`null` clears one, `undefined` leaves it).
    * @throws PaymentNotFoundError, InvalidStatusTransitionError
    */
-  updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord {
+  async updateSession(id: string, update: PaymentSessionUpdate): Promise<PaymentSessionRecord> {
     const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
     // Columns come from UPDATE_COLUMNS only, never from input.
     const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
@@ -248,7 +262,7 @@ export class SqlitePaymentStore implements PaymentStore {
         changeRow(SESSION_LIFECYCLE, {
           id,
           to: update.status,
-          read: (sessionId) => this.getSession(sessionId),
+          read: (sessionId) => this.#session(sessionId),
           write: (current) => {
             if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
             if (update.status === 'approved' && current.confirmation === null) this.#sql.setConfirmation.run(this.#freeConfirmation(), id);
@@ -259,7 +273,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** Newest first; `limit` defaults to 100, at most 1000. */
-  listSessions(query: PaymentQuery): PaymentSessionRecord[] {
+  async listSessions(query: PaymentQuery): Promise<PaymentSessionRecord[]> {
     const keys = (Object.keys(SESSION_FILTERS) as (keyof typeof SESSION_FILTERS)[]).filter((k) => query[k] !== undefined);
     const where = keys.length ? `WHERE ${keys.map((k) => `${SESSION_FILTERS[k]} = @${k}`).join(' AND ')}` : '';
     const sql = `SELECT * FROM payment_sessions ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
@@ -267,8 +281,17 @@ export class SqlitePaymentStore implements PaymentStore {
     return (this.#shapes.get(sql).all(params) as SessionRow[]).map(toSession);
   }
 
+  async joinSession(id: string, callId: string): Promise<PaymentSessionRecord | undefined> {
+    const joined = this.#sql.joinSession.run({ id, callId, updatedAt: this.#stamp(), ...FINAL_STATUS_PARAMS }).changes === 1;
+    return joined ? this.#session(id) : undefined;
+  }
+
+  async leaveSession(id: string, callId: string): Promise<void> {
+    this.#sql.leaveSession.run({ id, callId, updatedAt: this.#stamp() });
+  }
+
   /** @throws PaymentNotFoundError */
-  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord {
+  async recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): Promise<CaptureAttemptRecord> {
     const at = this.#stamp();
     this.#db
       .transaction(() => {
@@ -280,7 +303,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** In the order they were recorded. */
-  listCaptureAttempts(sessionId: string): CaptureAttemptRecord[] {
+  async listCaptureAttempts(sessionId: string): Promise<CaptureAttemptRecord[]> {
     return (this.#sql.listAttempts.all(sessionId) as AttemptRow[]).map((r) => ({
       sessionId: r.session_id,
       field: r.field,
@@ -295,15 +318,15 @@ export class SqlitePaymentStore implements PaymentStore {
    * returns the row as it is (whatever its state).
    * @throws PaymentNotFoundError, IdempotencyKeyConflictError (the key exists for another session or amount)
    */
-  recordAuthorisationIntent(input: {
+  async recordAuthorisationIntent(input: {
     idempotencyKey: string;
     sessionId: string;
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;
-  }): AuthorisationRecord {
+  }): Promise<AuthorisationRecord> {
     return durableTransaction(this.#db, () => {
-      const existing = this.getAuthorisation(input.idempotencyKey);
+      const existing = this.#authorisation(input.idempotencyKey);
       if (existing) {
         if (existing.sessionId !== input.sessionId || existing.amountMinor !== input.amountMinor || existing.currency !== input.currency) {
           throw new IdempotencyKeyConflictError(input.idempotencyKey);
@@ -312,7 +335,7 @@ export class SqlitePaymentStore implements PaymentStore {
       }
       if (!this.#sql.getSession.get(input.sessionId)) throw new PaymentNotFoundError(input.sessionId);
       this.#sql.insertAuthorisation.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
-      return this.getAuthorisation(input.idempotencyKey)!;
+      return this.#authorisation(input.idempotencyKey)!;
     });
   }
 
@@ -321,25 +344,29 @@ export class SqlitePaymentStore implements PaymentStore {
    * its value; `resolvedAt` is stamped when the state first becomes final.
    * @throws AuthorisationNotFoundError, InvalidAuthorisationTransitionError
    */
-  resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): AuthorisationRecord {
+  async resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): Promise<AuthorisationRecord> {
     return durableTransaction(this.#db, () =>
       settleIntent(AUTHORISATION_LIFECYCLE, {
         key: idempotencyKey,
         answer: update,
-        read: (key) => this.getAuthorisation(key),
+        read: (key) => this.#authorisation(key),
         statement: this.#sql.resolveAuthorisation,
         stamp: () => this.#stamp(),
       }),
     );
   }
 
-  getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {
+  async getAuthorisation(idempotencyKey: string): Promise<AuthorisationRecord | undefined> {
+    return this.#authorisation(idempotencyKey);
+  }
+
+  #authorisation(idempotencyKey: string): AuthorisationRecord | undefined {
     const row = this.#sql.getAuthorisation.get(idempotencyKey) as AuthorisationRow | undefined;
     return row && toAuthorisation(row);
   }
 
   /** Oldest first. */
-  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[] {
+  async listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): Promise<AuthorisationRecord[]> {
     const where: string[] = [];
     if (filter.state !== undefined) where.push('state = @state');
     if (filter.sessionId !== undefined) where.push('session_id = @sessionId');
@@ -357,7 +384,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** A real write (one row of `store_probe`), committed: false when the database cannot take it. */
-  isWritable(): boolean {
+  async isWritable(): Promise<boolean> {
     try {
       this.#sql.probe.run(this.#stamp());
       return true;
@@ -367,7 +394,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** Safe to call twice. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 

@@ -85,50 +85,58 @@ export class SqlitePspRecordStore implements PspRecordStore {
     };
   }
 
-  saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord {
+  async saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): Promise<StoredTokenRecord> {
     return durableTransaction(this.#db, () => {
       this.#sql.saveToken.run({ ...record, at: this.#stamp() });
-      return this.getToken(record.sessionId)!;
+      return this.#token(record.sessionId)!;
     });
   }
 
-  getToken(sessionId: string): StoredTokenRecord | undefined {
+  async getToken(sessionId: string): Promise<StoredTokenRecord | undefined> {
+    return this.#token(sessionId);
+  }
+
+  #token(sessionId: string): StoredTokenRecord | undefined {
     const row = this.#sql.getToken.get(sessionId) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  findToken(token: string): StoredTokenRecord | undefined {
+  async findToken(token: string): Promise<StoredTokenRecord | undefined> {
     const row = this.#sql.findToken.get(token) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): ReversalRecord {
+  async recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): Promise<ReversalRecord> {
     return durableTransaction(this.#db, () => {
-      if (this.getReversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
+      if (this.#reversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
       const { actor, ...rest } = input;
       this.#sql.insertReversal.run({ ...rest, actorKind: actor.kind, actorId: actor.id, at: this.#stamp() });
-      return this.getReversal(input.idempotencyKey)!;
+      return this.#reversal(input.idempotencyKey)!;
     });
   }
 
-  resolveReversal(idempotencyKey: string, update: IntentAnswer<ReversalState>): ReversalRecord {
+  async resolveReversal(idempotencyKey: string, update: IntentAnswer<ReversalState>): Promise<ReversalRecord> {
     return durableTransaction(this.#db, () =>
       settleIntent(REVERSAL_LIFECYCLE, {
         key: idempotencyKey,
         answer: update,
-        read: (key) => this.getReversal(key),
+        read: (key) => this.#reversal(key),
         statement: this.#sql.resolveReversal,
         stamp: () => this.#stamp(),
       }),
     );
   }
 
-  getReversal(idempotencyKey: string): ReversalRecord | undefined {
+  async getReversal(idempotencyKey: string): Promise<ReversalRecord | undefined> {
+    return this.#reversal(idempotencyKey);
+  }
+
+  #reversal(idempotencyKey: string): ReversalRecord | undefined {
     const row = this.#sql.getReversal.get(idempotencyKey) as ReversalRow | undefined;
     return row && toReversal(row);
   }
 
-  listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): ReversalRecord[] {
+  async listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): Promise<ReversalRecord[]> {
     const columns = { sessionId: 'session_id', pspReference: 'psp_reference', state: 'state' } as const;
     const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
     // Columns come from the fixed map only, never from input.
@@ -139,7 +147,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
     return rows.map(toReversal);
   }
 
-  recordNotification(n: Omit<PspNotificationRecord, 'receivedAt'>): PspNotificationRecord {
+  async recordNotification(n: Omit<PspNotificationRecord, 'receivedAt'>): Promise<PspNotificationRecord> {
     this.#sql.upsertNotification.run({
       psp: n.psp,
       eventCode: n.eventCode,
@@ -153,7 +161,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
     return toNotification(this.#sql.getNotification.get(n.psp, n.eventCode, n.pspReference) as NotificationRow);
   }
 
-  findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): PspNotificationRecord[] {
+  async findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): Promise<PspNotificationRecord[]> {
     const where = ['psp = @psp'];
     if (filter.merchantReference !== undefined) where.push('merchant_reference = @merchantReference');
     if (filter.pspReference !== undefined) where.push('psp_reference = @pspReference');

@@ -75,12 +75,12 @@ export class RecorderWebhook {
           signal: AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000),
         });
         await res.body?.cancel();
-        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
+        await audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, status: res.status, ...extra } });
         if (res.ok) return;
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
-        audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
+        await audit.append({ sessionId: sessionId ?? null, actor: ACTOR, action: `recorder-${action}`, detail: { attempt, error: reason, ...extra } });
       }
       if (Date.now() + delay > deadline) throw new RecorderUnavailableError(`recorder did not confirm ${action} (${reason})`);
       this.#options.onRetry?.({ action, reason, callId, sessionId });

@@ -50,7 +50,7 @@ describe('a store that cannot be written', () => {
       timeoutMs: 50_000,
     });
     const deadline = Date.now() + 20_000;
-    while (!app.store.listSessions({ reference: '1001' }).some((s) => s.status === 'capturing') && Date.now() < deadline) {
+    while (!(await app.store.listSessions({ reference: '1001' })).some((s) => s.status === 'capturing') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     app.store.database.pragma('query_only = ON');
@@ -67,7 +67,7 @@ describe('a store that cannot be written', () => {
 
     // Writable again: the session is still where the failure left it, for the next start to settle.
     app.store.database.pragma('query_only = OFF');
-    expect(app.store.listSessions({ reference: '1001' }).map((s) => s.status)).toEqual(['capturing']);
+    expect((await app.store.listSessions({ reference: '1001' })).map((s) => s.status)).toEqual(['capturing']);
     expect((await fetch(`${app.httpUrl}/readyz`)).status).toBe(200);
   });
 });
