@@ -1,27 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
+import { toApiKey, toUser, type ApiKeyRow, type UserRow } from './store-rows.js';
 
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  role: Role;
-  sip_uri: string | null;
-  password_hash: string;
-  created_at: string;
-  disabled: number;
-}
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  role: Role;
-  user_id: string | null;
-  key_hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
 
 /** A username that is taken. */
 export class DuplicateUserError extends Error {
@@ -109,18 +91,4 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 }
 
-function toUser(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    role: r.role,
-    sipUri: r.sip_uri,
-    createdAt: r.created_at,
-    disabled: r.disabled === 1,
-  };
-}
 
-function toApiKey(r: ApiKeyRow): ApiKeyRecord {
-  return { id: r.id, name: r.name, role: r.role, userId: r.user_id, createdAt: r.created_at, revokedAt: r.revoked_at };
-}

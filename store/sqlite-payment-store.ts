@@ -1,13 +1,11 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTHORISATION_STATE_TRANSITIONS, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { CardBrand } from '../domain/card-brand.js';
-import type { CurrencyCode, DeclineReason, PaymentStatus } from '../domain/payment-types.js';
+import type { CurrencyCode } from '../domain/payment-types.js';
 import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
 import { clampLimit, QueryShapes } from './sqlite-query-shapes.js';
-import { changeRow, settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
+import { changeRow, settleIntent, type IntentAnswer } from './state-change.js';
 import type {
   AuthorisationRecord,
   CaptureAttemptRecord,
@@ -18,16 +16,11 @@ import type {
   PaymentStore,
 } from './payment-store.js';
 import type { AuthorisationState } from '../domain/payment-lifecycle.js';
-import {
-  AuthorisationNotFoundError,
-  IdempotencyKeyConflictError,
-  InvalidAuthorisationTransitionError,
-  InvalidStatusTransitionError,
-  PaymentNotFoundError,
-} from './store-errors.js';
+import { IdempotencyKeyConflictError, PaymentNotFoundError } from './store-errors.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { newConfirmationCode } from '../domain/confirmation-code.js';
 import { FINAL_PAYMENT_STATUSES } from '../domain/payment-types.js';
+import { AUTHORISATION_LIFECYCLE, SESSION_FILTERS, SESSION_LIFECYCLE, toAuthorisation, toSession, UPDATE_COLUMNS, type AttemptRow, type AuthorisationRow, type SessionRow } from './store-rows.js';
 
 /** The final statuses as named parameters (`@final0, @final1, …`) for a `NOT IN`. */
 const FINAL_STATUS_PARAMS: Readonly<Record<string, string>> = Object.fromEntries(FINAL_PAYMENT_STATUSES.map((s, i) => [`final${i}`, s]));
@@ -46,93 +39,6 @@ export interface SqlitePaymentStoreOptions {
 
 /** The file name inside `dataDir`. */
 export const PAYMENTS_DB_FILE = 'payments.db';
-
-interface SessionRow {
-  id: string;
-  mode: PaymentSessionRecord['mode'];
-  reference: string;
-  amount_minor: number;
-  currency: string;
-  description: string | null;
-  status: PaymentStatus;
-  card_brand: CardBrand | null;
-  card_last4: string | null;
-  psp_reference: string | null;
-  confirmation: string | null;
-  auth_code: string | null;
-  decline_reason: DeclineReason | null;
-  idempotency_key: string | null;
-  call_id: string | null;
-  language: string | null;
-  agent_id: string | null;
-  session_code: string | null;
-  agent_uri: string | null;
-  auto_capture: number;
-  tokenise: number;
-  customer_reference: string | null;
-  stored_card_token: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface AttemptRow {
-  session_id: string;
-  field: CaptureAttemptRecord['field'];
-  attempt: number;
-  outcome: CaptureAttemptRecord['outcome'];
-  at: string;
-}
-
-interface AuthorisationRow {
-  idempotency_key: string;
-  session_id: string;
-  psp: string;
-  amount_minor: number;
-  currency: string;
-  state: AuthorisationState;
-  psp_reference: string | null;
-  detail: string | null;
-  requested_at: string;
-  resolved_at: string | null;
-}
-
-/** Session fields `updateSession` may set, and their columns. */
-const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
-  status: 'status',
-  cardBrand: 'card_brand',
-  cardLast4: 'card_last4',
-  pspReference: 'psp_reference',
-  authCode: 'auth_code',
-  declineReason: 'decline_reason',
-  idempotencyKey: 'idempotency_key',
-  callId: 'call_id',
-};
-
-const SESSION_LIFECYCLE: RowLifecycle<PaymentSessionRecord, PaymentStatus> = {
-  transitions: PAYMENT_STATUS_TRANSITIONS,
-  stateOf: (s) => s.status,
-  notFound: (id) => new PaymentNotFoundError(id),
-  illegal: (id, from, to) => new InvalidStatusTransitionError(id, from, to),
-};
-
-const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationState> = {
-  transitions: AUTHORISATION_STATE_TRANSITIONS,
-  stateOf: (a) => a.state,
-  notFound: (key) => new AuthorisationNotFoundError(key),
-  illegal: (key, from, to) => new InvalidAuthorisationTransitionError(key, from, to),
-};
-
-/** `listSessions` filters and their columns. */
-const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
-  reference: 'reference',
-  confirmation: 'confirmation',
-  pspReference: 'psp_reference',
-  idempotencyKey: 'idempotency_key',
-  status: 'status',
-  mode: 'mode',
-  agentId: 'agent_id',
-  code: 'session_code',
-};
 
 /**
  * The store on SQLite (better-sqlite3): WAL journal, foreign keys on, a busy
@@ -411,47 +317,3 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 }
 
-function toSession(r: SessionRow): PaymentSessionRecord {
-  return {
-    id: r.id,
-    mode: r.mode,
-    reference: r.reference,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    description: r.description,
-    status: r.status,
-    cardBrand: r.card_brand,
-    cardLast4: r.card_last4,
-    pspReference: r.psp_reference,
-    confirmation: r.confirmation,
-    authCode: r.auth_code,
-    declineReason: r.decline_reason,
-    idempotencyKey: r.idempotency_key,
-    callId: r.call_id,
-    language: r.language,
-    agentId: r.agent_id,
-    code: r.session_code,
-    agentUri: r.agent_uri,
-    autoCapture: r.auto_capture === 1,
-    tokenise: r.tokenise === 1,
-    customerReference: r.customer_reference,
-    storedCardToken: r.stored_card_token,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toAuthorisation(r: AuthorisationRow): AuthorisationRecord {
-  return {
-    idempotencyKey: r.idempotency_key,
-    sessionId: r.session_id,
-    psp: r.psp,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    state: r.state,
-    pspReference: r.psp_reference,
-    detail: r.detail,
-    requestedAt: r.requested_at,
-    resolvedAt: r.resolved_at,
-  };
-}

@@ -1,55 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { CardBrand } from '../domain/card-brand.js';
-import type { Actor } from '../domain/actor.js';
-import { REVERSAL_STATE_TRANSITIONS, type PaymentModificationKind, type ReversalState } from '../domain/payment-lifecycle.js';
+import type { ReversalState } from '../domain/payment-lifecycle.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
-import { IdempotencyKeyConflictError, InvalidReversalTransitionError, ReversalNotFoundError } from './store-errors.js';
+import { IdempotencyKeyConflictError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';
-import { settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
-
-const REVERSAL_LIFECYCLE: RowLifecycle<ReversalRecord, ReversalState> = {
-  transitions: REVERSAL_STATE_TRANSITIONS,
-  stateOf: (r) => r.state,
-  notFound: (key) => new ReversalNotFoundError(key),
-  illegal: (key, from, to) => new InvalidReversalTransitionError(key, from, to),
-};
-
-interface TokenRow {
-  session_id: string;
-  psp: string;
-  token: string;
-  customer: string;
-  card_brand: CardBrand | null;
-  card_last4: string | null;
-  created_at: string;
-}
-
-interface ReversalRow {
-  idempotency_key: string;
-  session_id: string;
-  kind: PaymentModificationKind;
-  psp: string;
-  amount_minor: number;
-  currency: string;
-  state: ReversalState;
-  psp_reference: string | null;
-  detail: string | null;
-  actor_kind: Actor['kind'];
-  actor_id: string;
-  requested_at: string;
-  resolved_at: string | null;
-}
-
-interface NotificationRow {
-  psp: string;
-  event_code: string;
-  psp_reference: string;
-  original_reference: string | null;
-  merchant_reference: string;
-  success: number;
-  detail: string | null;
-  received_at: string;
-}
+import { settleIntent, type IntentAnswer } from './state-change.js';
+import { REVERSAL_LIFECYCLE, toNotification, toReversal, toToken, type NotificationRow, type ReversalRow, type TokenRow } from './store-rows.js';
 
 /** Tokens, reversals and PSP notifications in the payment database (migration 4). */
 export class SqlitePspRecordStore implements PspRecordStore {
@@ -176,44 +131,3 @@ export class SqlitePspRecordStore implements PspRecordStore {
   }
 }
 
-function toToken(row: TokenRow): StoredTokenRecord {
-  return {
-    sessionId: row.session_id,
-    psp: row.psp,
-    token: row.token,
-    customer: row.customer,
-    cardBrand: row.card_brand,
-    cardLast4: row.card_last4,
-    createdAt: row.created_at,
-  };
-}
-
-function toReversal(r: ReversalRow): ReversalRecord {
-  return {
-    idempotencyKey: r.idempotency_key,
-    sessionId: r.session_id,
-    kind: r.kind,
-    psp: r.psp,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    state: r.state,
-    pspReference: r.psp_reference,
-    detail: r.detail,
-    actor: { kind: r.actor_kind, id: r.actor_id },
-    requestedAt: r.requested_at,
-    resolvedAt: r.resolved_at,
-  };
-}
-
-function toNotification(r: NotificationRow): PspNotificationRecord {
-  return {
-    psp: r.psp,
-    eventCode: r.event_code,
-    pspReference: r.psp_reference,
-    originalReference: r.original_reference,
-    merchantReference: r.merchant_reference,
-    success: r.success === 1,
-    detail: r.detail ? (JSON.parse(r.detail) as Record<string, string>) : {},
-    receivedAt: r.received_at,
-  };
-}

@@ -198,7 +198,7 @@ describe('a database whose rows were chained before the key (schema 4)', () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     const db = raw();
-    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration);
+    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration.sqlite);
     db.pragma('user_version = 4');
     const insert = db.prepare(`INSERT INTO audit_log (seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash)
       VALUES (@seq, @at, NULL, 'system', 'old', @action, @detail, @prevHash, @hash)`);

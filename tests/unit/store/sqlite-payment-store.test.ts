@@ -95,7 +95,7 @@ describe('opening the database', () => {
     const db = raw();
     db.pragma('foreign_keys = ON');
     for (const [i, sql] of MIGRATIONS.slice(0, 7).entries()) {
-      db.exec(sql);
+      db.exec(sql.sqlite);
       db.pragma(`user_version = ${i + 1}`);
     }
     db.prepare(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, status, created_at, updated_at, confirmation, psp_reference)
