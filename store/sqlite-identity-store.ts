@@ -2,13 +2,10 @@ import type { Database } from 'better-sqlite3';
 import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { toApiKey, toUser, type ApiKeyRow, type UserRow } from './store-rows.js';
+import { DuplicateUserError } from './store-errors.js';
 
 
 
-/** A username that is taken. */
-export class DuplicateUserError extends Error {
-  override readonly name = 'DuplicateUserError';
-}
 
 /** Identities in the payment database (tables from store/migrations.ts). */
 export class SqliteIdentityStore implements IdentityStore {

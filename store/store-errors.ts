@@ -95,3 +95,8 @@ export class AuditKeyError extends Error {
     super(`the audit key has ${bytes} bytes; it needs at least 32`);
   }
 }
+
+/** A username that is taken. */
+export class DuplicateUserError extends Error {
+  override readonly name = 'DuplicateUserError';
+}
