@@ -11,12 +11,12 @@ import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
 import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
 import { StreamServer } from '../agent-bridge/stream/stream-server.js';
-import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
 import { CardVault } from '../vault/card-vault.js';
-import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
-import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
-import { SqlitePspRecordStore } from '../store/sqlite-psp-record-store.js';
+import type { PaymentStore } from '../store/payment-store.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import { openStores } from './store-adapters.js';
 import { PaymentReversals } from '../psp/payment-reversals.js';
 import { PspReadiness } from '../psp/psp-readiness.js';
 import { AdyenWebhookHandler } from '../psp/adyen-webhooks.js';
@@ -54,9 +54,10 @@ export interface ApplicationOptions {
 /** The running system's parts, for main() and for in-process tests. */
 export interface Application {
   readonly httpUrl: string;
-  readonly store: SqlitePaymentStore;
+  /** STORE: SQLite (the default) or PostgreSQL. */
+  readonly store: PaymentStore;
   /** The audit trail, in the payment database. */
-  readonly audit: SqliteAuditLog;
+  readonly audit: AuditLog;
   readonly vault: CardVault;
   readonly psp: PaymentServiceProvider;
   readonly authoriser: Authoriser;
@@ -64,7 +65,7 @@ export interface Application {
   /** Supervisors' refunds and voids. */
   readonly reversals: PaymentReversals;
   readonly orders: OrderLookup;
-  readonly identities: SqliteIdentityStore;
+  readonly identities: IdentityStore;
   readonly progress: ProgressHub;
   readonly liveSessions: LiveSessions;
   readonly mediaServer: MediaServer;
@@ -95,8 +96,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     // Printed once, at the start that created it; the key itself never is.
     logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
   }
-  const store = new SqlitePaymentStore({ dataDir });
-  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
+  const { store, audit, records, identities } = await openStores(config, dataDir, auditKey.key);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   const interrupted = await settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
@@ -115,7 +115,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   sweeper.unref();
 
   // PSP tokens, refunds and webhooks live in the payment database beside the sessions.
-  const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
   // RTP and SIP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
   let stopping = false;
@@ -179,7 +178,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     logger.info({ path: adminKey.path }, 'admin API key generated; read it from this file (mode 0600)');
   }
 
-  const identities = new SqliteIdentityStore(store.database);
   const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
   const revocations = new TokenRevocations(identities);
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
@@ -270,17 +268,17 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     logger: logger.child({ component: 'ivr' }),
   });
-  const closeCore = (): void => {
+  const closeCore = async (): Promise<void> => {
     reconciler.stop();
     reversals.stop();
     clearInterval(sweeper);
     vault.close();
-    store.close();
+    await store.close();
   };
   try {
     await mediaServer.start();
   } catch (err) {
-    closeCore();
+    await closeCore();
     throw err;
   }
   ivr.start();
@@ -321,7 +319,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   } catch (err) {
     ivr.stop();
     await mediaServer.stop();
-    closeCore();
+    await closeCore();
     throw err;
   }
 
@@ -356,7 +354,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       await ivr.drain(SETTLE_MS);
       stream.close();
       await http.close();
-      closeCore();
+      await closeCore();
     },
   };
 }

@@ -73,6 +73,10 @@ export const configSchema = z
   .object({
     /** Where the database, recordings and generated keys live. */
     DATA_DIR: z.string().min(1).default('./data'),
+    /** `sqlite`: DATA_DIR/payments.db, one process. `postgres`: DATABASE_URL, shared by several nodes. */
+    STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** STORE=postgres: postgres://user:password@host:port/database. Secret (it may carry the password). */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
@@ -222,6 +226,9 @@ export const configSchema = z
       for (const setting of ['DRACHTIO_SECRET', 'FREESWITCH_SECRET'] as const) {
         if (c[setting] === undefined) ctx.addIssue({ code: 'custom', path: [setting], message: 'required when MEDIA_SERVER=freeswitch' });
       }
+    }
+    if (c.STORE === 'postgres' && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required when STORE=postgres' });
     }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });

@@ -15,9 +15,7 @@ import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
 import { resolveAuditKey } from '../app/audit-key.js';
 import { ConfigError, loadConfig, type Config } from '../app/config.js';
-import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
-import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
-import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { openStores } from '../app/store-adapters.js';
 
 const MIN_PASSWORD = 12;
 const ACTOR = { kind: 'system', id: 'admin-cli' } as const;
@@ -50,9 +48,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
   if (auditKey.source === 'generated') console.error(`admin: audit key generated in ${auditKey.path} (mode 0600); keep it`);
-  const store = new SqlitePaymentStore({ dataDir });
-  const identities = new SqliteIdentityStore(store.database);
-  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
+  const { store, identities, audit } = await openStores(config, dataDir, auditKey.key);
   const role = values.role;
   try {
     switch (command) {
