@@ -16,6 +16,8 @@
 #   prometheus    promtool checks and unit-tests the alert rules in monitoring/
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
+#   postgresql    the PostgreSQL store's contract suite and STORE=postgres runs
+#                 (tools/postgres-server.ts: initdb in a temporary folder, no service)
 set -euo pipefail
 
 PACKAGES=(
@@ -30,6 +32,7 @@ PACKAGES=(
   prometheus
   openssl
   procps
+  postgresql
 )
 
 SUDO=""
