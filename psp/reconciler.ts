@@ -40,6 +40,8 @@ export interface ReconcileSummary {
   readonly resolved: number;
   /** Of those, the ones still in doubt (no answer, or a retryable error). */
   readonly stillInDoubt: number;
+  /** Another node's reconciler was in its pass: this one asked nothing. */
+  readonly skipped?: true;
 }
 
 const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
@@ -92,10 +94,17 @@ export class Reconciler {
     this.#periodic.stop();
   }
 
-  /** One pass over every in-doubt payment; a call during a pass shares it. */
+  /**
+   * One pass over every in-doubt payment; a call during a pass shares it.
+   * Once per cluster: while another node's reconciler is in its pass, this
+   * one skips (and says so: `skipped`), so the PSP is asked once per key.
+   */
   reconcileOnce(): Promise<ReconcileSummary> {
-    this.#running ??= this.#pass().finally(() => (this.#running = undefined));
-    return this.#running;
+    const running = (this.#running ??= this.#store
+      .runAlone('reconcile', () => this.#pass())
+      .then((summary): ReconcileSummary => summary ?? { checked: 0, resolved: 0, stillInDoubt: 0, skipped: true })
+      .finally(() => (this.#running = undefined)));
+    return running;
   }
 
   async #pass(): Promise<ReconcileSummary> {

@@ -122,6 +122,9 @@ export interface PaymentQuery {
   readonly limit?: number;
 }
 
+/** Work that one node of a cluster does at a time: the in-doubt reconciler's pass. */
+export type ClusterJob = 'reconcile';
+
 /** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {
   createSession(input: NewPaymentSession): Promise<PaymentSessionRecord>;
@@ -155,6 +158,13 @@ export interface PaymentStore {
   ): Promise<AuthorisationRecord>;
   getAuthorisation(idempotencyKey: string): Promise<AuthorisationRecord | undefined>;
   listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): Promise<AuthorisationRecord[]>;
+
+  /**
+   * Runs `work` unless another process on the same database is running the
+   * same job now; then resolves undefined without running it. One process
+   * on SQLite always runs it; PostgreSQL holds an advisory lock meanwhile.
+   */
+  runAlone<T>(job: ClusterJob, work: () => Promise<T>): Promise<T | undefined>;
 
   /** A write probe for readiness checks. */
   isWritable(): Promise<boolean>;

@@ -6,6 +6,7 @@ import { newOpaqueId } from '../domain/opaque-id.js';
 import type {
   AuthorisationRecord,
   CaptureAttemptRecord,
+  ClusterJob,
   NewPaymentSession,
   PaymentQuery,
   PaymentSessionRecord,
@@ -13,7 +14,10 @@ import type {
   PaymentStore,
 } from './payment-store.js';
 import { migratePostgres } from './postgres-migrate.js';
-import { inTransaction, openPool, parameters, type Pool, type PoolClient } from './postgres-pool.js';
+import { ADVISORY_LOCKS, inTransaction, openPool, parameters, type Pool, type PoolClient } from './postgres-pool.js';
+
+/** The advisory lock of each cluster job. */
+const CLUSTER_JOB_LOCKS: Readonly<Record<ClusterJob, number>> = { reconcile: ADVISORY_LOCKS.reconcile };
 import { clampLimit } from './sqlite-query-shapes.js';
 import { guardChange, settledColumns, type IntentAnswer } from './state-change.js';
 import { IdempotencyKeyConflictError, PaymentNotFoundError } from './store-errors.js';
@@ -251,6 +255,22 @@ export class PostgresPaymentStore implements PaymentStore {
       values,
     );
     return rows.map(toAuthorisation);
+  }
+
+  /** Under a session advisory lock held on one connection for the whole job (pg_try_advisory_lock: never waits). */
+  async runAlone<T>(job: ClusterJob, work: () => Promise<T>): Promise<T | undefined> {
+    const client = await this.#pool.connect();
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [CLUSTER_JOB_LOCKS[job]]);
+      if (!rows[0]!.locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [CLUSTER_JOB_LOCKS[job]]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   /** A real write (one row of `store_probe`), committed: false when the database cannot take it. */

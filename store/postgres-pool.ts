@@ -8,6 +8,8 @@ export const ADVISORY_LOCKS = {
   migrate: 7_240_001,
   /** Audit appends: one chain, whichever node writes. */
   auditAppend: 7_240_002,
+  /** The in-doubt reconciler: once per cluster, not once per node. */
+  reconcile: 7_240_003,
 } as const;
 
 /**

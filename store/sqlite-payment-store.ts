@@ -9,6 +9,7 @@ import { changeRow, settleIntent, type IntentAnswer } from './state-change.js';
 import type {
   AuthorisationRecord,
   CaptureAttemptRecord,
+  ClusterJob,
   NewPaymentSession,
   PaymentQuery,
   PaymentSessionRecord,
@@ -287,6 +288,11 @@ export class SqlitePaymentStore implements PaymentStore {
   /** The open database, for the sibling SQLite adapters (identities, PSP records, audit log) that share the file. */
   get database(): Db {
     return this.#db;
+  }
+
+  /** SQLite serves one process: nobody else runs the job. */
+  async runAlone<T>(_job: ClusterJob, work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   /** A real write (one row of `store_probe`), committed: false when the database cannot take it. */

@@ -37,6 +37,29 @@ describe('PostgreSQL schema', { timeout: 30_000 }, () => {
     }
   });
 
+  it('runs a cluster job on one node at a time: another node skips it meanwhile', async () => {
+    const url = await server.createDatabase('jobs');
+    const [a, b] = await Promise.all([PostgresPaymentStore.open({ url, poolSize: 2 }), PostgresPaymentStore.open({ url, poolSize: 2 })]);
+    try {
+      let finish!: () => void;
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const first = a.runAlone('reconcile', async () => {
+        started();
+        await new Promise<void>((resolve) => (finish = resolve));
+        return 'a';
+      });
+      await running;
+      expect(await b.runAlone('reconcile', async () => 'b')).toBeUndefined();
+      expect(await a.runAlone('reconcile', async () => 'a again')).toBeUndefined();
+      finish();
+      expect(await first).toBe('a');
+      expect(await b.runAlone('reconcile', async () => 'b')).toBe('b');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('has no column that could hold a card number, expiry or security code', async () => {
     const url = await server.createDatabase('columns');
     const store = await PostgresPaymentStore.open({ url, poolSize: 1 });

@@ -389,6 +389,15 @@ export function describePaymentStoreContract(open: OpenStore): void {
     });
   });
 
+  describe('cluster jobs', () => {
+    it('runs a job nobody else is running, and answers its result; again once it is done', async () => {
+      expect(await store.runAlone('reconcile', async () => 'done')).toBe('done');
+      expect(await store.runAlone('reconcile', async () => 'again')).toBe('again');
+      await expect(store.runAlone('reconcile', () => Promise.reject(new Error('job failed')))).rejects.toThrow(/job failed/);
+      expect(await store.runAlone('reconcile', async () => 'after a failure')).toBe('after a failure');
+    });
+  });
+
   describe('readiness', () => {
     it('probes with a real write, and is not writable once closed', async () => {
       expect(await store.isWritable()).toBe(true);
