@@ -16,7 +16,7 @@
 #   prometheus    promtool checks and unit-tests the alert rules in monitoring/
 #   openssl       a self-signed certificate for the HTTPS tests
 #   procps        sysctl, read and raised by the benchmark's smoke run
-#   postgresql    the PostgreSQL store's contract suite and STORE=postgres runs
+#   postgresql-15 the PostgreSQL store's contract suite and STORE=postgres runs
 #                 (tools/postgres-server.ts: initdb in a temporary folder, no service)
 set -euo pipefail
 
@@ -32,7 +32,7 @@ PACKAGES=(
   prometheus
   openssl
   procps
-  postgresql
+  postgresql-15
 )
 
 SUDO=""

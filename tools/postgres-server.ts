@@ -47,10 +47,11 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
   const dataDir = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
-    const postgresUser = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const groupId = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    if (postgresUser.status !== 0) throw new Error('running as root needs a postgres user (Debian package postgresql)');
-    chownSync(dir, Number(postgresUser.stdout.trim()), Number(groupId.stdout.trim()));
+    // The postgres user's uid and gid, from its passwd line (name:password:uid:gid:…).
+    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'));
+    if (!entry) throw new Error('running as root needs a postgres user (Debian package postgresql-15)');
+    const [, , uid, gid] = entry.split(':');
+    chownSync(dir, Number(uid), Number(gid));
   }
   const command = (program: string, args: string[]): [string, string[]] =>
     asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args];
