@@ -81,6 +81,8 @@ export interface Application {
 
 /** How often the vault wipes entries past their time. */
 const VAULT_SWEEP_MS = 15_000;
+/** How often this node's heartbeat row is stamped. */
+const HEARTBEAT_MS = 5_000;
 /** After the drain, how long the calls just ended get to settle (statuses, recordings). */
 const SETTLE_MS = 5_000;
 
@@ -99,7 +101,20 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const { store, audit, records, identities } = await openStores(config, dataDir, auditKey.key);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
-  const interrupted = await settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  // Several nodes on one database (PostgreSQL): this node settles what its own calls left, never another live node's.
+  const interrupted = await settleInterruptedCalls(
+    store,
+    audit,
+    recoverInterruptedRecordings(join(dataDir, 'recordings')),
+    config.STORE === 'postgres' ? config.NODE_ID : undefined,
+  );
+  // Its heartbeat row says it is alive (the way to tell a dead node's calls, ARCHITECTURE.md).
+  const beat = (): void => {
+    store.heartbeat(config.NODE_ID).catch((err: unknown) => logger.warn({ err }, 'heartbeat not written'));
+  };
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  heartbeat.unref();
   if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
     logger.warn(
       { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
@@ -257,6 +272,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     deps: {
       store,
       audit,
+      nodeId: config.NODE_ID,
       vault,
       authoriser,
       orders,
@@ -269,6 +285,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     logger: logger.child({ component: 'ivr' }),
   });
   const closeCore = async (): Promise<void> => {
+    clearInterval(heartbeat);
     reconciler.stop();
     reversals.stop();
     clearInterval(sweeper);

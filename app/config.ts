@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CARD_BRANDS, isCardBrand, type CardBrand } from '../domain/card-brand.js';
 
@@ -75,6 +76,8 @@ export const configSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     /** `sqlite`: DATA_DIR/payments.db, one process. `postgres`: DATABASE_URL, shared by several nodes. */
     STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** This node's name among the nodes sharing a database (heartbeat row, the sessions its calls hold). Default: the host name. */
+    NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ -').default(hostname()),
     /** STORE=postgres: postgres://user:password@host:port/database. Secret (it may carry the password). */
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -543,6 +543,21 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE reversals ADD CONSTRAINT reversals_kind CHECK (kind IN ('capture', 'refund', 'void'));
   `,
   },
+  // 12: several nodes on one database. Each node's heartbeat row (NODE_ID),
+  // and the node whose call holds a session: a node that restarts recovers
+  // its own sessions only. (Numbered 12: 10 and 11 are other branches'.)
+  {
+    sqlite: `
+  CREATE TABLE nodes (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL);
+  ALTER TABLE payment_sessions ADD COLUMN node_id TEXT;
+  CREATE INDEX payment_sessions_node ON payment_sessions (node_id, status);
+  `,
+    postgres: `
+  CREATE TABLE nodes (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL);
+  ALTER TABLE payment_sessions ADD COLUMN node_id TEXT;
+  CREATE INDEX payment_sessions_node ON payment_sessions (node_id, status);
+  `,
+  },
 ];
 
 /**

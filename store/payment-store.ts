@@ -46,6 +46,8 @@ export interface PaymentSessionRecord {
   readonly customerReference: string | null;
   /** Merchant-initiated: the PSP token (stored card) charged; null for every other mode. */
   readonly storedCardToken: string | null;
+  /** NODE_ID of the node whose call holds the session (created it, or joined it); null before a call. */
+  readonly nodeId: string | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -70,6 +72,8 @@ export interface NewPaymentSession {
   readonly idempotencyKey?: string | null;
   /** Merchant-initiated: the PSP token charged (required for that mode, refused for the others). */
   readonly storedCardToken?: string | null;
+  /** NODE_ID of the node whose call creates it (direct pay). */
+  readonly nodeId?: string | null;
 }
 
 export type PaymentSessionUpdate = Partial<
@@ -119,7 +123,16 @@ export interface PaymentQuery {
   readonly mode?: PaymentMode;
   readonly agentId?: string;
   readonly code?: string;
+  /** The sessions whose calls a node holds. */
+  readonly nodeId?: string;
   readonly limit?: number;
+}
+
+/** One node of a cluster on the database, as its heartbeat row says. */
+export interface NodeRecord {
+  readonly id: string;
+  readonly startedAt: string;
+  readonly heartbeatAt: string;
 }
 
 /** Work that one node of a cluster does at a time: the in-doubt reconciler's pass. */
@@ -137,7 +150,7 @@ export interface PaymentStore {
    * has none and is not final, in one conditional write, so two calls (on
    * this node or another) cannot both join it. Undefined when it was taken.
    */
-  joinSession(id: string, callId: string): Promise<PaymentSessionRecord | undefined>;
+  joinSession(id: string, callId: string, nodeId?: string | null): Promise<PaymentSessionRecord | undefined>;
   /** Undoes `joinSession` for a call that left before anything was captured (the session is still `pending`): another transfer may join. */
   leaveSession(id: string, callId: string): Promise<void>;
 
@@ -165,6 +178,11 @@ export interface PaymentStore {
    * on SQLite always runs it; PostgreSQL holds an advisory lock meanwhile.
    */
   runAlone<T>(job: ClusterJob, work: () => Promise<T>): Promise<T | undefined>;
+
+  /** The node's heartbeat: its row in `nodes` stamped now (created with `startedAt` at its first beat). */
+  heartbeat(nodeId: string): Promise<void>;
+  /** Every node that ever beat, by id. */
+  listNodes(): Promise<NodeRecord[]>;
 
   /** A write probe for readiness checks. */
   isWritable(): Promise<boolean>;

@@ -8,6 +8,7 @@ import type {
   CaptureAttemptRecord,
   ClusterJob,
   NewPaymentSession,
+  NodeRecord,
   PaymentQuery,
   PaymentSessionRecord,
   PaymentSessionUpdate,
@@ -26,10 +27,12 @@ import {
   SESSION_FILTERS,
   SESSION_LIFECYCLE,
   toAuthorisation,
+  toNode,
   toSession,
   UPDATE_COLUMNS,
   type AttemptRow,
   type AuthorisationRow,
+  type NodeRow,
   type SessionRow,
 } from './store-rows.js';
 
@@ -85,8 +88,8 @@ export class PostgresPaymentStore implements PaymentStore {
     const at = this.#stamp();
     const { rows } = await this.#pool.query<SessionRow>(
       `INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING *`,
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, node_id, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING *`,
       [
         id,
         input.mode,
@@ -104,6 +107,7 @@ export class PostgresPaymentStore implements PaymentStore {
         input.customerReference ?? null,
         input.idempotencyKey ?? null,
         input.storedCardToken ?? null,
+        input.nodeId ?? null,
         at,
       ],
     );
@@ -145,10 +149,10 @@ export class PostgresPaymentStore implements PaymentStore {
     return rows.map(toSession);
   }
 
-  async joinSession(id: string, callId: string): Promise<PaymentSessionRecord | undefined> {
+  async joinSession(id: string, callId: string, nodeId: string | null = null): Promise<PaymentSessionRecord | undefined> {
     const { rows } = await this.#pool.query<SessionRow>(
-      `UPDATE payment_sessions SET call_id = $2, updated_at = $3 WHERE id = $1 AND call_id IS NULL AND NOT (status = ANY ($4)) RETURNING *`,
-      [id, callId, this.#stamp(), FINAL_PAYMENT_STATUSES],
+      `UPDATE payment_sessions SET call_id = $2, node_id = $5, updated_at = $3 WHERE id = $1 AND call_id IS NULL AND NOT (status = ANY ($4)) RETURNING *`,
+      [id, callId, this.#stamp(), FINAL_PAYMENT_STATUSES, nodeId],
     );
     return rows[0] && toSession(rows[0]);
   }
@@ -255,6 +259,17 @@ export class PostgresPaymentStore implements PaymentStore {
       values,
     );
     return rows.map(toAuthorisation);
+  }
+
+  async heartbeat(nodeId: string): Promise<void> {
+    await this.#pool.query(
+      'INSERT INTO nodes (id, started_at, heartbeat_at) VALUES ($1, $2, $2) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
+      [nodeId, this.#stamp()],
+    );
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (await this.#pool.query<NodeRow>('SELECT * FROM nodes ORDER BY id COLLATE "C"')).rows.map(toNode);
   }
 
   /** Under a session advisory lock held on one connection for the whole job (pg_try_advisory_lock: never waits). */

@@ -11,6 +11,7 @@ import type {
   CaptureAttemptRecord,
   ClusterJob,
   NewPaymentSession,
+  NodeRecord,
   PaymentQuery,
   PaymentSessionRecord,
   PaymentSessionUpdate,
@@ -21,7 +22,19 @@ import { IdempotencyKeyConflictError, PaymentNotFoundError } from './store-error
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { newConfirmationCode } from '../domain/confirmation-code.js';
 import { FINAL_PAYMENT_STATUSES } from '../domain/payment-types.js';
-import { AUTHORISATION_LIFECYCLE, SESSION_FILTERS, SESSION_LIFECYCLE, toAuthorisation, toSession, UPDATE_COLUMNS, type AttemptRow, type AuthorisationRow, type SessionRow } from './store-rows.js';
+import {
+  AUTHORISATION_LIFECYCLE,
+  SESSION_FILTERS,
+  SESSION_LIFECYCLE,
+  toAuthorisation,
+  toNode,
+  toSession,
+  UPDATE_COLUMNS,
+  type AttemptRow,
+  type AuthorisationRow,
+  type NodeRow,
+  type SessionRow,
+} from './store-rows.js';
 
 /** The final statuses as named parameters (`@final0, @final1, …`) for a `NOT IN`. */
 const FINAL_STATUS_PARAMS: Readonly<Record<string, string>> = Object.fromEntries(FINAL_PAYMENT_STATUSES.map((s, i) => [`final${i}`, s]));
@@ -65,6 +78,8 @@ export class SqlitePaymentStore implements PaymentStore {
     getAuthorisation: Statement;
     resolveAuthorisation: Statement;
     joinSession: Statement;
+    heartbeat: Statement;
+    listNodes: Statement;
     leaveSession: Statement;
     probe: Statement;
   };
@@ -101,9 +116,9 @@ export class SqlitePaymentStore implements PaymentStore {
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, created_at, updated_at)
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, node_id, created_at, updated_at)
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
-          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @at, @at)`),
+          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @node_id, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
       confirmationTaken: p('SELECT 1 FROM payment_sessions WHERE confirmation = ?'),
       setConfirmation: p('UPDATE payment_sessions SET confirmation = ? WHERE id = ? AND confirmation IS NULL'),
@@ -115,9 +130,11 @@ export class SqlitePaymentStore implements PaymentStore {
       resolveAuthorisation: p(
         'UPDATE authorisations SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
       ),
-      joinSession: p(`UPDATE payment_sessions SET call_id = @callId, updated_at = @updatedAt
+      joinSession: p(`UPDATE payment_sessions SET call_id = @callId, node_id = @nodeId, updated_at = @updatedAt
         WHERE id = @id AND call_id IS NULL AND status NOT IN (${FINAL_STATUSES_SQL})`),
       leaveSession: p(`UPDATE payment_sessions SET call_id = NULL, updated_at = @updatedAt WHERE id = @id AND call_id = @callId AND status = 'pending'`),
+      heartbeat: p(`INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (@id, @at, @at) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`),
+      listNodes: p('SELECT * FROM nodes ORDER BY id'),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
   }
@@ -142,6 +159,7 @@ export class SqlitePaymentStore implements PaymentStore {
       customer_reference: input.customerReference ?? null,
       idempotency_key: input.idempotencyKey ?? null,
       stored_card_token: input.storedCardToken ?? null,
+      node_id: input.nodeId ?? null,
       at: this.#stamp(),
     });
     return this.#session(id)!;
@@ -188,8 +206,8 @@ export class SqlitePaymentStore implements PaymentStore {
     return (this.#shapes.get(sql).all(params) as SessionRow[]).map(toSession);
   }
 
-  async joinSession(id: string, callId: string): Promise<PaymentSessionRecord | undefined> {
-    const joined = this.#sql.joinSession.run({ id, callId, updatedAt: this.#stamp(), ...FINAL_STATUS_PARAMS }).changes === 1;
+  async joinSession(id: string, callId: string, nodeId: string | null = null): Promise<PaymentSessionRecord | undefined> {
+    const joined = this.#sql.joinSession.run({ id, callId, nodeId, updatedAt: this.#stamp(), ...FINAL_STATUS_PARAMS }).changes === 1;
     return joined ? this.#session(id) : undefined;
   }
 
@@ -288,6 +306,14 @@ export class SqlitePaymentStore implements PaymentStore {
   /** The open database, for the sibling SQLite adapters (identities, PSP records, audit log) that share the file. */
   get database(): Db {
     return this.#db;
+  }
+
+  async heartbeat(nodeId: string): Promise<void> {
+    this.#sql.heartbeat.run({ id: nodeId, at: this.#stamp() });
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (this.#sql.listNodes.all() as NodeRow[]).map(toNode);
   }
 
   /** SQLite serves one process: nobody else runs the job. */

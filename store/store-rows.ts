@@ -12,7 +12,7 @@ import type { DeclineReason, PaymentStatus } from '../domain/payment-types.js';
 import type { ChainedRow } from './audit-chain.js';
 import type { AuditEntry } from './audit-log.js';
 import type { ApiKeyRecord, Role, UserRecord } from './identity-store.js';
-import type { AuthorisationRecord, CaptureAttemptRecord, PaymentQuery, PaymentSessionRecord, PaymentSessionUpdate } from './payment-store.js';
+import type { AuthorisationRecord, CaptureAttemptRecord, NodeRecord, PaymentQuery, PaymentSessionRecord, PaymentSessionUpdate } from './payment-store.js';
 import type { PspNotificationRecord, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
 import {
   AuthorisationNotFoundError,
@@ -54,6 +54,7 @@ export interface SessionRow {
   tokenise: number;
   customer_reference: string | null;
   stored_card_token: string | null;
+  node_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -173,6 +174,7 @@ export const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit
   mode: 'mode',
   agentId: 'agent_id',
   code: 'session_code',
+  nodeId: 'node_id',
 };
 
 export const SESSION_LIFECYCLE: RowLifecycle<PaymentSessionRecord, PaymentStatus> = {
@@ -221,6 +223,7 @@ export function toSession(r: SessionRow): PaymentSessionRecord {
     tokenise: r.tokenise === 1,
     customerReference: r.customer_reference,
     storedCardToken: r.stored_card_token,
+    nodeId: r.node_id ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -313,4 +316,14 @@ export function chainedRowOf(row: AuditRow): ChainedRow {
 
 export function toAudit(r: AuditRow): AuditEntry {
   return { ...chainedRowOf(r), detail: JSON.parse(r.detail) as Record<string, unknown>, hash: r.hash };
+}
+
+export interface NodeRow {
+  id: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+export function toNode(r: NodeRow): NodeRecord {
+  return { id: r.id, startedAt: r.started_at, heartbeatAt: r.heartbeat_at };
 }

@@ -34,14 +34,17 @@ export async function settleInterruptedCalls(
   store: PaymentStore,
   audit: AuditLog,
   recordings: readonly InterruptedRecording[],
+  /** On a database several nodes share: this node's NODE_ID, whose sessions only are its own to settle. */
+  nodeId?: string,
 ): Promise<InterruptedCallsReport> {
+  const mine = nodeId !== undefined ? { nodeId } : {};
   const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
   const abandoned: string[] = [];
   const neverAuthorised: string[] = [];
   const joined = (s: PaymentSessionRecord): boolean => s.callId !== null;
   const interrupted = [
-    ...(await store.listSessions({ status: 'capturing', limit: 1000 })),
-    ...(await store.listSessions({ status: 'pending', limit: 1000 })).filter(joined),
+    ...(await store.listSessions({ status: 'capturing', limit: 1000, ...mine })),
+    ...(await store.listSessions({ status: 'pending', limit: 1000, ...mine })).filter(joined),
   ];
   for (const session of interrupted) {
     const recording = session.callId ? recordingOf.get(session.callId) : undefined;
@@ -57,7 +60,7 @@ export async function settleInterruptedCalls(
     });
     abandoned.push(session.id);
   }
-  const authorising = await store.listSessions({ status: 'authorising', limit: 1000 });
+  const authorising = await store.listSessions({ status: 'authorising', limit: 1000, ...mine });
   for (const session of authorising) {
     if ((await store.listAuthorisations({ sessionId: session.id })).length > 0) continue;
     await store.updateSession(session.id, { status: 'error' });

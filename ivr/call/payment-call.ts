@@ -31,6 +31,8 @@ export interface PaymentCallDeps {
   readonly logger: Logger;
   /** Where masked progress goes (agent-bridge's stream). */
   readonly onProgress?: (sessionId: string | undefined, event: ProgressEvent) => void;
+  /** NODE_ID, stamped on the sessions this node's calls create. Default: none. */
+  readonly nodeId?: string;
   /** Default: the wall clock. */
   readonly now?: () => Date;
   /** Card prompts reached, field errors, payments by status, time to pay. Default: none. */
@@ -242,6 +244,7 @@ export class PaymentCall {
             description: order.description ?? null,
             callId: this.callId,
             language: this.#language ?? null,
+            nodeId: this.#deps.nodeId ?? null,
           });
         });
         this.#audit('order-found', { reference: order.reference, amountMinor: order.amountMinor });

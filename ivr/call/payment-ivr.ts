@@ -119,7 +119,7 @@ export class PaymentIvr {
     const { deps, agentAssisted, logger } = this.#options;
     const found = await joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
     // One call per session, whichever node it lands on: the join is one conditional write.
-    const session = found && (await deps.store.joinSession(found.id, call.id));
+    const session = found && (await deps.store.joinSession(found.id, call.id, deps.nodeId ?? null));
     if (!session) {
       // Spoken, then hung up: the same for an unknown, expired or taken code.
       logger.info({ leg: call.id }, 'transfer to an unknown or expired payment session');

@@ -40,7 +40,7 @@ describe('a store that cannot be written', () => {
 
   afterAll(async () => {
     killAllSipp();
-    (app.store as SqlitePaymentStore).database.pragma('query_only = OFF');
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = OFF');
     await app?.stop();
   });
 
@@ -54,7 +54,7 @@ describe('a store that cannot be written', () => {
     while (!(await app.store.listSessions({ reference: '1001' })).some((s) => s.status === 'capturing') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    (app.store as SqlitePaymentStore).database.pragma('query_only = ON');
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = ON');
 
     // The IVR still ends the call itself (the scenario only succeeds on its BYE).
     const run = await call;
@@ -67,7 +67,7 @@ describe('a store that cannot be written', () => {
     expect(findCardDataInText(lines.join('\n'), [VISA])).toEqual([]);
 
     // Writable again: the session is still where the failure left it, for the next start to settle.
-    (app.store as SqlitePaymentStore).database.pragma('query_only = OFF');
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = OFF');
     expect((await app.store.listSessions({ reference: '1001' })).map((s) => s.status)).toEqual(['capturing']);
     expect((await fetch(`${app.httpUrl}/readyz`)).status).toBe(200);
   });

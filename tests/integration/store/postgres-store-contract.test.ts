@@ -3,6 +3,7 @@ import pg from 'pg';
 import { MIGRATIONS } from '../../../store/migrations.js';
 import { PostgresPaymentStore } from '../../../store/postgres-payment-store.js';
 import { SchemaVersionError } from '../../../store/store-errors.js';
+import { settleInterruptedCalls } from '../../../ivr/call/interrupted-calls.js';
 import { startPostgres, type RunningPostgres } from '../../../tools/postgres-server.js';
 import { describeAuditAndRecordsContract } from '../../support/store-contract/audit-and-records-contract.js';
 import { describePaymentStoreContract } from '../../support/store-contract/payment-store-contract.js';
@@ -57,6 +58,24 @@ describe('PostgreSQL schema', { timeout: 30_000 }, () => {
       expect(await b.runAlone('reconcile', async () => 'b')).toBe('b');
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('a node that restarts settles the calls it held, never those of another node', async () => {
+    const h = await openPostgresStore(server, () => new Date());
+    try {
+      const capturing = async (nodeId: string, reference: string) => {
+        const s = await h.store.createSession({ mode: 'direct', reference, amountMinor: 100, currency: 'EUR', callId: `call-${reference}`, nodeId });
+        return h.store.updateSession(s.id, { status: 'capturing' });
+      };
+      const mine = await capturing('node-a', 'A1');
+      const theirs = await capturing('node-b', 'B1');
+      const report = await settleInterruptedCalls(h.store, h.audit, [], 'node-a');
+      expect(report.abandoned).toEqual([mine.id]);
+      expect((await h.store.getSession(mine.id))?.status).toBe('abandoned');
+      expect((await h.store.getSession(theirs.id))?.status).toBe('capturing');
+    } finally {
+      await h.close();
     }
   });
 

@@ -98,6 +98,7 @@ export function describePaymentStoreContract(open: OpenStore): void {
         tokenise: false,
         customerReference: null,
         storedCardToken: null,
+        nodeId: null,
         createdAt: '2030-01-02T03:04:05.000Z',
         updatedAt: '2030-01-02T03:04:05.000Z',
       });
@@ -386,6 +387,26 @@ export function describePaymentStoreContract(open: OpenStore): void {
       await store.updateSession(s.id, { status: 'capturing' });
       await store.leaveSession(s.id, 'call-b');
       expect((await store.getSession(s.id))?.callId).toBe('call-b');
+    });
+  });
+
+  describe('nodes', () => {
+    it('keeps each node\'s heartbeat, and which node holds a session', async () => {
+      await store.heartbeat('node-a');
+      tick();
+      await store.heartbeat('node-b');
+      tick();
+      await store.heartbeat('node-a');
+      expect(await store.listNodes()).toEqual([
+        { id: 'node-a', startedAt: '2030-01-02T03:04:05.000Z', heartbeatAt: '2030-01-02T03:04:07.000Z' },
+        { id: 'node-b', startedAt: '2030-01-02T03:04:06.000Z', heartbeatAt: '2030-01-02T03:04:06.000Z' },
+      ]);
+      const direct = await store.createSession({ mode: 'direct', reference: 'D', amountMinor: 1, currency: 'EUR', callId: 'c1', nodeId: 'node-a' });
+      const assisted = await store.createSession({ mode: 'agent-assisted', reference: 'A', amountMinor: 1, currency: 'EUR', code: '777001' });
+      expect(assisted.nodeId).toBeNull();
+      expect((await store.joinSession(assisted.id, 'c2', 'node-b'))?.nodeId).toBe('node-b');
+      expect((await store.listSessions({ nodeId: 'node-a' })).map((s) => s.id)).toEqual([direct.id]);
+      expect((await store.listSessions({ nodeId: 'node-b' })).map((s) => s.id)).toEqual([assisted.id]);
     });
   });
 
