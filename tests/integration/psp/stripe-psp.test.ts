@@ -203,7 +203,7 @@ describe('StripePsp against a local Stripe API', () => {
     const s = await h.session(4250);
     await h.authoriser().authorise(s, card(VISA), CALL);
     const intent = (await h.store.getSession(s.id))!.pspReference!;
-    expect(manual.capturable((await h.store.getSession(s.id))!)).toBe(4250);
+    expect(await manual.capturable((await h.store.getSession(s.id))!)).toBe(4250);
     await expect(manual.reverse(s.id, { kind: 'refund' }, SUPERVISOR)).rejects.toMatchObject({ code: 'not-captured' });
     await expect(manual.capture(s.id, { amountMinor: 5000 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
 
@@ -219,7 +219,7 @@ describe('StripePsp against a local Stripe API', () => {
     expect(fake.server.received('POST', `/v1/payment_intents/${intent}/capture`)).toHaveLength(1);
     await expect(manual.capture(s.id, {}, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
     await expect(manual.reverse(s.id, { kind: 'void' }, SUPERVISOR)).rejects.toMatchObject({ code: 'already-captured' });
-    expect(manual.refundable((await h.store.getSession(s.id))!)).toBe(3000);
+    expect(await manual.refundable((await h.store.getSession(s.id))!)).toBe(3000);
     expect(await manual.reverse(s.id, { kind: 'refund', amountMinor: 1000 }, SUPERVISOR)).toMatchObject({ state: 'succeeded' });
     await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 2001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
     expect((await h.audit.list({ sessionId: s.id })).map((e) => `${e.action}:${e.actor.kind}`)).toEqual(
