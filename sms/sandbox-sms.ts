@@ -14,7 +14,7 @@ export class SandboxSms implements SmsSender {
   }
 
   async send(message: TextMessage): Promise<SentMessage> {
-    const kept = this.#outbox.appendSms({ sessionId: message.sessionId ?? null, recipient: message.to, body: message.body });
+    const kept = await this.#outbox.appendSms({ sessionId: message.sessionId ?? null, recipient: message.to, body: message.body });
     return { messageId: kept.id };
   }
 }

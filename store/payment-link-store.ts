@@ -34,17 +34,17 @@ export interface SmsOutboxRecord {
   readonly sentAt: string;
 }
 
-/** The payment links port and the sandbox SMS outbox (migration 10). */
+/** The payment links port and the sandbox SMS outbox (migration 10); every method answers a promise, as the other store ports. */
 export interface PaymentLinkStore {
-  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): PaymentLinkRecord;
-  getLink(id: string): PaymentLinkRecord | undefined;
-  findLink(provider: string, providerLinkId: string): PaymentLinkRecord | undefined;
+  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): Promise<PaymentLinkRecord>;
+  getLink(id: string): Promise<PaymentLinkRecord | undefined>;
+  findLink(provider: string, providerLinkId: string): Promise<PaymentLinkRecord | undefined>;
   /** Oldest first. */
-  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): PaymentLinkRecord[];
+  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): Promise<PaymentLinkRecord[]>;
   /** @throws PaymentLinkNotFoundError, InvalidLinkTransitionError */
-  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): PaymentLinkRecord;
+  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): Promise<PaymentLinkRecord>;
 
-  appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): SmsOutboxRecord;
+  appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): Promise<SmsOutboxRecord>;
   /** Newest first; `limit` defaults to 100. */
-  listSms(filter: { sessionId?: string; limit?: number }): SmsOutboxRecord[];
+  listSms(filter: { sessionId?: string; limit?: number }): Promise<SmsOutboxRecord[]>;
 }

@@ -1,40 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { PAYMENT_LINK_STATE_TRANSITIONS, type PaymentLinkState } from '../domain/payment-lifecycle.js';
+import type { PaymentLinkState } from '../domain/payment-lifecycle.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { durableTransaction } from './durable-transaction.js';
+import { LINK_FILTER_COLUMNS, LINK_LIFECYCLE, toLink, toSms, type LinkRow, type SmsRow } from './payment-link-rows.js';
 import type { PaymentLinkRecord, PaymentLinkStore, SmsOutboxRecord } from './payment-link-store.js';
-import { changeRow, type RowLifecycle } from './state-change.js';
+import { changeRow } from './state-change.js';
 import { clampLimit } from './sqlite-query-shapes.js';
-import { InvalidLinkTransitionError, PaymentLinkNotFoundError } from './store-errors.js';
-
-interface LinkRow {
-  id: string;
-  session_id: string;
-  provider: string;
-  provider_link_id: string;
-  url: string;
-  phone: string;
-  state: PaymentLinkState;
-  valid_until: string;
-  psp_reference: string | null;
-  created_at: string;
-  settled_at: string | null;
-}
-
-interface SmsRow {
-  id: string;
-  session_id: string | null;
-  recipient: string;
-  body: string;
-  sent_at: string;
-}
-
-const LINK_LIFECYCLE: RowLifecycle<PaymentLinkRecord, PaymentLinkState> = {
-  transitions: PAYMENT_LINK_STATE_TRANSITIONS,
-  stateOf: (l) => l.state,
-  notFound: (id) => new PaymentLinkNotFoundError(id),
-  illegal: (id, from, to) => new InvalidLinkTransitionError(id, from, to),
-};
 
 /** Payment links and the sandbox SMS outbox in the payment database (migration 10). */
 export class SqlitePaymentLinkStore implements PaymentLinkStore {
@@ -56,40 +27,43 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     };
   }
 
-  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): PaymentLinkRecord {
+  async saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): Promise<PaymentLinkRecord> {
     return durableTransaction(this.#db, () => {
       this.#sql.insertLink.run({ ...input, at: this.#stamp() });
-      return this.getLink(input.id)!;
+      return this.#link(input.id)!;
     });
   }
 
-  getLink(id: string): PaymentLinkRecord | undefined {
+  async getLink(id: string): Promise<PaymentLinkRecord | undefined> {
+    return this.#link(id);
+  }
+
+  #link(id: string): PaymentLinkRecord | undefined {
     const row = this.#sql.getLink.get(id) as LinkRow | undefined;
     return row && toLink(row);
   }
 
-  findLink(provider: string, providerLinkId: string): PaymentLinkRecord | undefined {
+  async findLink(provider: string, providerLinkId: string): Promise<PaymentLinkRecord | undefined> {
     const row = this.#sql.findLink.get(provider, providerLinkId) as LinkRow | undefined;
     return row && toLink(row);
   }
 
-  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): PaymentLinkRecord[] {
-    const columns = { sessionId: 'session_id', state: 'state' } as const;
-    const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
+  async listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): Promise<PaymentLinkRecord[]> {
+    const keys = (Object.keys(LINK_FILTER_COLUMNS) as (keyof typeof LINK_FILTER_COLUMNS)[]).filter((k) => filter[k] !== undefined);
     // Columns come from the fixed map only, never from input.
-    const where = keys.length ? `WHERE ${keys.map((k) => `${columns[k]} = @${k}`).join(' AND ')}` : '';
+    const where = keys.length ? `WHERE ${keys.map((k) => `${LINK_FILTER_COLUMNS[k]} = @${k}`).join(' AND ')}` : '';
     const rows = this.#db
       .prepare(`SELECT * FROM payment_links ${where} ORDER BY created_at, rowid`)
       .all(Object.fromEntries(keys.map((k) => [k, filter[k]]))) as LinkRow[];
     return rows.map(toLink);
   }
 
-  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): PaymentLinkRecord {
+  async settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): Promise<PaymentLinkRecord> {
     return durableTransaction(this.#db, () =>
       changeRow(LINK_LIFECYCLE, {
         id,
         to: update.state,
-        read: (linkId) => this.getLink(linkId),
+        read: (linkId) => this.#link(linkId),
         write: (current) => {
           if (current.state === update.state) return;
           this.#sql.settleLink.run({
@@ -103,38 +77,22 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     );
   }
 
-  appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): SmsOutboxRecord {
+  async appendSms(message: Omit<SmsOutboxRecord, 'id' | 'sentAt'>): Promise<SmsOutboxRecord> {
     const id = newOpaqueId('sms');
     const at = this.#stamp();
     this.#sql.insertSms.run({ id, sessionId: message.sessionId, recipient: message.recipient, body: message.body, at });
     return { id, sessionId: message.sessionId, recipient: message.recipient, body: message.body, sentAt: at };
   }
 
-  listSms(filter: { sessionId?: string; limit?: number }): SmsOutboxRecord[] {
+  async listSms(filter: { sessionId?: string; limit?: number }): Promise<SmsOutboxRecord[]> {
     const where = filter.sessionId !== undefined ? 'WHERE session_id = @sessionId' : '';
     const rows = this.#db
       .prepare(`SELECT * FROM sms_outbox ${where} ORDER BY sent_at DESC, rowid DESC LIMIT @limit`)
       .all({ ...(filter.sessionId !== undefined ? { sessionId: filter.sessionId } : {}), limit: clampLimit(filter.limit, 100, 1000) }) as SmsRow[];
-    return rows.map((r) => ({ id: r.id, sessionId: r.session_id, recipient: r.recipient, body: r.body, sentAt: r.sent_at }));
+    return rows.map(toSms);
   }
 
   #stamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function toLink(r: LinkRow): PaymentLinkRecord {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    provider: r.provider,
-    providerLinkId: r.provider_link_id,
-    url: r.url,
-    phone: r.phone,
-    state: r.state,
-    expiresAt: r.valid_until,
-    pspReference: r.psp_reference,
-    createdAt: r.created_at,
-    settledAt: r.settled_at,
-  };
 }

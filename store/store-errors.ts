@@ -115,3 +115,8 @@ export class InvalidLinkTransitionError extends Error {
     super(`payment link ${id} cannot go from ${from} to ${to}`);
   }
 }
+
+/** A username that is taken. */
+export class DuplicateUserError extends Error {
+  override readonly name = 'DuplicateUserError';
+}

@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ClusterStoreError, sharedStoreAvailable, startLocalCluster } from '../../../tools/cluster/local-cluster.js';
 import { startLocalPostgres } from '../../../tools/cluster/local-postgres.js';
 
 /** Whether Debian's PostgreSQL server programs are here (the store's own tests install them). */
@@ -31,9 +30,5 @@ describe('the local cluster with STORE=postgres', () => {
     }
     expect(() => process.kill(server.pid, 0)).toThrow();
     expect(readdirSync(tmpdir()).filter((name) => name.startsWith('cluster-postgres-') && existsSync(`${tmpdir()}/${name}/data/postmaster.pid`))).toEqual([]);
-  });
-
-  it.skipIf(sharedStoreAvailable())('before the build has the PostgreSQL store: ClusterStoreError, and nothing is started', async () => {
-    await expect(startLocalCluster({ store: 'postgres', dataRoot: tmpdir() })).rejects.toBeInstanceOf(ClusterStoreError);
   });
 });
