@@ -47,6 +47,8 @@ import { agentNamed, inlineCallControl } from './inline-call-control.js';
 import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
+import { PostgresListener } from '../store/postgres-listener.js';
+import { ClusterSessionControl } from './cluster-session-control.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
 import { MissingPromptError, PromptCatalogue, UnplayablePromptError } from '../ivr/prompts/prompt-catalogue.js';
@@ -115,7 +117,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     // Printed once, at the start that created it; the key itself never is.
     logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
   }
-  const { store, audit, records, identities, links } = await openStores(config, dataDir, auditKey.key);
+  const { store, audit, records, identities, links, commands } = await openStores(config, dataDir, auditKey.key);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   // Several nodes on one database (PostgreSQL): this node settles what its own calls left, never another live node's.
@@ -256,6 +258,19 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const statusCallbacks = new StatusCallbacks({ hub: progress, audit, key: resolveStatusCallbackKey(dataDir, config.STATUS_CALLBACK_SECRET).key });
   const liveSessions = new LiveSessions();
+  // Several nodes on PostgreSQL: an agent's command reaches the node holding the call, woken by a notification.
+  const listener =
+    config.STORE === 'postgres'
+      ? new PostgresListener({ url: config.DATABASE_URL as string, onError: (err) => logger.warn({ err }, 'cluster notifications: connection lost, retrying') })
+      : undefined;
+  const sessionControl = new ClusterSessionControl({
+    live: liveSessions,
+    store,
+    commands,
+    ...(listener ? { listener } : {}),
+    nodeId: config.NODE_ID,
+    logger: logger.child({ component: 'agent-commands' }),
+  });
   const visible = async (principal: Parameters<typeof canSee>[0], sessionId: string): Promise<boolean> => {
     // Whoever sees every session needs no look-up (a direct-pay session's first frames may come before its row).
     if (ownAgentId(principal) === undefined) return true;
@@ -373,6 +388,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   });
   const closeCore = async (): Promise<void> => {
     clearInterval(heartbeat);
+    await listener?.close();
     reconciler.stop();
     reversals.stop();
     clearInterval(sweeper);
@@ -381,6 +397,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     await store.close();
   };
   try {
+    await listener?.start();
     await mediaServer.start();
   } catch (err) {
     await closeCore();
@@ -420,7 +437,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           tokens,
           revocations,
           throttle: new LoginThrottle(),
-          sessions: liveSessions,
+          sessions: sessionControl,
           sipHost: config.SIP_HOST,
           sipPort,
           // RFC 6265 §4.1.2.5: a Secure cookie goes over HTTPS only, so the token never travels in clear.

@@ -679,6 +679,47 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX payment_sessions_node ON payment_sessions (node_id, status);
   `,
   },
+  // 12: agent commands between nodes. A command sent to one node's API for
+  // a call another node holds is a row for that node (which a notification
+  // wakes); the node applies it and answers once: applied, not-joined or
+  // rejected, unless the sender gave up first (unanswered). A command names
+  // a field, never what was keyed.
+  {
+    sqlite: `
+  CREATE TABLE agent_commands (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    node_id TEXT NOT NULL,
+    command TEXT NOT NULL CHECK (command IN ('capture', 'recapture', 'cancel', 'complete')),
+    field TEXT CHECK (field IS NULL OR field IN ('card-number', 'expiry', 'security-code')),
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sent', 'applied', 'not-joined', 'rejected', 'unanswered')),
+    detail TEXT,
+    sent_at TEXT NOT NULL,
+    answered_at TEXT
+  );
+  CREATE INDEX agent_commands_waiting ON agent_commands (node_id, state);
+  CREATE INDEX agent_commands_session ON agent_commands (session_id);
+  `,
+    postgres: `
+  CREATE TABLE agent_commands (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES payment_sessions (id),
+    node_id TEXT NOT NULL,
+    command TEXT NOT NULL CHECK (command IN ('capture', 'recapture', 'cancel', 'complete')),
+    field TEXT CHECK (field IS NULL OR field IN ('card-number', 'expiry', 'security-code')),
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sent', 'applied', 'not-joined', 'rejected', 'unanswered')),
+    detail TEXT,
+    sent_at TEXT NOT NULL,
+    answered_at TEXT
+  );
+  CREATE INDEX agent_commands_waiting ON agent_commands (node_id, state);
+  CREATE INDEX agent_commands_session ON agent_commands (session_id);
+  `,
+  },
 ];
 
 /**

@@ -120,3 +120,11 @@ export class InvalidLinkTransitionError extends Error {
 export class DuplicateUserError extends Error {
   override readonly name = 'DuplicateUserError';
 }
+
+/** No agent command has this id. */
+export class AgentCommandNotFoundError extends Error {
+  override readonly name = 'AgentCommandNotFoundError';
+  constructor(readonly id: string) {
+    super(`agent command ${id} does not exist`);
+  }
+}

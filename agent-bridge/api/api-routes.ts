@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import type { CardField } from '../../domain/payment-types.js';
 import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
@@ -31,12 +30,23 @@ import {
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { mountCallRoutes, type LiveCallControl, type StatusCallbackRegistry } from './call-routes.js';
+import { answerUndelivered, commandJson } from './command-answers.js';
 import { mountPaymentLinkRoutes, type PaymentLinkRouteDeps } from './payment-link-routes.js';
+
+/**
+ * What became of an agent command: applied to the live call, no call on the
+ * session, rejected by the flow (its reason), or not answered in time by the
+ * node holding the call (then never applied). `node`: the other node that
+ * holds the call, when it is not this one.
+ */
+export type CommandDelivery =
+  | { readonly outcome: 'applied' | 'not-joined' | 'unanswered'; readonly node?: string }
+  | { readonly outcome: 'rejected'; readonly reason: string; readonly node?: string };
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
-  /** Applies the command to the live call; 'not-joined' when no call is on the session. Throws CommandRejectedError. */
-  command(sessionId: string, command: AgentCommand, actor: Actor): 'applied' | 'not-joined';
+  /** Applies the command to the live call, on this node or the node that holds it. */
+  command(sessionId: string, command: AgentCommand, actor: Actor): Promise<CommandDelivery>;
   /** Ends the caller's leg; 'not-joined' when no caller is on the session. */
   releaseCaller(sessionId: string, actor: Actor): 'released' | 'not-joined';
 }
@@ -239,25 +249,15 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         command = { type: name };
       }
       const actor = actorOf(res.locals.principal);
-      try {
-        const applied = deps.sessions.command(session.id, command, actor);
-        if (applied === 'not-joined') {
-          if (name === 'cancel' && session.status === 'pending') {
-            await deps.store.updateSession(session.id, { status: 'cancelled' });
-            await deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
-          } else {
-            res.status(409).json({ error: 'caller-not-joined' });
-            return;
-          }
-        }
-      } catch (err) {
-        if (err instanceof CommandRejectedError) {
-          res.status(409).json({ error: 'command-rejected', message: err.reason });
-          return;
-        }
-        throw err;
+      const delivery = await deps.sessions.command(session.id, command, actor);
+      if (delivery.outcome === 'not-joined' && name === 'cancel' && session.status === 'pending') {
+        await deps.store.updateSession(session.id, { status: 'cancelled' });
+        await deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
+      } else if (delivery.outcome !== 'applied') {
+        answerUndelivered(res, delivery, 'caller-not-joined');
+        return;
       }
-      res.status(202).json(await sessionJson(deps, (await deps.store.getSession(session.id))!));
+      res.status(202).json({ ...(await sessionJson(deps, (await deps.store.getSession(session.id))!)), command: commandJson(command, delivery) });
     },
   ];
   app.post('/api/v1/sessions/:id/capture', ...act('capture'));

@@ -2,11 +2,11 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import type { CardField } from '../../domain/payment-types.js';
 import type { PaymentSessionRecord } from '../../store/payment-store.js';
-import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import { actorOf, ownAgentId, type Principal } from '../identity/authenticator.js';
 import { bindCallAgentRequest, createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
 import type { ApiDeps } from './api-routes.js';
+import { answerUndelivered, commandJson } from './command-answers.js';
 
 /** What the API shows of one live in-line call. */
 export interface LiveCallView {
@@ -179,19 +179,12 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       return;
     }
     const command: AgentCommand = 'capture' in body ? { type: 'capture', field: body.capture as CardField } : { type: body.status };
-    try {
-      if (deps.sessions.command(session.id, command, actorOf(res.locals.principal)) === 'not-joined') {
-        res.status(409).json({ error: 'payment-not-running' });
-        return;
-      }
-    } catch (err) {
-      if (err instanceof CommandRejectedError) {
-        res.status(409).json({ error: 'command-rejected', message: err.reason });
-        return;
-      }
-      throw err;
+    const delivery = await deps.sessions.command(session.id, command, actorOf(res.locals.principal));
+    if (delivery.outcome !== 'applied') {
+      answerUndelivered(res, delivery, 'payment-not-running');
+      return;
     }
-    res.status(202).json(await sessionJson((await deps.store.getSession(session.id))!));
+    res.status(202).json({ ...(await sessionJson((await deps.store.getSession(session.id))!)), command: commandJson(command, delivery) });
   });
 }
 

@@ -1,20 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../app/project-root.js';
 import { startLocalCluster, type ClusterNode, type LocalCluster } from '../../../tools/cluster/local-cluster.js';
-import { killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { ALL_TEST_CARDS, TEST_CARDS } from '../../../tools/test-cards.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
+import { startFakeRecorder, type FakeRecorder } from '../../support/fake-recorder.js';
+import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 /**
  * Several nodes behind Kamailio (kamailio/kamailio.cfg, Debian's 5.6), all
  * on loopback (tools/cluster/local-cluster.ts): real SIPp callers dial
  * Kamailio's address, the dispatcher picks a node, and the outcome is read
- * back from each node's own payments API. Each node keeps its own SQLite
- * store here, so what is checked is what Kamailio and the nodes' SIP do:
- * the spread, the OPTIONS probes taking a draining or dead node out of the
- * set, and the record-route that keeps a call on its node.
+ * back from each node's own payments API. In the first tests each node
+ * keeps its own SQLite store, so what is checked is what Kamailio and the
+ * nodes' SIP do: the spread, the OPTIONS probes taking a draining or dead
+ * node out of the set, and the record-route that keeps a call on its node.
+ * The last share one PostgreSQL (STORE=postgres): an agent's command sent to
+ * one node reaches the call another holds.
  */
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
@@ -230,5 +236,80 @@ describe('two nodes behind Kamailio', () => {
       expectNoCardData(c);
       expect(findCardDataInText(killed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
     });
+  });
+});
+
+describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cluster-postgres-'));
+  let recorder: FakeRecorder;
+  let c: LocalCluster;
+  let a: ClusterNode;
+  let b: ClusterNode;
+
+  beforeAll(async () => {
+    recorder = await startFakeRecorder();
+    c = await startLocalCluster({
+      store: 'postgres',
+      dataRoot: testDataDir('cluster-postgres'),
+      rtpBase: 62000 + worker * 600 + 400,
+      probeSeconds: PROBE_SECONDS,
+      nodeTimeoutMs: NODE_TIMEOUT_MS,
+      env: { SANDBOX_LATENCY_MS: '20', SHUTDOWN_DRAIN_SECONDS: '60', RECORDER_WEBHOOK_URL: recorder.url },
+    });
+    clusters.push(c);
+    [a, b] = c.nodes as [ClusterNode, ClusterNode];
+    await allActive(c);
+  });
+  afterAll(async () => {
+    await recorder?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A SIPp agent phone for the IVR's call-back (agent-phone.xml, a quiet tone as its voice). */
+  async function agentPhone(): Promise<string> {
+    const port = await ports.next();
+    const voice = join(work, `agent-${port}.ulaw`);
+    writeUlaw(voice, new Int16Array(8000).map((_, i) => Math.round(2000 * Math.sin((2 * Math.PI * 1000 * i) / 8000))));
+    startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', '-key', 'voice', `${voice},-1,0`]);
+    return `sip:agent@127.0.0.1:${port}`;
+  }
+
+  it('a session made through node A\'s API, its caller transferred to node B: capture and cancel sent to A act on B\'s call, and the answer says so', async () => {
+    const session = await a.system.post<{ id: string; code: string }>('/api/v1/sessions', { amount: 4250, currency: 'EUR', reference: 'CLUSTER-CMD-1', autoCapture: false, agentUri: await agentPhone() });
+    const callerPort = await ports.next();
+    // A caller who keys nothing and waits: the agent drives the capture.
+    const caller = startSipp([
+      b.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), '-s', `pay-${session.code}`, '-i', '127.0.0.1', '-p', String(callerPort), '-mp', String(callerPort + 2), '-m', '1',
+      ...keyStepsInjection(join(work, 'silent-caller.csv'), ['', 40_000]),
+    ]);
+    await eventually('the caller joined on node B', async () => ((await a.system.api<{ callId: string | null }>(`/api/v1/sessions/${session.id}`)).callId ? true : undefined), 30_000);
+
+    const send = (action: string, body: object = {}) =>
+      fetch(`${a.system.httpUrl}/api/v1/sessions/${session.id}/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.system.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const capture = await send('capture', { field: 'card-number' });
+    expect(capture.status).toBe(202);
+    expect(((await capture.json()) as { command: unknown }).command).toEqual({ type: 'capture', field: 'card-number', applied: true, node: b.name });
+    await eventually('capturing', async () => ((await a.system.api<{ status: string }>(`/api/v1/sessions/${session.id}`)).status === 'capturing' ? true : undefined), 10_000);
+
+    const cancel = await send('cancel');
+    expect(cancel.status).toBe(202);
+    expect(((await cancel.json()) as { command: unknown }).command).toEqual({ type: 'cancel', applied: true, node: b.name });
+    await eventually('cancelled on node B', async () => ((await a.system.api<{ status: string }>(`/api/v1/sessions/${session.id}`)).status === 'cancelled' ? true : undefined), 20_000);
+    // Node B's call audited each command with the agent's identity, as if sent to its own API.
+    const entries = (await a.system.api<{ entries: { action: string; actor: { kind: string }; detail: { command?: string } }[] }>(`/api/v1/sessions/${session.id}/audit`)).entries;
+    expect(entries.filter((e) => e.action === 'agent-command').map((e) => [e.detail.command, e.actor.kind])).toEqual([
+      ['capture', 'api-key'],
+      ['cancel', 'api-key'],
+    ]);
+
+    // The call is over: a command now is not applied anywhere, and the answer says so.
+    const late = await send('complete');
+    expect(late.status).toBe(409);
+    expect(await late.json()).toMatchObject({ applied: false });
+    caller.child.kill('SIGKILL');
   });
 });

@@ -5,6 +5,7 @@ import { PostgresPaymentStore } from '../../../store/postgres-payment-store.js';
 import { SchemaVersionError } from '../../../store/store-errors.js';
 import { settleInterruptedCalls } from '../../../ivr/call/interrupted-calls.js';
 import { startPostgres, type RunningPostgres } from '../../../tools/postgres-server.js';
+import { describeAgentCommandContract } from '../../support/store-contract/agent-command-contract.js';
 import { describeAuditAndRecordsContract } from '../../support/store-contract/audit-and-records-contract.js';
 import { describePaymentLinkContract } from '../../support/store-contract/payment-link-contract.js';
 import { describePaymentStoreContract } from '../../support/store-contract/payment-store-contract.js';
@@ -23,6 +24,7 @@ describe('the store contract on PostgreSQL', { timeout: 20_000 }, () => {
   describePaymentStoreContract((now) => openPostgresStore(server, now));
   describeAuditAndRecordsContract((now, key) => openPostgresStore(server, now, key));
   describePaymentLinkContract((now) => openPostgresStore(server, now));
+  describeAgentCommandContract((now) => openPostgresStore(server, now));
 });
 
 describe('PostgreSQL schema', { timeout: 30_000 }, () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { RunningPostgres } from '../../../tools/postgres-server.js';
+import { PostgresAgentCommandStore } from '../../../store/postgres-agent-command-store.js';
 import { PostgresAuditLog } from '../../../store/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../../../store/postgres-identity-store.js';
 import { PostgresPaymentLinkStore } from '../../../store/postgres-payment-link-store.js';
@@ -34,6 +35,7 @@ async function postgresStoresOn(url: string, now: () => Date, auditKey: Buffer):
     records: new PostgresPspRecordStore(pool, now),
     audit: new PostgresAuditLog(pool, { key: auditKey, now }),
     links: new PostgresPaymentLinkStore(pool, now),
+    commands: new PostgresAgentCommandStore(pool, now),
     sql: async (text, params = []) => {
       let n = 0;
       return (await pool.query(text.replace(/\?/g, () => `$${++n}`), [...params])).rows;

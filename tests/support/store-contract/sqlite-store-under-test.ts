@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SqliteAgentCommandStore } from '../../../store/sqlite-agent-command-store.js';
 import { SqliteAuditLog } from '../../../store/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../../store/sqlite-identity-store.js';
 import { SqlitePaymentLinkStore } from '../../../store/sqlite-payment-link-store.js';
@@ -27,6 +28,7 @@ function sqliteStoresIn(dir: string, now: () => Date, auditKey: Buffer): StoreUn
     records: new SqlitePspRecordStore(db, now),
     audit: new SqliteAuditLog(db, { key: auditKey, now }),
     links: new SqlitePaymentLinkStore(db, now),
+    commands: new SqliteAgentCommandStore(db, now),
     sql: async (text, params = []) => {
       const statement = db.prepare(text);
       if (statement.reader) return statement.all(...params);

@@ -1,3 +1,4 @@
+import type { AgentCommandStore } from '../../../store/agent-command-store.js';
 import type { AuditLog } from '../../../store/audit-log.js';
 import type { IdentityStore } from '../../../store/identity-store.js';
 import type { PaymentLinkStore } from '../../../store/payment-link-store.js';
@@ -11,6 +12,7 @@ export interface StoreUnderTest {
   readonly records: PspRecordStore;
   readonly audit: AuditLog;
   readonly links: PaymentLinkStore;
+  readonly commands: AgentCommandStore;
   /** Runs SQL on the same database as an operator with a SQL client would (`?` placeholders); resolves with the rows. */
   sql(text: string, params?: readonly unknown[]): Promise<unknown[]>;
   /** Another process on the same database: its own connection(s) and stores. */
