@@ -47,6 +47,7 @@ import { agentNamed, inlineCallControl } from './inline-call-control.js';
 import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
+import { NodeTakeover } from '../ivr/call/node-takeover.js';
 import { PostgresListener } from '../store/postgres-listener.js';
 import { ClusterSessionControl } from './cluster-session-control.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
@@ -321,6 +322,21 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       logger.error({ err, callId, sessionId }, 'the external recorder could not be resumed after the interrupted call');
     });
   }
+  // Several nodes on one database: one live node takes over the calls of a node whose heartbeat stopped.
+  const takeover =
+    config.STORE === 'postgres'
+      ? new NodeTakeover({
+          store,
+          audit,
+          nodeId: config.NODE_ID,
+          deadAfterMs: config.NODE_DEAD_AFTER_SECONDS * 1000,
+          intervalMs: HEARTBEAT_MS,
+          reconcile: (interruptedSessions) => reconciler.reconcileOnce({ interrupted: interruptedSessions }),
+          ...(recorderWebhook ? { resumeRecorder: (callId: string, sessionId: string) => recorderWebhook.resumeAfterCrash(callId, sessionId) } : {}),
+          logger: logger.child({ component: 'takeover' }),
+        })
+      : undefined;
+  takeover?.start();
   const carriers = new SourceFilter(config.INLINE_CARRIERS);
   const inlineCalls = config.INLINE_ROUTE
     ? new InlineCalls({
@@ -388,6 +404,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   });
   const closeCore = async (): Promise<void> => {
     clearInterval(heartbeat);
+    takeover?.stop();
     await listener?.close();
     reconciler.stop();
     reversals.stop();

@@ -98,6 +98,8 @@ export const configSchema = z
     STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
     /** This node's name among the nodes sharing a database (heartbeat row, the sessions its calls hold). Default: the host name. */
     NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ -').default(hostname()),
+    /** STORE=postgres: a node whose heartbeat (every 5 s) is older than this is dead, and a live node takes over its calls. */
+    NODE_DEAD_AFTER_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
     /** STORE=postgres: postgres://user:password@host:port/database. Secret (it may carry the password). */
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

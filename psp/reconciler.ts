@@ -44,6 +44,12 @@ export interface ReconcileSummary {
   readonly skipped?: true;
 }
 
+/** What one pass is told besides what it finds. */
+export interface ReconcilePassOptions {
+  /** Sessions whose authoriser is known to be gone (a dead node's): their `requested` intents are in doubt at once. */
+  readonly interrupted?: ReadonlySet<string>;
+}
+
 const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
 
 /**
@@ -99,16 +105,17 @@ export class Reconciler {
    * Once per cluster: while another node's reconciler is in its pass, this
    * one skips (and says so: `skipped`), so the PSP is asked once per key.
    */
-  reconcileOnce(): Promise<ReconcileSummary> {
+  reconcileOnce(options: ReconcilePassOptions = {}): Promise<ReconcileSummary> {
+    const interrupted = options.interrupted ?? new Set<string>();
     const running = (this.#running ??= this.#store
-      .runAlone('reconcile', () => this.#pass())
+      .runAlone('reconcile', () => this.#pass(interrupted))
       .then((summary): ReconcileSummary => summary ?? { checked: 0, resolved: 0, stillInDoubt: 0, skipped: true })
       .finally(() => (this.#running = undefined)));
     return running;
   }
 
-  async #pass(): Promise<ReconcileSummary> {
-    await this.#markInterrupted();
+  async #pass(interrupted: ReadonlySet<string>): Promise<ReconcileSummary> {
+    await this.#markInterrupted(interrupted);
     const pending = await this.#store.listAuthorisations({ state: 'in_doubt' });
     let resolved = 0;
     for (const intent of pending) {
@@ -122,11 +129,11 @@ export class Reconciler {
   }
 
   /** `requested` intents nobody is waiting for any more become `in_doubt`, session first. */
-  async #markInterrupted(): Promise<void> {
+  async #markInterrupted(interrupted: ReadonlySet<string>): Promise<void> {
     const now = this.#now().getTime();
     for (const intent of await this.#store.listAuthorisations({ state: 'requested' })) {
       const requestedAt = Date.parse(intent.requestedAt);
-      const crashed = requestedAt <= this.#bornAt;
+      const crashed = requestedAt <= this.#bornAt || interrupted.has(intent.sessionId);
       if (!crashed && now - requestedAt < this.#staleAfterMs) continue;
       try {
         const session = await this.#store.getSession(intent.sessionId);

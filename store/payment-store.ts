@@ -135,8 +135,8 @@ export interface NodeRecord {
   readonly heartbeatAt: string;
 }
 
-/** Work that one node of a cluster does at a time: the in-doubt reconciler's pass. */
-export type ClusterJob = 'reconcile';
+/** Work that one node of a cluster does at a time: the in-doubt reconciler's pass, taking over a dead node's calls. */
+export type ClusterJob = 'reconcile' | 'takeover';
 
 /** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {

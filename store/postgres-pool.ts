@@ -10,6 +10,8 @@ export const ADVISORY_LOCKS = {
   auditAppend: 7_240_002,
   /** The in-doubt reconciler: once per cluster, not once per node. */
   reconcile: 7_240_003,
+  /** Taking over a dead node's calls: one live node does it. */
+  takeover: 7_240_004,
 } as const;
 
 /**

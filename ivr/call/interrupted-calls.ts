@@ -34,8 +34,10 @@ export async function settleInterruptedCalls(
   store: PaymentStore,
   audit: AuditLog,
   recordings: readonly InterruptedRecording[],
-  /** On a database several nodes share: this node's NODE_ID, whose sessions only are its own to settle. */
+  /** On a database several nodes share: the NODE_ID whose sessions are settled (this node's own, or a dead node's taken over). */
   nodeId?: string,
+  /** Who the audit rows name. Default: crash recovery at start-up. */
+  actor: Actor = ACTOR,
 ): Promise<InterruptedCallsReport> {
   const mine = nodeId !== undefined ? { nodeId } : {};
   const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
@@ -51,7 +53,7 @@ export async function settleInterruptedCalls(
     await store.updateSession(session.id, { status: 'abandoned' });
     await audit.append({
       sessionId: session.id,
-      actor: ACTOR,
+      actor,
       action: 'call-interrupted',
       detail: {
         previousStatus: session.status,
@@ -64,7 +66,7 @@ export async function settleInterruptedCalls(
   for (const session of authorising) {
     if ((await store.listAuthorisations({ sessionId: session.id })).length > 0) continue;
     await store.updateSession(session.id, { status: 'error' });
-    await audit.append({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
+    await audit.append({ sessionId: session.id, actor, action: 'authorisation-never-sent', detail: {} });
     neverAuthorised.push(session.id);
   }
   // A resume still being retried when the process died counts as not sent.

@@ -20,7 +20,8 @@ import { testDataDir } from '../../support/test-data-dir.js';
  * nodes' SIP do: the spread, the OPTIONS probes taking a draining or dead
  * node out of the set, and the record-route that keeps a call on its node.
  * The last share one PostgreSQL (STORE=postgres): an agent's command sent to
- * one node reaches the call another holds.
+ * one node reaches the call another holds, and a dead node's calls are
+ * taken over by the live one.
  */
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
@@ -32,6 +33,8 @@ const NODE_TIMEOUT_MS = 1500;
 /** A node is out of the set after the first probe that fails: one interval, plus the probe's own timeout. */
 const OUT_OF_SET_BOUND_MS = PROBE_SECONDS * 1000 + NODE_TIMEOUT_MS;
 const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+/** With the shared store: a node whose heartbeat is older than this is taken over (NODE_DEAD_AFTER_SECONDS). */
+const DEAD_AFTER_SECONDS = 10;
 
 interface Payment {
   readonly id: string;
@@ -254,7 +257,7 @@ describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, ()
       rtpBase: 62000 + worker * 600 + 400,
       probeSeconds: PROBE_SECONDS,
       nodeTimeoutMs: NODE_TIMEOUT_MS,
-      env: { SANDBOX_LATENCY_MS: '20', SHUTDOWN_DRAIN_SECONDS: '60', RECORDER_WEBHOOK_URL: recorder.url },
+      env: { SANDBOX_LATENCY_MS: '20', SHUTDOWN_DRAIN_SECONDS: '60', NODE_DEAD_AFTER_SECONDS: String(DEAD_AFTER_SECONDS), PSP_TIMEOUT_MS: '120000', RECORDER_WEBHOOK_URL: recorder.url },
     });
     clusters.push(c);
     [a, b] = c.nodes as [ClusterNode, ClusterNode];
@@ -311,5 +314,59 @@ describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, ()
     expect(late.status).toBe(409);
     expect(await late.json()).toMatchObject({ applied: false });
     caller.child.kill('SIGKILL');
+  });
+
+  it('kill -9 of a node mid-capture and mid-authorisation: no new call for it, new calls approved on the other, which takes over its calls once (abandoned, reconciled, recorder resumed), nothing left in progress', async () => {
+    const [alive, doomed] = [a, b];
+    // Straight to the doomed node: a card the sandbox never answers (authorising), then a capture that stops half-way.
+    const authorisingPort = await ports.next();
+    const authorising = startSipp([
+      doomed.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(authorisingPort), '-mp', String(authorisingPort + 2), '-m', '1',
+      '-key', 'ref', '1003', '-key', 'pan', TEST_CARDS.noAnswer, '-key', 'exp', '1230', '-key', 'cvv', '123',
+    ]);
+    await eventually('the no-answer call capturing', async () => ((await payments(alive, '1003')).some((p) => p.status === 'capturing') ? true : undefined), 30_000);
+    const capturingPort = await ports.next();
+    const capturing = startSipp([
+      doomed.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(capturingPort), '-mp', String(capturingPort + 2), '-m', '1',
+      ...keyStepsInjection(join(work, 'half-way.csv'), ['1002#', 2000], ['4242', 60_000]),
+    ]);
+    // Read through the live node: the store is shared.
+    const [inFlight, inCapture] = await eventually('one call authorising and one capturing on the doomed node', async () => {
+      const x = (await payments(alive, '1003')).find((p) => p.status === 'authorising');
+      const y = (await payments(alive, '1002')).find((p) => p.status === 'capturing');
+      return x && y ? ([x, y] as const) : undefined;
+    }, 30_000);
+    await eventually('the recorder paused for the capture', async () => (recorder.forSession(inCapture.id).at(-1)?.action === 'pause' ? true : undefined), 10_000);
+
+    doomed.system.kill('SIGKILL');
+    expect(await doomed.system.exited).toBe('SIGKILL');
+    authorising.child.kill('SIGKILL');
+    capturing.child.kill('SIGKILL');
+    await outOfSet(c, doomed, OUT_OF_SET_BOUND_MS + 2000);
+    const before = new Set(c.kamailio.dispatched().keys());
+    expectSuccess(await pay(proxyOf(c), 2, 2));
+    expect([...dispatchedSince(c, before).values()]).toEqual(Array(2).fill([`sip:${alive.sipAddress}`]));
+
+    // Its heartbeat goes stale; the live node takes over (within the bound, a heartbeat period, and a busy machine's margin).
+    const settled = await eventually('the dead node\'s calls settled', async () => {
+      const [x, y] = [await alive.system.api<Payment>(`/api/v1/sessions/${inFlight.id}`), await alive.system.api<Payment>(`/api/v1/sessions/${inCapture.id}`)];
+      return x.status === 'error' && y.status === 'abandoned' ? [x, y] : undefined;
+    }, (DEAD_AFTER_SECONDS + 5) * 1000 + 20_000);
+    expect(settled.map((p) => p.status)).toEqual(['error', 'abandoned']);
+    const actions = async (id: string): Promise<{ action: string; actor: { id: string } }[]> =>
+      (await alive.system.api<{ entries: { action: string; actor: { id: string } }[] }>(`/api/v1/sessions/${id}/audit`)).entries;
+    expect((await actions(inCapture.id)).filter((e) => e.action === 'call-interrupted').map((e) => e.actor.id)).toEqual([`takeover-of-${doomed.name}`]);
+    // The sandbox on the live node never saw the dead node's key: nothing was charged, and the PSP was asked once.
+    const reconciled = (await actions(inFlight.id)).filter((e) => e.action === 'authorisation-interrupted' || e.action === 'authorisation-reconciled');
+    expect(reconciled.map((e) => e.action)).toEqual(['authorisation-interrupted', 'authorisation-reconciled']);
+    await eventually('the recorder told to resume', async () => (recorder.forSession(inCapture.id).at(-1)?.action === 'resume' ? true : undefined), 10_000);
+    expect(recorder.forSession(inCapture.id).at(-1)).toMatchObject({ action: 'resume', recovered: true });
+    // Nothing of either order is left in progress.
+    const open = ['pending', 'capturing', 'authorising', 'in_doubt'];
+    expect([...(await payments(alive, '1002')), ...(await payments(alive, '1003'))].filter((p) => open.includes(p.status))).toEqual([]);
+
+    await c.stop();
+    expectNoCardData(c);
+    expect(findCardDataInText(doomed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
   });
 });
