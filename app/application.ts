@@ -49,6 +49,7 @@ import { SourceFilter } from '../media-server/embedded/sip/transport/source-filt
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { NodeTakeover } from '../ivr/call/node-takeover.js';
 import { PostgresListener } from '../store/postgres-listener.js';
+import { CLUSTER_CHANNELS } from '../store/cluster-channels.js';
 import { ClusterSessionControl } from './cluster-session-control.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
@@ -118,7 +119,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     // Printed once, at the start that created it; the key itself never is.
     logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
   }
-  const { store, audit, records, identities, links, commands } = await openStores(config, dataDir, auditKey.key);
+  const { store, audit, records, identities, links, commands, progressFrames } = await openStores(config, dataDir, auditKey.key);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
   // Several nodes on one database (PostgreSQL): this node settles what its own calls left, never another live node's.
@@ -193,7 +194,26 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const pspReadiness = new PspReadiness(psp, { logger: logger.child({ component: 'psp' }) });
   void pspReadiness.ready();
 
-  const progress = new ProgressHub();
+  // Several nodes on PostgreSQL: agent commands and progress frames reach the other nodes by notification.
+  const listener =
+    config.STORE === 'postgres'
+      ? new PostgresListener({ url: config.DATABASE_URL as string, onError: (err) => logger.warn({ err }, 'cluster notifications: connection lost, retrying') })
+      : undefined;
+  const progress = new ProgressHub(
+    listener && progressFrames
+      ? {
+          shared: {
+            frames: progressFrames,
+            onStored: (heard) =>
+              listener.on(CLUSTER_CHANNELS.progressFrames, (payload) => {
+                const [sessionId, seq] = payload.split(' ');
+                if (sessionId && seq) heard(sessionId, Number(seq));
+              }),
+            onError: (err) => logger.error({ err }, 'a progress frame was not stored or read'),
+          },
+        }
+      : {},
+  );
   // Payment links: the PSP's page, a text message, one session paid one way only.
   let httpUrl = '';
   const linkAdapters = createPaymentLinks(config, { links, publicBaseUrl: () => config.PUBLIC_BASE_URL ?? httpUrl });
@@ -259,11 +279,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const statusCallbacks = new StatusCallbacks({ hub: progress, audit, key: resolveStatusCallbackKey(dataDir, config.STATUS_CALLBACK_SECRET).key });
   const liveSessions = new LiveSessions();
-  // Several nodes on PostgreSQL: an agent's command reaches the node holding the call, woken by a notification.
-  const listener =
-    config.STORE === 'postgres'
-      ? new PostgresListener({ url: config.DATABASE_URL as string, onError: (err) => logger.warn({ err }, 'cluster notifications: connection lost, retrying') })
-      : undefined;
   const sessionControl = new ClusterSessionControl({
     live: liveSessions,
     store,

@@ -7,8 +7,10 @@ import { PostgresAuditLog } from '../store/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres-identity-store.js';
 import { PostgresPaymentLinkStore } from '../store/postgres-payment-link-store.js';
 import { PostgresPaymentStore } from '../store/postgres-payment-store.js';
+import { PostgresProgressFrameStore } from '../store/postgres-progress-frame-store.js';
 import { PostgresPspRecordStore } from '../store/postgres-psp-record-store.js';
 import type { PaymentLinkStore } from '../store/payment-link-store.js';
+import type { ProgressFrameStore } from '../store/progress-frame-store.js';
 import type { PspRecordStore } from '../store/psp-record-store.js';
 import { SqliteAgentCommandStore } from '../store/sqlite-agent-command-store.js';
 import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
@@ -26,6 +28,8 @@ export interface Stores {
   readonly audit: AuditLog;
   readonly links: PaymentLinkStore;
   readonly commands: AgentCommandStore;
+  /** Several nodes (PostgreSQL): the progress stream they share. One node keeps it in memory. */
+  readonly progressFrames?: ProgressFrameStore;
 }
 
 /**
@@ -43,6 +47,7 @@ export async function openStores(config: Pick<Config, 'STORE' | 'DATABASE_URL'>,
       audit: new PostgresAuditLog(store.pool, { key: auditKey }),
       links: new PostgresPaymentLinkStore(store.pool),
       commands: new PostgresAgentCommandStore(store.pool),
+      progressFrames: new PostgresProgressFrameStore(store.pool),
     };
   }
   const store = new SqlitePaymentStore({ dataDir });

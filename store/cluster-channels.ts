@@ -9,6 +9,8 @@ export const CLUSTER_CHANNELS = {
   agentCommands: 'agent_commands',
   /** `<command id>`: the command was answered (or given up). */
   agentCommandAnswers: 'agent_command_answers',
+  /** `<session id> <seq>`: a progress frame was stored. */
+  progressFrames: 'progress_frames',
 } as const;
 
 export type ClusterChannel = (typeof CLUSTER_CHANNELS)[keyof typeof CLUSTER_CHANNELS];

@@ -720,6 +720,31 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX agent_commands_session ON agent_commands (session_id);
   `,
   },
+  // 13: the masked progress stream, shared by the nodes: each frame with its
+  // per-session sequence number, so a console that resumes on another node
+  // reads what it missed. No foreign key: a direct-pay call's first frames
+  // may come before its session's row. A frame is a masked ProgressEvent
+  // (the last four digits at most, PCI DSS 4.0 req. 3.4.1), never what was keyed.
+  {
+    sqlite: `
+  CREATE TABLE progress_frames (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
+    postgres: `
+  CREATE TABLE progress_frames (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
+  },
 ];
 
 /**

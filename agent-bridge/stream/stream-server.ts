@@ -40,6 +40,8 @@ interface Client {
   readonly visible: Map<string, Promise<boolean>>;
   /** Frames go out one after another, each after its visibility look-up: in the order published. */
   outbox: Promise<unknown>;
+  /** The frames sent, per session: a frame both replayed and published meanwhile goes out once. */
+  readonly sent: Map<string, Set<number>>;
 }
 
 /**
@@ -103,13 +105,13 @@ export class StreamServer {
     }
     const after = Number(url.searchParams.get('after') ?? '0');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { socket: ws, principal, session, alive: true, visible: new Map(), outbox: Promise.resolve() };
+      const client: Client = { socket: ws, principal, session, alive: true, visible: new Map(), outbox: Promise.resolve(), sent: new Map() };
       this.#clients.add(client);
       ws.on('pong', () => (client.alive = true));
       ws.on('close', () => this.#clients.delete(client));
       ws.on('error', () => ws.terminate());
       ws.on('message', (data) => void this.#onMessage(client, data.toString()));
-      if (session !== undefined) for (const frame of this.#options.hub.replay(session, Number.isFinite(after) ? after : 0)) send(ws, frame);
+      if (session !== undefined) this.#replay(client, session, Number.isFinite(after) ? after : 0);
     });
   }
 
@@ -123,8 +125,15 @@ export class StreamServer {
     if (message.type !== 'resume' || typeof message.after !== 'object' || message.after === null) return;
     for (const [sessionId, seq] of Object.entries(message.after as Record<string, unknown>)) {
       if (typeof seq !== 'number' || !(await this.#wants(client, sessionId))) continue;
-      for (const frame of this.#options.hub.replay(sessionId, seq)) send(client.socket, frame);
+      this.#replay(client, sessionId, seq);
     }
+  }
+
+  /** Sends the session's frames after `afterSeq`, in the client's outbox: before any frame published later. */
+  #replay(client: Client, sessionId: string, afterSeq: number): void {
+    client.outbox = client.outbox.then(async () => {
+      for (const frame of await this.#options.hub.replay(sessionId, afterSeq)) sendOnce(client, frame);
+    }).catch(() => undefined);
   }
 
   #wants(client: Client, sessionId: string): Promise<boolean> {
@@ -142,7 +151,7 @@ export class StreamServer {
   #broadcast(frame: ProgressFrame): void {
     for (const client of this.#clients) {
       client.outbox = client.outbox.then(async () => {
-        if (await this.#wants(client, frame.sessionId)) send(client.socket, frame);
+        if (await this.#wants(client, frame.sessionId)) sendOnce(client, frame);
       });
     }
   }
@@ -175,8 +184,14 @@ export class StreamServer {
   }
 }
 
-function send(ws: WebSocket, frame: ProgressFrame): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+/** Each frame goes out once on a socket. */
+function sendOnce(client: Client, frame: ProgressFrame): void {
+  const ws = client.socket;
+  let sent = client.sent.get(frame.sessionId);
+  if (!sent) client.sent.set(frame.sessionId, (sent = new Set()));
+  if (sent.has(frame.seq) || ws.readyState !== ws.OPEN) return;
+  sent.add(frame.seq);
+  ws.send(JSON.stringify(frame));
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { projectRoot } from '../../../app/project-root.js';
 import { startLocalCluster, type ClusterNode, type LocalCluster } from '../../../tools/cluster/local-cluster.js';
 import { keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
@@ -277,8 +278,38 @@ describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, ()
     return `sip:agent@127.0.0.1:${port}`;
   }
 
-  it('a session made through node A\'s API, its caller transferred to node B: capture and cancel sent to A act on B\'s call, and the answer says so', async () => {
+  interface Frame {
+    readonly sessionId: string;
+    readonly seq: number;
+    readonly event: { readonly type: string };
+  }
+
+  /** The stream of one session on `node`, from after `after`; `until` ends it (the socket dropped as a network would). */
+  function stream(node: ClusterNode, sessionId: string, after: number, until?: (frames: Frame[]) => boolean): { frames: Frame[]; closed: Promise<void> } {
+    const frames: Frame[] = [];
+    const socket = new WebSocket(`${node.system.httpUrl.replace('http', 'ws')}/api/v1/stream?session=${sessionId}&after=${after}`, {
+      headers: { authorization: `Bearer ${node.system.adminKey}` },
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Frame | { type: string };
+      if (!('seq' in message)) return;
+      frames.push(message);
+      if (until?.(frames)) socket.terminate();
+    });
+    socketsToClose.push(socket);
+    return { frames, closed };
+  }
+  const socketsToClose: WebSocket[] = [];
+  afterAll(() => socketsToClose.forEach((s) => s.terminate()));
+
+  it('a session made through node A\'s API, its caller transferred to node B: capture and cancel sent to A act on B\'s call, and the answer says so; A\'s console sees every frame in order, and a console that resumes on B misses none and repeats none', async () => {
     const session = await a.system.post<{ id: string; code: string }>('/api/v1/sessions', { amount: 4250, currency: 'EUR', reference: 'CLUSTER-CMD-1', autoCapture: false, agentUri: await agentPhone() });
+    const onA = stream(a, session.id, 0);
+    // A console on A whose connection drops after two frames, back on B from the last frame it saw.
+    const dropping = stream(a, session.id, 0, (frames) => frames.length === 2);
+    let resumed: { frames: Frame[] } | undefined;
+    void dropping.closed.then(() => (resumed = stream(b, session.id, dropping.frames.at(-1)!.seq)));
     const callerPort = await ports.next();
     // A caller who keys nothing and waits: the agent drives the capture.
     const caller = startSipp([
@@ -314,6 +345,20 @@ describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, ()
     expect(late.status).toBe(409);
     expect(await late.json()).toMatchObject({ applied: false });
     caller.child.kill('SIGKILL');
+
+    // Every frame of B's call, as stored: what a console that opens the session on B now replays.
+    const all = await eventually('the call\'s last frame stored', async () => {
+      const replayed = stream(b, session.id, 0);
+      await new Promise((r) => setTimeout(r, 1000));
+      return replayed.frames.some((f) => f.event.type === 'ended') ? replayed.frames : undefined;
+    }, 20_000);
+    const seqs = all.map((f) => f.seq);
+    expect(seqs).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+    expect(all.map((f) => f.event.type)).toEqual(expect.arrayContaining(['caller-connected', 'field-started', 'ended']));
+    await eventually('A\'s console has every frame', async () => (onA.frames.length >= all.length ? true : undefined), 10_000);
+    expect(onA.frames).toEqual(all);
+    await eventually('the resumed console has caught up', async () => (resumed && dropping.frames.length + resumed.frames.length >= all.length ? true : undefined), 10_000);
+    expect([...dropping.frames, ...resumed!.frames]).toEqual(all);
   });
 
   it('kill -9 of a node mid-capture and mid-authorisation: no new call for it, new calls approved on the other, which takes over its calls once (abandoned, reconciled, recorder resumed), nothing left in progress', async () => {

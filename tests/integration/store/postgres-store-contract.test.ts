@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { MIGRATIONS } from '../../../store/migrations.js';
 import { PostgresPaymentStore } from '../../../store/postgres-payment-store.js';
+import { PostgresListener } from '../../../store/postgres-listener.js';
+import { PostgresProgressFrameStore } from '../../../store/postgres-progress-frame-store.js';
+import { CLUSTER_CHANNELS } from '../../../store/cluster-channels.js';
 import { SchemaVersionError } from '../../../store/store-errors.js';
 import { settleInterruptedCalls } from '../../../ivr/call/interrupted-calls.js';
 import { startPostgres, type RunningPostgres } from '../../../tools/postgres-server.js';
@@ -137,3 +140,31 @@ async function flushed(store: PostgresPaymentStore): Promise<boolean> {
   const { rows } = await store.pool.query<{ flushed: boolean }>('SELECT pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() AS flushed');
   return rows[0]!.flushed;
 }
+
+describe('the shared progress stream on PostgreSQL', { timeout: 30_000 }, () => {
+  it('numbers each session\'s frames 1, 2, 3… whichever node writes them, replays them in order, and notifies the session and number only', async () => {
+    const url = await server.createDatabase('frames');
+    const [a, b] = await Promise.all([PostgresPaymentStore.open({ url, poolSize: 4 }), PostgresPaymentStore.open({ url, poolSize: 4 })]);
+    const heard: string[] = [];
+    const listener = new PostgresListener({ url });
+    listener.on(CLUSTER_CHANNELS.progressFrames, (payload) => heard.push(payload));
+    await listener.start();
+    try {
+      const [onA, onB] = [new PostgresProgressFrameStore(a.pool), new PostgresProgressFrameStore(b.pool)];
+      // Two nodes writing frames of one session at once: every number taken once, none skipped.
+      const written = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? onA : onB).append('pay_s1', { type: 'digit-entered', field: 'card-number', count: i + 1 })));
+      expect(written.map((f) => f.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      await onA.append('pay_s2', { type: 'secure-on' });
+      const replayed = await onB.after('pay_s1', 0);
+      expect(replayed.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(replayed.find((f) => f.seq === written[3]!.seq)?.event).toEqual(written[3]!.event);
+      expect((await onA.after('pay_s1', 18)).map((f) => f.seq)).toEqual([19, 20]);
+      expect((await onA.after('pay_s2', 0)).map((f) => f.event)).toEqual([{ type: 'secure-on' }]);
+      await expect.poll(() => heard.length).toBe(21);
+      expect(new Set(heard)).toEqual(new Set([...Array.from({ length: 20 }, (_, i) => `pay_s1 ${i + 1}`), 'pay_s2 1']));
+    } finally {
+      await listener.close();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
