@@ -6,14 +6,14 @@
  * exactly the processes it started, by their ids.
  *
  * With `store: 'postgres'` the nodes share one PostgreSQL started here
- * (tools/cluster/local-postgres.ts), each named by its NODE_ID; with the
+ * (tools/postgres-server.ts, with a password), each named by its NODE_ID; with the
  * default SQLite each node keeps its own database.
  */
 import { join } from 'node:path';
 import { freePort } from '../sipp/sipp-process.js';
 import { startSystem, type RunningSystem } from '../system-process.js';
 import { startKamailio, type RunningKamailio } from './kamailio-process.js';
-import { startLocalPostgres, type RunningPostgres } from './local-postgres.js';
+import { startPostgres, type RunningPostgres } from '../postgres-server.js';
 
 /** The store the cluster's nodes share, or could not. */
 export type ClusterStore = 'sqlite' | 'postgres';
@@ -108,7 +108,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
 
   try {
-    postgres = store === 'postgres' ? await startLocalPostgres() : undefined;
+    postgres = store === 'postgres' ? await startPostgres({ database: 'payment_ivr', password: true }) : undefined;
     sipPorts.forEach((sipPort, i) => {
       const name = `node-${NAMES[i]}`;
       settings.set(name, {
@@ -117,7 +117,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         SIP_PORT: String(sipPort),
         RTP_PORT_MIN: String(rtpBase + i * rtpPorts),
         RTP_PORT_MAX: String(rtpBase + (i + 1) * rtpPorts - 2),
-        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url, NODE_ID: name } : {}),
+        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url(), NODE_ID: name } : {}),
         ...options.env,
       });
     });
@@ -144,7 +144,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         [
           `kamailio  sip:127.0.0.1:${proxy.sipPort}  pid ${proxy.pid}  (probes every ${proxy.probeSeconds} s)`,
           ...nodes.map((n) => `${n.name.padEnd(9)} sip:${n.sipAddress}  ${n.system.httpUrl}  pid ${n.system.pid}  data ${n.system.dataDir}`),
-          ...(postgres ? [`postgres  ${postgres.safeUrl}  pid ${postgres.pid}`] : []),
+          ...(postgres ? [`postgres  ${postgres.safeUrl()}  pid ${postgres.pid}`] : []),
         ].join('\n'),
       stop: stopAll,
     };
