@@ -6,19 +6,19 @@ import { resolveAdminApiKey } from '../agent-bridge/admin-api-key.js';
 import { resolveAuditKey } from './audit-key.js';
 import { canSee, mountApi } from '../agent-bridge/api/api-routes.js';
 import { AccessTokens } from '../agent-bridge/identity/access-token.js';
-import { Authenticator } from '../agent-bridge/identity/authenticator.js';
+import { Authenticator, ownAgentId } from '../agent-bridge/identity/authenticator.js';
 import { LoginThrottle } from '../agent-bridge/identity/login-throttle.js';
 import { TokenRevocations } from '../agent-bridge/identity/token-revocations.js';
 import { ProgressHub } from '../agent-bridge/stream/progress-hub.js';
 import { StatusCallbacks } from '../agent-bridge/stream/status-callbacks.js';
 import { resolveStatusCallbackKey } from './status-callback-key.js';
 import { StreamServer } from '../agent-bridge/stream/stream-server.js';
-import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
 import { LiveSessions } from '../ivr/call/live-sessions.js';
 import { CardVault } from '../vault/card-vault.js';
-import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
-import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
-import { SqlitePspRecordStore } from '../store/sqlite-psp-record-store.js';
+import type { PaymentStore } from '../store/payment-store.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import { openStores } from './store-adapters.js';
 import { PaymentReversals } from '../psp/payment-reversals.js';
 import { PspReadiness } from '../psp/psp-readiness.js';
 import { AdyenWebhookHandler } from '../psp/adyen-webhooks.js';
@@ -26,7 +26,7 @@ import { mountPspWebhooks } from '../agent-bridge/api/psp-webhook-routes.js';
 import { mountMetrics } from '../agent-bridge/metrics-route.js';
 import { createPsp } from './psp-adapter.js';
 import { createPaymentLinks, createSms, createSmsCallbacks } from './payment-link-adapters.js';
-import { SqlitePaymentLinkStore } from '../store/sqlite-payment-link-store.js';
+import type { PaymentLinkStore } from '../store/payment-link-store.js';
 import { PaymentLinkService } from '../ivr/links/payment-link-service.js';
 import { SmsDeliveryReports } from '../ivr/links/sms-delivery-reports.js';
 import { mountSmsCallbacks } from '../agent-bridge/api/sms-callback-routes.js';
@@ -49,6 +49,10 @@ import { agentNamed, inlineCallControl } from './inline-call-control.js';
 import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
+import { NodeTakeover } from '../ivr/call/node-takeover.js';
+import { PostgresListener } from '../store/postgres-listener.js';
+import { CLUSTER_CHANNELS } from '../store/cluster-channels.js';
+import { ClusterSessionControl } from './cluster-session-control.js';
 import { recoverInterruptedRecordings } from '../media-server/embedded/rtp/recording-recovery.js';
 import { RecorderWebhook } from '../ivr/call/recorder-webhook.js';
 import { MissingPromptError, PromptCatalogue, UnplayablePromptError } from '../ivr/prompts/prompt-catalogue.js';
@@ -67,9 +71,10 @@ export interface ApplicationOptions {
 /** The running system's parts, for main() and for in-process tests. */
 export interface Application {
   readonly httpUrl: string;
-  readonly store: SqlitePaymentStore;
+  /** STORE: SQLite (the default) or PostgreSQL. */
+  readonly store: PaymentStore;
   /** The audit trail, in the payment database. */
-  readonly audit: SqliteAuditLog;
+  readonly audit: AuditLog;
   readonly vault: CardVault;
   readonly psp: PaymentServiceProvider;
   readonly authoriser: Authoriser;
@@ -77,7 +82,7 @@ export interface Application {
   /** Supervisors' refunds and voids. */
   readonly reversals: PaymentReversals;
   readonly orders: OrderLookup;
-  readonly identities: SqliteIdentityStore;
+  readonly identities: IdentityStore;
   readonly progress: ProgressHub;
   readonly liveSessions: LiveSessions;
   readonly mediaServer: MediaServer;
@@ -91,12 +96,14 @@ export interface Application {
   /** Payment links by text message; undefined when the PSP cannot make them (Stripe without STRIPE_WEBHOOK_SECRET). */
   readonly paymentLinks: PaymentLinkService | undefined;
   /** The links made and the SMS outbox. */
-  readonly links: SqlitePaymentLinkStore;
+  readonly links: PaymentLinkStore;
   stop(): Promise<void>;
 }
 
 /** How often the vault wipes entries past their time. */
 const VAULT_SWEEP_MS = 15_000;
+/** How often this node's heartbeat row is stamped. */
+const HEARTBEAT_MS = 5_000;
 /** After the drain, how long the calls just ended get to settle (statuses, recordings). */
 const SETTLE_MS = 5_000;
 /** In-line mode: a pause this long between an agent's keys ends a start code being keyed. */
@@ -114,11 +121,23 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     // Printed once, at the start that created it; the key itself never is.
     logger.info({ path: auditKey.path }, 'audit key generated; keep this file (mode 0600): the audit trail is verified with it');
   }
-  const store = new SqlitePaymentStore({ dataDir });
-  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
+  const { store, audit, records, identities, links, commands, progressFrames } = await openStores(config, dataDir, auditKey.key);
   // No call survives a crash: close what the last process left open before taking new ones.
   const recordingDir = config.RECORDING ? join(dataDir, 'recordings') : undefined;
-  const interrupted = settleInterruptedCalls(store, audit, recoverInterruptedRecordings(join(dataDir, 'recordings')));
+  // Several nodes on one database (PostgreSQL): this node settles what its own calls left, never another live node's.
+  const interrupted = await settleInterruptedCalls(
+    store,
+    audit,
+    recoverInterruptedRecordings(join(dataDir, 'recordings')),
+    config.STORE === 'postgres' ? config.NODE_ID : undefined,
+  );
+  // Its heartbeat row says it is alive (the way to tell a dead node's calls, ARCHITECTURE.md).
+  const beat = (): void => {
+    store.heartbeat(config.NODE_ID).catch((err: unknown) => logger.warn({ err }, 'heartbeat not written'));
+  };
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  heartbeat.unref();
   if (interrupted.abandoned.length + interrupted.neverAuthorised.length > 0) {
     logger.warn(
       { abandoned: interrupted.abandoned.length, neverAuthorised: interrupted.neverAuthorised.length },
@@ -134,7 +153,6 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   sweeper.unref();
 
   // PSP tokens, refunds and webhooks live in the payment database beside the sessions.
-  const records = new SqlitePspRecordStore(store.database);
   const psp = createPsp(config, { dataDir, records });
   // RTP and SIP totals are read at each scrape, from the media server made below (FreeSWITCH keeps its own).
   let stopping = false;
@@ -147,7 +165,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   };
   const metrics = new Metrics({
     readiness: () => checkReadiness(readiness),
-    inDoubt: () => store.listAuthorisations({ state: 'in_doubt' }).length,
+    inDoubt: async () => (await store.listAuthorisations({ state: 'in_doubt' })).length,
     ...(config.MEDIA_SERVER === 'embedded'
       ? { rtp: () => (mediaServer as EmbeddedMediaServer).rtpTotals(), sip: () => (mediaServer as EmbeddedMediaServer).sipTotals() }
       : {}),
@@ -178,9 +196,27 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const pspReadiness = new PspReadiness(psp, { logger: logger.child({ component: 'psp' }) });
   void pspReadiness.ready();
 
-  const progress = new ProgressHub();
+  // Several nodes on PostgreSQL: agent commands and progress frames reach the other nodes by notification.
+  const listener =
+    config.STORE === 'postgres'
+      ? new PostgresListener({ url: config.DATABASE_URL as string, onError: (err) => logger.warn({ err }, 'cluster notifications: connection lost, retrying') })
+      : undefined;
+  const progress = new ProgressHub(
+    listener && progressFrames
+      ? {
+          shared: {
+            frames: progressFrames,
+            onStored: (heard) =>
+              listener.on(CLUSTER_CHANNELS.progressFrames, (payload) => {
+                const [sessionId, seq] = payload.split(' ');
+                if (sessionId && seq) heard(sessionId, Number(seq));
+              }),
+            onError: (err) => logger.error({ err }, 'a progress frame was not stored or read'),
+          },
+        }
+      : {},
+  );
   // Payment links: the PSP's page, a text message, one session paid one way only.
-  const links = new SqlitePaymentLinkStore(store.database);
   let httpUrl = '';
   const linkAdapters = createPaymentLinks(config, { links, publicBaseUrl: () => config.PUBLIC_BASE_URL ?? httpUrl });
   const paymentLinks = linkAdapters
@@ -212,7 +248,9 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   }, config.RECONCILE_INTERVAL_SECONDS * 1000);
   linkSweeper.unref();
   const webhookRefused = (psp: string) => (reason: string) => {
-    audit.append({ sessionId: null, actor: { kind: 'system', id: `psp-${psp}` }, action: 'psp-webhook-refused', detail: { reason } });
+    audit.append({ sessionId: null, actor: { kind: 'system', id: `psp-${psp}` }, action: 'psp-webhook-refused', detail: { reason } }).catch((err: unknown) => {
+      logger.error({ err }, 'audit entry not written');
+    });
   };
 
   const adyenWebhooks =
@@ -223,7 +261,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           reversals,
           onItem: (item) => {
             const outcome = linkAdapters?.kind === 'adyen' ? linkAdapters.adyen.outcomeOf(item) : undefined;
-            if (outcome) paymentLinks?.settle(outcome);
+            return outcome && paymentLinks?.settle(outcome);
           },
         })
       : undefined;
@@ -246,14 +284,23 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     logger.info({ path: adminKey.path }, 'admin API key generated; read it from this file (mode 0600)');
   }
 
-  const identities = new SqliteIdentityStore(store.database);
   const tokens = new AccessTokens(AccessTokens.keyFromDataDir(dataDir));
   const revocations = new TokenRevocations(identities);
   const authenticator = new Authenticator({ adminKey: adminKey.key, tokens, identities, revocations });
   const statusCallbacks = new StatusCallbacks({ hub: progress, audit, key: resolveStatusCallbackKey(dataDir, config.STATUS_CALLBACK_SECRET).key });
   const liveSessions = new LiveSessions();
-  const visible = (principal: Parameters<typeof canSee>[0], sessionId: string): boolean => {
-    const session = store.getSession(sessionId);
+  const sessionControl = new ClusterSessionControl({
+    live: liveSessions,
+    store,
+    commands,
+    ...(listener ? { listener } : {}),
+    nodeId: config.NODE_ID,
+    logger: logger.child({ component: 'agent-commands' }),
+  });
+  const visible = async (principal: Parameters<typeof canSee>[0], sessionId: string): Promise<boolean> => {
+    // Whoever sees every session needs no look-up (a direct-pay session's first frames may come before its row).
+    if (ownAgentId(principal) === undefined) return true;
+    const session = await store.getSession(sessionId);
     return session !== undefined && canSee(principal, session);
   };
 
@@ -302,6 +349,21 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       logger.error({ err, callId, sessionId }, 'the external recorder could not be resumed after the interrupted call');
     });
   }
+  // Several nodes on one database: one live node takes over the calls of a node whose heartbeat stopped.
+  const takeover =
+    config.STORE === 'postgres'
+      ? new NodeTakeover({
+          store,
+          audit,
+          nodeId: config.NODE_ID,
+          deadAfterMs: config.NODE_DEAD_AFTER_SECONDS * 1000,
+          intervalMs: HEARTBEAT_MS,
+          reconcile: (interruptedSessions) => reconciler.reconcileOnce({ interrupted: interruptedSessions }),
+          ...(recorderWebhook ? { resumeRecorder: (callId: string, sessionId: string) => recorderWebhook.resumeAfterCrash(callId, sessionId) } : {}),
+          logger: logger.child({ component: 'takeover' }),
+        })
+      : undefined;
+  takeover?.start();
   const carriers = new SourceFilter(config.INLINE_CARRIERS);
   const inlineCalls = config.INLINE_ROUTE
     ? new InlineCalls({
@@ -316,7 +378,9 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
               startCode: {
                 reader: () => new StartCodeReader({ startCode: config.INLINE_START_CODE, minCodeLength: 4, maxCodeLength: 12 }),
                 pauseMs: START_CODE_PAUSE_MS,
-                onCode: (call, code) => void ivr.payPreparedOnCall(call.id, code),
+                onCode: (call, code) => {
+                  ivr.payPreparedOnCall(call.id, code).catch((err: unknown) => logger.error({ err, call: call.id }, 'in-line start code: the prepared session was not started'));
+                },
               },
             }),
         logger: logger.child({ component: 'inline' }),
@@ -340,7 +404,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     agentAssisted: {
       liveSessions,
-      agentUriOf: (agentId) => identities.getUser(agentId)?.sipUri ?? undefined,
+      agentUriOf: async (agentId) => (await identities.getUser(agentId))?.sipUri ?? undefined,
       muteAgentDuringCapture: config.AGENT_AUDIO_DURING_CAPTURE === 'muted',
       dialTimeoutMs: config.AGENT_DIAL_TIMEOUT_MS,
       codeTtlMs: config.SESSION_CODE_TTL_MINUTES * 60_000,
@@ -350,6 +414,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     deps: {
       store,
       audit,
+      nodeId: config.NODE_ID,
       vault,
       authoriser,
       orders,
@@ -364,18 +429,22 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     },
     logger: logger.child({ component: 'ivr' }),
   });
-  const closeCore = (): void => {
+  const closeCore = async (): Promise<void> => {
+    clearInterval(heartbeat);
+    takeover?.stop();
+    await listener?.close();
     reconciler.stop();
     reversals.stop();
     clearInterval(sweeper);
     clearInterval(linkSweeper);
     vault.close();
-    store.close();
+    await store.close();
   };
   try {
+    await listener?.start();
     await mediaServer.start();
   } catch (err) {
-    closeCore();
+    await closeCore();
     throw err;
   }
   ivr.start();
@@ -413,7 +482,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           tokens,
           revocations,
           throttle: new LoginThrottle(),
-          sessions: liveSessions,
+          sessions: sessionControl,
           sipHost: config.SIP_HOST,
           sipPort,
           // RFC 6265 §4.1.2.5: a Secure cookie goes over HTTPS only, so the token never travels in clear.
@@ -432,7 +501,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   } catch (err) {
     ivr.stop();
     await mediaServer.stop();
-    closeCore();
+    await closeCore();
     throw err;
   }
 
@@ -471,7 +540,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
       stream.close();
       statusCallbacks.close();
       await http.close();
-      closeCore();
+      await closeCore();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CARD_BRANDS, isCardBrand, type CardBrand } from '../domain/card-brand.js';
 import { TWILIO_STATUS_PATH, VONAGE_RECEIPTS_PATH } from '../agent-bridge/api/sms-callback-routes.js';
@@ -94,6 +95,14 @@ export const configSchema = z
   .object({
     /** Where the database, recordings and generated keys live. */
     DATA_DIR: z.string().min(1).default('./data'),
+    /** `sqlite`: DATA_DIR/payments.db, one process. `postgres`: DATABASE_URL, shared by several nodes. */
+    STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** This node's name among the nodes sharing a database (heartbeat row, the sessions its calls hold). Default: the host name. */
+    NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ -').default(hostname()),
+    /** STORE=postgres: a node whose heartbeat (every 5 s) is older than this is dead, and a live node takes over its calls. */
+    NODE_DEAD_AFTER_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
+    /** STORE=postgres: postgres://user:password@host:port/database. Secret (it may carry the password). */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
@@ -342,6 +351,9 @@ export const configSchema = z
     if (c.INLINE_ROUTE !== undefined && c.MEDIA_SERVER !== 'embedded') {
       // Relaying keys (RFC 4733 regenerated, INFO) and hold needs the embedded server's legs.
       ctx.addIssue({ code: 'custom', path: ['INLINE_ROUTE'], message: 'in-line mode needs MEDIA_SERVER=embedded' });
+    }
+    if (c.STORE === 'postgres' && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required when STORE=postgres' });
     }
     if (c.ORDER_LOOKUP === 'http' && !c.ORDER_LOOKUP_URL) {
       ctx.addIssue({ code: 'custom', path: ['ORDER_LOOKUP_URL'], message: 'required when ORDER_LOOKUP=http' });

@@ -7,10 +7,10 @@ import type { IdentityStore } from '../store/identity-store.js';
 /** The REST API's view of in-line mode: the live calls, who they are bound to, and payments started on them by the IVR. */
 export function inlineCallControl(calls: InlineCalls, ivr: PaymentIvr, identities: IdentityStore): LiveCallControl {
   return {
-    bindAgent: (callId, agent) => {
+    bindAgent: async (callId, agent) => {
       const call = calls.get(callId);
       if (!call) return 'no-call';
-      const agentId = agentNamed(identities, agent);
+      const agentId = await agentNamed(identities, agent);
       if (agentId === undefined) return 'unknown-agent';
       call.bindAgent(agentId, 'cti');
       return agentId;
@@ -46,7 +46,7 @@ function numberOf(uri: string): string {
 }
 
 /** The user an agent header or a CTI names, by user id or username; undefined when none, or disabled. */
-export function agentNamed(identities: IdentityStore, name: string): string | undefined {
-  const user = identities.getUser(name) ?? identities.findUserForLogin(name)?.user;
+export async function agentNamed(identities: IdentityStore, name: string): Promise<string | undefined> {
+  const user = (await identities.getUser(name)) ?? (await identities.findUserForLogin(name))?.user;
   return user && !user.disabled ? user.id : undefined;
 }

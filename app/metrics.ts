@@ -37,7 +37,7 @@ export interface MetricsOptions {
   /** Read at each scrape: each /readyz check by name (true when it passes), exported as `payment_ivr_ready{check}` (in kebab case). Default: none. */
   readonly readiness?: () => Promise<Readonly<Record<string, boolean>>>;
   /** Read at each scrape: authorisations in doubt now (awaiting reconciliation), `payment_ivr_payments_in_doubt`. Default: none. */
-  readonly inDoubt?: () => number;
+  readonly inDoubt?: () => Promise<number>;
   /** Node.js process metrics: CPU, memory, GC, event-loop lag (`nodejs_eventloop_lag_*`). Default true. */
   readonly processMetrics?: boolean;
 }
@@ -270,13 +270,13 @@ export class Metrics implements CallMetrics, LinkMetrics {
     });
   }
 
-  #inDoubtMetric(read: () => number): void {
+  #inDoubtMetric(read: () => Promise<number>): void {
     new Gauge({
       name: `${METRIC_PREFIX}payments_in_doubt`,
       help: 'Authorisations in doubt now: sent to the PSP with no answer yet, awaiting reconciliation',
       registers: [this.registry],
-      collect() {
-        this.set(read());
+      async collect() {
+        this.set(await read());
       },
     });
   }

@@ -227,8 +227,7 @@ export class AdyenPsp implements PaymentServiceProvider {
   }
 
   async lookup(idempotencyKey: string, options: LookupOptions = {}): Promise<AuthorisationLookup> {
-    const notification = this.#notifications
-      .findNotifications({ psp: this.name, merchantReference: idempotencyKey })
+    const notification = (await this.#notifications.findNotifications({ psp: this.name, merchantReference: idempotencyKey }))
       .filter((n) => n.eventCode === 'AUTHORISATION')
       .at(-1);
     if (notification) {

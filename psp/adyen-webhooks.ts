@@ -119,10 +119,10 @@ export class AdyenWebhookHandler {
   readonly #hmacKey: string;
   readonly #records: PspRecordStore;
   readonly #reversals: PaymentReversals;
-  readonly #onItem: ((item: AdyenNotificationItem) => void) | undefined;
+  readonly #onItem: ((item: AdyenNotificationItem) => Promise<unknown> | void) | undefined;
 
-  /** `onItem`: told every verified item once it is kept (payment links read their AUTHORISATION ones). */
-  constructor(options: { hmacKey: string; records: PspRecordStore; reversals: PaymentReversals; onItem?: (item: AdyenNotificationItem) => void }) {
+  /** `onItem`: told every verified item once it is kept, and waited for (payment links read their AUTHORISATION ones). */
+  constructor(options: { hmacKey: string; records: PspRecordStore; reversals: PaymentReversals; onItem?: (item: AdyenNotificationItem) => Promise<unknown> | void }) {
     this.#hmacKey = options.hmacKey;
     this.#records = options.records;
     this.#reversals = options.reversals;
@@ -130,16 +130,16 @@ export class AdyenWebhookHandler {
   }
 
   /** Returns how many items were kept. @throws AdyenWebhookError (nothing is kept then) */
-  handle(body: unknown): number {
+  async handle(body: unknown): Promise<number> {
     const items = verifiedItems(body, this.#hmacKey);
     for (const item of items) {
-      const kept = this.#records.recordNotification(reduceNotification(item));
+      const kept = await this.#records.recordNotification(reduceNotification(item));
       if (REVERSAL_EVENTS.has(item.eventCode)) {
         // CAPTURE_FAILED, REFUND_FAILED and REFUNDED_REVERSED report a modification that did not go through after all.
         const failed = FAILED_EVENTS.has(item.eventCode);
-        this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
+        await this.#reversals.settleFromPsp(item.pspReference, kept.success && !failed, kept.detail.refusalReason ?? (failed ? item.eventCode.toLowerCase() : null));
       }
-      this.#onItem?.(item);
+      await this.#onItem?.(item);
     }
     return items.length;
   }

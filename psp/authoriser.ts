@@ -140,18 +140,18 @@ export class Authoriser {
     const brand = instrument.kind === 'card' ? instrument.card.brand : instrument.token.cardBrand;
     const last4 = instrument.kind === 'card' ? instrument.card.last4 : instrument.token.cardLast4;
     try {
-      const session = this.#store.getSession(given.id);
+      const session = await this.#store.getSession(given.id);
       if (!session) return { kind: 'error', code: 'payment-not-found' };
-      if (SETTLED.has(session.status)) return this.#recorded(session);
+      if (SETTLED.has(session.status)) return await this.#recorded(session);
       key = session.idempotencyKey ?? newOpaqueId('idem');
       tokenise = instrument.kind === 'card' ? tokenisationOf(session) : undefined;
-      this.#store.updateSession(session.id, {
+      await this.#store.updateSession(session.id, {
         idempotencyKey: key,
         ...(brand ? { cardBrand: brand } : {}),
         ...(last4 ? { cardLast4: last4 } : {}),
         ...(session.status === 'authorising' ? {} : { status: 'authorising' as const }),
       });
-      const intent = this.#store.recordAuthorisationIntent({
+      const intent = await this.#store.recordAuthorisationIntent({
         idempotencyKey: key,
         sessionId: session.id,
         psp: this.#psp.name,
@@ -160,7 +160,7 @@ export class Authoriser {
       });
       // A key already settled (the session record lagging behind): report it, do not send again.
       if (intent.state !== 'requested') return this.#fromAuthorisation(intent, session);
-      this.#audit.append({
+      await this.#audit.append({
         sessionId: session.id,
         actor,
         action: 'authorisation-requested',
@@ -218,30 +218,30 @@ export class Authoriser {
     return outcome?.kind === 'error' && outcome.retryable ? undefined : outcome;
   }
 
-  #settle(sessionId: string, key: string, outcome: AuthorisationOutcome | undefined): AuthorisationResult {
+  async #settle(sessionId: string, key: string, outcome: AuthorisationOutcome | undefined): Promise<AuthorisationResult> {
     let result = toResult(outcome);
     try {
-      const intent = this.#store.getAuthorisation(key);
+      const intent = await this.#store.getAuthorisation(key);
       // The reconciler settled this key while we waited (a PSP that ignored the
       // abort for longer than the reconciler's grace): its answer stands.
       if (intent && intent.state !== 'requested' && intent.state !== 'in_doubt') {
-        const session = this.#store.getSession(sessionId);
+        const session = await this.#store.getSession(sessionId);
         return session ? this.#fromAuthorisation(intent, session) : result;
       }
       if (intent?.state === 'in_doubt' && !outcome) return result;
       switch (outcome?.kind) {
         case undefined:
-          this.#store.resolveAuthorisation(key, { state: 'in_doubt', detail: 'no-answer' });
-          this.#store.updateSession(sessionId, { status: 'in_doubt' });
-          this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
+          await this.#store.resolveAuthorisation(key, { state: 'in_doubt', detail: 'no-answer' });
+          await this.#store.updateSession(sessionId, { status: 'in_doubt' });
+          await this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-in-doubt', detail: { idempotencyKey: key } });
           break;
         case 'approved':
-          if (outcome.token) saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, outcome.token);
-          this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
+          if (outcome.token) await saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, outcome.token);
+          await this.#store.resolveAuthorisation(key, { state: 'approved', pspReference: outcome.pspReference });
           {
-            const approved = this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
+            const approved = await this.#store.updateSession(sessionId, { status: 'approved', pspReference: outcome.pspReference, authCode: outcome.authCode });
             if (result.kind === 'approved' && approved.confirmation) result = { ...result, confirmation: approved.confirmation };
-            this.#audit.append({
+            await this.#audit.append({
               sessionId,
               actor: SYSTEM,
               action: 'authorisation-approved',
@@ -250,13 +250,13 @@ export class Authoriser {
           }
           break;
         case 'declined':
-          this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
-          this.#store.updateSession(sessionId, {
+          await this.#store.resolveAuthorisation(key, { state: 'declined', pspReference: outcome.pspReference ?? null, detail: outcome.reason });
+          await this.#store.updateSession(sessionId, {
             status: 'declined',
             declineReason: outcome.reason,
             ...(outcome.pspReference ? { pspReference: outcome.pspReference } : {}),
           });
-          this.#audit.append({
+          await this.#audit.append({
             sessionId,
             actor: SYSTEM,
             action: 'authorisation-declined',
@@ -264,9 +264,9 @@ export class Authoriser {
           });
           break;
         case 'error':
-          this.#store.resolveAuthorisation(key, { state: 'error', detail: outcome.code });
-          this.#store.updateSession(sessionId, { status: 'error' });
-          this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-error', detail: { idempotencyKey: key, code: outcome.code } });
+          await this.#store.resolveAuthorisation(key, { state: 'error', detail: outcome.code });
+          await this.#store.updateSession(sessionId, { status: 'error' });
+          await this.#audit.append({ sessionId, actor: SYSTEM, action: 'authorisation-error', detail: { idempotencyKey: key, code: outcome.code } });
           break;
       }
     } catch {
@@ -278,8 +278,8 @@ export class Authoriser {
   }
 
   /** The outcome a settled or in-doubt session already has. */
-  #recorded(session: PaymentSessionRecord): AuthorisationResult {
-    const intent = session.idempotencyKey ? this.#store.getAuthorisation(session.idempotencyKey) : undefined;
+  async #recorded(session: PaymentSessionRecord): Promise<AuthorisationResult> {
+    const intent = session.idempotencyKey ? await this.#store.getAuthorisation(session.idempotencyKey) : undefined;
     if (intent) return this.#fromAuthorisation(intent, session);
     return { kind: 'error', code: `payment-${session.status}` };
   }
@@ -314,18 +314,18 @@ export function tokenisationOf(session: PaymentSessionRecord): TokenisationReque
  * Keeps the PSP's token of the session's card, with the brand and last four
  * the session already holds, and audits it (the token is the PSP's id, not card data).
  */
-export function saveToken(
+export async function saveToken(
   records: PspRecordStore | undefined,
   store: PaymentStore,
   audit: AuditLog,
   sessionId: string,
   psp: string,
   token: { token: string; customer: string },
-): void {
+): Promise<void> {
   if (!records) return;
-  const session = store.getSession(sessionId);
-  records.saveToken({ sessionId, psp, token: token.token, customer: token.customer, cardBrand: session?.cardBrand ?? null, cardLast4: session?.cardLast4 ?? null });
-  audit.append({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
+  const session = await store.getSession(sessionId);
+  await records.saveToken({ sessionId, psp, token: token.token, customer: token.customer, cardBrand: session?.cardBrand ?? null, cardLast4: session?.cardLast4 ?? null });
+  await audit.append({ sessionId, actor: SYSTEM, action: 'card-token-stored', detail: { psp, token: token.token, customer: token.customer } });
 }
 
 function withoutToken(outcome: AuthorisationOutcome | undefined): AuthorisationOutcome | undefined {

@@ -83,29 +83,32 @@ export class PaymentReversals {
     this.#periodic = new PeriodicPass(() => this.resendInDoubt(), options.intervalMs ?? 60_000, (err) => this.#logger?.error({ err }, 'resending in-doubt reversals failed'));
   }
 
-  /** The session's captures, refunds and voids that hold money (asked, pending, done or in doubt). */
-  #held(session: PaymentSessionRecord, kind: PaymentModificationKind): ReversalRecord[] {
-    return this.#records.listReversals({ sessionId: session.id }).filter((r) => r.kind === kind && HOLDING.has(r.state));
-  }
-
-  /** What was captured: with manual capture, the captures the PSP took (done or pending); else the whole amount. */
-  #captured(session: PaymentSessionRecord): number {
-    if (!this.#manualCapture) return session.amountMinor;
-    return this.#held(session, 'capture')
-      .filter((r) => r.state === 'succeeded' || r.state === 'pending')
-      .reduce((sum, r) => sum + r.amountMinor, 0);
+  /** The session's captures, refunds and voids that hold money (asked, pending, done or in doubt), by kind. */
+  async #held(session: PaymentSessionRecord): Promise<Record<PaymentModificationKind, ReversalRecord[]>> {
+    const holding = (await this.#records.listReversals({ sessionId: session.id })).filter((r) => HOLDING.has(r.state));
+    const of = (kind: PaymentModificationKind): ReversalRecord[] => holding.filter((r) => r.kind === kind);
+    return { capture: of('capture'), refund: of('refund'), void: of('void') };
   }
 
   /** What is left to refund of a session's payment (with manual capture, of what was captured). */
-  refundable(session: PaymentSessionRecord): number {
-    const back = [...this.#held(session, 'refund'), ...this.#held(session, 'void')].reduce((sum, r) => sum + r.amountMinor, 0);
-    return Math.max(0, this.#captured(session) - back);
+  async refundable(session: PaymentSessionRecord): Promise<number> {
+    return this.#refundable(session, await this.#held(session));
+  }
+
+  #refundable(session: PaymentSessionRecord, held: Record<PaymentModificationKind, ReversalRecord[]>): number {
+    // What was captured: with manual capture, the captures the PSP took (done or pending); else the whole amount.
+    const captured = !this.#manualCapture
+      ? session.amountMinor
+      : held.capture.filter((r) => r.state === 'succeeded' || r.state === 'pending').reduce((sum, r) => sum + r.amountMinor, 0);
+    const back = [...held.refund, ...held.void].reduce((sum, r) => sum + r.amountMinor, 0);
+    return Math.max(0, captured - back);
   }
 
   /** What may still be captured: the whole authorisation of an approved payment nobody captured or voided yet (PSP_CAPTURE=manual); else 0. */
-  capturable(session: PaymentSessionRecord): number {
+  async capturable(session: PaymentSessionRecord): Promise<number> {
     if (!this.#manualCapture || session.status !== 'approved') return 0;
-    if (this.#held(session, 'capture').length > 0 || this.#held(session, 'void').length > 0) return 0;
+    const held = await this.#held(session);
+    if (held.capture.length > 0 || held.void.length > 0) return 0;
     return session.amountMinor;
   }
 
@@ -116,15 +119,16 @@ export class PaymentReversals {
    * @throws ReversalNotAllowedError
    */
   async capture(sessionId: string, request: { amountMinor?: number }, actor: Actor): Promise<ReversalRecord> {
-    const session = this.#approved(sessionId);
+    const session = await this.#approved(sessionId);
     if (!this.#manualCapture) throw new ReversalNotAllowedError('capture-not-manual', 'the PSP captures at once (PSP_CAPTURE=auto)');
     const amountMinor = request.amountMinor ?? session.amountMinor;
-    const earlier = this.#held(session, 'capture')[0];
+    const held = await this.#held(session);
+    const earlier = held.capture[0];
     if (earlier) {
       if (earlier.amountMinor === amountMinor) return earlier;
       throw new ReversalNotAllowedError('already-captured', `${earlier.amountMinor} was captured already`);
     }
-    if (this.#held(session, 'void').length > 0) throw new ReversalNotAllowedError('already-reversed', 'the authorisation was voided');
+    if (held.void.length > 0) throw new ReversalNotAllowedError('already-reversed', 'the authorisation was voided');
     if (amountMinor > session.amountMinor) throw new ReversalNotAllowedError('amount-too-large', `at most ${session.amountMinor} is authorised`);
     return this.#request(session, 'capture', amountMinor, actor);
   }
@@ -135,18 +139,19 @@ export class PaymentReversals {
    * @throws ReversalNotAllowedError
    */
   async reverse(sessionId: string, request: { kind: 'refund' | 'void'; amountMinor?: number }, actor: Actor): Promise<ReversalRecord> {
-    const session = this.#approved(sessionId);
+    const session = await this.#approved(sessionId);
+    const held = await this.#held(session);
     if (request.kind === 'void') {
-      if (this.#held(session, 'void').length > 0) throw new ReversalNotAllowedError('nothing-to-reverse', 'the payment is voided already');
-      if (this.#held(session, 'refund').length > 0) throw new ReversalNotAllowedError('already-reversed', 'a payment partly refunded can no longer be voided');
-      if (this.#manualCapture && this.#held(session, 'capture').length > 0) {
+      if (held.void.length > 0) throw new ReversalNotAllowedError('nothing-to-reverse', 'the payment is voided already');
+      if (held.refund.length > 0) throw new ReversalNotAllowedError('already-reversed', 'a payment partly refunded can no longer be voided');
+      if (this.#manualCapture && held.capture.length > 0) {
         throw new ReversalNotAllowedError('already-captured', 'a captured payment is refunded, not voided');
       }
       return this.#request(session, 'void', session.amountMinor, actor);
     }
-    const left = this.refundable(session);
+    const left = this.#refundable(session, held);
     if (left === 0) {
-      if (this.#manualCapture && this.#held(session, 'capture').length === 0 && this.#held(session, 'void').length === 0) {
+      if (this.#manualCapture && held.capture.length === 0 && held.void.length === 0) {
         throw new ReversalNotAllowedError('not-captured', 'nothing is captured yet: void the authorisation instead');
       }
       throw new ReversalNotAllowedError('nothing-to-reverse', 'nothing is left to refund or void');
@@ -156,8 +161,8 @@ export class PaymentReversals {
     return this.#request(session, 'refund', amountMinor, actor);
   }
 
-  #approved(sessionId: string): PaymentSessionRecord & { pspReference: string } {
-    const session = this.#store.getSession(sessionId);
+  async #approved(sessionId: string): Promise<PaymentSessionRecord & { pspReference: string }> {
+    const session = await this.#store.getSession(sessionId);
     if (!session) throw new ReversalNotAllowedError('payment-not-found', `no payment ${sessionId}`);
     if (session.status !== 'approved' || !session.pspReference) {
       throw new ReversalNotAllowedError('payment-not-approved', `payment ${sessionId} is ${session.status}, not approved`);
@@ -169,7 +174,7 @@ export class PaymentReversals {
   async #request(session: PaymentSessionRecord & { pspReference: string }, kind: PaymentModificationKind, amountMinor: number, actor: Actor): Promise<ReversalRecord> {
     const sessionId = session.id;
     const key = newOpaqueId('rev');
-    this.#records.recordReversalIntent({
+    await this.#records.recordReversalIntent({
       idempotencyKey: key,
       sessionId,
       kind,
@@ -178,7 +183,7 @@ export class PaymentReversals {
       currency: session.currency,
       actor,
     });
-    this.#audit.append({
+    await this.#audit.append({
       sessionId,
       actor,
       action: `${kind}-requested`,
@@ -188,12 +193,12 @@ export class PaymentReversals {
   }
 
   /** A later answer from the PSP (a webhook) about the reversal with this PSP reference. Unknown references are ignored. */
-  settleFromPsp(pspReference: string, success: boolean, detail: string | null): void {
-    for (const reversal of this.#records.listReversals({ pspReference })) {
+  async settleFromPsp(pspReference: string, success: boolean, detail: string | null): Promise<void> {
+    for (const reversal of await this.#records.listReversals({ pspReference })) {
       if (reversal.state !== 'pending' && reversal.state !== 'in_doubt') continue;
       const state = success ? 'succeeded' : 'refused';
-      this.#records.resolveReversal(reversal.idempotencyKey, { state, detail });
-      this.#audit.append({
+      await this.#records.resolveReversal(reversal.idempotencyKey, { state, detail });
+      await this.#audit.append({
         sessionId: reversal.sessionId,
         actor: { kind: 'system', id: 'psp-notification' },
         action: `${reversal.kind}-${state}`,
@@ -215,8 +220,8 @@ export class PaymentReversals {
   /** One pass over the in-doubt reversals (and `requested` ones a crash cut off); returns how many settled. */
   async resendInDoubt(): Promise<number> {
     let settled = 0;
-    for (const reversal of [...this.#records.listReversals({ state: 'in_doubt' })]) {
-      const session = this.#store.getSession(reversal.sessionId);
+    for (const reversal of await this.#records.listReversals({ state: 'in_doubt' })) {
+      const session = await this.#store.getSession(reversal.sessionId);
       if (!session?.pspReference) continue;
       const after = await this.#send(reversal.idempotencyKey, session.pspReference);
       if (after.state !== 'in_doubt') settled++;
@@ -225,7 +230,7 @@ export class PaymentReversals {
   }
 
   async #send(key: string, paymentReference: string): Promise<ReversalRecord> {
-    const intent = this.#records.getReversal(key)!;
+    const intent = (await this.#records.getReversal(key))!;
     const deadline = Date.now() + this.#timeoutMs;
     let outcome: ReversalOutcome | undefined;
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
@@ -244,9 +249,9 @@ export class PaymentReversals {
       if (outcome.kind !== 'error' || !outcome.retryable) break;
     }
     const settled = settlementOf(outcome);
-    const record = this.#records.resolveReversal(key, settled);
+    const record = await this.#records.resolveReversal(key, settled);
     if (record.state !== intent.state || intent.state === 'requested') {
-      this.#audit.append({
+      await this.#audit.append({
         sessionId: intent.sessionId,
         actor: { kind: 'system', id: 'reversals' },
         action: `${intent.kind}-${record.state.replace('_', '-')}`,

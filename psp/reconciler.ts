@@ -40,6 +40,14 @@ export interface ReconcileSummary {
   readonly resolved: number;
   /** Of those, the ones still in doubt (no answer, or a retryable error). */
   readonly stillInDoubt: number;
+  /** Another node's reconciler was in its pass: this one asked nothing. */
+  readonly skipped?: true;
+}
+
+/** What one pass is told besides what it finds. */
+export interface ReconcilePassOptions {
+  /** Sessions whose authoriser is known to be gone (a dead node's): their `requested` intents are in doubt at once. */
+  readonly interrupted?: ReadonlySet<string>;
 }
 
 const ACTOR: Actor = { kind: 'system', id: 'reconciler' };
@@ -92,15 +100,23 @@ export class Reconciler {
     this.#periodic.stop();
   }
 
-  /** One pass over every in-doubt payment; a call during a pass shares it. */
-  reconcileOnce(): Promise<ReconcileSummary> {
-    this.#running ??= this.#pass().finally(() => (this.#running = undefined));
-    return this.#running;
+  /**
+   * One pass over every in-doubt payment; a call during a pass shares it.
+   * Once per cluster: while another node's reconciler is in its pass, this
+   * one skips (and says so: `skipped`), so the PSP is asked once per key.
+   */
+  reconcileOnce(options: ReconcilePassOptions = {}): Promise<ReconcileSummary> {
+    const interrupted = options.interrupted ?? new Set<string>();
+    const running = (this.#running ??= this.#store
+      .runAlone('reconcile', () => this.#pass(interrupted))
+      .then((summary): ReconcileSummary => summary ?? { checked: 0, resolved: 0, stillInDoubt: 0, skipped: true })
+      .finally(() => (this.#running = undefined)));
+    return running;
   }
 
-  async #pass(): Promise<ReconcileSummary> {
-    this.#markInterrupted();
-    const pending = this.#store.listAuthorisations({ state: 'in_doubt' });
+  async #pass(interrupted: ReadonlySet<string>): Promise<ReconcileSummary> {
+    await this.#markInterrupted(interrupted);
+    const pending = await this.#store.listAuthorisations({ state: 'in_doubt' });
     let resolved = 0;
     for (const intent of pending) {
       try {
@@ -113,18 +129,18 @@ export class Reconciler {
   }
 
   /** `requested` intents nobody is waiting for any more become `in_doubt`, session first. */
-  #markInterrupted(): void {
+  async #markInterrupted(interrupted: ReadonlySet<string>): Promise<void> {
     const now = this.#now().getTime();
-    for (const intent of this.#store.listAuthorisations({ state: 'requested' })) {
+    for (const intent of await this.#store.listAuthorisations({ state: 'requested' })) {
       const requestedAt = Date.parse(intent.requestedAt);
-      const crashed = requestedAt <= this.#bornAt;
+      const crashed = requestedAt <= this.#bornAt || interrupted.has(intent.sessionId);
       if (!crashed && now - requestedAt < this.#staleAfterMs) continue;
       try {
-        const session = this.#store.getSession(intent.sessionId);
+        const session = await this.#store.getSession(intent.sessionId);
         const from = session?.status;
-        if (session && from !== 'in_doubt' && !isFinal(session.status)) this.#store.updateSession(session.id, { status: 'in_doubt' });
-        this.#store.resolveAuthorisation(intent.idempotencyKey, { state: 'in_doubt', detail: crashed ? 'interrupted' : 'abandoned-by-authoriser' });
-        this.#audit.append({
+        if (session && from !== 'in_doubt' && !isFinal(session.status)) await this.#store.updateSession(session.id, { status: 'in_doubt' });
+        await this.#store.resolveAuthorisation(intent.idempotencyKey, { state: 'in_doubt', detail: crashed ? 'interrupted' : 'abandoned-by-authoriser' });
+        await this.#audit.append({
           sessionId: intent.sessionId,
           actor: ACTOR,
           action: 'authorisation-interrupted',
@@ -145,7 +161,7 @@ export class Reconciler {
     if (answer.kind === 'error' && answer.retryable) return false;
     const { sessionId, idempotencyKey: key } = intent;
     const settled = settlement(answer);
-    const session = this.#store.getSession(sessionId);
+    const session = await this.#store.getSession(sessionId);
     // Session first: if a later write fails, the intent is still in doubt and the next pass repeats this.
     let conflict: PaymentStatus | null = null;
     if (session && session.status !== settled.status) {
@@ -153,14 +169,14 @@ export class Reconciler {
         conflict = session.status;
       } else {
         // An authorising session (its authoriser gone) is in doubt before it is settled.
-        if (session.status !== 'in_doubt') this.#store.updateSession(sessionId, { status: 'in_doubt' });
+        if (session.status !== 'in_doubt') await this.#store.updateSession(sessionId, { status: 'in_doubt' });
         // A stored card charged again (merchant-initiated) is not stored again.
-        if (answer.kind === 'approved' && answer.token && session.mode !== 'merchant-initiated') saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, answer.token);
-        this.#store.updateSession(sessionId, settled.session);
+        if (answer.kind === 'approved' && answer.token && session.mode !== 'merchant-initiated') await saveToken(this.#records, this.#store, this.#audit, sessionId, this.#psp.name, answer.token);
+        await this.#store.updateSession(sessionId, settled.session);
       }
     }
-    this.#store.resolveAuthorisation(key, settled.authorisation);
-    this.#audit.append({
+    await this.#store.resolveAuthorisation(key, settled.authorisation);
+    await this.#audit.append({
       sessionId,
       actor: ACTOR,
       action: 'authorisation-reconciled',

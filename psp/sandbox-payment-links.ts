@@ -57,7 +57,7 @@ export class SandboxPaymentLinks implements PaymentLinkProvider {
   }
 
   async expire(providerLinkId: string): Promise<'expired' | 'paid'> {
-    return this.#links.findLink(this.name, providerLinkId)?.state === 'paid' ? 'paid' : 'expired';
+    return (await this.#links.findLink(this.name, providerLinkId))?.state === 'paid' ? 'paid' : 'expired';
   }
 
   /** What paying the page of `token` with the test card ending `last4` does; undefined for a card the page does not offer. */

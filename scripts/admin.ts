@@ -15,9 +15,7 @@ import { hashApiKey } from '../agent-bridge/identity/authenticator.js';
 import { hashPassword } from '../agent-bridge/identity/password-hash.js';
 import { resolveAuditKey } from '../app/audit-key.js';
 import { ConfigError, loadConfig, type Config } from '../app/config.js';
-import { SqliteIdentityStore } from '../store/sqlite-identity-store.js';
-import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
-import { SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { openStores } from '../app/store-adapters.js';
 
 const MIN_PASSWORD = 12;
 const ACTOR = { kind: 'system', id: 'admin-cli' } as const;
@@ -50,9 +48,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const auditKey = resolveAuditKey(dataDir, config.AUDIT_KEY);
   if (auditKey.source === 'generated') console.error(`admin: audit key generated in ${auditKey.path} (mode 0600); keep it`);
-  const store = new SqlitePaymentStore({ dataDir });
-  const identities = new SqliteIdentityStore(store.database);
-  const audit = new SqliteAuditLog(store.database, { key: auditKey.key });
+  const { store, identities, audit } = await openStores(config, dataDir, auditKey.key);
   const role = values.role;
   try {
     switch (command) {
@@ -64,36 +60,36 @@ async function main(): Promise<void> {
         const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
         if (password.length < MIN_PASSWORD) fail(`the password must have at least ${MIN_PASSWORD} characters`);
         if (values['sip-uri'] && !/^sips?:\S+$/.test(values['sip-uri'])) fail('--sip-uri must be a sip: URI');
-        const user = identities.createUser({
+        const user = await identities.createUser({
           username: values.username,
           displayName: values.name,
           role,
           sipUri: values['sip-uri'] ?? null,
           passwordHash: await hashPassword(password),
         });
-        audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
+        await audit.append({ sessionId: null, actor: ACTOR, action: 'user-created', detail: { userId: user.id, username: user.username, role } });
         console.log(`created ${role} ${user.username} (${user.id})`);
         break;
       }
       case 'create-api-key': {
         if (!values.name || (role !== 'agent' && role !== 'supervisor')) fail('create-api-key needs --name and --role agent|supervisor');
-        const user = values.user ? identities.findUserForLogin(values.user)?.user : undefined;
+        const user = values.user ? (await identities.findUserForLogin(values.user))?.user : undefined;
         if (values.user && !user) fail(`no user ${values.user}`);
         const key = `pk_${randomBytes(24).toString('base64url')}`;
-        const record = identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
-        audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
+        const record = await identities.createApiKey({ name: values.name, role, userId: user?.id ?? null, keyHash: hashApiKey(key) });
+        await audit.append({ sessionId: null, actor: ACTOR, action: 'api-key-created', detail: { keyId: record.id, name: record.name, role } });
         // Shown once: only its hash is kept.
         console.log(key);
         break;
       }
       case 'list-users':
-        for (const u of identities.listUsers()) console.log(`${u.username}\t${u.role}\t${u.displayName}\t${u.sipUri ?? '-'}\t${u.id}`);
+        for (const u of await identities.listUsers()) console.log(`${u.username}\t${u.role}\t${u.displayName}\t${u.sipUri ?? '-'}\t${u.id}`);
         break;
       default:
         fail('commands: create-user, create-api-key, list-users');
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -10,15 +10,15 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDIT_KEY_FILE, findAuditKey } from '../app/audit-key.js';
 import { ConfigError, loadConfig, type Config } from '../app/config.js';
-import { SqliteAuditLog } from '../store/sqlite-audit-log.js';
-import { PAYMENTS_DB_FILE, SqlitePaymentStore } from '../store/sqlite-payment-store.js';
+import { openStores } from '../app/store-adapters.js';
+import { PAYMENTS_DB_FILE } from '../store/sqlite-payment-store.js';
 
 function fail(message: string): never {
   console.error(`audit:verify: ${message}`);
   process.exit(2);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const [given, ...extra] = process.argv.slice(2);
   if (extra.length > 0) fail('usage: npm run audit:verify -- [DATA_DIR]');
   let config: Config;
@@ -28,12 +28,12 @@ function main(): void {
     fail(err instanceof ConfigError ? err.message : String(err));
   }
   const dataDir = resolve(given ?? config.DATA_DIR);
-  if (!existsSync(join(dataDir, PAYMENTS_DB_FILE))) fail(`no ${PAYMENTS_DB_FILE} in ${dataDir}`);
+  if (config.STORE === 'sqlite' && !existsSync(join(dataDir, PAYMENTS_DB_FILE))) fail(`no ${PAYMENTS_DB_FILE} in ${dataDir}`);
   const key = findAuditKey(dataDir, config.AUDIT_KEY);
   if (!key) fail(`neither AUDIT_KEY nor ${join(dataDir, AUDIT_KEY_FILE)}: the keyed chain cannot be verified`);
-  const store = new SqlitePaymentStore({ dataDir });
+  const { store, audit } = await openStores(config, dataDir, key.key);
   try {
-    const verdict = new SqliteAuditLog(store.database, { key: key.key }).verify();
+    const verdict = await audit.verify();
     if (verdict.ok) {
       console.log(`OK: ${verdict.rows} audit rows in ${dataDir}, chain intact`);
     } else {
@@ -41,12 +41,8 @@ function main(): void {
       process.exitCode = 1;
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-try {
-  main();
-} catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
-}
+main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

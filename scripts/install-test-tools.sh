@@ -22,6 +22,8 @@
 #   baresip-core  baresip, an independent SIP phone (not ours) that calls over TLS
 #                 with SRTP (SDES) and keys RFC 4733 events, and answers as the agent
 #                 (the `baresip` metapackage adds only GUI and codec recommends)
+#   postgresql-15 the PostgreSQL store's contract suite and STORE=postgres runs
+#                 (tools/postgres-server.ts: initdb in a temporary folder, no service)
 set -euo pipefail
 
 PACKAGES=(
@@ -39,6 +41,7 @@ PACKAGES=(
   rtpengine-daemon
   kamailio
   baresip-core
+  postgresql-15
 )
 
 SUDO=""

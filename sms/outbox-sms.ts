@@ -21,7 +21,7 @@ export class OutboxSms implements SmsSender {
 
   async send(message: TextMessage, options?: SmsSendOptions): Promise<SentMessage> {
     const sent = await this.#provider.send(message, options);
-    this.#outbox.appendSms({
+    await this.#outbox.appendSms({
       sessionId: message.sessionId ?? null,
       linkId: message.linkId ?? null,
       provider: this.#provider.name,

@@ -52,9 +52,9 @@ export type AuditVerification =
  * req. 10.2.1, 10.3.2, 10.3.4).
  */
 export interface AuditLog {
-  append(entry: NewAuditEntry): AuditEntry;
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
   /** In seq order. */
-  list(filter: AuditQuery): AuditEntry[];
+  list(filter: AuditQuery): Promise<AuditEntry[]>;
   /** Recomputes the chain and reports the first broken row. */
-  verify(): AuditVerification;
+  verify(): Promise<AuditVerification>;
 }

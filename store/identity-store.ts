@@ -24,20 +24,20 @@ export interface ApiKeyRecord {
 
 /** The identity port: users (passwords as scrypt hashes) and API keys (as SHA-256 hashes). */
 export interface IdentityStore {
-  createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): UserRecord;
-  getUser(id: string): UserRecord | undefined;
+  createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): Promise<UserRecord>;
+  getUser(id: string): Promise<UserRecord | undefined>;
   /** With the stored hash, for login only. */
-  findUserForLogin(username: string): { user: UserRecord; passwordHash: string } | undefined;
-  listUsers(): UserRecord[];
-  createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord;
-  findApiKeyByHash(keyHash: string): ApiKeyRecord | undefined;
-  revokeApiKey(id: string): void;
+  findUserForLogin(username: string): Promise<{ user: UserRecord; passwordHash: string } | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): Promise<ApiKeyRecord>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  revokeApiKey(id: string): Promise<void>;
   /**
    * Refuses an access token (by its id) until `until`, when it expires anyway;
    * revocations already past their time are pruned on the way.
    */
-  revokeToken(tokenId: string, until: Date): void;
-  isTokenRevoked(tokenId: string): boolean;
+  revokeToken(tokenId: string, until: Date): Promise<void>;
+  isTokenRevoked(tokenId: string): Promise<boolean>;
   /** Forgets the revocations of tokens expired by now; returns how many. */
-  pruneRevokedTokens(): number;
+  pruneRevokedTokens(): Promise<number>;
 }

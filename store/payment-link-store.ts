@@ -48,24 +48,24 @@ export interface SmsOutboxRecord {
   readonly deliveryAt: string | null;
 }
 
-/** The payment links port and the SMS outbox (migrations 10 and 11). */
+/** The payment links port and the SMS outbox (migrations 10 and 11); every method answers a promise, as the other store ports. */
 export interface PaymentLinkStore {
-  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): PaymentLinkRecord;
-  getLink(id: string): PaymentLinkRecord | undefined;
-  findLink(provider: string, providerLinkId: string): PaymentLinkRecord | undefined;
+  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): Promise<PaymentLinkRecord>;
+  getLink(id: string): Promise<PaymentLinkRecord | undefined>;
+  findLink(provider: string, providerLinkId: string): Promise<PaymentLinkRecord | undefined>;
   /** Oldest first. */
-  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): PaymentLinkRecord[];
+  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): Promise<PaymentLinkRecord[]>;
   /** @throws PaymentLinkNotFoundError, InvalidLinkTransitionError */
-  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): PaymentLinkRecord;
+  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): Promise<PaymentLinkRecord>;
 
   /** Keeps a message the provider took (`submitted`). */
-  appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): SmsOutboxRecord;
-  findSms(provider: string, providerMessageId: string): SmsOutboxRecord | undefined;
+  appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): Promise<SmsOutboxRecord>;
+  findSms(provider: string, providerMessageId: string): Promise<SmsOutboxRecord | undefined>;
   /** Newest first; `limit` defaults to 100. */
-  listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): SmsOutboxRecord[];
+  listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): Promise<SmsOutboxRecord[]>;
   /**
    * A delivery report: the state, with the provider's error code for a failure.
    * @throws SmsMessageNotFoundError, InvalidSmsDeliveryTransitionError
    */
-  recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): SmsOutboxRecord;
+  recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): Promise<SmsOutboxRecord>;
 }

@@ -46,6 +46,8 @@ export interface PaymentSessionRecord {
   readonly customerReference: string | null;
   /** Merchant-initiated: the PSP token (stored card) charged; null for every other mode. */
   readonly storedCardToken: string | null;
+  /** NODE_ID of the node whose call holds the session (created it, or joined it); null before a call. */
+  readonly nodeId: string | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -70,6 +72,8 @@ export interface NewPaymentSession {
   readonly idempotencyKey?: string | null;
   /** Merchant-initiated: the PSP token charged (required for that mode, refused for the others). */
   readonly storedCardToken?: string | null;
+  /** NODE_ID of the node whose call creates it (direct pay). */
+  readonly nodeId?: string | null;
 }
 
 export type PaymentSessionUpdate = Partial<
@@ -119,19 +123,39 @@ export interface PaymentQuery {
   readonly mode?: PaymentMode;
   readonly agentId?: string;
   readonly code?: string;
+  /** The sessions whose calls a node holds. */
+  readonly nodeId?: string;
   readonly limit?: number;
 }
 
+/** One node of a cluster on the database, as its heartbeat row says. */
+export interface NodeRecord {
+  readonly id: string;
+  readonly startedAt: string;
+  readonly heartbeatAt: string;
+}
+
+/** Work that one node of a cluster does at a time: the in-doubt reconciler's pass, taking over a dead node's calls. */
+export type ClusterJob = 'reconcile' | 'takeover';
+
 /** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {
-  createSession(input: NewPaymentSession): PaymentSessionRecord;
-  getSession(id: string): PaymentSessionRecord | undefined;
+  createSession(input: NewPaymentSession): Promise<PaymentSessionRecord>;
+  getSession(id: string): Promise<PaymentSessionRecord | undefined>;
   /** Changes a session; one becoming `approved` is given its unique confirmation code then. */
-  updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord;
-  listSessions(query: PaymentQuery): PaymentSessionRecord[];
+  updateSession(id: string, update: PaymentSessionUpdate): Promise<PaymentSessionRecord>;
+  listSessions(query: PaymentQuery): Promise<PaymentSessionRecord[]>;
+  /**
+   * Joins a call to an agent-assisted session: sets its call id only while it
+   * has none and is not final, in one conditional write, so two calls (on
+   * this node or another) cannot both join it. Undefined when it was taken.
+   */
+  joinSession(id: string, callId: string, nodeId?: string | null): Promise<PaymentSessionRecord | undefined>;
+  /** Undoes `joinSession` for a call that left before anything was captured (the session is still `pending`): another transfer may join. */
+  leaveSession(id: string, callId: string): Promise<void>;
 
-  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord;
-  listCaptureAttempts(sessionId: string): CaptureAttemptRecord[];
+  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): Promise<CaptureAttemptRecord>;
+  listCaptureAttempts(sessionId: string): Promise<CaptureAttemptRecord[]>;
 
   /** Writes the intent (state `requested`); throws if the key exists for another session. */
   recordAuthorisationIntent(input: {
@@ -140,15 +164,28 @@ export interface PaymentStore {
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;
-  }): AuthorisationRecord;
+  }): Promise<AuthorisationRecord>;
   resolveAuthorisation(
     idempotencyKey: string,
     update: { state: AuthorisationState; pspReference?: string | null; detail?: string | null },
-  ): AuthorisationRecord;
-  getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined;
-  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[];
+  ): Promise<AuthorisationRecord>;
+  getAuthorisation(idempotencyKey: string): Promise<AuthorisationRecord | undefined>;
+  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): Promise<AuthorisationRecord[]>;
+
+  /**
+   * Runs `work` unless another process on the same database is running the
+   * same job now; then resolves undefined without running it. One process
+   * on SQLite always runs it; PostgreSQL holds an advisory lock meanwhile.
+   */
+  runAlone<T>(job: ClusterJob, work: () => Promise<T>): Promise<T | undefined>;
+
+  /** The node's heartbeat: its row in `nodes` stamped now (created with `startedAt` at its first beat). */
+  heartbeat(nodeId: string): Promise<void>;
+  /** Every node that ever beat, by id. */
+  listNodes(): Promise<NodeRecord[]>;
 
   /** A write probe for readiness checks. */
-  isWritable(): boolean;
-  close(): void;
+  isWritable(): Promise<boolean>;
+  /** Safe to call twice. */
+  close(): Promise<void>;
 }

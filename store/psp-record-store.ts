@@ -63,10 +63,10 @@ export interface PspNotificationRecord {
 /** What the PSP adapters and the reversals service keep beside the payment store. */
 export interface PspRecordStore {
   /** Keeps the token of a session's card; a second token for the same session replaces the first. */
-  saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord;
-  getToken(sessionId: string): StoredTokenRecord | undefined;
+  saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): Promise<StoredTokenRecord>;
+  getToken(sessionId: string): Promise<StoredTokenRecord | undefined>;
   /** The token record of a PSP token (`pm_…`, storedPaymentMethodId, `sbxtok_…`). */
-  findToken(token: string): StoredTokenRecord | undefined;
+  findToken(token: string): Promise<StoredTokenRecord | undefined>;
 
   /** Writes a reversal in state `requested`. @throws IdempotencyKeyConflictError if the key exists. */
   recordReversalIntent(input: {
@@ -77,15 +77,15 @@ export interface PspRecordStore {
     amountMinor: number;
     currency: CurrencyCode;
     actor: Actor;
-  }): ReversalRecord;
+  }): Promise<ReversalRecord>;
   /** @throws ReversalNotFoundError, InvalidReversalTransitionError */
-  resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): ReversalRecord;
-  getReversal(idempotencyKey: string): ReversalRecord | undefined;
+  resolveReversal(idempotencyKey: string, update: { state: ReversalState; pspReference?: string | null; detail?: string | null }): Promise<ReversalRecord>;
+  getReversal(idempotencyKey: string): Promise<ReversalRecord | undefined>;
   /** Oldest first. */
-  listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): ReversalRecord[];
+  listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): Promise<ReversalRecord[]>;
 
   /** Keeps a notification; a repeat of the same event for the same reference replaces it (PSPs deliver at least once). */
-  recordNotification(notification: Omit<PspNotificationRecord, 'receivedAt'>): PspNotificationRecord;
+  recordNotification(notification: Omit<PspNotificationRecord, 'receivedAt'>): Promise<PspNotificationRecord>;
   /** Oldest first. */
-  findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): PspNotificationRecord[];
+  findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): Promise<PspNotificationRecord[]>;
 }

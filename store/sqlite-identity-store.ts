@@ -1,32 +1,11 @@
 import type { Database } from 'better-sqlite3';
 import type { ApiKeyRecord, IdentityStore, Role, UserRecord } from './identity-store.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
+import { toApiKey, toUser, type ApiKeyRow, type UserRow } from './store-rows.js';
+import { DuplicateUserError } from './store-errors.js';
 
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  role: Role;
-  sip_uri: string | null;
-  password_hash: string;
-  created_at: string;
-  disabled: number;
-}
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  role: Role;
-  user_id: string | null;
-  key_hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
 
-/** A username that is taken. */
-export class DuplicateUserError extends Error {
-  override readonly name = 'DuplicateUserError';
-}
 
 /** Identities in the payment database (tables from store/migrations.ts). */
 export class SqliteIdentityStore implements IdentityStore {
@@ -38,7 +17,7 @@ export class SqliteIdentityStore implements IdentityStore {
     this.#now = now;
   }
 
-  createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): UserRecord {
+  async createUser(input: { username: string; displayName: string; role: Role; sipUri?: string | null; passwordHash: string }): Promise<UserRecord> {
     const id = newOpaqueId('usr');
     try {
       this.#db
@@ -48,24 +27,28 @@ export class SqliteIdentityStore implements IdentityStore {
       if (String(err).includes('UNIQUE')) throw new DuplicateUserError(`user ${input.username} exists`);
       throw err;
     }
-    return this.getUser(id)!;
+    return this.#user(id)!;
   }
 
-  getUser(id: string): UserRecord | undefined {
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#user(id);
+  }
+
+  #user(id: string): UserRecord | undefined {
     const row = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
     return row && toUser(row);
   }
 
-  findUserForLogin(username: string): { user: UserRecord; passwordHash: string } | undefined {
+  async findUserForLogin(username: string): Promise<{ user: UserRecord; passwordHash: string } | undefined> {
     const row = this.#db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
 
-  listUsers(): UserRecord[] {
+  async listUsers(): Promise<UserRecord[]> {
     return (this.#db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(toUser);
   }
 
-  createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): ApiKeyRecord {
+  async createApiKey(input: { name: string; role: Role; userId?: string | null; keyHash: string }): Promise<ApiKeyRecord> {
     const id = newOpaqueId('key');
     this.#db
       .prepare('INSERT INTO api_keys (id, name, role, user_id, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -73,46 +56,36 @@ export class SqliteIdentityStore implements IdentityStore {
     return toApiKey(this.#db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow);
   }
 
-  findApiKeyByHash(keyHash: string): ApiKeyRecord | undefined {
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
     const row = this.#db.prepare('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL').get(keyHash) as ApiKeyRow | undefined;
     return row && toApiKey(row);
   }
 
-  revokeApiKey(id: string): void {
+  async revokeApiKey(id: string): Promise<void> {
     this.#db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.#now().toISOString(), id);
   }
 
-  revokeToken(tokenId: string, until: Date): void {
+  async revokeToken(tokenId: string, until: Date): Promise<void> {
     this.#db.transaction(() => {
-      this.pruneRevokedTokens();
+      this.#prune();
       this.#db
         .prepare('INSERT OR IGNORE INTO revoked_tokens (token_id, refused_until, revoked_at) VALUES (?, ?, ?)')
         .run(tokenId, until.toISOString(), this.#now().toISOString());
     })();
   }
 
-  isTokenRevoked(tokenId: string): boolean {
+  async isTokenRevoked(tokenId: string): Promise<boolean> {
     return this.#db.prepare('SELECT 1 FROM revoked_tokens WHERE token_id = ?').get(tokenId) !== undefined;
   }
 
-  pruneRevokedTokens(): number {
+  async pruneRevokedTokens(): Promise<number> {
+    return this.#prune();
+  }
+
+  #prune(): number {
     // ISO-8601 UTC strings of one width sort as the instants they name.
     return this.#db.prepare('DELETE FROM revoked_tokens WHERE refused_until <= ?').run(this.#now().toISOString()).changes;
   }
 }
 
-function toUser(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    role: r.role,
-    sipUri: r.sip_uri,
-    createdAt: r.created_at,
-    disabled: r.disabled === 1,
-  };
-}
 
-function toApiKey(r: ApiKeyRow): ApiKeyRecord {
-  return { id: r.id, name: r.name, role: r.role, userId: r.user_id, createdAt: r.created_at, revokedAt: r.revoked_at };
-}

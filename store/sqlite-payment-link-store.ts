@@ -1,53 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { PAYMENT_LINK_STATE_TRANSITIONS, SMS_DELIVERY_TRANSITIONS, type PaymentLinkState, type SmsDeliveryState } from '../domain/payment-lifecycle.js';
+import type { PaymentLinkState, SmsDeliveryState } from '../domain/payment-lifecycle.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { durableTransaction } from './durable-transaction.js';
+import { LINK_FILTER_COLUMNS, LINK_LIFECYCLE, SMS_FILTER_COLUMNS, SMS_LIFECYCLE, toLink, toSms, type LinkRow, type SmsRow } from './payment-link-rows.js';
 import type { PaymentLinkRecord, PaymentLinkStore, SmsOutboxRecord } from './payment-link-store.js';
-import { changeRow, type RowLifecycle } from './state-change.js';
+import { changeRow } from './state-change.js';
 import { clampLimit } from './sqlite-query-shapes.js';
-import { InvalidLinkTransitionError, InvalidSmsDeliveryTransitionError, PaymentLinkNotFoundError, SmsMessageNotFoundError } from './store-errors.js';
-
-interface LinkRow {
-  id: string;
-  session_id: string;
-  provider: string;
-  provider_link_id: string;
-  url: string;
-  phone: string;
-  state: PaymentLinkState;
-  valid_until: string;
-  psp_reference: string | null;
-  created_at: string;
-  settled_at: string | null;
-}
-
-interface SmsRow {
-  id: string;
-  session_id: string | null;
-  link_id: string | null;
-  provider: string;
-  provider_message_id: string;
-  recipient: string;
-  body: string;
-  sent_at: string;
-  delivery: SmsDeliveryState;
-  delivery_error: string | null;
-  delivery_at: string | null;
-}
-
-const LINK_LIFECYCLE: RowLifecycle<PaymentLinkRecord, PaymentLinkState> = {
-  transitions: PAYMENT_LINK_STATE_TRANSITIONS,
-  stateOf: (l) => l.state,
-  notFound: (id) => new PaymentLinkNotFoundError(id),
-  illegal: (id, from, to) => new InvalidLinkTransitionError(id, from, to),
-};
-
-const SMS_LIFECYCLE: RowLifecycle<SmsOutboxRecord, SmsDeliveryState> = {
-  transitions: SMS_DELIVERY_TRANSITIONS,
-  stateOf: (m) => m.delivery,
-  notFound: (id) => new SmsMessageNotFoundError(id),
-  illegal: (id, from, to) => new InvalidSmsDeliveryTransitionError(id, from, to),
-};
 
 /** Payment links and the SMS outbox in the payment database (migrations 10 and 11). */
 export class SqlitePaymentLinkStore implements PaymentLinkStore {
@@ -73,40 +31,43 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     };
   }
 
-  saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): PaymentLinkRecord {
+  async saveLink(input: Omit<PaymentLinkRecord, 'state' | 'pspReference' | 'createdAt' | 'settledAt'>): Promise<PaymentLinkRecord> {
     return durableTransaction(this.#db, () => {
       this.#sql.insertLink.run({ ...input, at: this.#stamp() });
-      return this.getLink(input.id)!;
+      return this.#link(input.id)!;
     });
   }
 
-  getLink(id: string): PaymentLinkRecord | undefined {
+  async getLink(id: string): Promise<PaymentLinkRecord | undefined> {
+    return this.#link(id);
+  }
+
+  #link(id: string): PaymentLinkRecord | undefined {
     const row = this.#sql.getLink.get(id) as LinkRow | undefined;
     return row && toLink(row);
   }
 
-  findLink(provider: string, providerLinkId: string): PaymentLinkRecord | undefined {
+  async findLink(provider: string, providerLinkId: string): Promise<PaymentLinkRecord | undefined> {
     const row = this.#sql.findLink.get(provider, providerLinkId) as LinkRow | undefined;
     return row && toLink(row);
   }
 
-  listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): PaymentLinkRecord[] {
-    const columns = { sessionId: 'session_id', state: 'state' } as const;
-    const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
+  async listLinks(filter: { sessionId?: string; state?: PaymentLinkState }): Promise<PaymentLinkRecord[]> {
+    const keys = (Object.keys(LINK_FILTER_COLUMNS) as (keyof typeof LINK_FILTER_COLUMNS)[]).filter((k) => filter[k] !== undefined);
     // Columns come from the fixed map only, never from input.
-    const where = keys.length ? `WHERE ${keys.map((k) => `${columns[k]} = @${k}`).join(' AND ')}` : '';
+    const where = keys.length ? `WHERE ${keys.map((k) => `${LINK_FILTER_COLUMNS[k]} = @${k}`).join(' AND ')}` : '';
     const rows = this.#db
       .prepare(`SELECT * FROM payment_links ${where} ORDER BY created_at, rowid`)
       .all(Object.fromEntries(keys.map((k) => [k, filter[k]]))) as LinkRow[];
     return rows.map(toLink);
   }
 
-  settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): PaymentLinkRecord {
+  async settleLink(id: string, update: { state: PaymentLinkState; pspReference?: string | null }): Promise<PaymentLinkRecord> {
     return durableTransaction(this.#db, () =>
       changeRow(LINK_LIFECYCLE, {
         id,
         to: update.state,
-        read: (linkId) => this.getLink(linkId),
+        read: (linkId) => this.#link(linkId),
         write: (current) => {
           if (current.state === update.state) return;
           this.#sql.settleLink.run({
@@ -120,34 +81,33 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     );
   }
 
-  appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): SmsOutboxRecord {
+  async appendSms(message: Pick<SmsOutboxRecord, 'sessionId' | 'linkId' | 'provider' | 'providerMessageId' | 'recipient' | 'body'>): Promise<SmsOutboxRecord> {
     const id = newOpaqueId('sms');
     this.#sql.insertSms.run({ ...message, id, at: this.#stamp() });
-    return this.#getSms(id)!;
+    return this.#sms(id)!;
   }
 
-  findSms(provider: string, providerMessageId: string): SmsOutboxRecord | undefined {
+  async findSms(provider: string, providerMessageId: string): Promise<SmsOutboxRecord | undefined> {
     const row = this.#sql.findSms.get(provider, providerMessageId) as SmsRow | undefined;
     return row && toSms(row);
   }
 
-  listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): SmsOutboxRecord[] {
-    const columns = { sessionId: 'session_id', linkId: 'link_id' } as const;
-    const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
+  async listSms(filter: { sessionId?: string; linkId?: string; limit?: number }): Promise<SmsOutboxRecord[]> {
+    const keys = (Object.keys(SMS_FILTER_COLUMNS) as (keyof typeof SMS_FILTER_COLUMNS)[]).filter((k) => filter[k] !== undefined);
     // Columns come from the fixed map only, never from input.
-    const where = keys.length ? `WHERE ${keys.map((k) => `${columns[k]} = @${k}`).join(' AND ')}` : '';
+    const where = keys.length ? `WHERE ${keys.map((k) => `${SMS_FILTER_COLUMNS[k]} = @${k}`).join(' AND ')}` : '';
     const rows = this.#db
       .prepare(`SELECT * FROM sms_outbox ${where} ORDER BY sent_at DESC, rowid DESC LIMIT @limit`)
       .all({ ...Object.fromEntries(keys.map((k) => [k, filter[k]])), limit: clampLimit(filter.limit, 100, 1000) }) as SmsRow[];
     return rows.map(toSms);
   }
 
-  recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): SmsOutboxRecord {
+  async recordSmsDelivery(id: string, report: { delivery: SmsDeliveryState; errorCode?: string | null }): Promise<SmsOutboxRecord> {
     return durableTransaction(this.#db, () =>
       changeRow(SMS_LIFECYCLE, {
         id,
         to: report.delivery,
-        read: (messageId) => this.#getSms(messageId),
+        read: (messageId) => this.#sms(messageId),
         write: (current) => {
           // The same report again (providers deliver at least once) changes nothing.
           if (current.delivery === report.delivery) return;
@@ -157,7 +117,7 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
     );
   }
 
-  #getSms(id: string): SmsOutboxRecord | undefined {
+  #sms(id: string): SmsOutboxRecord | undefined {
     const row = this.#sql.getSms.get(id) as SmsRow | undefined;
     return row && toSms(row);
   }
@@ -165,36 +125,4 @@ export class SqlitePaymentLinkStore implements PaymentLinkStore {
   #stamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function toLink(r: LinkRow): PaymentLinkRecord {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    provider: r.provider,
-    providerLinkId: r.provider_link_id,
-    url: r.url,
-    phone: r.phone,
-    state: r.state,
-    expiresAt: r.valid_until,
-    pspReference: r.psp_reference,
-    createdAt: r.created_at,
-    settledAt: r.settled_at,
-  };
-}
-
-function toSms(r: SmsRow): SmsOutboxRecord {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    linkId: r.link_id,
-    provider: r.provider,
-    providerMessageId: r.provider_message_id,
-    recipient: r.recipient,
-    body: r.body,
-    sentAt: r.sent_at,
-    delivery: r.delivery,
-    deliveryError: r.delivery_error,
-    deliveryAt: r.delivery_at,
-  };
 }

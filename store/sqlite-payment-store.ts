@@ -1,32 +1,44 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUTHORISATION_STATE_TRANSITIONS, PAYMENT_STATUS_TRANSITIONS } from '../domain/payment-lifecycle.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { CardBrand } from '../domain/card-brand.js';
-import type { CurrencyCode, DeclineReason, PaymentStatus } from '../domain/payment-types.js';
+import type { CurrencyCode } from '../domain/payment-types.js';
 import { durableTransaction } from './durable-transaction.js';
 import { migrate } from './migrations.js';
 import { clampLimit, QueryShapes } from './sqlite-query-shapes.js';
-import { changeRow, settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
+import { changeRow, settleIntent, type IntentAnswer } from './state-change.js';
 import type {
   AuthorisationRecord,
   CaptureAttemptRecord,
+  ClusterJob,
   NewPaymentSession,
+  NodeRecord,
   PaymentQuery,
   PaymentSessionRecord,
   PaymentSessionUpdate,
   PaymentStore,
 } from './payment-store.js';
 import type { AuthorisationState } from '../domain/payment-lifecycle.js';
-import {
-  AuthorisationNotFoundError,
-  IdempotencyKeyConflictError,
-  InvalidAuthorisationTransitionError,
-  InvalidStatusTransitionError,
-  PaymentNotFoundError,
-} from './store-errors.js';
+import { IdempotencyKeyConflictError, PaymentNotFoundError } from './store-errors.js';
 import { newOpaqueId } from '../domain/opaque-id.js';
 import { newConfirmationCode } from '../domain/confirmation-code.js';
+import { FINAL_PAYMENT_STATUSES } from '../domain/payment-types.js';
+import {
+  AUTHORISATION_LIFECYCLE,
+  SESSION_FILTERS,
+  SESSION_LIFECYCLE,
+  toAuthorisation,
+  toNode,
+  toSession,
+  UPDATE_COLUMNS,
+  type AttemptRow,
+  type AuthorisationRow,
+  type NodeRow,
+  type SessionRow,
+} from './store-rows.js';
+
+/** The final statuses as named parameters (`@final0, @final1, …`) for a `NOT IN`. */
+const FINAL_STATUS_PARAMS: Readonly<Record<string, string>> = Object.fromEntries(FINAL_PAYMENT_STATUSES.map((s, i) => [`final${i}`, s]));
+const FINAL_STATUSES_SQL = Object.keys(FINAL_STATUS_PARAMS).map((k) => `@${k}`).join(', ');
 
 export interface SqlitePaymentStoreOptions {
   /** The folder of the database: the file is `<dataDir>/payments.db`. Created (mode 0700) if missing. */
@@ -41,93 +53,6 @@ export interface SqlitePaymentStoreOptions {
 
 /** The file name inside `dataDir`. */
 export const PAYMENTS_DB_FILE = 'payments.db';
-
-interface SessionRow {
-  id: string;
-  mode: PaymentSessionRecord['mode'];
-  reference: string;
-  amount_minor: number;
-  currency: string;
-  description: string | null;
-  status: PaymentStatus;
-  card_brand: CardBrand | null;
-  card_last4: string | null;
-  psp_reference: string | null;
-  confirmation: string | null;
-  auth_code: string | null;
-  decline_reason: DeclineReason | null;
-  idempotency_key: string | null;
-  call_id: string | null;
-  language: string | null;
-  agent_id: string | null;
-  session_code: string | null;
-  agent_uri: string | null;
-  auto_capture: number;
-  tokenise: number;
-  customer_reference: string | null;
-  stored_card_token: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface AttemptRow {
-  session_id: string;
-  field: CaptureAttemptRecord['field'];
-  attempt: number;
-  outcome: CaptureAttemptRecord['outcome'];
-  at: string;
-}
-
-interface AuthorisationRow {
-  idempotency_key: string;
-  session_id: string;
-  psp: string;
-  amount_minor: number;
-  currency: string;
-  state: AuthorisationState;
-  psp_reference: string | null;
-  detail: string | null;
-  requested_at: string;
-  resolved_at: string | null;
-}
-
-/** Session fields `updateSession` may set, and their columns. */
-const UPDATE_COLUMNS: Readonly<Record<keyof PaymentSessionUpdate, string>> = {
-  status: 'status',
-  cardBrand: 'card_brand',
-  cardLast4: 'card_last4',
-  pspReference: 'psp_reference',
-  authCode: 'auth_code',
-  declineReason: 'decline_reason',
-  idempotencyKey: 'idempotency_key',
-  callId: 'call_id',
-};
-
-const SESSION_LIFECYCLE: RowLifecycle<PaymentSessionRecord, PaymentStatus> = {
-  transitions: PAYMENT_STATUS_TRANSITIONS,
-  stateOf: (s) => s.status,
-  notFound: (id) => new PaymentNotFoundError(id),
-  illegal: (id, from, to) => new InvalidStatusTransitionError(id, from, to),
-};
-
-const AUTHORISATION_LIFECYCLE: RowLifecycle<AuthorisationRecord, AuthorisationState> = {
-  transitions: AUTHORISATION_STATE_TRANSITIONS,
-  stateOf: (a) => a.state,
-  notFound: (key) => new AuthorisationNotFoundError(key),
-  illegal: (key, from, to) => new InvalidAuthorisationTransitionError(key, from, to),
-};
-
-/** `listSessions` filters and their columns. */
-const SESSION_FILTERS: Readonly<Record<Exclude<keyof PaymentQuery, 'limit'>, string>> = {
-  reference: 'reference',
-  confirmation: 'confirmation',
-  pspReference: 'psp_reference',
-  idempotencyKey: 'idempotency_key',
-  status: 'status',
-  mode: 'mode',
-  agentId: 'agent_id',
-  code: 'session_code',
-};
 
 /**
  * The store on SQLite (better-sqlite3): WAL journal, foreign keys on, a busy
@@ -152,6 +77,10 @@ export class SqlitePaymentStore implements PaymentStore {
     insertAuthorisation: Statement;
     getAuthorisation: Statement;
     resolveAuthorisation: Statement;
+    joinSession: Statement;
+    heartbeat: Statement;
+    listNodes: Statement;
+    leaveSession: Statement;
     probe: Statement;
   };
   readonly #shapes: QueryShapes;
@@ -187,9 +116,9 @@ export class SqlitePaymentStore implements PaymentStore {
     const p = (sql: string): Statement => this.#db.prepare(sql);
     this.#sql = {
       insertSession: p(`INSERT INTO payment_sessions (id, mode, reference, amount_minor, currency, description, status, call_id, language,
-          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, created_at, updated_at)
+          agent_id, session_code, agent_uri, auto_capture, tokenise, customer_reference, idempotency_key, stored_card_token, node_id, created_at, updated_at)
         VALUES (@id, @mode, @reference, @amount_minor, @currency, @description, 'pending', @call_id, @language,
-          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @at, @at)`),
+          @agent_id, @session_code, @agent_uri, @auto_capture, @tokenise, @customer_reference, @idempotency_key, @stored_card_token, @node_id, @at, @at)`),
       getSession: p('SELECT * FROM payment_sessions WHERE id = ?'),
       confirmationTaken: p('SELECT 1 FROM payment_sessions WHERE confirmation = ?'),
       setConfirmation: p('UPDATE payment_sessions SET confirmation = ? WHERE id = ? AND confirmation IS NULL'),
@@ -201,11 +130,16 @@ export class SqlitePaymentStore implements PaymentStore {
       resolveAuthorisation: p(
         'UPDATE authorisations SET state = @state, psp_reference = @pspReference, detail = @detail, resolved_at = @resolvedAt WHERE idempotency_key = @key',
       ),
+      joinSession: p(`UPDATE payment_sessions SET call_id = @callId, node_id = @nodeId, updated_at = @updatedAt
+        WHERE id = @id AND call_id IS NULL AND status NOT IN (${FINAL_STATUSES_SQL})`),
+      leaveSession: p(`UPDATE payment_sessions SET call_id = NULL, updated_at = @updatedAt WHERE id = @id AND call_id = @callId AND status = 'pending'`),
+      heartbeat: p(`INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (@id, @at, @at) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`),
+      listNodes: p('SELECT * FROM nodes ORDER BY id'),
       probe: p('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
   }
 
-  createSession(input: NewPaymentSession): PaymentSessionRecord {
+  async createSession(input: NewPaymentSession): Promise<PaymentSessionRecord> {
     // 80 random bits, hex: unguessable, and safe in a URL or a SIP URI user part.
     const id = input.id ?? newOpaqueId('pay');
     this.#sql.insertSession.run({
@@ -225,12 +159,17 @@ export class SqlitePaymentStore implements PaymentStore {
       customer_reference: input.customerReference ?? null,
       idempotency_key: input.idempotencyKey ?? null,
       stored_card_token: input.storedCardToken ?? null,
+      node_id: input.nodeId ?? null,
       at: this.#stamp(),
     });
-    return this.getSession(id)!;
+    return this.#session(id)!;
   }
 
-  getSession(id: string): PaymentSessionRecord | undefined {
+  async getSession(id: string): Promise<PaymentSessionRecord | undefined> {
+    return this.#session(id);
+  }
+
+  #session(id: string): PaymentSessionRecord | undefined {
     const row = this.#sql.getSession.get(id) as SessionRow | undefined;
     return row && toSession(row);
   }
@@ -239,7 +178,7 @@ export class SqlitePaymentStore implements PaymentStore {
    * Sets the given fields (`null` clears one, `undefined` leaves it).
    * @throws PaymentNotFoundError, InvalidStatusTransitionError
    */
-  updateSession(id: string, update: PaymentSessionUpdate): PaymentSessionRecord {
+  async updateSession(id: string, update: PaymentSessionUpdate): Promise<PaymentSessionRecord> {
     const keys = (Object.keys(UPDATE_COLUMNS) as (keyof PaymentSessionUpdate)[]).filter((k) => update[k] !== undefined);
     // Columns come from UPDATE_COLUMNS only, never from input.
     const sql = `UPDATE payment_sessions SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = @${k}`).join(', ')}, updated_at = @updatedAt WHERE id = @id`;
@@ -248,7 +187,7 @@ export class SqlitePaymentStore implements PaymentStore {
         changeRow(SESSION_LIFECYCLE, {
           id,
           to: update.status,
-          read: (sessionId) => this.getSession(sessionId),
+          read: (sessionId) => this.#session(sessionId),
           write: (current) => {
             if (keys.length > 0) this.#shapes.get(sql).run({ ...Object.fromEntries(keys.map((k) => [k, update[k]])), updatedAt: this.#stamp(), id });
             if (update.status === 'approved' && current.confirmation === null) this.#sql.setConfirmation.run(this.#freeConfirmation(), id);
@@ -259,7 +198,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** Newest first; `limit` defaults to 100, at most 1000. */
-  listSessions(query: PaymentQuery): PaymentSessionRecord[] {
+  async listSessions(query: PaymentQuery): Promise<PaymentSessionRecord[]> {
     const keys = (Object.keys(SESSION_FILTERS) as (keyof typeof SESSION_FILTERS)[]).filter((k) => query[k] !== undefined);
     const where = keys.length ? `WHERE ${keys.map((k) => `${SESSION_FILTERS[k]} = @${k}`).join(' AND ')}` : '';
     const sql = `SELECT * FROM payment_sessions ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
@@ -267,8 +206,17 @@ export class SqlitePaymentStore implements PaymentStore {
     return (this.#shapes.get(sql).all(params) as SessionRow[]).map(toSession);
   }
 
+  async joinSession(id: string, callId: string, nodeId: string | null = null): Promise<PaymentSessionRecord | undefined> {
+    const joined = this.#sql.joinSession.run({ id, callId, nodeId, updatedAt: this.#stamp(), ...FINAL_STATUS_PARAMS }).changes === 1;
+    return joined ? this.#session(id) : undefined;
+  }
+
+  async leaveSession(id: string, callId: string): Promise<void> {
+    this.#sql.leaveSession.run({ id, callId, updatedAt: this.#stamp() });
+  }
+
   /** @throws PaymentNotFoundError */
-  recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): CaptureAttemptRecord {
+  async recordCaptureAttempt(attempt: Omit<CaptureAttemptRecord, 'at'>): Promise<CaptureAttemptRecord> {
     const at = this.#stamp();
     this.#db
       .transaction(() => {
@@ -280,7 +228,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** In the order they were recorded. */
-  listCaptureAttempts(sessionId: string): CaptureAttemptRecord[] {
+  async listCaptureAttempts(sessionId: string): Promise<CaptureAttemptRecord[]> {
     return (this.#sql.listAttempts.all(sessionId) as AttemptRow[]).map((r) => ({
       sessionId: r.session_id,
       field: r.field,
@@ -295,15 +243,15 @@ export class SqlitePaymentStore implements PaymentStore {
    * returns the row as it is (whatever its state).
    * @throws PaymentNotFoundError, IdempotencyKeyConflictError (the key exists for another session or amount)
    */
-  recordAuthorisationIntent(input: {
+  async recordAuthorisationIntent(input: {
     idempotencyKey: string;
     sessionId: string;
     psp: string;
     amountMinor: number;
     currency: CurrencyCode;
-  }): AuthorisationRecord {
+  }): Promise<AuthorisationRecord> {
     return durableTransaction(this.#db, () => {
-      const existing = this.getAuthorisation(input.idempotencyKey);
+      const existing = this.#authorisation(input.idempotencyKey);
       if (existing) {
         if (existing.sessionId !== input.sessionId || existing.amountMinor !== input.amountMinor || existing.currency !== input.currency) {
           throw new IdempotencyKeyConflictError(input.idempotencyKey);
@@ -312,7 +260,7 @@ export class SqlitePaymentStore implements PaymentStore {
       }
       if (!this.#sql.getSession.get(input.sessionId)) throw new PaymentNotFoundError(input.sessionId);
       this.#sql.insertAuthorisation.run(input.idempotencyKey, input.sessionId, input.psp, input.amountMinor, input.currency, this.#stamp());
-      return this.getAuthorisation(input.idempotencyKey)!;
+      return this.#authorisation(input.idempotencyKey)!;
     });
   }
 
@@ -321,25 +269,29 @@ export class SqlitePaymentStore implements PaymentStore {
    * its value; `resolvedAt` is stamped when the state first becomes final.
    * @throws AuthorisationNotFoundError, InvalidAuthorisationTransitionError
    */
-  resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): AuthorisationRecord {
+  async resolveAuthorisation(idempotencyKey: string, update: IntentAnswer<AuthorisationState>): Promise<AuthorisationRecord> {
     return durableTransaction(this.#db, () =>
       settleIntent(AUTHORISATION_LIFECYCLE, {
         key: idempotencyKey,
         answer: update,
-        read: (key) => this.getAuthorisation(key),
+        read: (key) => this.#authorisation(key),
         statement: this.#sql.resolveAuthorisation,
         stamp: () => this.#stamp(),
       }),
     );
   }
 
-  getAuthorisation(idempotencyKey: string): AuthorisationRecord | undefined {
+  async getAuthorisation(idempotencyKey: string): Promise<AuthorisationRecord | undefined> {
+    return this.#authorisation(idempotencyKey);
+  }
+
+  #authorisation(idempotencyKey: string): AuthorisationRecord | undefined {
     const row = this.#sql.getAuthorisation.get(idempotencyKey) as AuthorisationRow | undefined;
     return row && toAuthorisation(row);
   }
 
   /** Oldest first. */
-  listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): AuthorisationRecord[] {
+  async listAuthorisations(filter: { state?: AuthorisationState; sessionId?: string }): Promise<AuthorisationRecord[]> {
     const where: string[] = [];
     if (filter.state !== undefined) where.push('state = @state');
     if (filter.sessionId !== undefined) where.push('session_id = @sessionId');
@@ -356,8 +308,21 @@ export class SqlitePaymentStore implements PaymentStore {
     return this.#db;
   }
 
+  async heartbeat(nodeId: string): Promise<void> {
+    this.#sql.heartbeat.run({ id: nodeId, at: this.#stamp() });
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (this.#sql.listNodes.all() as NodeRow[]).map(toNode);
+  }
+
+  /** SQLite serves one process: nobody else runs the job. */
+  async runAlone<T>(_job: ClusterJob, work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   /** A real write (one row of `store_probe`), committed: false when the database cannot take it. */
-  isWritable(): boolean {
+  async isWritable(): Promise<boolean> {
     try {
       this.#sql.probe.run(this.#stamp());
       return true;
@@ -367,7 +332,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   /** Safe to call twice. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 
@@ -384,47 +349,3 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 }
 
-function toSession(r: SessionRow): PaymentSessionRecord {
-  return {
-    id: r.id,
-    mode: r.mode,
-    reference: r.reference,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    description: r.description,
-    status: r.status,
-    cardBrand: r.card_brand,
-    cardLast4: r.card_last4,
-    pspReference: r.psp_reference,
-    confirmation: r.confirmation,
-    authCode: r.auth_code,
-    declineReason: r.decline_reason,
-    idempotencyKey: r.idempotency_key,
-    callId: r.call_id,
-    language: r.language,
-    agentId: r.agent_id,
-    code: r.session_code,
-    agentUri: r.agent_uri,
-    autoCapture: r.auto_capture === 1,
-    tokenise: r.tokenise === 1,
-    customerReference: r.customer_reference,
-    storedCardToken: r.stored_card_token,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toAuthorisation(r: AuthorisationRow): AuthorisationRecord {
-  return {
-    idempotencyKey: r.idempotency_key,
-    sessionId: r.session_id,
-    psp: r.psp,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    state: r.state,
-    pspReference: r.psp_reference,
-    detail: r.detail,
-    requestedAt: r.requested_at,
-    resolvedAt: r.resolved_at,
-  };
-}

@@ -1,55 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { CardBrand } from '../domain/card-brand.js';
-import type { Actor } from '../domain/actor.js';
-import { REVERSAL_STATE_TRANSITIONS, type PaymentModificationKind, type ReversalState } from '../domain/payment-lifecycle.js';
+import type { ReversalState } from '../domain/payment-lifecycle.js';
 import type { PspNotificationRecord, PspRecordStore, ReversalRecord, StoredTokenRecord } from './psp-record-store.js';
-import { IdempotencyKeyConflictError, InvalidReversalTransitionError, ReversalNotFoundError } from './store-errors.js';
+import { IdempotencyKeyConflictError } from './store-errors.js';
 import { durableTransaction } from './durable-transaction.js';
-import { settleIntent, type IntentAnswer, type RowLifecycle } from './state-change.js';
-
-const REVERSAL_LIFECYCLE: RowLifecycle<ReversalRecord, ReversalState> = {
-  transitions: REVERSAL_STATE_TRANSITIONS,
-  stateOf: (r) => r.state,
-  notFound: (key) => new ReversalNotFoundError(key),
-  illegal: (key, from, to) => new InvalidReversalTransitionError(key, from, to),
-};
-
-interface TokenRow {
-  session_id: string;
-  psp: string;
-  token: string;
-  customer: string;
-  card_brand: CardBrand | null;
-  card_last4: string | null;
-  created_at: string;
-}
-
-interface ReversalRow {
-  idempotency_key: string;
-  session_id: string;
-  kind: PaymentModificationKind;
-  psp: string;
-  amount_minor: number;
-  currency: string;
-  state: ReversalState;
-  psp_reference: string | null;
-  detail: string | null;
-  actor_kind: Actor['kind'];
-  actor_id: string;
-  requested_at: string;
-  resolved_at: string | null;
-}
-
-interface NotificationRow {
-  psp: string;
-  event_code: string;
-  psp_reference: string;
-  original_reference: string | null;
-  merchant_reference: string;
-  success: number;
-  detail: string | null;
-  received_at: string;
-}
+import { settleIntent, type IntentAnswer } from './state-change.js';
+import { REVERSAL_LIFECYCLE, toNotification, toReversal, toToken, type NotificationRow, type ReversalRow, type TokenRow } from './store-rows.js';
 
 /** Tokens, reversals and PSP notifications in the payment database (migration 4). */
 export class SqlitePspRecordStore implements PspRecordStore {
@@ -85,50 +40,58 @@ export class SqlitePspRecordStore implements PspRecordStore {
     };
   }
 
-  saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): StoredTokenRecord {
+  async saveToken(record: Omit<StoredTokenRecord, 'createdAt'>): Promise<StoredTokenRecord> {
     return durableTransaction(this.#db, () => {
       this.#sql.saveToken.run({ ...record, at: this.#stamp() });
-      return this.getToken(record.sessionId)!;
+      return this.#token(record.sessionId)!;
     });
   }
 
-  getToken(sessionId: string): StoredTokenRecord | undefined {
+  async getToken(sessionId: string): Promise<StoredTokenRecord | undefined> {
+    return this.#token(sessionId);
+  }
+
+  #token(sessionId: string): StoredTokenRecord | undefined {
     const row = this.#sql.getToken.get(sessionId) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  findToken(token: string): StoredTokenRecord | undefined {
+  async findToken(token: string): Promise<StoredTokenRecord | undefined> {
     const row = this.#sql.findToken.get(token) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): ReversalRecord {
+  async recordReversalIntent(input: Parameters<PspRecordStore['recordReversalIntent']>[0]): Promise<ReversalRecord> {
     return durableTransaction(this.#db, () => {
-      if (this.getReversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
+      if (this.#reversal(input.idempotencyKey)) throw new IdempotencyKeyConflictError(input.idempotencyKey);
       const { actor, ...rest } = input;
       this.#sql.insertReversal.run({ ...rest, actorKind: actor.kind, actorId: actor.id, at: this.#stamp() });
-      return this.getReversal(input.idempotencyKey)!;
+      return this.#reversal(input.idempotencyKey)!;
     });
   }
 
-  resolveReversal(idempotencyKey: string, update: IntentAnswer<ReversalState>): ReversalRecord {
+  async resolveReversal(idempotencyKey: string, update: IntentAnswer<ReversalState>): Promise<ReversalRecord> {
     return durableTransaction(this.#db, () =>
       settleIntent(REVERSAL_LIFECYCLE, {
         key: idempotencyKey,
         answer: update,
-        read: (key) => this.getReversal(key),
+        read: (key) => this.#reversal(key),
         statement: this.#sql.resolveReversal,
         stamp: () => this.#stamp(),
       }),
     );
   }
 
-  getReversal(idempotencyKey: string): ReversalRecord | undefined {
+  async getReversal(idempotencyKey: string): Promise<ReversalRecord | undefined> {
+    return this.#reversal(idempotencyKey);
+  }
+
+  #reversal(idempotencyKey: string): ReversalRecord | undefined {
     const row = this.#sql.getReversal.get(idempotencyKey) as ReversalRow | undefined;
     return row && toReversal(row);
   }
 
-  listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): ReversalRecord[] {
+  async listReversals(filter: { sessionId?: string; pspReference?: string; state?: ReversalState }): Promise<ReversalRecord[]> {
     const columns = { sessionId: 'session_id', pspReference: 'psp_reference', state: 'state' } as const;
     const keys = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => filter[k] !== undefined);
     // Columns come from the fixed map only, never from input.
@@ -139,7 +102,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
     return rows.map(toReversal);
   }
 
-  recordNotification(n: Omit<PspNotificationRecord, 'receivedAt'>): PspNotificationRecord {
+  async recordNotification(n: Omit<PspNotificationRecord, 'receivedAt'>): Promise<PspNotificationRecord> {
     this.#sql.upsertNotification.run({
       psp: n.psp,
       eventCode: n.eventCode,
@@ -153,7 +116,7 @@ export class SqlitePspRecordStore implements PspRecordStore {
     return toNotification(this.#sql.getNotification.get(n.psp, n.eventCode, n.pspReference) as NotificationRow);
   }
 
-  findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): PspNotificationRecord[] {
+  async findNotifications(filter: { psp: string; merchantReference?: string; pspReference?: string }): Promise<PspNotificationRecord[]> {
     const where = ['psp = @psp'];
     if (filter.merchantReference !== undefined) where.push('merchant_reference = @merchantReference');
     if (filter.pspReference !== undefined) where.push('psp_reference = @pspReference');
@@ -168,44 +131,3 @@ export class SqlitePspRecordStore implements PspRecordStore {
   }
 }
 
-function toToken(row: TokenRow): StoredTokenRecord {
-  return {
-    sessionId: row.session_id,
-    psp: row.psp,
-    token: row.token,
-    customer: row.customer,
-    cardBrand: row.card_brand,
-    cardLast4: row.card_last4,
-    createdAt: row.created_at,
-  };
-}
-
-function toReversal(r: ReversalRow): ReversalRecord {
-  return {
-    idempotencyKey: r.idempotency_key,
-    sessionId: r.session_id,
-    kind: r.kind,
-    psp: r.psp,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    state: r.state,
-    pspReference: r.psp_reference,
-    detail: r.detail,
-    actor: { kind: r.actor_kind, id: r.actor_id },
-    requestedAt: r.requested_at,
-    resolvedAt: r.resolved_at,
-  };
-}
-
-function toNotification(r: NotificationRow): PspNotificationRecord {
-  return {
-    psp: r.psp,
-    eventCode: r.event_code,
-    pspReference: r.psp_reference,
-    originalReference: r.original_reference,
-    merchantReference: r.merchant_reference,
-    success: r.success === 1,
-    detail: r.detail ? (JSON.parse(r.detail) as Record<string, string>) : {},
-    receivedAt: r.received_at,
-  };
-}

@@ -11,23 +11,27 @@ export interface RowLifecycle<R, S extends string> {
 }
 
 /**
- * Resolves row `id` and guards its change, then writes: throws `notFound`
- * when there is no such row and `illegal` when its state may not become `to`
- * (undefined: the state stays), else lets `write` change it and returns the
- * row read back. Run it inside the write's transaction, so nothing changes
- * the row between the check and the write.
+ * The rule every adapter applies before changing row `id` (read inside the
+ * write's transaction): throws `notFound` when there is no such row and
+ * `illegal` when its state may not become `to` (undefined: the state stays).
+ */
+export function guardChange<R, S extends string>(lifecycle: RowLifecycle<R, S>, id: string, current: R | undefined, to: S | undefined): R {
+  if (current === undefined) throw lifecycle.notFound(id);
+  const from = lifecycle.stateOf(current);
+  if (to !== undefined && !isLegalTransition(lifecycle.transitions, from, to)) throw lifecycle.illegal(id, from, to);
+  return current;
+}
+
+/**
+ * Resolves row `id` and guards its change (guardChange), then lets `write`
+ * change it and returns the row read back. Run it inside the write's
+ * transaction, so nothing changes the row between the check and the write.
  */
 export function changeRow<R, S extends string>(
   lifecycle: RowLifecycle<R, S>,
   change: { readonly id: string; readonly to: S | undefined; readonly read: (id: string) => R | undefined; readonly write: (current: R) => void },
 ): R {
-  const current = change.read(change.id);
-  if (current === undefined) throw lifecycle.notFound(change.id);
-  const from = lifecycle.stateOf(current);
-  if (change.to !== undefined && !isLegalTransition(lifecycle.transitions, from, change.to)) {
-    throw lifecycle.illegal(change.id, from, change.to);
-  }
-  change.write(current);
+  change.write(guardChange(lifecycle, change.id, change.read(change.id), change.to));
   return change.read(change.id)!;
 }
 
@@ -46,10 +50,28 @@ interface IntentColumns {
 }
 
 /**
- * Records the PSP's answer on the intent `key` through `changeRow`: a field
- * left undefined keeps its value, and `resolvedAt` is stamped when the state
- * first becomes final (one the lifecycle has no way out of). `statement`
- * takes @state, @pspReference, @detail, @resolvedAt and @key.
+ * What an answer writes on an intent: a field left undefined keeps its
+ * value, and `resolvedAt` is stamped when the state first becomes final (one
+ * the lifecycle has no way out of).
+ */
+export function settledColumns<R extends IntentColumns, S extends string>(
+  lifecycle: RowLifecycle<R, S>,
+  current: R,
+  answer: IntentAnswer<S>,
+  stamp: () => string,
+): { state: S; pspReference: string | null; detail: string | null; resolvedAt: string | null } {
+  return {
+    state: answer.state,
+    pspReference: answer.pspReference === undefined ? current.pspReference : answer.pspReference,
+    detail: answer.detail === undefined ? current.detail : answer.detail,
+    resolvedAt: lifecycle.transitions[answer.state].length === 0 ? (current.resolvedAt ?? stamp()) : null,
+  };
+}
+
+/**
+ * Records the PSP's answer on the intent `key` through `changeRow` and
+ * `settledColumns`. `statement` takes @state, @pspReference, @detail,
+ * @resolvedAt and @key.
  */
 export function settleIntent<R extends IntentColumns, S extends string>(
   lifecycle: RowLifecycle<R, S>,
@@ -67,13 +89,7 @@ export function settleIntent<R extends IntentColumns, S extends string>(
     to: answer.state,
     read: intent.read,
     write: (current) => {
-      intent.statement.run({
-        state: answer.state,
-        pspReference: answer.pspReference === undefined ? current.pspReference : answer.pspReference,
-        detail: answer.detail === undefined ? current.detail : answer.detail,
-        resolvedAt: lifecycle.transitions[answer.state].length === 0 ? (current.resolvedAt ?? intent.stamp()) : null,
-        key,
-      });
+      intent.statement.run({ ...settledColumns(lifecycle, current, answer, intent.stamp), key });
     },
   });
 }

@@ -135,3 +135,16 @@ export class InvalidSmsDeliveryTransitionError extends Error {
     super(`text message ${id} cannot go from ${from} to ${to}`);
   }
 }
+
+/** A username that is taken. */
+export class DuplicateUserError extends Error {
+  override readonly name = 'DuplicateUserError';
+}
+
+/** No agent command has this id. */
+export class AgentCommandNotFoundError extends Error {
+  override readonly name = 'AgentCommandNotFoundError';
+  constructor(readonly id: string) {
+    super(`agent command ${id} does not exist`);
+  }
+}

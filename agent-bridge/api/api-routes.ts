@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import type { CardField } from '../../domain/payment-types.js';
 import { FINAL_PAYMENT_STATUSES } from '../../domain/payment-types.js';
@@ -31,12 +30,23 @@ import {
 } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { mountCallRoutes, type LiveCallControl, type StatusCallbackRegistry } from './call-routes.js';
+import { answerUndelivered, commandJson } from './command-answers.js';
 import { mountPaymentLinkRoutes, type PaymentLinkRouteDeps } from './payment-link-routes.js';
+
+/**
+ * What became of an agent command: applied to the live call, no call on the
+ * session, rejected by the flow (its reason), or not answered in time by the
+ * node holding the call (then never applied). `node`: the other node that
+ * holds the call, when it is not this one.
+ */
+export type CommandDelivery =
+  | { readonly outcome: 'applied' | 'not-joined' | 'unanswered'; readonly node?: string }
+  | { readonly outcome: 'rejected'; readonly reason: string; readonly node?: string };
 
 /** Commands to the payment call a session's caller is on. */
 export interface SessionControl {
-  /** Applies the command to the live call; 'not-joined' when no call is on the session. Throws CommandRejectedError. */
-  command(sessionId: string, command: AgentCommand, actor: Actor): 'applied' | 'not-joined';
+  /** Applies the command to the live call, on this node or the node that holds it. */
+  command(sessionId: string, command: AgentCommand, actor: Actor): Promise<CommandDelivery>;
   /** Ends the caller's leg; 'not-joined' when no caller is on the session. */
   releaseCaller(sessionId: string, actor: Actor): 'released' | 'not-joined';
 }
@@ -98,17 +108,17 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       res.status(429).set('Retry-After', String(Math.ceil(wait / 1000))).json({ error: 'too-many-attempts' });
       return;
     }
-    const found = deps.identities.findUserForLogin(body.username);
+    const found = await deps.identities.findUserForLogin(body.username);
     const ok = found !== undefined && !found.user.disabled && (await verifyPassword(body.password, found.passwordHash));
     if (!ok || !found) {
       deps.throttle.fail(keys);
-      deps.audit.append({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
+      await deps.audit.append({ sessionId: null, actor: { kind: 'system', id: 'login' }, action: 'login-failed', detail: { username: body.username } });
       res.status(401).json({ error: 'invalid-credentials' });
       return;
     }
     deps.throttle.succeed(keys);
     const { token, claims } = deps.tokens.issue(found.user.id, found.user.role);
-    deps.audit.append({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
+    await deps.audit.append({ sessionId: null, actor: { kind: found.user.role, id: found.user.id }, action: 'login' });
     res.cookie(SESSION_COOKIE, token, { ...cookie, maxAge: deps.tokens.ttlSeconds * 1000 });
     res.json({
       token,
@@ -120,17 +130,17 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   // Revokes every access token the request carries (bearer and cookie), so a
   // copy of it is refused too, and clears the cookie. 204 whether or not there
   // was a token to revoke: signing out twice is not an error.
-  app.post('/api/v1/auth/logout', (req, res) => {
+  app.post('/api/v1/auth/logout', async (req, res) => {
     for (const claims of deps.authenticator.accessTokensOf(req)) {
-      if (deps.revocations.isRevoked(claims.jti)) continue;
-      deps.revocations.revoke(claims);
-      deps.audit.append({ sessionId: null, actor: { kind: claims.role, id: claims.sub }, action: 'logout' });
+      if (await deps.revocations.isRevoked(claims.jti)) continue;
+      await deps.revocations.revoke(claims);
+      await deps.audit.append({ sessionId: null, actor: { kind: claims.role, id: claims.sub }, action: 'logout' });
     }
     res.clearCookie(SESSION_COOKIE, cookie).status(204).end();
   });
 
-  const auth = (req: Request, res: Response<unknown, Locals>, next: NextFunction): void => {
-    const principal = deps.authenticator.authenticate(req);
+  const auth = async (req: Request, res: Response<unknown, Locals>, next: NextFunction): Promise<void> => {
+    const principal = await deps.authenticator.authenticate(req);
     if (!principal) {
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorised' });
       return;
@@ -139,18 +149,18 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     next();
   };
 
-  app.get('/api/v1/me', auth, (_req, res: Response<unknown, Locals>) => {
+  app.get('/api/v1/me', auth, async (_req, res: Response<unknown, Locals>) => {
     const p = res.locals.principal;
-    const user = p.kind === 'user' ? deps.identities.getUser(p.id) : undefined;
+    const user = p.kind === 'user' ? await deps.identities.getUser(p.id) : undefined;
     res.json({ kind: p.kind, id: p.id, role: p.role, displayName: user?.displayName ?? null, sipUri: user?.sipUri ?? null });
   });
 
-  app.post('/api/v1/sessions', auth, json, (req, res: Response<unknown, Locals>) => {
+  app.post('/api/v1/sessions', auth, json, async (req, res: Response<unknown, Locals>) => {
     const body = parse(createSessionRequest, req.body, res);
     if (!body) return;
     const principal = res.locals.principal;
     const agentId = ownAgentId(principal) ?? null;
-    const agent = agentId ? deps.identities.getUser(agentId) : undefined;
+    const agent = agentId ? await deps.identities.getUser(agentId) : undefined;
     const agentUri = body.agentUri ?? agent?.sipUri ?? undefined;
     const link = body.mode === 'link';
     if (link && (!deps.paymentLinks || body.amount === 0)) {
@@ -161,7 +171,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       res.status(400).json({ error: 'invalid-request', field: 'agentUri', message: 'required: no SIP URI is on file for this caller' });
       return;
     }
-    const session = deps.store.createSession({
+    const session = await deps.store.createSession({
       mode: link ? 'link' : 'agent-assisted',
       reference: body.reference,
       amountMinor: body.amount,
@@ -171,12 +181,12 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       agentId,
       // A link session takes no call: no transfer code, no call-back.
       agentUri: link ? null : (agentUri ?? null),
-      code: link ? null : newCode(deps.store),
+      code: link ? null : await newCode(deps.store),
       autoCapture: body.autoCapture ?? true,
       tokenise: link ? false : (body.tokenise ?? body.amount === 0),
       customerReference: body.customerReference ?? null,
     });
-    deps.audit.append({
+    await deps.audit.append({
       sessionId: session.id,
       actor: actorOf(principal),
       action: 'session-created',
@@ -185,16 +195,16 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     res.status(201).json({ id: session.id, code: session.code, transferUri: transferUri(deps, session), status: session.status });
   });
 
-  app.get('/api/v1/sessions', auth, (req, res: Response<unknown, Locals>) => {
+  app.get('/api/v1/sessions', auth, async (req, res: Response<unknown, Locals>) => {
     const query = parse(listSessionsQuery, req.query, res);
     if (!query) return;
     const own = ownAgentId(res.locals.principal);
-    const sessions = deps.store.listSessions({ ...query, ...(own ? { agentId: own } : {}) });
-    res.json({ sessions: sessions.map((s) => sessionJson(deps, s)) });
+    const sessions = await deps.store.listSessions({ ...query, ...(own ? { agentId: own } : {}) });
+    res.json({ sessions: await Promise.all(sessions.map((s) => sessionJson(deps, s))) });
   });
 
-  const withSession = (req: Request, res: Response<unknown, Locals>): PaymentSessionRecord | undefined => {
-    const session = deps.store.getSession(String(req.params.id));
+  const withSession = async (req: Request, res: Response<unknown, Locals>): Promise<PaymentSessionRecord | undefined> => {
+    const session = await deps.store.getSession(String(req.params.id));
     if (!session) {
       res.status(404).json({ error: 'not-found' });
       return undefined;
@@ -208,31 +218,27 @@ export function mountApi(app: Express, deps: ApiDeps): void {
 
   if (deps.paymentLinks) mountPaymentLinkRoutes(app, deps.paymentLinks, { auth, withSession });
 
-  app.get('/api/v1/sessions/:id', auth, (req, res: Response<unknown, Locals>) => {
-    const session = withSession(req, res);
+  app.get('/api/v1/sessions/:id', auth, async (req, res: Response<unknown, Locals>) => {
+    const session = await withSession(req, res);
     if (!session) return;
     // Each field attempt and its outcome (an error type, never what was keyed), for QA and supervisors.
-    const attempts = deps.store
-      .listCaptureAttempts(session.id)
-      .map((a) => ({ field: a.field, attempt: a.attempt, outcome: a.outcome, at: a.at }));
-    res.json({ ...sessionJson(deps, session), attempts });
+    const attempts = (await deps.store.listCaptureAttempts(session.id)).map((a) => ({ field: a.field, attempt: a.attempt, outcome: a.outcome, at: a.at }));
+    res.json({ ...(await sessionJson(deps, session)), attempts });
   });
 
   // The session's audit trail: who did what, when; details are masked by construction.
-  app.get('/api/v1/sessions/:id/audit', auth, (req, res: Response<unknown, Locals>) => {
-    const session = withSession(req, res);
+  app.get('/api/v1/sessions/:id/audit', auth, async (req, res: Response<unknown, Locals>) => {
+    const session = await withSession(req, res);
     if (!session) return;
-    const entries = deps.audit
-      .list({ sessionId: session.id })
-      .map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, detail: e.detail }));
+    const entries = (await deps.audit.list({ sessionId: session.id })).map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, detail: e.detail }));
     res.json({ entries });
   });
 
   const act = (name: 'capture' | 'recapture' | 'cancel' | 'complete') => [
     auth,
     json,
-    (req: Request, res: Response<unknown, Locals>) => {
-      const session = withSession(req, res);
+    async (req: Request, res: Response<unknown, Locals>) => {
+      const session = await withSession(req, res);
       if (!session) return;
       let command: AgentCommand;
       if (name === 'capture' || name === 'recapture') {
@@ -243,25 +249,15 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         command = { type: name };
       }
       const actor = actorOf(res.locals.principal);
-      try {
-        const applied = deps.sessions.command(session.id, command, actor);
-        if (applied === 'not-joined') {
-          if (name === 'cancel' && session.status === 'pending') {
-            deps.store.updateSession(session.id, { status: 'cancelled' });
-            deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
-          } else {
-            res.status(409).json({ error: 'caller-not-joined' });
-            return;
-          }
-        }
-      } catch (err) {
-        if (err instanceof CommandRejectedError) {
-          res.status(409).json({ error: 'command-rejected', message: err.reason });
-          return;
-        }
-        throw err;
+      const delivery = await deps.sessions.command(session.id, command, actor);
+      if (delivery.outcome === 'not-joined' && name === 'cancel' && session.status === 'pending') {
+        await deps.store.updateSession(session.id, { status: 'cancelled' });
+        await deps.audit.append({ sessionId: session.id, actor, action: 'session-cancelled' });
+      } else if (delivery.outcome !== 'applied') {
+        answerUndelivered(res, delivery, 'caller-not-joined');
+        return;
       }
-      res.status(202).json(sessionJson(deps, deps.store.getSession(session.id)!));
+      res.status(202).json({ ...(await sessionJson(deps, (await deps.store.getSession(session.id))!)), command: commandJson(command, delivery) });
     },
   ];
   app.post('/api/v1/sessions/:id/capture', ...act('capture'));
@@ -271,16 +267,16 @@ export function mountApi(app: Express, deps: ApiDeps): void {
 
   // Ends the caller's leg (direct pay once the order is found, agent-assisted
   // until the caller hangs up, also after the payment while bridged to the agent).
-  app.post('/api/v1/sessions/:id/release', auth, json, (req: Request, res: Response<unknown, Locals>) => {
-    const session = withSession(req, res);
+  app.post('/api/v1/sessions/:id/release', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
+    const session = await withSession(req, res);
     if (!session) return;
     const actor = actorOf(res.locals.principal);
     if (deps.sessions.releaseCaller(session.id, actor) === 'not-joined') {
       res.status(409).json({ error: 'caller-not-joined' });
       return;
     }
-    deps.audit.append({ sessionId: session.id, actor, action: 'caller-released' });
-    res.status(202).json(sessionJson(deps, deps.store.getSession(session.id)!));
+    await deps.audit.append({ sessionId: session.id, actor, action: 'caller-released' });
+    res.status(202).json(await sessionJson(deps, (await deps.store.getSession(session.id))!));
   });
 
   // Captures, refunds and voids: supervisors only (an agent on the call may not move money), audited with who asked.
@@ -294,7 +290,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         return;
       }
       if (!supervisorOnly(res, 'only a supervisor may capture, refund or void a payment')) return;
-      const session = withSession(req, res);
+      const session = await withSession(req, res);
       if (!session) return;
       const body = parse({ capture: pspCaptureRequest, refund: refundRequest, void: voidRequest }[kind], req.body, res);
       if (!body) return;
@@ -304,7 +300,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         const actor = actorOf(res.locals.principal);
         const reversal =
           kind === 'capture' ? await reversals.capture(session.id, amountMinor, actor) : await reversals.reverse(session.id, { kind, ...amountMinor }, actor);
-        res.status(reversal.state === 'succeeded' ? 200 : 202).json({ reversal: reversalJson(reversal), payment: sessionJson(deps, deps.store.getSession(session.id)!) });
+        res.status(reversal.state === 'succeeded' ? 200 : 202).json({ reversal: reversalJson(reversal), payment: await sessionJson(deps, (await deps.store.getSession(session.id))!) });
       } catch (err) {
         if (err instanceof ReversalNotAllowedError) {
           res.status(409).json({ error: err.code, message: err.message });
@@ -335,7 +331,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     }
     const body = parse(tokenChargeRequest, req.body, res);
     if (!body) return;
-    const stored = records.findToken(String(req.params.token));
+    const stored = await records.findToken(String(req.params.token));
     if (!stored) {
       res.status(404).json({ error: 'token-not-found' });
       return;
@@ -345,12 +341,12 @@ export function mountApi(app: Express, deps: ApiDeps): void {
       return;
     }
     const key = `mit-${body.idempotencyKey}`;
-    const earlier = (): PaymentSessionRecord | undefined => deps.store.listSessions({ idempotencyKey: key, limit: 1 })[0];
-    let session = earlier();
+    const earlier = async (): Promise<PaymentSessionRecord | undefined> => (await deps.store.listSessions({ idempotencyKey: key, limit: 1 }))[0];
+    let session = await earlier();
     const created = session === undefined;
     if (!session) {
       try {
-        session = deps.store.createSession({
+        session = await deps.store.createSession({
           mode: 'merchant-initiated',
           reference: body.reference,
           amountMinor: body.amount,
@@ -359,7 +355,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
           storedCardToken: stored.token,
           customerReference: stored.customer,
         });
-        deps.audit.append({
+        await deps.audit.append({
           sessionId: session.id,
           actor: actorOf(principal),
           action: 'session-created',
@@ -367,7 +363,7 @@ export function mountApi(app: Express, deps: ApiDeps): void {
         });
       } catch (err) {
         // The same key sent twice at once: the other request made the payment.
-        session = earlier();
+        session = await earlier();
         if (!session) throw err;
       }
     }
@@ -377,14 +373,14 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     }
     const result = await authoriser.chargeStoredCard(session, stored, actorOf(principal));
     const status = !created ? 200 : result.kind === 'in-doubt' ? 202 : 201;
-    res.status(status).json({ result: result.kind, payment: sessionJson(deps, deps.store.getSession(session.id)!) });
+    res.status(status).json({ result: result.kind, payment: await sessionJson(deps, (await deps.store.getSession(session.id))!) });
   });
 
   // The whole audit chain recomputed: supervisors only, and the look itself audited (PCI DSS 4.0 req. 10.2.1.3, 10.3.4).
-  app.get('/api/v1/audit/verify', auth, (_req, res: Response<unknown, Locals>) => {
+  app.get('/api/v1/audit/verify', auth, async (_req, res: Response<unknown, Locals>) => {
     if (!supervisorOnly(res, 'only a supervisor may verify the audit trail')) return;
-    const verdict = deps.audit.verify();
-    deps.audit.append({
+    const verdict = await deps.audit.verify();
+    await deps.audit.append({
       sessionId: null,
       actor: actorOf(res.locals.principal),
       action: 'audit-verified',
@@ -397,17 +393,17 @@ export function mountApi(app: Express, deps: ApiDeps): void {
   // Without in-line mode the console still asks; it learns the mode from the answer, not from an error.
   else app.get('/api/v1/calls', auth, (_req, res) => void res.json({ inline: false, calls: [] }));
 
-  app.get('/api/v1/payments', auth, (req, res: Response<unknown, Locals>) => {
+  app.get('/api/v1/payments', auth, async (req, res: Response<unknown, Locals>) => {
     const query = parse(paymentsQuery, req.query, res);
     if (!query) return;
     const own = ownAgentId(res.locals.principal);
-    const payments = deps.store.listSessions({
+    const payments = await deps.store.listSessions({
       ...(query.reference !== undefined ? { reference: query.reference } : {}),
       ...(query.confirmation !== undefined ? { confirmation: query.confirmation } : {}),
       ...(query.pspReference !== undefined ? { pspReference: query.pspReference } : {}),
       ...(own ? { agentId: own } : {}),
     });
-    res.json({ payments: payments.map((s) => sessionJson(deps, s)) });
+    res.json({ payments: await Promise.all(payments.map((s) => sessionJson(deps, s))) });
   });
 }
 
@@ -419,8 +415,8 @@ function supervisorOnly(res: Response<unknown, Locals>, message: string): boolea
 }
 
 /** What the API shows of a session: masked card details only; with `records`, its PSP token and reversals. */
-export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records' | 'reversals'>, s: PaymentSessionRecord): Record<string, unknown> {
-  const token = deps.records?.getToken(s.id);
+export async function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records' | 'reversals'>, s: PaymentSessionRecord): Promise<Record<string, unknown>> {
+  const token = await deps.records?.getToken(s.id);
   return {
     id: s.id,
     mode: s.mode,
@@ -444,9 +440,9 @@ export function sessionJson(deps: Pick<ApiDeps, 'sipHost' | 'sipPort' | 'records
     storedCardToken: s.storedCardToken,
     // The PSP's reusable token, for the merchant's own repeat payments: its ids, never card data.
     token: token ? { psp: token.psp, token: token.token, customer: token.customer, cardBrand: token.cardBrand, cardLast4: token.cardLast4, createdAt: token.createdAt } : null,
-    refundable: s.status === 'approved' && deps.reversals ? deps.reversals.refundable(s) : 0,
-    capturable: deps.reversals ? deps.reversals.capturable(s) : 0,
-    reversals: (deps.records?.listReversals({ sessionId: s.id }) ?? []).map(reversalJson),
+    refundable: s.status === 'approved' && deps.reversals ? await deps.reversals.refundable(s) : 0,
+    capturable: deps.reversals ? await deps.reversals.capturable(s) : 0,
+    reversals: ((await deps.records?.listReversals({ sessionId: s.id })) ?? []).map(reversalJson),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };
@@ -473,10 +469,10 @@ function transferUri(deps: Pick<ApiDeps, 'sipHost' | 'sipPort'>, s: PaymentSessi
 }
 
 /** A 6-digit code no live session uses (a PBX may need digits only). */
-function newCode(store: PaymentStore): string {
+async function newCode(store: PaymentStore): Promise<string> {
   for (;;) {
     const code = String(randomInt(100_000, 1_000_000));
-    const clash = store.listSessions({ code, limit: 5 }).some((s) => !FINAL_PAYMENT_STATUSES.includes(s.status));
+    const clash = (await store.listSessions({ code, limit: 5 })).some((s) => !FINAL_PAYMENT_STATUSES.includes(s.status));
     if (!clash) return code;
   }
 }

@@ -2,11 +2,11 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import type { CardField } from '../../domain/payment-types.js';
 import type { PaymentSessionRecord } from '../../store/payment-store.js';
-import { CommandRejectedError } from '../../ivr/flow/flow-errors.js';
 import type { AgentCommand } from '../../ivr/flow/flow-types.js';
 import { actorOf, ownAgentId, type Principal } from '../identity/authenticator.js';
 import { bindCallAgentRequest, createCallPaymentRequest, updateCallPaymentRequest } from './api-schemas.js';
 import type { ApiDeps } from './api-routes.js';
+import { answerUndelivered, commandJson } from './command-answers.js';
 
 /** What the API shows of one live in-line call. */
 export interface LiveCallView {
@@ -28,7 +28,7 @@ export interface LiveCallControl {
   /** The session an earlier request with this idempotency key made on this call. */
   paymentByKey(callId: string, idempotencyKey: string): string | undefined;
   /** Binds the call to the agent named (user id or username): the agent's id, or why not. */
-  bindAgent(callId: string, agent: string): string | 'no-call' | 'unknown-agent';
+  bindAgent(callId: string, agent: string): Promise<string | 'no-call' | 'unknown-agent'>;
   /** Starts `session`'s payment on the call; 'no-call' when it is not connected, 'busy' when a payment runs on it. */
   startPayment(callId: string, session: PaymentSessionRecord, idempotencyKey: string): 'started' | 'no-call' | 'busy';
 }
@@ -46,7 +46,7 @@ export interface CallRouteTools {
   readonly auth: Handler;
   readonly json: Handler;
   readonly parse: <S extends z.ZodType>(schema: S, input: unknown, res: Response) => z.output<S> | undefined;
-  readonly sessionJson: (s: PaymentSessionRecord) => Record<string, unknown>;
+  readonly sessionJson: (s: PaymentSessionRecord) => Promise<Record<string, unknown>>;
 }
 
 /** Digits of the caller's number an agent sees. */
@@ -100,7 +100,7 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
   });
 
   // A CTI system says which agent has the call (supervisors and CTI keys; an agent's own key may not move calls).
-  app.post('/api/v1/calls/:callId/agent', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+  app.post('/api/v1/calls/:callId/agent', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
     const body = parse(bindCallAgentRequest, req.body, res);
     if (!body) return;
     const principal = res.locals.principal;
@@ -108,7 +108,7 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       res.status(403).json({ error: 'forbidden' });
       return;
     }
-    const bound = calls.bindAgent(String(req.params.callId), body.agentId);
+    const bound = await calls.bindAgent(String(req.params.callId), body.agentId);
     if (bound === 'no-call') {
       res.status(404).json({ error: 'not-found' });
       return;
@@ -117,19 +117,19 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       res.status(422).json({ error: 'unknown-agent' });
       return;
     }
-    deps.audit.append({ sessionId: null, actor: actorOf(principal), action: 'call-bound', detail: { inlineCall: String(req.params.callId), agentId: bound } });
+    await deps.audit.append({ sessionId: null, actor: actorOf(principal), action: 'call-bound', detail: { inlineCall: String(req.params.callId), agentId: bound } });
     res.status(200).json({ id: String(req.params.callId), agentId: bound });
   });
 
-  app.post('/api/v1/calls/:callId/payments', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+  app.post('/api/v1/calls/:callId/payments', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
     const body = parse(createCallPaymentRequest, req.body, res);
     if (!body) return;
     const call = withCall(req, res);
     if (!call) return;
     const earlier = calls.paymentByKey(call.id, body.idempotencyKey);
-    const existing = earlier ? deps.store.getSession(earlier) : undefined;
+    const existing = earlier ? await deps.store.getSession(earlier) : undefined;
     if (existing) {
-      res.status(200).json(sessionJson(existing));
+      res.status(200).json(await sessionJson(existing));
       return;
     }
     if (call.paymentSessionId !== undefined) {
@@ -137,7 +137,7 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       return;
     }
     const principal = res.locals.principal;
-    const session = deps.store.createSession({
+    const session = await deps.store.createSession({
       mode: 'agent-assisted',
       reference: body.reference,
       amountMinor: body.amount,
@@ -148,7 +148,7 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
       autoCapture: true,
       tokenise: body.tokenise ?? body.amount === 0,
     });
-    deps.audit.append({
+    await deps.audit.append({
       sessionId: session.id,
       actor: actorOf(principal),
       action: 'session-created',
@@ -160,38 +160,31 @@ export function mountCallRoutes(app: Express, deps: ApiDeps, calls: LiveCallCont
     if (started !== 'started') {
       callbacks.forget(session.id);
       // The call ended or took another payment between the look and now: the session never ran.
-      deps.store.updateSession(session.id, { status: 'cancelled' });
-      deps.audit.append({ sessionId: session.id, actor: actorOf(principal), action: 'session-cancelled', detail: { reason: started } });
+      await deps.store.updateSession(session.id, { status: 'cancelled' });
+      await deps.audit.append({ sessionId: session.id, actor: actorOf(principal), action: 'session-cancelled', detail: { reason: started } });
       res.status(started === 'busy' ? 409 : 404).json({ error: started === 'busy' ? 'payment-in-progress' : 'not-found' });
       return;
     }
-    res.status(201).json(sessionJson(deps.store.getSession(session.id)!));
+    res.status(201).json(await sessionJson((await deps.store.getSession(session.id))!));
   });
 
-  app.post('/api/v1/calls/:callId/payments/:id', auth, json, (req: Request, res: Response<unknown, Locals>) => {
+  app.post('/api/v1/calls/:callId/payments/:id', auth, json, async (req: Request, res: Response<unknown, Locals>) => {
     const body = parse(updateCallPaymentRequest, req.body, res);
     if (!body) return;
     const call = withCall(req, res);
     if (!call) return;
-    const session = deps.store.getSession(String(req.params.id));
+    const session = await deps.store.getSession(String(req.params.id));
     if (!session || session.callId !== call.id) {
       res.status(404).json({ error: 'not-found' });
       return;
     }
     const command: AgentCommand = 'capture' in body ? { type: 'capture', field: body.capture as CardField } : { type: body.status };
-    try {
-      if (deps.sessions.command(session.id, command, actorOf(res.locals.principal)) === 'not-joined') {
-        res.status(409).json({ error: 'payment-not-running' });
-        return;
-      }
-    } catch (err) {
-      if (err instanceof CommandRejectedError) {
-        res.status(409).json({ error: 'command-rejected', message: err.reason });
-        return;
-      }
-      throw err;
+    const delivery = await deps.sessions.command(session.id, command, actorOf(res.locals.principal));
+    if (delivery.outcome !== 'applied') {
+      answerUndelivered(res, delivery, 'payment-not-running');
+      return;
     }
-    res.status(202).json(sessionJson(deps.store.getSession(session.id)!));
+    res.status(202).json({ ...(await sessionJson((await deps.store.getSession(session.id))!)), command: commandJson(command, delivery) });
   });
 }
 

@@ -15,11 +15,11 @@ export const STRIPE_WEBHOOK_PATH = '/psp/stripe/webhooks';
 export function mountPaymentLinkWebhooks(app: Express, deps: { stripe?: StripePaymentLinks; service: PaymentLinkService; logger: Logger; onRefused: (reason: string) => void }): void {
   const stripe = deps.stripe;
   if (!stripe) return;
-  app.post(STRIPE_WEBHOOK_PATH, express.raw({ type: '*/*', limit: '1mb' }), (req, res) => {
+  app.post(STRIPE_WEBHOOK_PATH, express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const outcome = stripe.outcomeOf(body, req.get('stripe-signature'));
-      const known = outcome ? deps.service.settle(outcome) : false;
+      const known = outcome ? await deps.service.settle(outcome) : false;
       deps.logger.debug({ kind: outcome?.kind, known }, 'Stripe webhook taken');
       res.status(200).json({ received: true });
     } catch (err) {

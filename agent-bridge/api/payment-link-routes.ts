@@ -36,11 +36,11 @@ type Locals = { principal: Principal };
 export function mountPaymentLinkRoutes(
   app: Express,
   deps: PaymentLinkRouteDeps,
-  guard: { auth: (req: Request, res: Response<unknown, Locals>, next: NextFunction) => void; withSession: (req: Request, res: Response<unknown, Locals>) => PaymentSessionRecord | undefined },
+  guard: { auth: (req: Request, res: Response<unknown, Locals>, next: NextFunction) => void; withSession: (req: Request, res: Response<unknown, Locals>) => Promise<PaymentSessionRecord | undefined> },
 ): void {
   const json = express.json({ limit: '4kb' });
   const send = (resend: boolean) => async (req: Request, res: Response<unknown, Locals>) => {
-    const session = guard.withSession(req, res);
+    const session = await guard.withSession(req, res);
     if (!session) return;
     const parsed = paymentLinkRequest.safeParse(req.body ?? {});
     if (!parsed.success || (resend && parsed.data.phone !== undefined)) {
@@ -50,7 +50,7 @@ export function mountPaymentLinkRoutes(
     const phone = parsed.data.phone ?? (resend ? undefined : deps.callerNumber(session.id));
     try {
       const link = await deps.service.send(session.id, { ...(phone ? { phone } : {}), actor: actorOf(res.locals.principal) });
-      res.status(201).json(linkJson(link, deps.store.getSession(session.id)!, textOf(deps.links, link)));
+      res.status(201).json(linkJson(link, (await deps.store.getSession(session.id))!, await textOf(deps.links, link)));
     } catch (err) {
       answerError(err, res);
     }
@@ -58,21 +58,22 @@ export function mountPaymentLinkRoutes(
   app.post('/api/v1/sessions/:id/payment-link', guard.auth, json, send(false));
   app.post('/api/v1/sessions/:id/payment-link/resend', guard.auth, json, send(true));
   app.post('/api/v1/sessions/:id/payment-link/cancel', guard.auth, json, async (req: Request, res: Response<unknown, Locals>) => {
-    const session = guard.withSession(req, res);
+    const session = await guard.withSession(req, res);
     if (!session) return;
     try {
       const link = await deps.service.cancel(session.id, actorOf(res.locals.principal));
-      res.status(200).json(linkJson(link, deps.store.getSession(session.id)!, textOf(deps.links, link)));
+      res.status(200).json(linkJson(link, (await deps.store.getSession(session.id))!, await textOf(deps.links, link)));
     } catch (err) {
       answerError(err, res);
     }
   });
-  app.get('/api/v1/sessions/:id/payment-links', guard.auth, (req: Request, res: Response<unknown, Locals>) => {
-    const session = guard.withSession(req, res);
+  app.get('/api/v1/sessions/:id/payment-links', guard.auth, async (req: Request, res: Response<unknown, Locals>) => {
+    const session = await guard.withSession(req, res);
     if (!session) return;
-    res.json({ links: deps.links.listLinks({ sessionId: session.id }).map((l) => linkJson(l, session, textOf(deps.links, l))) });
+    const links = await deps.links.listLinks({ sessionId: session.id });
+    res.json({ links: await Promise.all(links.map(async (l) => linkJson(l, session, await textOf(deps.links, l)))) });
   });
-  app.get('/api/v1/sms/outbox', guard.auth, (req: Request, res: Response<unknown, Locals>) => {
+  app.get('/api/v1/sms/outbox', guard.auth, async (req: Request, res: Response<unknown, Locals>) => {
     if (!deps.sandboxOutbox) {
       res.status(404).json({ error: 'not-found', message: 'the outbox exists with SMS_PROVIDER=sandbox only' });
       return;
@@ -85,15 +86,15 @@ export function mountPaymentLinkRoutes(
         return;
       }
       req.params.id = sessionId;
-      if (!guard.withSession(req, res)) return;
+      if (!(await guard.withSession(req, res))) return;
     }
-    res.json({ messages: deps.links.listSms({ ...(sessionId ? { sessionId } : {}) }) });
+    res.json({ messages: await deps.links.listSms({ ...(sessionId ? { sessionId } : {}) }) });
   });
 }
 
 /** The text message that carried `link` (the latest, after a resend), if one went. */
-function textOf(links: PaymentLinkStore, link: PaymentLinkRecord): SmsOutboxRecord | undefined {
-  return links.listSms({ linkId: link.id, limit: 1 })[0];
+async function textOf(links: PaymentLinkStore, link: PaymentLinkRecord): Promise<SmsOutboxRecord | undefined> {
+  return (await links.listSms({ linkId: link.id, limit: 1 }))[0];
 }
 
 /** What the API shows of a link and of the text that carried it: the number's last three digits only. */

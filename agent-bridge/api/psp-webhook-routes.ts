@@ -14,9 +14,9 @@ export const ADYEN_WEBHOOK_PATH = '/psp/adyen/webhooks';
 export function mountPspWebhooks(app: Express, deps: { adyen?: AdyenWebhookHandler; logger: Logger; onRefused?: (reason: string) => void }): void {
   const adyen = deps.adyen;
   if (!adyen) return;
-  app.post(ADYEN_WEBHOOK_PATH, express.json({ limit: '1mb' }), (req, res) => {
+  app.post(ADYEN_WEBHOOK_PATH, express.json({ limit: '1mb' }), async (req, res) => {
     try {
-      const kept = adyen.handle(req.body);
+      const kept = await adyen.handle(req.body);
       deps.logger.debug({ items: kept }, 'Adyen notifications kept');
       res.status(202).type('text/plain').send('[accepted]');
     } catch (err) {

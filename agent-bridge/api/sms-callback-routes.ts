@@ -26,15 +26,15 @@ export interface SmsCallbackDeps {
  * answered 204 all the same, so the provider does not retry it.
  */
 export function mountSmsCallbacks(app: Express, deps: SmsCallbackDeps): void {
-  const take = (provider: string, read: (req: Request) => SmsDeliveryReport) => (req: Request, res: Response) => {
+  const take = (provider: string, read: (req: Request) => SmsDeliveryReport) => async (req: Request, res: Response) => {
     try {
-      const result = deps.reports.record(read(req));
+      const result = await deps.reports.record(read(req));
       deps.logger.debug({ provider, result }, 'SMS delivery report taken');
       res.status(204).end();
     } catch (err) {
       if (!(err instanceof SmsCallbackError)) throw err;
       deps.logger.warn({ provider, reason: err.reason }, 'SMS delivery callback refused');
-      deps.reports.refused(provider, err.reason);
+      await deps.reports.refused(provider, err.reason);
       res.status(err.reason === 'bad-request' ? 400 : 403).json({ error: err.reason });
     }
   };

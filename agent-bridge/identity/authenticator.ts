@@ -53,7 +53,7 @@ export class Authenticator {
     this.#revocations = options.revocations;
   }
 
-  authenticate(req: IncomingMessage): Principal | undefined {
+  async authenticate(req: IncomingMessage): Promise<Principal | undefined> {
     const bearer = bearerOf(req);
     if (bearer) return this.#fromBearer(bearer);
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
@@ -71,24 +71,24 @@ export class Authenticator {
   }
 
   /** Whether a principal found earlier still holds: its token neither expired nor revoked, its user not disabled. */
-  stillValid(principal: Principal): boolean {
+  async stillValid(principal: Principal): Promise<boolean> {
     if (principal.kind !== 'user') return true;
-    if (this.#tokens.expired(principal.token) || this.#revocations.isRevoked(principal.token.jti)) return false;
-    const user = this.#identities.getUser(principal.id);
+    if (this.#tokens.expired(principal.token) || (await this.#revocations.isRevoked(principal.token.jti))) return false;
+    const user = await this.#identities.getUser(principal.id);
     return user !== undefined && !user.disabled;
   }
 
-  #fromBearer(credential: string): Principal | undefined {
+  async #fromBearer(credential: string): Promise<Principal | undefined> {
     if (matchesKey(credential, this.#adminKey)) return { kind: 'admin-key', id: 'admin', role: 'supervisor' };
     if (credential.includes('.')) return this.#fromToken(credential);
-    const key = this.#identities.findApiKeyByHash(hashApiKey(credential));
+    const key = await this.#identities.findApiKeyByHash(hashApiKey(credential));
     return key ? { kind: 'api-key', id: key.id, role: key.role, userId: key.userId } : undefined;
   }
 
-  #fromToken(token: string): Principal | undefined {
+  async #fromToken(token: string): Promise<Principal | undefined> {
     const claims = this.#tokens.verify(token);
-    if (!claims || this.#revocations.isRevoked(claims.jti)) return undefined;
-    const user = this.#identities.getUser(claims.sub);
+    if (!claims || (await this.#revocations.isRevoked(claims.jti))) return undefined;
+    const user = await this.#identities.getUser(claims.sub);
     if (!user || user.disabled) return undefined;
     return { kind: 'user', id: user.id, role: user.role, token: { jti: claims.jti, exp: claims.exp } };
   }

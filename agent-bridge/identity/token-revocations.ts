@@ -20,8 +20,8 @@ export class TokenRevocations {
     this.#store = store;
   }
 
-  revoke(token: RevocableToken): void {
-    this.#store.revokeToken(token.jti, new Date(token.exp * 1000));
+  async revoke(token: RevocableToken): Promise<void> {
+    await this.#store.revokeToken(token.jti, new Date(token.exp * 1000));
     for (const listener of this.#listeners) {
       try {
         listener(token.jti);
@@ -31,7 +31,7 @@ export class TokenRevocations {
     }
   }
 
-  isRevoked(tokenId: string): boolean {
+  isRevoked(tokenId: string): Promise<boolean> {
     return this.#store.isTokenRevoked(tokenId);
   }
 

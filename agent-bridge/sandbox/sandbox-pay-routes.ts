@@ -12,9 +12,9 @@ import type { PaymentStore } from '../../store/payment-store.js';
  */
 export function mountSandboxPayPage(app: Express, deps: { sandbox: SandboxPaymentLinks; service: PaymentLinkService; links: PaymentLinkStore; store: PaymentStore }): void {
   const form = express.urlencoded({ extended: false, limit: '1kb' });
-  app.get('/sandbox/pay/:token', (req, res) => {
-    const link = deps.links.findLink('sandbox', String(req.params.token));
-    const session = link && deps.store.getSession(link.sessionId);
+  app.get('/sandbox/pay/:token', async (req, res) => {
+    const link = await deps.links.findLink('sandbox', String(req.params.token));
+    const session = link && (await deps.store.getSession(link.sessionId));
     if (!link || !session || link.state !== 'active') {
       page(res, 410, '<p>This payment link is no longer valid.</p>');
       return;
@@ -26,16 +26,16 @@ export function mountSandboxPayPage(app: Express, deps: { sandbox: SandboxPaymen
     ).join('\n');
     page(res, 200, `<p>Order ${escapeHtml(session.reference)}: <strong>${escapeHtml(amount)}</strong></p>\n${choices}`);
   });
-  app.post('/sandbox/pay/:token', form, (req, res) => {
+  app.post('/sandbox/pay/:token', form, async (req, res) => {
     const token = String(req.params.token);
-    const link = deps.links.findLink('sandbox', token);
+    const link = await deps.links.findLink('sandbox', token);
     const card = typeof req.body?.card === 'string' ? req.body.card : '';
     const outcome = link?.state === 'active' ? deps.sandbox.pay(token, card) : undefined;
     if (!outcome) {
       page(res, link?.state === 'active' ? 400 : 410, '<p>This payment link is no longer valid, or that is not a test card of this page.</p>');
       return;
     }
-    deps.service.settle(outcome);
+    await deps.service.settle(outcome);
     page(res, 200, outcome.kind === 'paid' ? '<p>Payment approved (sandbox: no money moved).</p>' : '<p>Payment declined (sandbox).</p>');
   });
 }

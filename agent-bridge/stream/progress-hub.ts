@@ -1,4 +1,5 @@
 import type { ProgressEvent } from '../../ivr/flow/flow-types.js';
+import type { ProgressFrameStore } from '../../store/progress-frame-store.js';
 
 /** One frame of the stream: a masked progress event, numbered per session. */
 export interface ProgressFrame {
@@ -11,30 +12,63 @@ export interface ProgressFrame {
 
 export type FrameListener = (frame: ProgressFrame) => void;
 
+/** Several nodes on one database: the stream lives in its table, and each node hears of every frame stored. */
+export interface SharedProgress {
+  readonly frames: ProgressFrameStore;
+  /** Registers for "frame `seq` of `sessionId` was stored", from any node (this one included). */
+  readonly onStored: (listener: (sessionId: string, seq: number) => void) => void;
+  /** A frame not stored, or not read: told here (the stream goes on). */
+  readonly onError?: (err: unknown) => void;
+}
+
 export interface ProgressHubOptions {
-  /** Frames kept per session for resuming clients. Default 500. */
+  /** Frames kept per session for resuming clients (one node). Default 500. */
   readonly historyPerSession?: number;
   /** Sessions kept; the oldest is forgotten past this. Default 10 000. */
   readonly maxSessions?: number;
+  /** Several nodes: frames stored and numbered in the shared store, replayed from it. Default: this node's memory. */
+  readonly shared?: SharedProgress;
 }
 
 /**
- * Fans masked progress events out to stream subscribers and keeps recent
- * frames so a client that reconnects resumes without loss. It holds only
- * what ProgressEvent can carry: no card digit beyond the last four.
+ * Fans masked progress events out to stream subscribers and keeps them so a
+ * client that reconnects resumes without loss. It holds only what
+ * ProgressEvent can carry: no card digit beyond the last four.
+ *
+ * On one node the frames are numbered and kept in memory. With `shared`
+ * (several nodes on PostgreSQL) each frame is stored with its session's next
+ * number, whichever node publishes it; every node is told its number
+ * (NOTIFY), reads it and hands it to its own subscribers, in order and once;
+ * a client resuming on any node is replayed from the table.
  */
 export class ProgressHub {
   readonly #history = new Map<string, ProgressFrame[]>();
   readonly #listeners = new Set<FrameListener>();
   readonly #perSession: number;
   readonly #maxSessions: number;
+  readonly #shared: SharedProgress | undefined;
+  /** Shared: the last number handed to subscribers, per session. */
+  readonly #delivered = new Map<string, number>();
+  /** Shared: frames are stored in the order they were published. */
+  #appends: Promise<unknown> = Promise.resolve();
+  /** Shared: frames are read and handed on one at a time, in order. */
+  #deliveries: Promise<unknown> = Promise.resolve();
 
   constructor(options: ProgressHubOptions = {}) {
     this.#perSession = options.historyPerSession ?? 500;
     this.#maxSessions = options.maxSessions ?? 10_000;
+    this.#shared = options.shared;
+    this.#shared?.onStored((sessionId, seq) => this.#catchUp(sessionId, seq));
   }
 
-  publish(sessionId: string, event: ProgressEvent): ProgressFrame {
+  publish(sessionId: string, event: ProgressEvent): void {
+    const shared = this.#shared;
+    if (shared) {
+      this.#appends = this.#appends
+        .then(() => shared.frames.append(sessionId, event))
+        .then((stored) => this.#catchUp(sessionId, stored.seq), (err: unknown) => shared.onError?.(err));
+      return;
+    }
     let frames = this.#history.get(sessionId);
     if (!frames) {
       frames = [];
@@ -44,6 +78,44 @@ export class ProgressHub {
     const frame: ProgressFrame = { sessionId, seq: (frames.at(-1)?.seq ?? 0) + 1, at: new Date().toISOString(), event };
     frames.push(frame);
     if (frames.length > this.#perSession) frames.shift();
+    this.#deliver(frame);
+  }
+
+  /** Frames of a session after `afterSeq`, oldest first. */
+  async replay(sessionId: string, afterSeq = 0): Promise<ProgressFrame[]> {
+    if (this.#shared) return (await this.#shared.frames.after(sessionId, afterSeq)) as ProgressFrame[];
+    return (this.#history.get(sessionId) ?? []).filter((f) => f.seq > afterSeq);
+  }
+
+  subscribe(listener: FrameListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Shared: hands on the session's frames up to `seq` not handed on yet (a notification missed is caught up by the next). */
+  #catchUp(sessionId: string, seq: number): Promise<unknown> {
+    const shared = this.#shared!;
+    this.#deliveries = this.#deliveries
+      .then(async () => {
+        const last = this.#delivered.get(sessionId) ?? seq - 1;
+        if (seq <= last) return;
+        for (const frame of await shared.frames.after(sessionId, last)) {
+          if (frame.seq > seq) break;
+          this.#markDelivered(sessionId, frame.seq);
+          this.#deliver(frame as ProgressFrame);
+        }
+      })
+      .catch((err: unknown) => shared.onError?.(err));
+    return this.#deliveries;
+  }
+
+  #markDelivered(sessionId: string, seq: number): void {
+    this.#delivered.delete(sessionId);
+    this.#delivered.set(sessionId, seq);
+    if (this.#delivered.size > this.#maxSessions) this.#delivered.delete(this.#delivered.keys().next().value as string);
+  }
+
+  #deliver(frame: ProgressFrame): void {
     for (const listener of this.#listeners) {
       try {
         listener(frame);
@@ -51,21 +123,5 @@ export class ProgressHub {
         // A broken subscriber must not stop the others.
       }
     }
-    return frame;
-  }
-
-  /** Frames of a session after `afterSeq`, oldest first. */
-  replay(sessionId: string, afterSeq = 0): ProgressFrame[] {
-    return (this.#history.get(sessionId) ?? []).filter((f) => f.seq > afterSeq);
-  }
-
-  /** Sessions with history, for subscribers to "everything I may see". */
-  sessions(): string[] {
-    return [...this.#history.keys()];
-  }
-
-  subscribe(listener: FrameListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 }

@@ -22,7 +22,7 @@ export interface StreamServerOptions {
   /** Logouts: the sockets of a revoked token are closed at once. */
   readonly revocations: TokenRevocations;
   /** Whether the principal may see the session (agents: their own only). */
-  readonly canSee: (principal: Principal, sessionId: string) => boolean;
+  readonly canSee: (principal: Principal, sessionId: string) => Promise<boolean>;
   /**
    * A client that misses a heartbeat is dropped; one whose token expired or
    * was revoked by another process on the same database is closed. Default every 15 s.
@@ -36,6 +36,12 @@ interface Client {
   /** One session, or undefined for every session the principal may see. */
   readonly session: string | undefined;
   alive: boolean;
+  /** Sessions the principal may see, as found so far (a session's agent does not change). */
+  readonly visible: Map<string, Promise<boolean>>;
+  /** Frames go out one after another, each after its visibility look-up: in the order published. */
+  outbox: Promise<unknown>;
+  /** The frames sent, per session: a frame both replayed and published meanwhile goes out once. */
+  readonly sent: Map<string, Set<number>>;
 }
 
 /**
@@ -68,7 +74,9 @@ export class StreamServer {
   }
 
   attach(server: Server): void {
-    server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+    server.on('upgrade', (req, socket, head) => {
+      this.#upgrade(req, socket, head).catch(() => refuse(socket, 500, 'Internal Server Error'));
+    });
   }
 
   close(): void {
@@ -79,35 +87,35 @@ export class StreamServer {
     this.#wss.close();
   }
 
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== STREAM_PATH) {
       refuse(socket, 404, 'Not Found');
       return;
     }
-    const principal = this.#options.authenticator.authenticate(req);
+    const principal = await this.#options.authenticator.authenticate(req);
     if (!principal) {
       refuse(socket, 401, 'Unauthorized');
       return;
     }
     const session = url.searchParams.get('session') ?? undefined;
-    if (session !== undefined && !this.#options.canSee(principal, session)) {
+    if (session !== undefined && !(await this.#options.canSee(principal, session))) {
       refuse(socket, 403, 'Forbidden');
       return;
     }
     const after = Number(url.searchParams.get('after') ?? '0');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { socket: ws, principal, session, alive: true };
+      const client: Client = { socket: ws, principal, session, alive: true, visible: new Map(), outbox: Promise.resolve(), sent: new Map() };
       this.#clients.add(client);
       ws.on('pong', () => (client.alive = true));
       ws.on('close', () => this.#clients.delete(client));
       ws.on('error', () => ws.terminate());
-      ws.on('message', (data) => this.#onMessage(client, data.toString()));
-      if (session !== undefined) for (const frame of this.#options.hub.replay(session, Number.isFinite(after) ? after : 0)) send(ws, frame);
+      ws.on('message', (data) => void this.#onMessage(client, data.toString()));
+      if (session !== undefined) this.#replay(client, session, Number.isFinite(after) ? after : 0);
     });
   }
 
-  #onMessage(client: Client, text: string): void {
+  async #onMessage(client: Client, text: string): Promise<void> {
     let message: { type?: unknown; after?: unknown };
     try {
       message = JSON.parse(text) as typeof message;
@@ -116,18 +124,36 @@ export class StreamServer {
     }
     if (message.type !== 'resume' || typeof message.after !== 'object' || message.after === null) return;
     for (const [sessionId, seq] of Object.entries(message.after as Record<string, unknown>)) {
-      if (!this.#wants(client, sessionId) || typeof seq !== 'number') continue;
-      for (const frame of this.#options.hub.replay(sessionId, seq)) send(client.socket, frame);
+      if (typeof seq !== 'number' || !(await this.#wants(client, sessionId))) continue;
+      this.#replay(client, sessionId, seq);
     }
   }
 
-  #wants(client: Client, sessionId: string): boolean {
-    if (client.session !== undefined) return client.session === sessionId;
-    return this.#options.canSee(client.principal, sessionId);
+  /** Sends the session's frames after `afterSeq`, in the client's outbox: before any frame published later. */
+  #replay(client: Client, sessionId: string, afterSeq: number): void {
+    client.outbox = client.outbox.then(async () => {
+      for (const frame of await this.#options.hub.replay(sessionId, afterSeq)) sendOnce(client, frame);
+    }).catch(() => undefined);
+  }
+
+  #wants(client: Client, sessionId: string): Promise<boolean> {
+    if (client.session !== undefined) return Promise.resolve(client.session === sessionId);
+    let visible = client.visible.get(sessionId);
+    if (!visible) {
+      visible = this.#options.canSee(client.principal, sessionId).catch(() => false);
+      client.visible.set(sessionId, visible);
+      // A no is asked again next time: the session may not be written yet.
+      void visible.then((yes) => yes || client.visible.delete(sessionId));
+    }
+    return visible;
   }
 
   #broadcast(frame: ProgressFrame): void {
-    for (const client of this.#clients) if (this.#wants(client, frame.sessionId)) send(client.socket, frame);
+    for (const client of this.#clients) {
+      client.outbox = client.outbox.then(async () => {
+        if (await this.#wants(client, frame.sessionId)) sendOnce(client, frame);
+      });
+    }
   }
 
   #closeToken(tokenId: string): void {
@@ -148,18 +174,24 @@ export class StreamServer {
         this.#clients.delete(client);
         continue;
       }
-      if (!this.#options.authenticator.stillValid(client.principal)) {
-        this.#signOut(client, 'signed out');
-        continue;
-      }
       client.alive = false;
       client.socket.ping();
+      void this.#options.authenticator.stillValid(client.principal).then(
+        (valid) => valid || this.#signOut(client, 'signed out'),
+        () => undefined,
+      );
     }
   }
 }
 
-function send(ws: WebSocket, frame: ProgressFrame): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+/** Each frame goes out once on a socket. */
+function sendOnce(client: Client, frame: ProgressFrame): void {
+  const ws = client.socket;
+  let sent = client.sent.get(frame.sessionId);
+  if (!sent) client.sent.set(frame.sessionId, (sent = new Set()));
+  if (sent.has(frame.seq) || ws.readyState !== ws.OPEN) return;
+  sent.add(frame.seq);
+  ws.send(JSON.stringify(frame));
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {

@@ -33,7 +33,7 @@ export interface InlineCallOptions {
    * its answer to say which agent took the call, and how its value names an
    * agent (undefined: no such agent). Unset: answers bind nobody.
    */
-  readonly agentHeader?: { readonly name: string; readonly agentOf: (value: string) => string | undefined };
+  readonly agentHeader?: { readonly name: string; readonly agentOf: (value: string) => Promise<string | undefined> };
   /** Unset: the PBX leg's keys all reach the caller. */
   readonly startCode?: StartCodeOptions;
 }
@@ -202,7 +202,7 @@ export class InlineCall {
       timeoutMs: this.#options.dialTimeoutMs,
       signal: abort.signal,
       ...(onProgress ? { onProgress } : {}),
-      ...(header ? { onAnswer: (headers: ReadonlyMap<string, string>) => this.#agentAnswered(header, headers.get(header.name.toLowerCase())) } : {}),
+      ...(header ? { onAnswer: (headers: ReadonlyMap<string, string>) => void this.#agentAnswered(header, headers.get(header.name.toLowerCase())) } : {}),
     });
     return dialled.finally(() => this.#dialling.delete(abort));
   }
@@ -284,9 +284,15 @@ export class InlineCall {
     }
   }
 
-  #agentAnswered(header: NonNullable<InlineCallOptions['agentHeader']>, value: string | undefined): void {
+  async #agentAnswered(header: NonNullable<InlineCallOptions['agentHeader']>, value: string | undefined): Promise<void> {
     if (value === undefined) return;
-    const agentId = header.agentOf(value.trim());
+    let agentId: string | undefined;
+    try {
+      agentId = await header.agentOf(value.trim());
+    } catch (err) {
+      this.#options.logger.error({ err, call: this.id }, 'in-line call: the agent the answer names could not be looked up');
+      return;
+    }
     if (agentId === undefined) {
       this.#options.logger.warn({ call: this.id, header: header.name }, 'in-line call: the answer names no agent we know');
       return;

@@ -30,25 +30,30 @@ const ACTOR: Actor = { kind: 'system', id: 'crash-recovery' };
  * it ends in error; one with an intent is the reconciler's (in doubt, then
  * the PSP's answer). Run at start-up, before any call is taken.
  */
-export function settleInterruptedCalls(
+export async function settleInterruptedCalls(
   store: PaymentStore,
   audit: AuditLog,
   recordings: readonly InterruptedRecording[],
-): InterruptedCallsReport {
+  /** On a database several nodes share: the NODE_ID whose sessions are settled (this node's own, or a dead node's taken over). */
+  nodeId?: string,
+  /** Who the audit rows name. Default: crash recovery at start-up. */
+  actor: Actor = ACTOR,
+): Promise<InterruptedCallsReport> {
+  const mine = nodeId !== undefined ? { nodeId } : {};
   const recordingOf = new Map(recordings.map((r) => [r.callId, r]));
   const abandoned: string[] = [];
   const neverAuthorised: string[] = [];
   const joined = (s: PaymentSessionRecord): boolean => s.callId !== null;
   const interrupted = [
-    ...store.listSessions({ status: 'capturing', limit: 1000 }),
-    ...store.listSessions({ status: 'pending', limit: 1000 }).filter(joined),
+    ...(await store.listSessions({ status: 'capturing', limit: 1000, ...mine })),
+    ...(await store.listSessions({ status: 'pending', limit: 1000, ...mine })).filter(joined),
   ];
   for (const session of interrupted) {
     const recording = session.callId ? recordingOf.get(session.callId) : undefined;
-    store.updateSession(session.id, { status: 'abandoned' });
-    audit.append({
+    await store.updateSession(session.id, { status: 'abandoned' });
+    await audit.append({
       sessionId: session.id,
-      actor: ACTOR,
+      actor,
       action: 'call-interrupted',
       detail: {
         previousStatus: session.status,
@@ -57,24 +62,24 @@ export function settleInterruptedCalls(
     });
     abandoned.push(session.id);
   }
-  const authorising = store.listSessions({ status: 'authorising', limit: 1000 });
+  const authorising = await store.listSessions({ status: 'authorising', limit: 1000, ...mine });
   for (const session of authorising) {
-    if (store.listAuthorisations({ sessionId: session.id }).length > 0) continue;
-    store.updateSession(session.id, { status: 'error' });
-    audit.append({ sessionId: session.id, actor: ACTOR, action: 'authorisation-never-sent', detail: {} });
+    if ((await store.listAuthorisations({ sessionId: session.id })).length > 0) continue;
+    await store.updateSession(session.id, { status: 'error' });
+    await audit.append({ sessionId: session.id, actor, action: 'authorisation-never-sent', detail: {} });
     neverAuthorised.push(session.id);
   }
   // A resume still being retried when the process died counts as not sent.
-  const recorderLeftPaused = [...interrupted, ...authorising]
-    .filter((s) => s.callId !== null && lastRecorderAction(audit, s.id) === 'recorder-pause')
-    .map((s) => ({ sessionId: s.id, callId: s.callId as string }));
+  const recorderLeftPaused: { sessionId: string; callId: string }[] = [];
+  for (const s of [...interrupted, ...authorising]) {
+    if (s.callId !== null && (await lastRecorderAction(audit, s.id)) === 'recorder-pause') recorderLeftPaused.push({ sessionId: s.id, callId: s.callId });
+  }
   return { abandoned, neverAuthorised, recorderLeftPaused };
 }
 
-function lastRecorderAction(audit: AuditLog, sessionId: string): string | undefined {
+async function lastRecorderAction(audit: AuditLog, sessionId: string): Promise<string | undefined> {
   // Audit rows come in sequence order; the trail of one session is short.
-  return audit
-    .list({ sessionId, limit: 10_000 })
+  return (await audit.list({ sessionId, limit: 10_000 }))
     .filter((e) => e.action === 'recorder-pause' || e.action === 'recorder-resume')
     .at(-1)?.action;
 }

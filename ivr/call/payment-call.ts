@@ -21,6 +21,7 @@ import type { CallMedia } from './call-media.js';
 import { NO_CALL_METRICS, type CallMetrics } from './call-metrics.js';
 import type { PaymentLinkService } from '../links/payment-link-service.js';
 import { InvalidPhoneNumberError } from '../../sms/phone-number.js';
+import { newOpaqueId } from '../../domain/opaque-id.js';
 
 export interface PaymentCallDeps {
   readonly store: PaymentStore;
@@ -32,6 +33,8 @@ export interface PaymentCallDeps {
   readonly logger: Logger;
   /** Where masked progress goes (agent-bridge's stream). */
   readonly onProgress?: (sessionId: string | undefined, event: ProgressEvent) => void;
+  /** NODE_ID, stamped on the sessions this node's calls create. Default: none. */
+  readonly nodeId?: string;
   /** Default: the wall clock. */
   readonly now?: () => Date;
   /** Card prompts reached, field errors, payments by status, time to pay. Default: none. */
@@ -87,6 +90,15 @@ export class PaymentCall {
   readonly #queue: FlowEvent[] = [];
   #draining = false;
   #session: PaymentSessionRecord | undefined;
+  /** Known as soon as the order is confirmed, before the store has written the session. */
+  #sessionId: string | undefined;
+  /**
+   * The call's store and audit writes, one after another in the order the
+   * flow asked for them (the flow itself runs synchronously and never waits
+   * for the store): a session is written before its attempts, its status
+   * before the authorisation reads it.
+   */
+  #writes: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #resolveDone!: (result: PaymentResult) => void;
   /** Settles with the flow's result once the call is released. */
@@ -97,6 +109,7 @@ export class PaymentCall {
     this.callId = options.callId;
     this.#media = options.media;
     this.#session = options.session;
+    this.#sessionId = options.session?.id;
     this.#language = options.language;
     this.#metrics = deps.metrics ?? NO_CALL_METRICS;
     this.#mode = options.flow.mode;
@@ -122,7 +135,7 @@ export class PaymentCall {
   }
 
   get sessionId(): string | undefined {
-    return this.#session?.id;
+    return this.#sessionId;
   }
 
   get flow(): PaymentFlow {
@@ -130,8 +143,11 @@ export class PaymentCall {
   }
 
   start(): void {
-    if (this.#session) {
-      this.#deps.store.updateSession(this.#session.id, { callId: this.callId });
+    const session = this.#session;
+    if (session && session.callId !== this.callId) {
+      this.#persist('join', async () => {
+        this.#session = await this.#deps.store.updateSession(session.id, { callId: this.callId });
+      });
     }
     this.#audit('call-started', { mode: this.#session ? 'agent-assisted' : 'direct' });
     this.#dispatch({ type: 'start' });
@@ -152,12 +168,7 @@ export class PaymentCall {
    */
   command(command: AgentCommand, actor: Actor): void {
     if (this.#draining) throw new Error('payment call is busy; retry');
-    this.#deps.audit.append({
-      sessionId: this.sessionId ?? null,
-      actor,
-      action: 'agent-command',
-      detail: { command: command.type, ...('field' in command ? { field: command.field } : {}) },
-    });
+    this.#audit('agent-command', { command: command.type, ...('field' in command ? { field: command.field } : {}) }, actor);
     this.#dispatch({ type: 'agent-command', command });
   }
 
@@ -231,26 +242,33 @@ export class PaymentCall {
             this.#dispatch({ type: 'order-lookup-result', result: { kind: 'unavailable', reason: String(err) } }),
         );
         return;
-      case 'order-confirmed':
-        this.#session = this.#deps.store.createSession({
-          mode: 'direct',
-          reference: effect.order.reference,
-          amountMinor: effect.order.amountMinor,
-          currency: effect.order.currency,
-          description: effect.order.description ?? null,
-          callId: this.callId,
-          language: this.#language ?? null,
+      case 'order-confirmed': {
+        // The id is ours, so events and audit rows can name the session before the store has written it.
+        const id = newOpaqueId('pay');
+        this.#sessionId = id;
+        const { order } = effect;
+        this.#persist('create-session', async () => {
+          this.#session = await this.#deps.store.createSession({
+            id,
+            mode: 'direct',
+            reference: order.reference,
+            amountMinor: order.amountMinor,
+            currency: order.currency,
+            description: order.description ?? null,
+            callId: this.callId,
+            language: this.#language ?? null,
+            nodeId: this.#deps.nodeId ?? null,
+          });
         });
-        this.#audit('order-found', { reference: effect.order.reference, amountMinor: effect.order.amountMinor });
-        this.#onSessionCreated?.(this.#session.id);
+        this.#audit('order-found', { reference: order.reference, amountMinor: order.amountMinor });
+        this.#onSessionCreated?.(id);
         return;
+      }
       case 'capture-attempt':
-        if (this.#session) {
-          this.#deps.store.recordCaptureAttempt({
-            sessionId: this.#session.id,
-            field: effect.field,
-            attempt: effect.attempt,
-            outcome: effect.outcome,
+        if (this.#sessionId) {
+          const attempt = { sessionId: this.#sessionId, field: effect.field, attempt: effect.attempt, outcome: effect.outcome };
+          this.#persist('capture-attempt', async () => {
+            await this.#deps.store.recordCaptureAttempt(attempt);
           });
         }
         this.#audit(effect.outcome === 'accepted' ? 'field-accepted' : 'field-refused', {
@@ -274,11 +292,14 @@ export class PaymentCall {
       case 'end':
         this.#onEnd(effect.result);
         return;
-      case 'release':
+      case 'release': {
         clearTimeout(this.#timer);
         this.#media.release();
-        this.#resolveDone(this.#flow.result ?? 'internal-error');
+        // Done once the call's writes are in: whoever waits for it reads the final status.
+        const result = this.#flow.result ?? 'internal-error';
+        void this.#writes.then(() => this.#resolveDone(result));
         return;
+      }
     }
   }
 
@@ -322,11 +343,13 @@ export class PaymentCall {
   #sendLink(): void {
     const links = this.#deps.links;
     const sessionId = this.sessionId;
-    if (!links || !sessionId || !this.#callerNumber) {
+    const phone = this.#callerNumber;
+    if (!links || !sessionId || !phone) {
       this.#dispatch({ type: 'link-send-result', sent: false });
       return;
     }
-    links.send(sessionId, { phone: this.#callerNumber, actor: this.#actor, requireMobile: true }).then(
+    // After the call's writes so far: the service reads the session the call created.
+    void this.#writes.then(() => links.send(sessionId, { phone, actor: this.#actor, requireMobile: true })).then(
       () => this.#dispatch({ type: 'link-send-result', sent: true }),
       (err: unknown) => {
         // The error's name only: a provider's answer may quote the number.
@@ -337,43 +360,58 @@ export class PaymentCall {
   }
 
   #authorise(): void {
-    const session = this.#session;
-    if (!session) {
-      this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'no-session' } });
-      return;
-    }
-    const links = this.#deps.links;
-    if (links && this.#deps.store.getSession(session.id)?.status === 'link-sent') {
-      // One session, two ways to pay: the link is closed at the PSP before the keyed card is sent, so only one can succeed.
-      links.withdrawForKeypad(session.id).then(
-        (found) => {
-          if (found !== 'paid') return this.#authoriseCard(session);
-          const paid = this.#deps.store.getSession(session.id);
-          this.#dispatch({
-            type: 'authorisation-result',
-            outcome: paid?.status === 'approved' && paid.pspReference ? { kind: 'approved', pspReference: paid.pspReference, spokenReference: paid.confirmation ?? '' } : { kind: 'error', code: 'paid-by-link' },
+    this.#persist('authorise', async () => {
+      const session = this.#session;
+      if (!session) {
+        this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'no-session' } });
+        return;
+      }
+      const links = this.#deps.links;
+      if (links && (await this.#deps.store.getSession(session.id))?.status === 'link-sent') {
+        // One session, two ways to pay: the link is closed at the PSP before the keyed card is sent, so only one can succeed.
+        links
+          .withdrawForKeypad(session.id)
+          .then(async (found) => {
+            if (found !== 'paid') return this.#authoriseCard();
+            const paid = await this.#deps.store.getSession(session.id);
+            this.#dispatch({
+              type: 'authorisation-result',
+              outcome: paid?.status === 'approved' && paid.pspReference ? { kind: 'approved', pspReference: paid.pspReference, spokenReference: paid.confirmation ?? '' } : { kind: 'error', code: 'paid-by-link' },
+            });
+          })
+          .catch((err: unknown) => {
+            this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'the payment link could not be closed: the keyed card is not sent');
+            this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'link-still-open' } });
           });
-        },
-        (err: unknown) => {
-          this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'the payment link could not be closed: the keyed card is not sent');
-          this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'link-still-open' } });
-        },
-      );
-      return;
-    }
-    this.#authoriseCard(session);
+        return;
+      }
+      this.#authoriseCard();
+    });
   }
 
-  #authoriseCard(session: PaymentSessionRecord): void {
+  /** Marks the session authorising with the card's brand and last four, then redeems the vaulted card. */
+  #authoriseCard(): void {
     const { brand, last4 } = this.#deps.vault.summary(this.#vaultRef);
-    try {
-      this.#session = this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
-    } catch (err) {
-      // No record, no charge (PSP intents are written before the call): the caller hears the apology instead.
-      this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'store not writable: authorisation not attempted');
-      this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'store-unavailable' } });
-      return;
-    }
+    this.#persist('authorise', async () => {
+      const session = this.#session;
+      if (!session) {
+        this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'no-session' } });
+        return;
+      }
+      try {
+        this.#session = await this.#deps.store.updateSession(session.id, { status: 'authorising', cardBrand: brand, cardLast4: last4 });
+      } catch (err) {
+        // No record, no charge (PSP intents are written before the call): the caller hears the apology instead.
+        this.#deps.logger.error({ err, callId: this.callId, sessionId: session.id }, 'store not writable: authorisation not attempted');
+        this.#dispatch({ type: 'authorisation-result', outcome: { kind: 'error', code: 'store-unavailable' } });
+        return;
+      }
+      this.#redeem(session);
+    });
+  }
+
+  /** Hands the vaulted card to the authoriser (never waited for in the write queue: the PSP may take seconds). */
+  #redeem(session: PaymentSessionRecord): void {
     this.#deps.vault
       .redeem(this.#vaultRef, this.#now(), (card) => this.#deps.authoriser.authorise(this.#session!, card, this.#actor))
       .then(
@@ -399,9 +437,11 @@ export class PaymentCall {
 
   #onProgress(event: ProgressEvent): void {
     this.#count(event);
-    const session = this.#session;
-    if (session && event.type === 'field-started' && session.status === 'pending') {
-      this.#session = this.#deps.store.updateSession(session.id, { status: 'capturing' });
+    if (event.type === 'field-started') {
+      this.#persist('capturing', async () => {
+        const session = this.#session;
+        if (session?.status === 'pending') this.#session = await this.#deps.store.updateSession(session.id, { status: 'capturing' });
+      });
     }
     if (event.type === 'caller-hung-up') this.#audit('caller-hung-up');
     this.#deps.onProgress?.(this.sessionId, event);
@@ -429,28 +469,41 @@ export class PaymentCall {
   #onEnd(result: PaymentResult): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const session = this.#session && this.#deps.store.getSession(this.#session.id);
-    if (session) {
+    this.#persist('end', async () => {
+      const session = this.#session && (await this.#deps.store.getSession(this.#session.id));
+      if (!session) return;
       const owned = AUTHORISER_OWNED.has(session.status);
       this.#metrics.paymentEnded(this.#mode, owned ? session.status : statusForResult(result));
       // link-sent: the link service owns the status now (the PSP's webhook or the sweep settles it).
-      if (!owned && result !== 'link-sent') this.#session = this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
-    }
+      if (!owned && result !== 'link-sent') this.#session = await this.#deps.store.updateSession(session.id, { status: statusForResult(result) });
+    });
     this.#audit('payment-ended', { result });
     this.#deps.logger.info({ callId: this.callId, sessionId: this.sessionId, result }, 'payment flow ended');
     // SMS_RECEIPTS: the reference by text, which also keeps the in-doubt prompt's promise of a confirmation.
     if (this.#deps.smsReceipts && this.#deps.links && this.#callerNumber && this.sessionId && (result === 'approved' || result === 'in-doubt')) {
-      void this.#deps.links.sendReceipt(this.sessionId, result === 'approved' ? 'receipt' : 'inDoubt', this.#callerNumber);
+      const [links, sessionId, number] = [this.#deps.links, this.sessionId, this.#callerNumber];
+      // After the final status is written: the receipt quotes the confirmation.
+      void this.#writes.then(() => links.sendReceipt(sessionId, result === 'approved' ? 'receipt' : 'inDoubt', number));
     }
   }
 
-  /** An audit log that refuses the write is logged, never thrown into a media callback (it would end the process). */
-  #audit(action: string, detail: Record<string, unknown> = {}): void {
-    try {
-      this.#deps.audit.append({ sessionId: this.sessionId ?? null, actor: this.#actor, action, detail });
-    } catch (err) {
-      this.#deps.logger.error({ err, callId: this.callId, sessionId: this.sessionId, action }, 'audit entry not written');
-    }
+  /** Audited after the call's writes before it (its session exists by then); a refused write is logged, never thrown into a media callback. */
+  #audit(action: string, detail: Record<string, unknown> = {}, actor: Actor = this.#actor): void {
+    const sessionId = this.sessionId ?? null;
+    this.#persist(action, async () => {
+      await this.#deps.audit.append({ sessionId, actor, action, detail });
+    });
+  }
+
+  /**
+   * Queues one write behind the call's earlier ones. A write that fails is
+   * logged and the next still runs: a store refusing a write must not leave
+   * the caller in silence or take the process down.
+   */
+  #persist(what: string, write: () => Promise<void>): void {
+    this.#writes = this.#writes.then(write).catch((err: unknown) => {
+      this.#deps.logger.error({ err, callId: this.callId, sessionId: this.sessionId, write: what }, 'payment call write failed');
+    });
   }
 
   #now(): Date {

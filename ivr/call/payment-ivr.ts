@@ -20,7 +20,7 @@ export interface AgentAssistedOptions {
   /** Where an agent's commands from the REST API find the call. */
   readonly liveSessions: LiveSessions;
   /** The agent's own SIP URI when the session names none (identity store). */
-  readonly agentUriOf: (agentId: string) => string | undefined;
+  readonly agentUriOf: (agentId: string) => Promise<string | undefined>;
   /** AGENT_AUDIO_DURING_CAPTURE=muted: the agent hears nothing of the caller while a field is keyed. */
   readonly muteAgentDuringCapture: boolean;
   readonly dialTimeoutMs: number;
@@ -64,8 +64,6 @@ export class PaymentIvr {
   readonly #options: PaymentIvrOptions;
   readonly #metrics: CallMetrics;
   readonly #calls = new Set<PaymentCall>();
-  /** Sessions a transfer is joining now: a second transfer to the same code must not join too (its call id is set only later). */
-  readonly #joining = new Set<string>();
   readonly #onCall = (call: InboundCall): void => {
     this.#handle(call).catch((err: unknown) => {
       this.#options.logger.error({ err, leg: call.id }, 'call handling failed');
@@ -120,16 +118,19 @@ export class PaymentIvr {
    * call, which is bound to the session's agent. Audited either way
    * (`start-code`); a code that names no such session starts nothing.
    */
-  payPreparedOnCall(callId: string, code: string): 'started' | 'no-session' | 'no-call' | 'busy' {
+  async payPreparedOnCall(callId: string, code: string): Promise<'started' | 'no-session' | 'no-call' | 'busy'> {
     const { deps, agentAssisted } = this.#options;
-    const session = joinableSession(deps.store, { code }, this.#now(), agentAssisted.codeTtlMs);
+    const found = await joinableSession(deps.store, { code }, this.#now(), agentAssisted.codeTtlMs);
+    // One call per session, as for a transfer: the join is one conditional write.
+    const session = found && (await deps.store.joinSession(found.id, callId, deps.nodeId ?? null));
     const inline = this.#options.inline?.get(callId);
     let result: 'started' | 'no-session' | 'no-call' | 'busy' = 'no-session';
     if (session) {
       if (session.agentId !== null) inline?.bindAgent(session.agentId, 'start-code');
       result = this.payOnCall(callId, session);
+      if (result !== 'started') await deps.store.leaveSession(session.id, callId);
     }
-    deps.audit.append({ sessionId: session?.id ?? null, actor: { kind: 'call', id: callId }, action: 'start-code', detail: { result } });
+    await deps.audit.append({ sessionId: session?.id ?? null, actor: { kind: 'call', id: callId }, action: 'start-code', detail: { result } });
     return result;
   }
 
@@ -207,8 +208,9 @@ export class PaymentIvr {
 
   async #agentAssisted(call: InboundCall, claim: NonNullable<ReturnType<typeof sessionClaimOf>>): Promise<void> {
     const { deps, agentAssisted, logger } = this.#options;
-    const found = joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
-    const session = found && !this.#joining.has(found.id) ? found : undefined;
+    const found = await joinableSession(deps.store, claim, new Date(), agentAssisted.codeTtlMs);
+    // One call per session, whichever node it lands on: the join is one conditional write.
+    const session = found && (await deps.store.joinSession(found.id, call.id, deps.nodeId ?? null));
     if (!session) {
       // Spoken, then hung up: the same for an unknown, expired or taken code.
       logger.info({ leg: call.id }, 'transfer to an unknown or expired payment session');
@@ -222,12 +224,7 @@ export class PaymentIvr {
       }
       return;
     }
-    this.#joining.add(session.id);
-    try {
-      await this.#join(call, session);
-    } finally {
-      this.#joining.delete(session.id);
-    }
+    await this.#join(call, session);
   }
 
   async #join(call: InboundCall, session: PaymentSessionRecord): Promise<void> {
@@ -237,7 +234,9 @@ export class PaymentIvr {
     // Call events go to the agent's console and, being actions on the payment, to the audit trail.
     const progress = (event: ProgressEvent): void => {
       const { type, ...detail } = event;
-      deps.audit.append({ sessionId: session.id, actor: { kind: 'call', id: call.id }, action: type, detail });
+      deps.audit.append({ sessionId: session.id, actor: { kind: 'call', id: call.id }, action: type, detail }).catch((err: unknown) => {
+        deps.logger.error({ err, callId: call.id, sessionId: session.id, action: type }, 'audit entry not written');
+      });
       deps.onProgress?.(session.id, event);
     };
     progress({ type: 'caller-connected' });
@@ -247,6 +246,7 @@ export class PaymentIvr {
       // The caller gave up while the agent's phone rang: nothing was keyed, the session stays open for a new transfer.
       void agent?.hangup();
       progress({ type: 'caller-hung-up' });
+      await deps.store.leaveSession(session.id, call.id);
       return;
     }
     const prompts = this.#catalogue(session.language);
@@ -290,7 +290,7 @@ export class PaymentIvr {
 
   async #callAgentBack(session: PaymentSessionRecord, progress: (e: ProgressEvent) => void): Promise<CallLeg | undefined> {
     const { agentAssisted, logger } = this.#options;
-    const uri = session.agentUri ?? (session.agentId ? agentAssisted.agentUriOf(session.agentId) : undefined);
+    const uri = session.agentUri ?? (session.agentId ? await agentAssisted.agentUriOf(session.agentId) : undefined);
     if (!uri) {
       progress({ type: 'agent-unavailable', reason: 'no-agent-uri' });
       return undefined;

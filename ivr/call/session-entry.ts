@@ -24,13 +24,13 @@ export function sessionClaimOf(call: Pick<InboundCall, 'calledUser' | 'headers'>
  * to live. Anything else is refused the same way, so a caller guessing codes
  * learns nothing about other sessions.
  */
-export function joinableSession(
+export async function joinableSession(
   store: Pick<PaymentStore, 'getSession' | 'listSessions'>,
   claim: SessionClaim,
   now: Date,
   ttlMs: number,
-): PaymentSessionRecord | undefined {
-  const candidates = 'code' in claim ? store.listSessions({ code: claim.code, limit: 5 }) : [store.getSession(claim.id)];
+): Promise<PaymentSessionRecord | undefined> {
+  const candidates = 'code' in claim ? await store.listSessions({ code: claim.code, limit: 5 }) : [await store.getSession(claim.id)];
   return candidates.find(
     (s): s is PaymentSessionRecord =>
       s !== undefined &&

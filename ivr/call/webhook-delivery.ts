@@ -57,12 +57,12 @@ export async function deliverWebhook(post: WebhookPost, options: WebhookDelivery
         signal: AbortSignal.timeout(options.attemptTimeoutMs ?? 2000),
       });
       await res.body?.cancel();
-      audit.append({ sessionId: post.sessionId, actor, action: post.auditAction, detail: { attempt, status: res.status, ...post.auditDetail } });
+      await audit.append({ sessionId: post.sessionId, actor, action: post.auditAction, detail: { attempt, status: res.status, ...post.auditDetail } });
       if (res.ok) return;
       reason = `HTTP ${res.status}`;
     } catch (err) {
       reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
-      audit.append({ sessionId: post.sessionId, actor, action: post.auditAction, detail: { attempt, error: reason, ...post.auditDetail } });
+      await audit.append({ sessionId: post.sessionId, actor, action: post.auditAction, detail: { attempt, error: reason, ...post.auditDetail } });
     }
     if (Date.now() + delay > deadline) throw new WebhookUndeliveredError(reason);
     post.onRetry?.(reason);

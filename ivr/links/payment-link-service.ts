@@ -79,8 +79,8 @@ export class PaymentLinkService {
   }
 
   /** The active link of a session, if any. */
-  activeLink(sessionId: string): PaymentLinkRecord | undefined {
-    return this.#o.links.listLinks({ sessionId, state: 'active' }).at(-1);
+  async activeLink(sessionId: string): Promise<PaymentLinkRecord | undefined> {
+    return (await this.#o.links.listLinks({ sessionId, state: 'active' })).at(-1);
   }
 
   /**
@@ -90,16 +90,16 @@ export class PaymentLinkService {
    */
   async send(sessionId: string, request: { phone?: string; actor: Actor; requireMobile?: boolean }): Promise<PaymentLinkRecord> {
     const { store, links, audit } = this.#o;
-    const session = store.getSession(sessionId);
+    const session = await store.getSession(sessionId);
     if (!session || !OPEN.has(session.status) || session.amountMinor <= 0) throw new LinkNotAllowedError('session-not-open');
-    const previous = this.activeLink(sessionId);
+    const previous = await this.activeLink(sessionId);
     const raw = request.phone ?? previous?.phone;
     if (!raw) throw new LinkNotAllowedError('no-phone-number');
     let phone: PhoneNumber;
     try {
       phone = this.phoneNumber(raw);
     } catch (err) {
-      this.#refused(session, request.actor, 'invalid-phone', 'invalid-phone', err);
+      throw await this.#refused(session, request.actor, 'invalid-phone', 'invalid-phone', err);
     }
     if (request.requireMobile && !phone.mobile) throw new LinkNotAllowedError('not-a-mobile');
     if (previous) await this.#close(previous, 'cancelled', request.actor, 'replaced');
@@ -123,9 +123,9 @@ export class PaymentLinkService {
       );
     } catch (err) {
       if (!(err instanceof PaymentLinkError)) throw err;
-      this.#refused(session, request.actor, 'psp', `psp:${err.code}`, err);
+      throw await this.#refused(session, request.actor, 'psp', `psp:${err.code}`, err);
     }
-    const link = links.saveLink({
+    const link = await links.saveLink({
       id: linkId,
       sessionId,
       provider: this.#o.provider.name,
@@ -146,10 +146,10 @@ export class PaymentLinkService {
       await this.#close(link, 'cancelled', SYSTEM, 'sms-failed').catch((closeErr: unknown) => {
         this.#o.logger.error({ err: closeErr, sessionId, linkId }, 'a link whose message failed could not be closed at the PSP');
       });
-      this.#refused(session, request.actor, 'sms', `sms:${err.code}`, err);
+      throw await this.#refused(session, request.actor, 'sms', `sms:${err.code}`, err);
     }
-    if (session.status !== 'link-sent') store.updateSession(sessionId, { status: 'link-sent' });
-    audit.append({
+    if (session.status !== 'link-sent') await store.updateSession(sessionId, { status: 'link-sent' });
+    await audit.append({
       sessionId,
       actor: request.actor,
       action: 'payment-link-sent',
@@ -166,11 +166,11 @@ export class PaymentLinkService {
    * @throws LinkNotAllowedError, PaymentLinkError
    */
   async cancel(sessionId: string, actor: Actor): Promise<PaymentLinkRecord> {
-    const link = this.activeLink(sessionId);
+    const link = await this.activeLink(sessionId);
     if (!link) throw new LinkNotAllowedError('no-active-link');
     const closed = await this.#close(link, 'cancelled', actor, 'cancelled');
-    const session = this.#o.store.getSession(sessionId);
-    if (closed.state === 'cancelled' && session?.status === 'link-sent') this.#o.store.updateSession(sessionId, { status: 'cancelled' });
+    const session = await this.#o.store.getSession(sessionId);
+    if (closed.state === 'cancelled' && session?.status === 'link-sent') await this.#o.store.updateSession(sessionId, { status: 'cancelled' });
     return closed;
   }
 
@@ -180,45 +180,45 @@ export class PaymentLinkService {
    * @throws PaymentLinkError when the PSP cannot be asked (the keypad must not charge either)
    */
   async withdrawForKeypad(sessionId: string): Promise<KeypadWithdrawal> {
-    const link = this.activeLink(sessionId);
-    if (!link) return this.#o.links.listLinks({ sessionId, state: 'paid' }).length > 0 ? 'paid' : 'no-link';
+    const link = await this.activeLink(sessionId);
+    if (!link) return (await this.#o.links.listLinks({ sessionId, state: 'paid' })).length > 0 ? 'paid' : 'no-link';
     const closed = await this.#close(link, 'expired', SYSTEM, 'paid-by-keypad');
     return closed.state === 'paid' ? 'paid' : 'withdrawn';
   }
 
   /** A PSP's verified word on one of its links. Returns false for a link we never made. */
-  settle(outcome: PaymentLinkOutcome): boolean {
+  async settle(outcome: PaymentLinkOutcome): Promise<boolean> {
     const { links, store, audit } = this.#o;
-    const link = links.findLink(outcome.provider, outcome.providerLinkId);
+    const link = await links.findLink(outcome.provider, outcome.providerLinkId);
     if (!link) return false;
     const actor: Actor = { kind: 'system', id: `psp-${outcome.provider}` };
     if (link.state !== 'active') {
       // Delivered again, or paid after we closed it (a race with the keypad): kept for review, never settled twice.
       if (outcome.kind === 'paid' && link.state !== 'paid') {
-        audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-paid-after-close', detail: { linkId: link.id, state: link.state, pspReference: outcome.pspReference } });
+        await audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-paid-after-close', detail: { linkId: link.id, state: link.state, pspReference: outcome.pspReference } });
         this.#o.logger.error({ sessionId: link.sessionId, linkId: link.id }, 'a closed payment link was paid: refund it at the PSP');
       }
       return true;
     }
-    const session = store.getSession(link.sessionId);
+    const session = await store.getSession(link.sessionId);
     switch (outcome.kind) {
       case 'paid': {
-        links.settleLink(link.id, { state: 'paid', pspReference: outcome.pspReference });
-        if (session?.status === 'link-sent') store.updateSession(link.sessionId, { status: 'approved', pspReference: outcome.pspReference });
-        audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-paid', detail: { linkId: link.id, pspReference: outcome.pspReference } });
+        await links.settleLink(link.id, { state: 'paid', pspReference: outcome.pspReference });
+        if (session?.status === 'link-sent') await store.updateSession(link.sessionId, { status: 'approved', pspReference: outcome.pspReference });
+        await audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-paid', detail: { linkId: link.id, pspReference: outcome.pspReference } });
         this.#metrics.linkPaid(link.provider, Math.max(0, this.#now().getTime() - Date.parse(link.createdAt)) / 1000);
         this.#progress(link.sessionId, { type: 'approved', pspReference: outcome.pspReference });
         this.#progress(link.sessionId, { type: 'ended', result: 'approved' });
         return true;
       }
       case 'declined':
-        links.settleLink(link.id, { state: 'declined', pspReference: outcome.pspReference ?? null });
-        if (session?.status === 'link-sent') store.updateSession(link.sessionId, { status: 'declined', declineReason: outcome.reason });
-        audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-declined', detail: { linkId: link.id, reason: outcome.reason } });
+        await links.settleLink(link.id, { state: 'declined', pspReference: outcome.pspReference ?? null });
+        if (session?.status === 'link-sent') await store.updateSession(link.sessionId, { status: 'declined', declineReason: outcome.reason });
+        await audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-declined', detail: { linkId: link.id, reason: outcome.reason } });
         this.#progress(link.sessionId, { type: 'declined', reason: outcome.reason });
         return true;
       case 'expired':
-        this.#expired(link, session, actor);
+        await this.#expired(link, session, actor);
         return true;
     }
   }
@@ -227,7 +227,7 @@ export class PaymentLinkService {
   async sweep(): Promise<number> {
     const now = this.#now().getTime();
     let count = 0;
-    for (const link of this.#o.links.listLinks({ state: 'active' })) {
+    for (const link of await this.#o.links.listLinks({ state: 'active' })) {
       if (Date.parse(link.expiresAt) > now) continue;
       try {
         const answer = await this.#o.provider.expire(link.providerLinkId, { signal: AbortSignal.timeout(this.#timeoutMs) });
@@ -236,8 +236,8 @@ export class PaymentLinkService {
         // Past its time the PSP refuses payment anyway; ours is closed regardless.
         this.#o.logger.warn({ err, linkId: link.id }, 'expiring a timed-out link at the PSP failed');
       }
-      if (this.#o.links.getLink(link.id)?.state !== 'active') continue;
-      this.#expired(link, this.#o.store.getSession(link.sessionId), SYSTEM);
+      if ((await this.#o.links.getLink(link.id))?.state !== 'active') continue;
+      await this.#expired(link, await this.#o.store.getSession(link.sessionId), SYSTEM);
       count++;
     }
     return count;
@@ -245,7 +245,7 @@ export class PaymentLinkService {
 
   /** Sends a text to the caller about an ended payment (SMS_RECEIPTS): never throws, audits what happened. */
   async sendReceipt(sessionId: string, kind: Extract<LinkMessageKind, 'receipt' | 'inDoubt'>, rawPhone: string): Promise<void> {
-    const session = this.#o.store.getSession(sessionId);
+    const session = await this.#o.store.getSession(sessionId).catch(() => undefined);
     const reference = session?.confirmation ?? session?.idempotencyKey?.slice(-8).toUpperCase();
     if (!session || !reference) return;
     try {
@@ -255,10 +255,12 @@ export class PaymentLinkService {
         { to: phone.e164, body: linkMessage(kind, session.language, this.#o.language, reference), sessionId },
         { signal: AbortSignal.timeout(this.#timeoutMs) },
       );
-      this.#o.audit.append({ sessionId, actor: SYSTEM, action: 'sms-receipt-sent', detail: { kind, sms: this.#o.sms.name, messageId, phoneEnding: phone.ending(3) } });
+      await this.#o.audit.append({ sessionId, actor: SYSTEM, action: 'sms-receipt-sent', detail: { kind, sms: this.#o.sms.name, messageId, phoneEnding: phone.ending(3) } });
     } catch (err) {
       const code = err instanceof SmsSendError ? err.code : err instanceof InvalidPhoneNumberError ? 'invalid-phone' : 'failed';
-      this.#o.audit.append({ sessionId, actor: SYSTEM, action: 'sms-receipt-failed', detail: { kind, code } });
+      await this.#o.audit.append({ sessionId, actor: SYSTEM, action: 'sms-receipt-failed', detail: { kind, code } }).catch((auditErr: unknown) => {
+        this.#o.logger.error({ err: auditErr, sessionId }, 'audit entry not written');
+      });
     }
   }
 
@@ -266,11 +268,11 @@ export class PaymentLinkService {
   async #close(link: PaymentLinkRecord, state: 'cancelled' | 'expired', actor: Actor, why: string): Promise<PaymentLinkRecord> {
     const answer = await this.#o.provider.expire(link.providerLinkId, { signal: AbortSignal.timeout(this.#timeoutMs) });
     if (answer === 'paid') {
-      this.#o.audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-close-refused', detail: { linkId: link.id, why, paid: true } });
+      await this.#o.audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-close-refused', detail: { linkId: link.id, why, paid: true } });
       return { ...link, state: 'paid' };
     }
-    const closed = this.#o.links.settleLink(link.id, { state });
-    this.#o.audit.append({ sessionId: link.sessionId, actor, action: state === 'expired' ? 'payment-link-expired' : 'payment-link-cancelled', detail: { linkId: link.id, why } });
+    const closed = await this.#o.links.settleLink(link.id, { state });
+    await this.#o.audit.append({ sessionId: link.sessionId, actor, action: state === 'expired' ? 'payment-link-expired' : 'payment-link-cancelled', detail: { linkId: link.id, why } });
     if (state === 'expired') {
       this.#metrics.linkExpired(link.provider);
       this.#progress(link.sessionId, { type: 'link-expired', reason: 'paid-by-keypad' });
@@ -280,20 +282,20 @@ export class PaymentLinkService {
     return closed;
   }
 
-  #expired(link: PaymentLinkRecord, session: PaymentSessionRecord | undefined, actor: Actor): void {
-    this.#o.links.settleLink(link.id, { state: 'expired' });
-    if (session?.status === 'link-sent') this.#o.store.updateSession(link.sessionId, { status: 'expired' });
-    this.#o.audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-expired', detail: { linkId: link.id, why: 'timed-out' } });
+  async #expired(link: PaymentLinkRecord, session: PaymentSessionRecord | undefined, actor: Actor): Promise<void> {
+    await this.#o.links.settleLink(link.id, { state: 'expired' });
+    if (session?.status === 'link-sent') await this.#o.store.updateSession(link.sessionId, { status: 'expired' });
+    await this.#o.audit.append({ sessionId: link.sessionId, actor, action: 'payment-link-expired', detail: { linkId: link.id, why: 'timed-out' } });
     this.#metrics.linkExpired(link.provider);
     this.#progress(link.sessionId, { type: 'link-expired', reason: 'timed-out' });
   }
 
-  /** Audits and reports a link that did not go out, then throws `err`. */
-  #refused(session: PaymentSessionRecord, actor: Actor, kind: 'invalid-phone' | 'psp' | 'sms', code: string, err: unknown): never {
-    this.#o.audit.append({ sessionId: session.id, actor, action: 'payment-link-failed', detail: { code } });
+  /** Audits and reports a link that did not go out; resolves with `err`, for the caller to throw. */
+  async #refused(session: PaymentSessionRecord, actor: Actor, kind: 'invalid-phone' | 'psp' | 'sms', code: string, err: unknown): Promise<unknown> {
+    await this.#o.audit.append({ sessionId: session.id, actor, action: 'payment-link-failed', detail: { code } });
     this.#metrics.linkFailed(kind);
     this.#progress(session.id, { type: 'link-failed', reason: code });
-    throw err;
+    return err;
   }
 
   #progress(sessionId: string, event: ProgressEvent): void {

@@ -35,17 +35,17 @@ export class SmsDeliveryReports {
     this.#metrics = options.metrics ?? NO_LINK_METRICS;
   }
 
-  record(report: SmsDeliveryReport): DeliveryReportResult {
-    const message = this.#o.links.findSms(report.provider, report.messageId);
+  async record(report: SmsDeliveryReport): Promise<DeliveryReportResult> {
+    const message = await this.#o.links.findSms(report.provider, report.messageId);
     if (!message) return 'unknown-message';
     const state = report.state;
     // Providers deliver at least once and not in order: a report that would go back is dropped.
     if (!state || state === message.delivery || !isLegalTransition(SMS_DELIVERY_TRANSITIONS, message.delivery, state)) return 'unchanged';
     const failed = state === 'undelivered' || state === 'failed';
     const errorCode = failed ? (report.errorCode ?? null) : null;
-    this.#o.links.recordSmsDelivery(message.id, { delivery: state, errorCode });
+    await this.#o.links.recordSmsDelivery(message.id, { delivery: state, errorCode });
     const phoneEnding = message.recipient.slice(-3);
-    this.#o.audit.append({
+    await this.#o.audit.append({
       sessionId: message.sessionId,
       actor: actorOf(report.provider),
       action: 'sms-delivery',
@@ -59,8 +59,8 @@ export class SmsDeliveryReports {
   }
 
   /** A callback refused before it was read (SmsCallbackError's reason). */
-  refused(provider: string, reason: string): void {
-    this.#o.audit.append({ sessionId: null, actor: actorOf(provider), action: 'sms-callback-refused', detail: { reason } });
+  async refused(provider: string, reason: string): Promise<void> {
+    await this.#o.audit.append({ sessionId: null, actor: actorOf(provider), action: 'sms-callback-refused', detail: { reason } });
     this.#metrics.smsCallbackRefused(provider, reason);
   }
 

@@ -20,7 +20,7 @@ export class PaidOrderGuard implements OrderLookup {
     const result = await this.#orders.find(reference, options);
     if (result.kind !== 'found' || result.order.partialPayments) return result;
     try {
-      const paid = this.#store.listSessions({ reference: result.order.reference, status: 'approved', limit: 1 }).length > 0;
+      const paid = (await this.#store.listSessions({ reference: result.order.reference, status: 'approved', limit: 1 })).length > 0;
       return paid ? { kind: 'already-paid', reference: result.order.reference } : result;
     } catch (err) {
       // Not knowing whether the order is paid is not knowing whether charging is safe.

@@ -26,10 +26,10 @@ describe('agent-bridge API', () => {
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     base = app.httpUrl;
     const hash = await hashPassword(password);
-    app.identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', sipUri: 'sip:alice@127.0.0.1:5070', passwordHash: hash });
-    app.identities.createUser({ username: 'bob', displayName: 'Bob', role: 'agent', sipUri: 'sip:bob@127.0.0.1:5072', passwordHash: hash });
-    app.identities.createUser({ username: 'carol', displayName: 'Carol', role: 'agent', passwordHash: hash });
-    app.identities.createUser({ username: 'sue', displayName: 'Sue', role: 'supervisor', passwordHash: hash });
+    await app.identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', sipUri: 'sip:alice@127.0.0.1:5070', passwordHash: hash });
+    await app.identities.createUser({ username: 'bob', displayName: 'Bob', role: 'agent', sipUri: 'sip:bob@127.0.0.1:5072', passwordHash: hash });
+    await app.identities.createUser({ username: 'carol', displayName: 'Carol', role: 'agent', passwordHash: hash });
+    await app.identities.createUser({ username: 'sue', displayName: 'Sue', role: 'supervisor', passwordHash: hash });
   });
 
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe('agent-bridge API', () => {
     const cancel = await call(`/api/v1/sessions/${created.id}/cancel`, { method: 'POST', token, body: {} });
     expect(cancel.status).toBe(202);
     expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
-    const actions = app.audit.list({ sessionId: created.id }).map((a) => `${a.action}:${a.actor.kind}`);
+    const actions = (await app.audit.list({ sessionId: created.id })).map((a) => `${a.action}:${a.actor.kind}`);
     expect(actions).toEqual(['session-created:agent', 'session-cancelled:agent']);
   });
 
@@ -145,7 +145,7 @@ describe('agent-bridge API', () => {
     const limited = await call('/api/v1/auth/login', { method: 'POST', body: { username: 'bob', password } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(app.audit.list({}).filter((a) => a.action === 'login-failed')).toHaveLength(5);
+    expect((await app.audit.list({})).filter((a) => a.action === 'login-failed')).toHaveLength(5);
   });
 
   it('sends security headers, no CORS, and refuses oversized bodies', async () => {
@@ -170,13 +170,13 @@ describe('agent-bridge API', () => {
     expect(denied.status).toBe(403);
     expect(await denied.json()).toMatchObject({ error: 'forbidden' });
     expect((await call('/api/v1/audit/verify')).status).toBe(401);
-    const rowsBefore = app.audit.list({ limit: 10_000 }).length;
+    const rowsBefore = (await app.audit.list({ limit: 10_000 })).length;
     const ok = await call('/api/v1/audit/verify', { token: await login('sue') });
     expect(ok.status).toBe(200);
     // The login just made is in the chain too.
     expect(await ok.json()).toEqual({ ok: true, rows: rowsBefore + 1 });
-    const sue = app.identities.findUserForLogin('sue')!.user;
-    expect(app.audit.list({ afterSeq: rowsBefore + 1 })).toMatchObject([
+    const sue = (await app.identities.findUserForLogin('sue'))!.user;
+    expect(await app.audit.list({ afterSeq: rowsBefore + 1 })).toMatchObject([
       { action: 'audit-verified', actor: { kind: 'supervisor', id: sue.id }, detail: { ok: true, rows: rowsBefore + 1 } },
     ]);
   });
@@ -246,7 +246,7 @@ describe('agent-bridge API', () => {
     expect(key).toMatch(/^pk_/);
     expect((await call('/api/v1/sessions', { token: key })).status).toBe(200);
     // The CLI chained its rows with the key the service generated into DATA_DIR.
-    expect(app.audit.list({ limit: 10_000 }).filter((e) => e.actor.id === 'admin-cli').map((e) => e.action)).toEqual(['user-created', 'api-key-created']);
-    expect(app.audit.verify()).toMatchObject({ ok: true });
+    expect((await app.audit.list({ limit: 10_000 })).filter((e) => e.actor.id === 'admin-cli').map((e) => e.action)).toEqual(['user-created', 'api-key-created']);
+    expect(await app.audit.verify()).toMatchObject({ ok: true });
   });
 });

@@ -55,7 +55,7 @@ describe('agent-bridge logout over HTTPS', () => {
       TLS_KEY: join(certDir, 'key.pem'),
     });
     await start();
-    app.identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: await hashPassword(password) });
+    await app.identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: await hashPassword(password) });
   });
 
   afterAll(async () => {
@@ -138,11 +138,11 @@ describe('agent-bridge logout over HTTPS', () => {
     expect(await openStream(cookie(token))).toBe(401);
     // Only that token: another sign-in of the same agent goes on.
     expect((await call('GET', '/api/v1/me', bearer(kept))).status).toBe(200);
-    const audit = app.audit.list({}).filter((a) => a.action === 'logout');
-    expect(audit.map((a) => a.actor)).toEqual([{ kind: 'agent', id: app.identities.findUserForLogin('alice')!.user.id }]);
+    const audit = (await app.audit.list({})).filter((a) => a.action === 'logout');
+    expect(audit.map((a) => a.actor)).toEqual([{ kind: 'agent', id: (await app.identities.findUserForLogin('alice'))!.user.id }]);
     // Signing out again is no error.
     expect((await call('POST', '/api/v1/auth/logout', bearer(token))).status).toBe(204);
-    expect(app.audit.list({}).filter((a) => a.action === 'logout')).toHaveLength(1);
+    expect((await app.audit.list({})).filter((a) => a.action === 'logout')).toHaveLength(1);
   });
 
   it('still refuses a revoked token after a restart on the same DATA_DIR', async () => {

@@ -23,13 +23,13 @@ describe('npm run audit:verify', () => {
   const dataDir = testDataDir('audit-verify');
   const ROWS = 5;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // A DATA_DIR as the service leaves it: the generated key file beside the database.
     const key = resolveAuditKey(dataDir, undefined).key;
     const store = new SqlitePaymentStore({ dataDir });
     const audit = new SqliteAuditLog(store.database, { key });
-    for (let i = 1; i <= ROWS; i++) audit.append({ sessionId: null, actor: { kind: 'system', id: 'test' }, action: `step-${i}`, detail: { i } });
-    store.close();
+    for (let i = 1; i <= ROWS; i++) await audit.append({ sessionId: null, actor: { kind: 'system', id: 'test' }, action: `step-${i}`, detail: { i } });
+    await store.close();
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -85,7 +85,7 @@ describe('payment core, end to end below telephony', () => {
     await toCardNumber(call);
     await key(call, `${APPROVE}1230123`);
     expect(await call.done).toBe('approved');
-    const session = app.store.getSession(call.sessionId!)!;
+    const session = (await app.store.getSession(call.sessionId!))!;
     expect(session).toMatchObject({
       status: 'approved',
       reference: '1001',
@@ -98,7 +98,7 @@ describe('payment core, end to end below telephony', () => {
     // The caller hears the payment's confirmation code, the one the payments API finds it by.
     expect(session.confirmation).toMatch(/^[A-Z2-9]{8}$/);
     expect(caller.played.flat()).toContainEqual({ say: 'characters', value: session.confirmation });
-    expect(app.store.listSessions({ confirmation: session.confirmation! }).map((s) => s.id)).toEqual([session.id]);
+    expect((await app.store.listSessions({ confirmation: session.confirmation! })).map((s) => s.id)).toEqual([session.id]);
     // Keys masked first and last; the secure window (recording paused) inside.
     const at = (entry: string): number => caller.log.indexOf(entry);
     expect(at('mask on')).toBeLessThan(at('secure on'));
@@ -107,7 +107,7 @@ describe('payment core, end to end below telephony', () => {
     expect(at('secure off')).toBeLessThan(at('mask off'));
     expect(caller.secure).toEqual({ masked: false, window: false, recordingPaused: false });
     expect(caller.released).toBe(true);
-    expect(app.store.listCaptureAttempts(session.id).map((a) => a.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect((await app.store.listCaptureAttempts(session.id)).map((a) => a.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
   });
 
   it('takes an order paid once only (1004) once: the second caller hears it is already paid, and nothing is charged', async () => {
@@ -117,8 +117,8 @@ describe('payment core, end to end below telephony', () => {
     await until(() => first.call.flow.state === 'collecting-card', 2000, 'card number prompt');
     await key(first.call, `${APPROVE}1230123`);
     expect(await first.call.done).toBe('approved');
-    const sessions = (): number => app.store.listSessions({ reference: '1004' }).length;
-    expect(sessions()).toBe(1);
+    const sessions = async (): Promise<number> => (await app.store.listSessions({ reference: '1004' })).length;
+    expect(await sessions()).toBe(1);
 
     const second = newCall();
     second.call.start();
@@ -127,7 +127,7 @@ describe('payment core, end to end below telephony', () => {
     expect(second.caller.played.flat()).toEqual(expect.arrayContaining([{ prompt: 'order-already-paid' }, { prompt: 'goodbye' }]));
     expect(second.caller.played.flat()).not.toContainEqual({ prompt: 'enter-card-number' });
     expect(second.call.sessionId).toBeUndefined();
-    expect(sessions()).toBe(1);
+    expect(await sessions()).toBe(1);
     expect(second.caller.released).toBe(true);
 
     // 1001 takes partial payments: paid already (above), still taken.
@@ -144,7 +144,7 @@ describe('payment core, end to end below telephony', () => {
     await until(() => call.flow.field === 'card-number' && progress.at(-1)?.event.type === 'field-started');
     await key(call, `${APPROVE}1230123`);
     expect(await call.done).toBe('approved');
-    expect(app.store.listCaptureAttempts(call.sessionId!).map((a) => `${a.field}:${a.outcome}`)).toEqual([
+    expect((await app.store.listCaptureAttempts(call.sessionId!)).map((a) => `${a.field}:${a.outcome}`)).toEqual([
       'card-number:invalid-card-number',
       'card-number:accepted',
       'expiry:accepted',
@@ -157,7 +157,7 @@ describe('payment core, end to end below telephony', () => {
     await toCardNumber(call);
     await key(call, `${DECLINE}1230123`);
     expect(await call.done).toBe('declined');
-    expect(app.store.getSession(call.sessionId!)).toMatchObject({ status: 'declined', declineReason: 'generic-decline' });
+    expect(await app.store.getSession(call.sessionId!)).toMatchObject({ status: 'declined', declineReason: 'generic-decline' });
   });
 
   it('leaves a PSP timeout in doubt, then reconciles it to what the PSP did', async () => {
@@ -165,10 +165,10 @@ describe('payment core, end to end below telephony', () => {
     await toCardNumber(call);
     await key(call, `${NO_ANSWER}1230123`);
     expect(await call.done).toBe('in-doubt');
-    expect(app.store.getSession(call.sessionId!)?.status).toBe('in_doubt');
+    expect((await app.store.getSession(call.sessionId!))?.status).toBe('in_doubt');
     const summary = await app.reconciler.reconcileOnce();
     expect(summary.resolved).toBeGreaterThanOrEqual(1);
-    expect(app.store.getSession(call.sessionId!)?.status).toBe('approved');
+    expect((await app.store.getSession(call.sessionId!))?.status).toBe('approved');
   });
 
   it('abandons the payment when the caller hangs up in the card number, with recording resumed', async () => {
@@ -177,15 +177,15 @@ describe('payment core, end to end below telephony', () => {
     await key(call, APPROVE.slice(0, 8));
     call.hangup();
     expect(await call.done).toBe('caller-hung-up');
-    expect(app.store.getSession(call.sessionId!)?.status).toBe('abandoned');
+    expect((await app.store.getSession(call.sessionId!))?.status).toBe('abandoned');
     expect(caller.secure).toEqual({ masked: false, window: false, recordingPaused: false });
     expect(app.vault.size).toBe(0);
   });
 
-  it('keeps an audit trail that verifies, for every session', () => {
-    const verdict = app.audit.verify();
+  it('keeps an audit trail that verifies, for every session', async () => {
+    const verdict = await app.audit.verify();
     expect(verdict.ok).toBe(true);
-    const actions = app.audit.list({}).map((e) => e.action);
+    const actions = (await app.audit.list({})).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['call-started', 'order-found', 'masking-on', 'recording-paused', 'payment-ended']));
   });
 
@@ -198,6 +198,6 @@ describe('payment core, end to end below telephony', () => {
     // Restarted on the same data: the scan above saw real data, not an empty folder.
     const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'silent' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
-    expect(app.store.listSessions({ reference: '1001' }).length).toBe(6);
+    expect((await app.store.listSessions({ reference: '1001' })).length).toBe(6);
   });
 });

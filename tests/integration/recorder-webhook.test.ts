@@ -121,7 +121,7 @@ describe('external recorder webhook', () => {
     await key(call, '1001#');
     await until(() => call.flow.state === 'collecting-card', 3000, 'card prompt after retries');
     expect(caller.log.filter((l) => l.startsWith('play')).at(-1)).toContain('enter-card-number');
-    const attempts = app.audit.list({ sessionId: call.sessionId! }).filter((a) => a.action === 'recorder-pause');
+    const attempts = (await app.audit.list({ sessionId: call.sessionId! })).filter((a) => a.action === 'recorder-pause');
     expect(attempts.map((a) => a.detail)).toEqual([
       { attempt: 1, status: 503 },
       { attempt: 2, status: 503 },

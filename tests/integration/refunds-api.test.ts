@@ -26,15 +26,15 @@ describe('refunds, voids and tokens in the payments API', () => {
     const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', SIP_PORT: '0', SANDBOX_LATENCY_MS: '0' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     const hash = await hashPassword(password);
-    app.identities.createUser({ username: 'ann', displayName: 'Ann', role: 'agent', sipUri: 'sip:ann@127.0.0.1:5070', passwordHash: hash });
-    app.identities.createUser({ username: 'sam', displayName: 'Sam', role: 'supervisor', passwordHash: hash });
+    await app.identities.createUser({ username: 'ann', displayName: 'Ann', role: 'agent', sipUri: 'sip:ann@127.0.0.1:5070', passwordHash: hash });
+    await app.identities.createUser({ username: 'sam', displayName: 'Sam', role: 'supervisor', passwordHash: hash });
     for (const username of ['ann', 'sam']) {
       const res = await call('/api/v1/auth/login', { method: 'POST', body: { username, password } });
       tokens[username] = ((await res.json()) as { token: string }).token;
     }
     // The merchant's back office: an API key (agent role, no user), for merchant-initiated charges.
     tokens.backOffice = 'pk_test_back_office_key_0123456789';
-    app.identities.createApiKey({ name: 'back office', role: 'agent', keyHash: hashApiKey(tokens.backOffice) });
+    await app.identities.createApiKey({ name: 'back office', role: 'agent', keyHash: hashApiKey(tokens.backOffice) });
   });
   afterAll(async () => {
     await app?.stop();
@@ -55,7 +55,7 @@ describe('refunds, voids and tokens in the payments API', () => {
   async function paid(body: Record<string, unknown>): Promise<string> {
     const res = await call('/api/v1/sessions', { method: 'POST', as: 'ann', body: { currency: 'EUR', reference: 'INV-9', ...body } });
     const { id } = (await res.json()) as { id: string };
-    const session = app.store.updateSession(id, { status: 'capturing' });
+    const session = await app.store.updateSession(id, { status: 'capturing' });
     const result = await app.authoriser.authorise(session, new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' }), { kind: 'call', id: 'c1' });
     expect(result.kind).toBe('approved');
     return id;
@@ -109,7 +109,7 @@ describe('refunds, voids and tokens in the payments API', () => {
 
   it('finds a payment by the confirmation the caller heard (any case), by its PSP reference and by its order reference', async () => {
     const id = await paid({ amount: 1500, reference: 'INV-S1' });
-    const { confirmation, pspReference } = app.store.getSession(id)!;
+    const { confirmation, pspReference } = (await app.store.getSession(id))!;
     expect(confirmation).toMatch(/^[A-Z2-9]{8}$/);
     const search = async (query: string, as = 'sam') => {
       const res = await call(`/api/v1/payments?${query}`, { as });
@@ -127,7 +127,7 @@ describe('refunds, voids and tokens in the payments API', () => {
     expect(await none.json()).toMatchObject({ error: 'invalid-request', field: 'reference' });
     // The payment shows its confirmation, and the approval's audit row names it.
     expect(await (await call(`/api/v1/sessions/${id}`, { as: 'sam' })).json()).toMatchObject({ confirmation });
-    expect(app.audit.list({ sessionId: id }).find((e) => e.action === 'authorisation-approved')!.detail).toMatchObject({ confirmation });
+    expect((await app.audit.list({ sessionId: id })).find((e) => e.action === 'authorisation-approved')!.detail).toMatchObject({ confirmation });
   });
 
   it('charges a stored card for a supervisor or an API key: once per idempotency key, audited, refundable like any payment; never for an agent', async () => {
@@ -160,7 +160,7 @@ describe('refunds, voids and tokens in the payments API', () => {
     expect((await charge('sam', { idempotencyKey: 'sub-1-2031-03' }, 'sbxtok_nope')).status).toBe(404);
     expect(await (await charge('sam', { idempotencyKey: 'has space' })).json()).toMatchObject({ error: 'invalid-request', field: 'idempotencyKey' });
     // Audited with who asked; refundable like any approved payment.
-    const audit = app.audit.list({ sessionId: made.payment.id }).map((e) => `${e.action}:${e.actor.kind}`);
+    const audit = (await app.audit.list({ sessionId: made.payment.id })).map((e) => `${e.action}:${e.actor.kind}`);
     expect(audit).toEqual(['session-created:api-key', 'authorisation-requested:api-key', 'authorisation-approved:system']);
     expect((await refund(made.payment.id, 'sam', { amount: 500 })).status).toBe(200);
   });
@@ -172,7 +172,7 @@ describe('refunds, voids and tokens in the payments API', () => {
     expect(await (await call('/readyz')).json()).toMatchObject({ checks: { psp: true } });
   });
 
-  it('kept no card number in the data directory', () => {
+  it('kept no card number in the data directory', async () => {
     expect(findCardDataInFiles(dataDir, [VISA])).toEqual([]);
   });
 });

@@ -55,7 +55,7 @@ describe('status callbacks', () => {
   afterEach(async () => {
     callbacks.close();
     await receiver.stop();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -76,7 +76,7 @@ describe('status callbacks', () => {
     expect(receiver.tries).toBe(PAYMENT.length + 3);
     expect(findCardDataInText(receiver.received.map((r) => r.rawBody).join('\n'), [VISA])).toEqual([]);
 
-    const rows = audit.list({ sessionId: 'sess-a' }).filter((r) => r.action === 'status-callback');
+    const rows = (await audit.list({ sessionId: 'sess-a' })).filter((r) => r.action === 'status-callback');
     expect(rows).toHaveLength(PAYMENT.length + 3);
     expect(rows.slice(0, 4).map((r) => [r.detail.seq, r.detail.attempt, r.detail.status])).toEqual([
       [2, 1, 503],
@@ -84,7 +84,7 @@ describe('status callbacks', () => {
       [2, 3, 503],
       [2, 4, 204],
     ]);
-    expect(audit.list({ sessionId: 'sess-b' })).toEqual([]);
+    expect(await audit.list({ sessionId: 'sess-b' })).toEqual([]);
   });
 
   it('a receiver that is not there: the first event is given up after its back-off, each later one tried once; every try audited', async () => {
@@ -92,7 +92,7 @@ describe('status callbacks', () => {
     callbacks.watch('sess-c', receiver.url);
     for (const event of PAYMENT.slice(0, 4)) hub.publish('sess-c', event);
     await callbacks.idle();
-    const rows = audit.list({ sessionId: 'sess-c' }).filter((r) => r.action === 'status-callback');
+    const rows = (await audit.list({ sessionId: 'sess-c' })).filter((r) => r.action === 'status-callback');
     const first = rows.filter((r) => r.detail.seq === 1);
     expect(first.length).toBeGreaterThan(1);
     expect(first.every((r) => r.detail.error === 'unreachable')).toBe(true);

@@ -5,28 +5,21 @@
  * folder and RTP range, and Kamailio dispatching over them. `stop()` ends
  * exactly the processes it started, by their ids.
  *
- * STORE=postgres is the hook for the shared store (the PostgreSQL store
- * adapter): when the build knows that setting, the nodes get one
- * PostgreSQL started here (tools/cluster/local-postgres.ts); until then
- * asking for it is a ClusterStoreError and each node keeps its own SQLite.
+ * With `store: 'postgres'` the nodes share one PostgreSQL started here
+ * (tools/postgres-server.ts, with a password), each named by its NODE_ID; with the
+ * default SQLite each node keeps its own database.
  */
 import { join } from 'node:path';
-import { configSchema } from '../../app/config.js';
 import { freePort } from '../sipp/sipp-process.js';
 import { startSystem, type RunningSystem } from '../system-process.js';
 import { startKamailio, type RunningKamailio } from './kamailio-process.js';
-import { startLocalPostgres, type RunningPostgres } from './local-postgres.js';
+import { startPostgres, type RunningPostgres } from '../postgres-server.js';
 
 /** The store the cluster's nodes share, or could not. */
 export type ClusterStore = 'sqlite' | 'postgres';
 
-/** STORE=postgres asked of a build whose configuration has no STORE setting yet. */
-export class ClusterStoreError extends Error {
-  override readonly name = 'ClusterStoreError';
-}
-
 export interface ClusterNode {
-  /** node-a, node-b, ... (also its NODE_ID when the build has one). */
+  /** node-a, node-b, ... (also its NODE_ID with the shared store). */
   readonly name: string;
   /** `127.0.0.1:port`: where Kamailio sends its calls and probes. */
   readonly sipAddress: string;
@@ -75,11 +68,6 @@ const NAMES = 'abcdefghijklmnopqrstuvwxyz';
 /** Nodes start side by side; on a busy two-core machine one start can take most of a minute. */
 const NODE_START_TIMEOUT_MS = 90_000;
 
-/** Whether this build's configuration has the shared-store settings. */
-export function sharedStoreAvailable(): boolean {
-  return 'STORE' in configSchema.shape;
-}
-
 /** `count` ports free now and all different (freePort draws at random). */
 async function distinctPorts(count: number, base: number, taken: Set<number>): Promise<number[]> {
   const ports: number[] = [];
@@ -96,9 +84,6 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const count = options.nodes ?? 2;
   if (count < 1 || count > NAMES.length) throw new RangeError(`nodes: 1 to ${NAMES.length}`);
   const store = options.store ?? 'sqlite';
-  if (store === 'postgres' && !sharedStoreAvailable()) {
-    throw new ClusterStoreError('STORE=postgres: this build has no PostgreSQL store yet; run with STORE=sqlite, each node on its own database');
-  }
   const rtpBase = options.rtpBase ?? 20000;
   const rtpPorts = options.rtpPortsPerNode ?? 100;
   const taken = new Set<number>();
@@ -123,7 +108,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
 
   try {
-    postgres = store === 'postgres' ? await startLocalPostgres() : undefined;
+    postgres = store === 'postgres' ? await startPostgres({ database: 'payment_ivr', password: true }) : undefined;
     sipPorts.forEach((sipPort, i) => {
       const name = `node-${NAMES[i]}`;
       settings.set(name, {
@@ -132,7 +117,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         SIP_PORT: String(sipPort),
         RTP_PORT_MIN: String(rtpBase + i * rtpPorts),
         RTP_PORT_MAX: String(rtpBase + (i + 1) * rtpPorts - 2),
-        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url, NODE_ID: name } : {}),
+        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url(), NODE_ID: name } : {}),
         ...options.env,
       });
     });
@@ -159,7 +144,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         [
           `kamailio  sip:127.0.0.1:${proxy.sipPort}  pid ${proxy.pid}  (probes every ${proxy.probeSeconds} s)`,
           ...nodes.map((n) => `${n.name.padEnd(9)} sip:${n.sipAddress}  ${n.system.httpUrl}  pid ${n.system.pid}  data ${n.system.dataDir}`),
-          ...(postgres ? [`postgres  ${postgres.safeUrl}  pid ${postgres.pid}`] : []),
+          ...(postgres ? [`postgres  ${postgres.safeUrl()}  pid ${postgres.pid}`] : []),
         ].join('\n'),
       stop: stopAll,
     };

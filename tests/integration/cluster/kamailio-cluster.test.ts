@@ -1,20 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { projectRoot } from '../../../app/project-root.js';
 import { startLocalCluster, type ClusterNode, type LocalCluster } from '../../../tools/cluster/local-cluster.js';
-import { killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
+import { keyStepsInjection, killAllSipp, runSipp, SippPortSequence, startSipp, type SippRun } from '../../../tools/sipp/sipp-process.js';
 import { ALL_TEST_CARDS, TEST_CARDS } from '../../../tools/test-cards.js';
 import { findCardDataInFiles, findCardDataInText } from '../../support/card-scan.js';
+import { startFakeRecorder, type FakeRecorder } from '../../support/fake-recorder.js';
+import { writeUlaw } from '../../support/sipp-media.js';
 import { testDataDir } from '../../support/test-data-dir.js';
 
 /**
  * Several nodes behind Kamailio (kamailio/kamailio.cfg, Debian's 5.6), all
  * on loopback (tools/cluster/local-cluster.ts): real SIPp callers dial
  * Kamailio's address, the dispatcher picks a node, and the outcome is read
- * back from each node's own payments API. Each node keeps its own SQLite
- * store here, so what is checked is what Kamailio and the nodes' SIP do:
- * the spread, the OPTIONS probes taking a draining or dead node out of the
- * set, and the record-route that keeps a call on its node.
+ * back from each node's own payments API. In the first tests each node
+ * keeps its own SQLite store, so what is checked is what Kamailio and the
+ * nodes' SIP do: the spread, the OPTIONS probes taking a draining or dead
+ * node out of the set, and the record-route that keeps a call on its node.
+ * The last share one PostgreSQL (STORE=postgres): an agent's command sent to
+ * one node reaches the call another holds, and a dead node's calls are
+ * taken over by the live one.
  */
 
 const SIPP_DIR = join(projectRoot(), 'tests/sipp');
@@ -26,6 +34,8 @@ const NODE_TIMEOUT_MS = 1500;
 /** A node is out of the set after the first probe that fails: one interval, plus the probe's own timeout. */
 const OUT_OF_SET_BOUND_MS = PROBE_SECONDS * 1000 + NODE_TIMEOUT_MS;
 const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+/** With the shared store: a node whose heartbeat is older than this is taken over (NODE_DEAD_AFTER_SECONDS). */
+const DEAD_AFTER_SECONDS = 10;
 
 interface Payment {
   readonly id: string;
@@ -230,5 +240,178 @@ describe('two nodes behind Kamailio', () => {
       expectNoCardData(c);
       expect(findCardDataInText(killed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
     });
+  });
+});
+
+describe('two nodes on one PostgreSQL behind Kamailio', { timeout: 150_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cluster-postgres-'));
+  let recorder: FakeRecorder;
+  let c: LocalCluster;
+  let a: ClusterNode;
+  let b: ClusterNode;
+
+  beforeAll(async () => {
+    recorder = await startFakeRecorder();
+    c = await startLocalCluster({
+      store: 'postgres',
+      dataRoot: testDataDir('cluster-postgres'),
+      rtpBase: 62000 + worker * 600 + 400,
+      probeSeconds: PROBE_SECONDS,
+      nodeTimeoutMs: NODE_TIMEOUT_MS,
+      env: { SANDBOX_LATENCY_MS: '20', SHUTDOWN_DRAIN_SECONDS: '60', NODE_DEAD_AFTER_SECONDS: String(DEAD_AFTER_SECONDS), PSP_TIMEOUT_MS: '120000', RECORDER_WEBHOOK_URL: recorder.url },
+    });
+    clusters.push(c);
+    [a, b] = c.nodes as [ClusterNode, ClusterNode];
+    await allActive(c);
+  });
+  afterAll(async () => {
+    await recorder?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A SIPp agent phone for the IVR's call-back (agent-phone.xml, a quiet tone as its voice). */
+  async function agentPhone(): Promise<string> {
+    const port = await ports.next();
+    const voice = join(work, `agent-${port}.ulaw`);
+    writeUlaw(voice, new Int16Array(8000).map((_, i) => Math.round(2000 * Math.sin((2 * Math.PI * 1000 * i) / 8000))));
+    startSipp(['-sf', join(SIPP_DIR, 'agent-phone.xml'), '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2), '-m', '1', '-key', 'voice', `${voice},-1,0`]);
+    return `sip:agent@127.0.0.1:${port}`;
+  }
+
+  interface Frame {
+    readonly sessionId: string;
+    readonly seq: number;
+    readonly event: { readonly type: string };
+  }
+
+  /** The stream of one session on `node`, from after `after`; `until` ends it (the socket dropped as a network would). */
+  function stream(node: ClusterNode, sessionId: string, after: number, until?: (frames: Frame[]) => boolean): { frames: Frame[]; closed: Promise<void> } {
+    const frames: Frame[] = [];
+    const socket = new WebSocket(`${node.system.httpUrl.replace('http', 'ws')}/api/v1/stream?session=${sessionId}&after=${after}`, {
+      headers: { authorization: `Bearer ${node.system.adminKey}` },
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Frame | { type: string };
+      if (!('seq' in message)) return;
+      frames.push(message);
+      if (until?.(frames)) socket.terminate();
+    });
+    socketsToClose.push(socket);
+    return { frames, closed };
+  }
+  const socketsToClose: WebSocket[] = [];
+  afterAll(() => socketsToClose.forEach((s) => s.terminate()));
+
+  it('a session made through node A\'s API, its caller transferred to node B: capture and cancel sent to A act on B\'s call, and the answer says so; A\'s console sees every frame in order, and a console that resumes on B misses none and repeats none', async () => {
+    const session = await a.system.post<{ id: string; code: string }>('/api/v1/sessions', { amount: 4250, currency: 'EUR', reference: 'CLUSTER-CMD-1', autoCapture: false, agentUri: await agentPhone() });
+    const onA = stream(a, session.id, 0);
+    // A console on A whose connection drops after two frames, back on B from the last frame it saw.
+    const dropping = stream(a, session.id, 0, (frames) => frames.length === 2);
+    let resumed: { frames: Frame[] } | undefined;
+    void dropping.closed.then(() => (resumed = stream(b, session.id, dropping.frames.at(-1)!.seq)));
+    const callerPort = await ports.next();
+    // A caller who keys nothing and waits: the agent drives the capture.
+    const caller = startSipp([
+      b.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), '-s', `pay-${session.code}`, '-i', '127.0.0.1', '-p', String(callerPort), '-mp', String(callerPort + 2), '-m', '1',
+      ...keyStepsInjection(join(work, 'silent-caller.csv'), ['', 40_000]),
+    ]);
+    await eventually('the caller joined on node B', async () => ((await a.system.api<{ callId: string | null }>(`/api/v1/sessions/${session.id}`)).callId ? true : undefined), 30_000);
+
+    const send = (action: string, body: object = {}) =>
+      fetch(`${a.system.httpUrl}/api/v1/sessions/${session.id}/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.system.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const capture = await send('capture', { field: 'card-number' });
+    expect(capture.status).toBe(202);
+    expect(((await capture.json()) as { command: unknown }).command).toEqual({ type: 'capture', field: 'card-number', applied: true, node: b.name });
+    await eventually('capturing', async () => ((await a.system.api<{ status: string }>(`/api/v1/sessions/${session.id}`)).status === 'capturing' ? true : undefined), 10_000);
+
+    const cancel = await send('cancel');
+    expect(cancel.status).toBe(202);
+    expect(((await cancel.json()) as { command: unknown }).command).toEqual({ type: 'cancel', applied: true, node: b.name });
+    await eventually('cancelled on node B', async () => ((await a.system.api<{ status: string }>(`/api/v1/sessions/${session.id}`)).status === 'cancelled' ? true : undefined), 20_000);
+    // Node B's call audited each command with the agent's identity, as if sent to its own API.
+    const entries = (await a.system.api<{ entries: { action: string; actor: { kind: string }; detail: { command?: string } }[] }>(`/api/v1/sessions/${session.id}/audit`)).entries;
+    expect(entries.filter((e) => e.action === 'agent-command').map((e) => [e.detail.command, e.actor.kind])).toEqual([
+      ['capture', 'api-key'],
+      ['cancel', 'api-key'],
+    ]);
+
+    // The call is over: a command now is not applied anywhere, and the answer says so.
+    const late = await send('complete');
+    expect(late.status).toBe(409);
+    expect(await late.json()).toMatchObject({ applied: false });
+    caller.child.kill('SIGKILL');
+
+    // Every frame of B's call, as stored: what a console that opens the session on B now replays.
+    const all = await eventually('the call\'s last frame stored', async () => {
+      const replayed = stream(b, session.id, 0);
+      await new Promise((r) => setTimeout(r, 1000));
+      return replayed.frames.some((f) => f.event.type === 'ended') ? replayed.frames : undefined;
+    }, 20_000);
+    const seqs = all.map((f) => f.seq);
+    expect(seqs).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+    expect(all.map((f) => f.event.type)).toEqual(expect.arrayContaining(['caller-connected', 'field-started', 'ended']));
+    await eventually('A\'s console has every frame', async () => (onA.frames.length >= all.length ? true : undefined), 10_000);
+    expect(onA.frames).toEqual(all);
+    await eventually('the resumed console has caught up', async () => (resumed && dropping.frames.length + resumed.frames.length >= all.length ? true : undefined), 10_000);
+    expect([...dropping.frames, ...resumed!.frames]).toEqual(all);
+  });
+
+  it('kill -9 of a node mid-capture and mid-authorisation: no new call for it, new calls approved on the other, which takes over its calls once (abandoned, reconciled, recorder resumed), nothing left in progress', async () => {
+    const [alive, doomed] = [a, b];
+    // Straight to the doomed node: a card the sandbox never answers (authorising), then a capture that stops half-way.
+    const authorisingPort = await ports.next();
+    const authorising = startSipp([
+      doomed.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-rfc4733.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(authorisingPort), '-mp', String(authorisingPort + 2), '-m', '1',
+      '-key', 'ref', '1003', '-key', 'pan', TEST_CARDS.noAnswer, '-key', 'exp', '1230', '-key', 'cvv', '123',
+    ]);
+    await eventually('the no-answer call capturing', async () => ((await payments(alive, '1003')).some((p) => p.status === 'capturing') ? true : undefined), 30_000);
+    const capturingPort = await ports.next();
+    const capturing = startSipp([
+      doomed.sipAddress, '-sf', join(SIPP_DIR, 'direct-pay-hangup.xml'), '-s', 'pay', '-i', '127.0.0.1', '-p', String(capturingPort), '-mp', String(capturingPort + 2), '-m', '1',
+      ...keyStepsInjection(join(work, 'half-way.csv'), ['1002#', 2000], ['4242', 60_000]),
+    ]);
+    // Read through the live node: the store is shared.
+    const [inFlight, inCapture] = await eventually('one call authorising and one capturing on the doomed node', async () => {
+      const x = (await payments(alive, '1003')).find((p) => p.status === 'authorising');
+      const y = (await payments(alive, '1002')).find((p) => p.status === 'capturing');
+      return x && y ? ([x, y] as const) : undefined;
+    }, 30_000);
+    await eventually('the recorder paused for the capture', async () => (recorder.forSession(inCapture.id).at(-1)?.action === 'pause' ? true : undefined), 10_000);
+
+    doomed.system.kill('SIGKILL');
+    expect(await doomed.system.exited).toBe('SIGKILL');
+    authorising.child.kill('SIGKILL');
+    capturing.child.kill('SIGKILL');
+    await outOfSet(c, doomed, OUT_OF_SET_BOUND_MS + 2000);
+    const before = new Set(c.kamailio.dispatched().keys());
+    expectSuccess(await pay(proxyOf(c), 2, 2));
+    expect([...dispatchedSince(c, before).values()]).toEqual(Array(2).fill([`sip:${alive.sipAddress}`]));
+
+    // Its heartbeat goes stale; the live node takes over (within the bound, a heartbeat period, and a busy machine's margin).
+    const settled = await eventually('the dead node\'s calls settled', async () => {
+      const [x, y] = [await alive.system.api<Payment>(`/api/v1/sessions/${inFlight.id}`), await alive.system.api<Payment>(`/api/v1/sessions/${inCapture.id}`)];
+      return x.status === 'error' && y.status === 'abandoned' ? [x, y] : undefined;
+    }, (DEAD_AFTER_SECONDS + 5) * 1000 + 20_000);
+    expect(settled.map((p) => p.status)).toEqual(['error', 'abandoned']);
+    const actions = async (id: string): Promise<{ action: string; actor: { id: string } }[]> =>
+      (await alive.system.api<{ entries: { action: string; actor: { id: string } }[] }>(`/api/v1/sessions/${id}/audit`)).entries;
+    expect((await actions(inCapture.id)).filter((e) => e.action === 'call-interrupted').map((e) => e.actor.id)).toEqual([`takeover-of-${doomed.name}`]);
+    // The sandbox on the live node never saw the dead node's key: nothing was charged, and the PSP was asked once.
+    const reconciled = (await actions(inFlight.id)).filter((e) => e.action === 'authorisation-interrupted' || e.action === 'authorisation-reconciled');
+    expect(reconciled.map((e) => e.action)).toEqual(['authorisation-interrupted', 'authorisation-reconciled']);
+    await eventually('the recorder told to resume', async () => (recorder.forSession(inCapture.id).at(-1)?.action === 'resume' ? true : undefined), 10_000);
+    expect(recorder.forSession(inCapture.id).at(-1)).toMatchObject({ action: 'resume', recovered: true });
+    // Nothing of either order is left in progress.
+    const open = ['pending', 'capturing', 'authorising', 'in_doubt'];
+    expect([...(await payments(alive, '1002')), ...(await payments(alive, '1003'))].filter((p) => open.includes(p.status))).toEqual([]);
+
+    await c.stop();
+    expectNoCardData(c);
+    expect(findCardDataInText(doomed.system.output.join('\n'), ALL_TEST_CARDS)).toEqual([]);
   });
 });

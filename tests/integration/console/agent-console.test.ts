@@ -84,7 +84,7 @@ describe('agent console in Chromium', () => {
     });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
     // No SIP URI on file: the agent gives the call-back number on the form.
-    app.identities.createUser({ username: 'alice', displayName: 'Alice Agent', role: 'agent', passwordHash: await hashPassword(PASSWORD) });
+    await app.identities.createUser({ username: 'alice', displayName: 'Alice Agent', role: 'agent', passwordHash: await hashPassword(PASSWORD) });
 
     agentPort = await sippPorts.next();
     agentPhone = startSipp([
@@ -180,7 +180,7 @@ describe('agent console in Chromium', () => {
     expect(transferUri).toMatch(new RegExp(`^sip:pay-\\d{6}@127\\.0\\.0\\.1:${app.sipPort}$`));
     expect(await page.evaluate('document.activeElement?.id')).toBe('transfer-uri');
 
-    const [stored] = app.store.listSessions({ reference: 'INV-CONSOLE-1' });
+    const [stored] = await app.store.listSessions({ reference: 'INV-CONSOLE-1' });
     expect(stored).toMatchObject({ amountMinor: 4250, currency: 'EUR', description: 'Console test', autoCapture: true });
     expect(stored!.agentUri).toBe(`sip:agent@127.0.0.1:${agentPort}`);
     sessionId = stored!.id;
@@ -238,7 +238,7 @@ describe('agent console in Chromium', () => {
     await page.locator('#stage', { hasText: /^Approved, PSP reference sbx_[0-9a-f]+$/ }).waitFor({ timeout: 30_000 });
     await page.locator('#detail-status', { hasText: 'Approved' }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#secure-badge').isHidden()).toBe(true);
-    const stored = app.store.getSession(sessionId)!;
+    const stored = (await app.store.getSession(sessionId))!;
     expect(stored).toMatchObject({ status: 'approved', cardBrand: 'visa', cardLast4: '4242' });
     expect(await page.locator('#summary').textContent()).toContain(stored.pspReference!);
     expect(await page.locator('#summary').textContent()).toContain('Visa •••• 4242');

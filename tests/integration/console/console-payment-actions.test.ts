@@ -30,13 +30,13 @@ describe('agent console: finding payments, capture, refund and void', () => {
 
   /** A payment authorised as a call would authorise it. */
   async function authorised(reference: string, amountMinor: number): Promise<PaymentSessionRecord> {
-    const s = app.store.createSession({ mode: 'direct', reference, amountMinor, currency: 'EUR', callId: `call-${reference}` });
-    const result = await app.authoriser.authorise(app.store.updateSession(s.id, { status: 'capturing' }), new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' }), {
+    const s = await app.store.createSession({ mode: 'direct', reference, amountMinor, currency: 'EUR', callId: `call-${reference}` });
+    const result = await app.authoriser.authorise(await app.store.updateSession(s.id, { status: 'capturing' }), new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' }), {
       kind: 'call',
       id: `call-${reference}`,
     });
     expect(result.kind).toBe('approved');
-    return app.store.getSession(s.id)!;
+    return (await app.store.getSession(s.id))!;
   }
 
   const api = async (path: string): Promise<Record<string, any>> => (await page.evaluate(async (p) => (await fetch(p)).json(), path)) as Record<string, any>;
@@ -44,7 +44,7 @@ describe('agent console: finding payments, capture, refund and void', () => {
   beforeAll(async () => {
     const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'silent', SANDBOX_LATENCY_MS: '0', PSP_CAPTURE: 'manual' });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
-    app.identities.createUser({ username: 'sue', displayName: 'Sue Supervisor', role: 'supervisor', passwordHash: await hashPassword(PASSWORD) });
+    await app.identities.createUser({ username: 'sue', displayName: 'Sue Supervisor', role: 'supervisor', passwordHash: await hashPassword(PASSWORD) });
     first = await authorised('INV-C1', 4250);
     second = await authorised('INV-C2', 1200);
     browser = await chromium.launch({

@@ -118,7 +118,7 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
     await page.getByRole('button', { name: 'Create payment' }).click();
     await page.locator('#detail').waitFor({ state: 'visible' });
     await expect.poll(() => page.locator('#stream-state').getAttribute('data-state')).toBe('live');
-    sessionId = app.store.listSessions({ reference: 'INV-CONSOLE-LINK' })[0]!.id;
+    sessionId = (await app.store.listSessions({ reference: 'INV-CONSOLE-LINK' }))[0]!.id;
 
     await page.locator('#link-phone').fill(MOBILE_TYPED);
     await page.getByRole('button', { name: 'Send a payment link' }).click();
@@ -166,11 +166,11 @@ describe('agent console in Chromium: a payment link sent, then paid by keypad in
     // Exactly one charge, by the keypad; the link closed at Stripe and here, its page no longer payable.
     expect(stripe.paymentIntents.size).toBe(1);
     expect([...stripe.checkout.sessions.values()].map((s) => s.status)).toEqual(['expired']);
-    expect(app.links.listLinks({ sessionId }).map((l) => l.state)).toEqual(['expired']);
-    expect(app.store.getSession(sessionId)).toMatchObject({ status: 'approved', cardLast4: '4242' });
+    expect((await app.links.listLinks({ sessionId })).map((l) => l.state)).toEqual(['expired']);
+    expect(await app.store.getSession(sessionId)).toMatchObject({ status: 'approved', cardLast4: '4242' });
     const checkoutId = [...stripe.checkout.sessions.keys()][0]!;
     expect(() => stripe.checkout.pay(checkoutId)).toThrow(/not open/);
-    const actions = app.audit.list({ sessionId }).map((e) => e.action);
+    const actions = (await app.audit.list({ sessionId })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['payment-link-sent', 'payment-link-expired']));
   });
 

@@ -17,6 +17,7 @@ import { FakeAdyen } from '../../support/fake-adyen.js';
 import { FakeStripe } from '../../support/fake-stripe.js';
 import type { ReceivedRequest } from '../../support/fake-psp-server.js';
 import { ALL_TEST_CARDS, TEST_CARDS } from '../../../tools/test-cards.js';
+import { startPostgres, type RunningPostgres } from '../../../tools/postgres-server.js';
 
 const { visa: VISA, mastercard: MASTERCARD, amex: AMEX, declined: DECLINED, insufficientFunds: NO_FUNDS, noAnswer: NO_ANSWER, badLuhn: BAD_LUHN } = TEST_CARDS;
 const EXPIRY = '1230';
@@ -62,12 +63,12 @@ export type PspUnderTest = 'sandbox' | 'stripe' | 'adyen';
  * (each key method, approve, decline, retries, a hang-up); the PSP's
  * in-doubt handling and the 20-call load do not depend on it.
  */
-export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServer['kind'] = 'embedded'): void {
+export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServer['kind'] = 'embedded', store: 'sqlite' | 'postgres' = 'sqlite'): void {
   const onFreeswitch = mediaServer === 'freeswitch';
   const missing = onFreeswitch ? telephonyStackMissing() : undefined;
   /** A call that runs on the embedded server only (see MediaServerUnderTest). */
   const embeddedOnly = onFreeswitch ? it.skip : it;
-  const title = `direct pay number with SIPp (PSP=${pspUnderTest}${onFreeswitch ? ', MEDIA_SERVER=freeswitch' : ''})`;
+  const title = `direct pay number with SIPp (PSP=${pspUnderTest}${onFreeswitch ? ', MEDIA_SERVER=freeswitch' : ''}${store === 'postgres' ? ', STORE=postgres' : ''})`;
   describe.skipIf(missing !== undefined)(missing ? `${title}: skipped, ${missing}` : title, () => {
     // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
     const work = mkdtempSync(join(tmpdir(), 'direct-pay-'));
@@ -75,6 +76,7 @@ export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaSer
     let system: RunningSystem;
     let fake: FakeStripe | FakeAdyen | undefined;
     let stack: TelephonyStack | undefined;
+    let postgres: RunningPostgres | undefined;
 
     beforeAll(async () => {
       const orders = Array.from({ length: 20 }, (_, i) => ({
@@ -87,6 +89,7 @@ export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaSer
       const rtpBase = 50000 + Number(process.env.VITEST_POOL_ID ?? '1') * 600;
       const httpPort = await freePort(31000);
       stack = onFreeswitch ? await startTelephonyStack() : undefined;
+      postgres = store === 'postgres' ? await startPostgres() : undefined;
       const media = stack
         ? await stack.appEnv()
         : { SIP_PORT: String(await freePort(33000)), RTP_PORT_MIN: String(rtpBase), RTP_PORT_MAX: String(rtpBase + 598) };
@@ -101,8 +104,9 @@ export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaSer
         PSP_TIMEOUT_MS: '1500',
         PSP_MAX_RETRIES: '0',
         RECONCILE_INTERVAL_SECONDS: '5',
+        ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url() } : {}),
       });
-    });
+    }, 60_000);
 
     afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -110,6 +114,7 @@ export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaSer
       killAllSipp();
       await system?.stop();
       await stack?.stop();
+      await postgres?.stop();
       await fake?.close();
     });
 

@@ -70,20 +70,20 @@ describe('releasing the caller from the API', () => {
     });
   }
 
-  async function capturing(find: () => PaymentSessionRecord | undefined): Promise<PaymentSessionRecord> {
-    await until(() => find()?.status === 'capturing', 15_000, 'the card number prompt');
-    return find()!;
+  async function capturing(find: () => Promise<PaymentSessionRecord | undefined>): Promise<PaymentSessionRecord> {
+    await until(async () => (await find())?.status === 'capturing', 15_000, 'the card number prompt');
+    return (await find())!;
   }
 
   it('direct pay: hangs up the caller at the card prompt; the payment ends as abandoned, the release audited', { timeout: 45_000 }, async () => {
     const call = caller('pay', '1001#');
-    const session = await capturing(() => app.store.listSessions({ reference: '1001', limit: 1 })[0]);
+    const session = await capturing(async () => (await app.store.listSessions({ reference: '1001', limit: 1 }))[0]);
     const res = await api(`/api/v1/sessions/${session.id}/release`, {});
     expect(res.status).toBe(202);
     const run = await call;
     expect(run.exitCode, `${run.errors}\n${run.stdout.slice(-1500)}`).toBe(0);
-    await until(() => app.store.getSession(session.id)!.status === 'abandoned', 5000, 'the payment to end');
-    const actions = app.audit.list({ sessionId: session.id }).map((e) => `${e.action}:${e.actor.kind}`);
+    await until(async () => (await app.store.getSession(session.id))!.status === 'abandoned', 5000, 'the payment to end');
+    const actions = (await app.audit.list({ sessionId: session.id })).map((e) => `${e.action}:${e.actor.kind}`);
     expect(actions).toContain('caller-released:api-key');
     expect(actions).toContain('caller-hung-up:call');
     // Nobody is on the line any more.
@@ -111,7 +111,7 @@ describe('releasing the caller from the API', () => {
     expect(run.exitCode, `${run.errors}\n${run.stdout.slice(-1500)}`).toBe(0);
     const agent = await phone;
     expect(agent.exitCode, agent.stdout.slice(-1500)).toBe(0);
-    await until(() => app.store.getSession(created.id)!.status === 'abandoned', 5000, 'the payment to end');
-    expect(app.audit.list({ sessionId: created.id }).map((e) => e.action)).toEqual(expect.arrayContaining(['caller-released', 'agent-connected']));
+    await until(async () => (await app.store.getSession(created.id))!.status === 'abandoned', 5000, 'the payment to end');
+    expect((await app.audit.list({ sessionId: created.id })).map((e) => e.action)).toEqual(expect.arrayContaining(['caller-released', 'agent-connected']));
   });
 });

@@ -51,7 +51,7 @@ describe('payment IVR on the FreeSWITCH adapter', () => {
       flow: { maxAttempts: config.MAX_ATTEMPTS, firstDigitTimeoutMs: config.FIRST_DIGIT_TIMEOUT_MS, interDigitTimeoutMs: config.INTER_DIGIT_TIMEOUT_MS },
       agentAssisted: {
         liveSessions: app.liveSessions,
-        agentUriOf: () => undefined,
+        agentUriOf: async () => undefined,
         muteAgentDuringCapture: false,
         dialTimeoutMs: 1000,
         codeTtlMs: 60_000,

@@ -50,7 +50,7 @@ describe('agent console, in-line mode: the live calls list and "Take payment"', 
       INLINE_DIAL_TIMEOUT_MS: '10000',
     });
     app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
-    app.identities.createUser({ username: 'amy', displayName: 'Amy Agent', role: 'agent', passwordHash: await hashPassword(PASSWORD) });
+    await app.identities.createUser({ username: 'amy', displayName: 'Amy Agent', role: 'agent', passwordHash: await hashPassword(PASSWORD) });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -101,8 +101,9 @@ describe('agent console, in-line mode: the live calls list and "Take payment"', 
     const run = await caller;
     expect(run.exitCode, run.errors || run.stdout.slice(-1500)).toBe(0);
     expect((await pbx.done).exitCode).toBe(0);
-    const sessions = app.store.listSessions({ limit: 10 }).filter((s) => s.reference === 'INLINE-CONSOLE-1');
-    expect(sessions.map((s) => [s.status, s.amountMinor, s.agentId])).toEqual([['approved', 1999, app.identities.findUserForLogin('amy')!.user.id]]);
+    const sessions = (await app.store.listSessions({ limit: 10 })).filter((s) => s.reference === 'INLINE-CONSOLE-1');
+    const amy = (await app.identities.findUserForLogin('amy'))!.user.id;
+    expect(sessions.map((s) => [s.status, s.amountMinor, s.agentId])).toEqual([['approved', 1999, amy]]);
     expect(pageErrors).toEqual([]);
   });
 });

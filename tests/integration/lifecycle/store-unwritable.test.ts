@@ -8,6 +8,7 @@ import type { SandboxPsp } from '../../../psp/sandbox-psp.js';
 import { findCardDataInText } from '../../support/card-scan.js';
 import { freePort, killAllSipp, runSipp, SippPortSequence } from '../../../tools/sipp/sipp-process.js';
 import { testDataDir } from '../../support/test-data-dir.js';
+import type { SqlitePaymentStore } from '../../../store/sqlite-payment-store.js';
 
 const VISA = '4242424242424242';
 
@@ -39,7 +40,7 @@ describe('a store that cannot be written', () => {
 
   afterAll(async () => {
     killAllSipp();
-    app.store.database.pragma('query_only = OFF');
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = OFF');
     await app?.stop();
   });
 
@@ -50,10 +51,10 @@ describe('a store that cannot be written', () => {
       timeoutMs: 50_000,
     });
     const deadline = Date.now() + 20_000;
-    while (!app.store.listSessions({ reference: '1001' }).some((s) => s.status === 'capturing') && Date.now() < deadline) {
+    while (!(await app.store.listSessions({ reference: '1001' })).some((s) => s.status === 'capturing') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    app.store.database.pragma('query_only = ON');
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = ON');
 
     // The IVR still ends the call itself (the scenario only succeeds on its BYE).
     const run = await call;
@@ -66,8 +67,8 @@ describe('a store that cannot be written', () => {
     expect(findCardDataInText(lines.join('\n'), [VISA])).toEqual([]);
 
     // Writable again: the session is still where the failure left it, for the next start to settle.
-    app.store.database.pragma('query_only = OFF');
-    expect(app.store.listSessions({ reference: '1001' }).map((s) => s.status)).toEqual(['capturing']);
+    (app.store as unknown as SqlitePaymentStore).database.pragma('query_only = OFF');
+    expect((await app.store.listSessions({ reference: '1001' })).map((s) => s.status)).toEqual(['capturing']);
     expect((await fetch(`${app.httpUrl}/readyz`)).status).toBe(200);
   });
 });

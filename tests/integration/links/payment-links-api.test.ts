@@ -21,7 +21,7 @@ async function start(env: Record<string, string>, name: string) {
   const config = loadConfig({ DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'silent', SIP_PORT: '0', SANDBOX_LATENCY_MS: '0', RECORDING: 'off', ...env });
   const app = await buildApplication({ config, logger: createLogger({ level: 'silent' }), dataDir });
   const password = 'correct horse battery staple';
-  app.identities.createUser({ username: 'ann', displayName: 'Ann', role: 'agent', sipUri: 'sip:ann@127.0.0.1:5070', passwordHash: await hashPassword(password) });
+  await app.identities.createUser({ username: 'ann', displayName: 'Ann', role: 'agent', sipUri: 'sip:ann@127.0.0.1:5070', passwordHash: await hashPassword(password) });
   const login = await fetch(`${app.httpUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ann', password }) });
   const { token } = (await login.json()) as { token: string };
   const events = new Map<string, ProgressEvent[]>();
@@ -41,7 +41,7 @@ async function start(env: Record<string, string>, name: string) {
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   };
-  const actions = (id: string) => app.audit.list({ sessionId: id }).map((e) => e.action);
+  const actions = async (id: string) => (await app.audit.list({ sessionId: id })).map((e) => e.action);
   return { app, api, events, newSession, actions };
 }
 
@@ -71,9 +71,9 @@ describe('payment links with the sandbox PSP page, texted by the strict fake Twi
     expect(await page.text()).toContain('TEST PAGE');
     const paid = await fetch(link.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'card=4242' });
     expect(paid.status).toBe(200);
-    expect(t.app.store.getSession(id)).toMatchObject({ status: 'approved', confirmation: expect.any(String) });
+    expect(await t.app.store.getSession(id)).toMatchObject({ status: 'approved', confirmation: expect.any(String) });
     expect(t.events.get(id)?.map((e) => e.type)).toEqual(['link-sent', 'approved', 'ended']);
-    expect(t.actions(id)).toEqual(expect.arrayContaining(['payment-link-sent', 'payment-link-paid']));
+    expect(await t.actions(id)).toEqual(expect.arrayContaining(['payment-link-sent', 'payment-link-paid']));
     // The page is gone once paid.
     expect((await fetch(link.url)).status).toBe(410);
   });
@@ -85,9 +85,9 @@ describe('payment links with the sandbox PSP page, texted by the strict fake Twi
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid-phone', field: 'phone' });
     expect(twilio.messages.length).toBe(before);
-    expect(t.app.links.listLinks({ sessionId: id })).toEqual([]);
-    expect(t.app.store.getSession(id)?.status).toBe('pending');
-    expect(t.app.audit.list({ sessionId: id }).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: 'invalid-phone' });
+    expect(await t.app.links.listLinks({ sessionId: id })).toEqual([]);
+    expect((await t.app.store.getSession(id))?.status).toBe('pending');
+    expect((await t.app.audit.list({ sessionId: id })).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: 'invalid-phone' });
   });
 
   it('the SMS provider down (5xx) or silent (timeout): 502, audited, the link closed so nothing can be charged', async () => {
@@ -98,11 +98,11 @@ describe('payment links with the sandbox PSP page, texted by the strict fake Twi
       const res = await t.api(`/api/v1/sessions/${id}/payment-link`, { method: 'POST', body: { phone: MOBILE } });
       expect(res.status).toBe(502);
       expect(await res.json()).toMatchObject({ error: 'sms-failed', code: fault === '5xx' ? 'http-503' : 'timeout' });
-      expect(t.app.links.listLinks({ sessionId: id }).map((l) => l.state)).toEqual(['cancelled']);
-      expect(t.app.store.getSession(id)?.status).toBe('pending');
-      expect(t.app.audit.list({ sessionId: id }).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: fault === '5xx' ? 'sms:http-503' : 'sms:timeout' });
+      expect((await t.app.links.listLinks({ sessionId: id })).map((l) => l.state)).toEqual(['cancelled']);
+      expect((await t.app.store.getSession(id))?.status).toBe('pending');
+      expect((await t.app.audit.list({ sessionId: id })).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: fault === '5xx' ? 'sms:http-503' : 'sms:timeout' });
       // The closed link's page takes no payment.
-      const url = t.app.links.listLinks({ sessionId: id })[0]!.url;
+      const url = (await t.app.links.listLinks({ sessionId: id }))[0]!.url;
       expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'card=4242' })).status).toBe(410);
     }
   });
@@ -128,7 +128,7 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     const outbox = (await (await t.api(`/api/v1/sms/outbox?sessionId=${id}`)).json()) as { messages: { recipient: string; body: string }[] };
     expect(outbox.messages).toHaveLength(1);
     expect(outbox.messages[0]!.recipient).toBe(MOBILE);
-    return t.app.links.listLinks({ sessionId: id }).at(-1)!.providerLinkId;
+    return (await t.app.links.listLinks({ sessionId: id })).at(-1)!.providerLinkId;
   }
 
   it('the checkout.session.completed webhook approves the session', async () => {
@@ -136,7 +136,7 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     const cs = await sendLink(id);
     stripe.checkout.pay(cs);
     await stripe.checkout.settled();
-    expect(t.app.store.getSession(id)).toMatchObject({ status: 'approved', pspReference: expect.stringMatching(/^pi_/) });
+    expect(await t.app.store.getSession(id)).toMatchObject({ status: 'approved', pspReference: expect.stringMatching(/^pi_/) });
     expect(t.events.get(id)?.map((e) => e.type)).toEqual(['link-sent', 'approved', 'ended']);
   });
 
@@ -144,7 +144,7 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     const id = await t.newSession();
     stripe.checkout.runOut(await sendLink(id));
     await stripe.checkout.settled();
-    expect(t.app.store.getSession(id)?.status).toBe('expired');
+    expect((await t.app.store.getSession(id))?.status).toBe('expired');
     expect(t.events.get(id)?.map((e) => e.type)).toEqual(['link-sent', 'link-expired']);
   });
 
@@ -152,8 +152,8 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     const id = await t.newSession();
     const status = await stripe.checkout.sendForged('checkout.session.completed', await sendLink(id));
     expect(status).toBe(400);
-    expect(t.app.store.getSession(id)?.status).toBe('link-sent');
-    expect(t.app.audit.list({}).filter((e) => e.action === 'psp-webhook-refused').at(-1)?.detail).toEqual({ reason: 'bad-signature' });
+    expect((await t.app.store.getSession(id))?.status).toBe('link-sent');
+    expect((await t.app.audit.list({})).filter((e) => e.action === 'psp-webhook-refused').at(-1)?.detail).toEqual({ reason: 'bad-signature' });
   });
 
   it('the console sends a link, the caller pays by keypad instead: the link is expired at Stripe first, one charge only', async () => {
@@ -163,7 +163,7 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     const { app } = t;
     const payment = new PaymentCall(
       { store: app.store, audit: app.audit, vault: app.vault, authoriser: app.authoriser, orders: app.orders, logger: createLogger({ level: 'silent' }), links: app.paymentLinks! },
-      { callId: 'call-keypad', media, flow: { mode: 'agent-assisted', interDigitTimeoutMs: 2000 }, session: app.store.getSession(id)! },
+      { callId: 'call-keypad', media, flow: { mode: 'agent-assisted', interDigitTimeoutMs: 2000 }, session: (await app.store.getSession(id))! },
     );
     payment.start();
     const key = (keys: string) => [...keys].forEach((k) => payment.digit(k as DtmfKey));
@@ -173,9 +173,9 @@ describe('payment links on Stripe Checkout (strict fake Stripe, signed webhooks)
     }
     expect(await payment.done).toBe('approved');
     expect(stripe.checkout.sessions.get(cs)?.status).toBe('expired');
-    expect(t.app.links.listLinks({ sessionId: id }).map((l) => l.state)).toEqual(['expired']);
+    expect((await t.app.links.listLinks({ sessionId: id })).map((l) => l.state)).toEqual(['expired']);
     expect(stripe.paymentIntents.size).toBe(1);
-    expect(t.app.store.getSession(id)?.status).toBe('approved');
+    expect((await t.app.store.getSession(id))?.status).toBe('approved');
     expect(t.events.get(id)?.map((e) => e.type)).toEqual(['link-sent', 'link-expired']);
     // The page can no longer be paid.
     expect(() => stripe.checkout.pay(cs)).toThrow(/not open/);

@@ -56,8 +56,8 @@ async function start(name: string, env: (httpUrl: string) => Record<string, stri
   return { app, textLink, link, metric, smsEvents };
 }
 
-function refusals(app: Application): unknown[] {
-  return app.audit.list({}).filter((e) => e.action === 'sms-callback-refused').map((e) => [e.actor.id, e.detail]);
+async function refusals(app: Application): Promise<unknown[]> {
+  return (await app.audit.list({})).filter((e) => e.action === 'sms-callback-refused').map((e) => [e.actor.id, e.detail]);
 }
 
 describe('Twilio status callbacks, posted signed by the strict fake Twilio', () => {
@@ -93,7 +93,7 @@ describe('Twilio status callbacks, posted signed by the strict fake Twilio', () 
     expect(await t.metric('sms_delivery_reports_total', { provider: 'twilio', state: 'delivered' })).toBe(1);
     // A late `sent` (Twilio does not promise the order) changes nothing.
     expect(await twilio.report(sid, 'sent')).toBe(204);
-    expect(t.app.links.findSms('twilio', sid)?.delivery).toBe('delivered');
+    expect((await t.app.links.findSms('twilio', sid))?.delivery).toBe('delivered');
   });
 
   it("undelivered (30003, the handset unreachable): kept with Twilio's code, the agent told, the payment still open", async () => {
@@ -102,17 +102,17 @@ describe('Twilio status callbacks, posted signed by the strict fake Twilio', () 
     expect(await twilio.report(sid, 'undelivered', { errorCode: '30003' })).toBe(204);
     expect((await t.link(id)).sms).toMatchObject({ delivery: 'undelivered', errorCode: '30003' });
     expect(t.smsEvents(id)).toEqual([{ type: 'sms-delivery', state: 'undelivered', errorCode: '30003', phoneEnding: '456', link: true }]);
-    expect(t.app.store.getSession(id)?.status).toBe('link-sent');
-    expect(t.app.audit.list({ sessionId: id }).find((e) => e.action === 'sms-delivery')?.detail).toMatchObject({ state: 'undelivered', errorCode: '30003', phoneEnding: '456' });
+    expect((await t.app.store.getSession(id))?.status).toBe('link-sent');
+    expect((await t.app.audit.list({ sessionId: id })).find((e) => e.action === 'sms-delivery')?.detail).toMatchObject({ state: 'undelivered', errorCode: '30003', phoneEnding: '456' });
   });
 
   it('a callback signed with another auth token is refused (403), audited and counted, and changes nothing', async () => {
     const id = await t.textLink();
     const sid = twilio.messages.at(-1)!.sid;
     expect(await twilio.report(sid, 'delivered', { authToken: 'not-the-accounts-auth-token-000' })).toBe(403);
-    expect(t.app.links.findSms('twilio', sid)?.delivery).toBe('submitted');
+    expect((await t.app.links.findSms('twilio', sid))?.delivery).toBe('submitted');
     expect(t.smsEvents(id)).toEqual([]);
-    expect(refusals(t.app)).toEqual([['sms-twilio', { reason: 'bad-signature' }]]);
+    expect(await refusals(t.app)).toEqual([['sms-twilio', { reason: 'bad-signature' }]]);
     expect(await t.metric('sms_callbacks_refused_total', { provider: 'twilio', reason: 'bad-signature' })).toBe(1);
   });
 
@@ -149,7 +149,7 @@ describe('Vonage delivery receipts, sent signed by the strict fake Vonage', () =
     const messageId = vonage.messages.at(-1)!.messageId;
     expect(vonage.messages.at(-1)?.callback).toMatch(/\/sms\/vonage\/delivery-receipts$/);
     expect(await vonage.report(messageId, 'accepted')).toBe(204);
-    expect(t.app.links.findSms('vonage', messageId)?.delivery).toBe('sent');
+    expect((await t.app.links.findSms('vonage', messageId))?.delivery).toBe('sent');
     expect(await vonage.report(messageId, 'delivered')).toBe(204);
     expect((await t.link(id)).sms).toMatchObject({ provider: 'vonage', delivery: 'delivered', errorCode: null });
     expect(t.smsEvents(id)).toEqual([{ type: 'sms-delivery', state: 'delivered', phoneEnding: '456', link: true }]);
@@ -171,9 +171,9 @@ describe('Vonage delivery receipts, sent signed by the strict fake Vonage', () =
     const messageId = vonage.messages.at(-1)!.messageId;
     expect(await vonage.report(messageId, 'delivered', { secret: 'not-the-signature-secret-00000' })).toBe(403);
     expect(await vonage.report(messageId, 'delivered', { signedAt: Date.now() - 3_600_000 })).toBe(403);
-    expect(t.app.links.findSms('vonage', messageId)?.delivery).toBe('submitted');
+    expect((await t.app.links.findSms('vonage', messageId))?.delivery).toBe('submitted');
     expect(t.smsEvents(id)).toEqual([]);
-    expect(refusals(t.app)).toEqual([
+    expect(await refusals(t.app)).toEqual([
       ['sms-vonage', { reason: 'bad-signature' }],
       ['sms-vonage', { reason: 'stale' }],
     ]);

@@ -112,7 +112,7 @@ describe('Prometheus metrics after a SIPp direct-pay call', () => {
       timeoutMs: 50_000,
     });
     expect(run.exitCode, run.errors || run.stdout.slice(-800)).toBe(0);
-    expect(app.store.listSessions({ reference: REFERENCE }).map((s) => s.status)).toEqual(['approved']);
+    expect((await app.store.listSessions({ reference: REFERENCE })).map((s) => s.status)).toEqual(['approved']);
 
     // The call's end is counted once the flow has released it, which the caller's BYE does not wait for.
     let scraped = await scrape();
@@ -146,7 +146,7 @@ describe('Prometheus metrics after a SIPp direct-pay call', () => {
 
     // Labels are the domain's fixed words only: no card data, reference, session or call id.
     const labelValues = new Set(samples.filter((s) => s.name.startsWith(METRIC_PREFIX)).flatMap((s) => Object.values(s.labels)));
-    const session = app.store.listSessions({ reference: REFERENCE })[0]!;
+    const session = (await app.store.listSessions({ reference: REFERENCE }))[0]!;
     for (const value of labelValues) expect(value).toMatch(/^([a-z][a-z0-9_-]*|\+Inf|\d+(\.\d+)?)$/);
     for (const secret of [session.id, session.callId, session.pspReference, REFERENCE]) expect(labelValues.has(String(secret))).toBe(false);
     expect(findCardDataInText(text, [VISA])).toEqual([]);

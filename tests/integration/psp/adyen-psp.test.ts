@@ -52,15 +52,15 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
   afterAll(async () => {
     await fake.close();
     await new Promise<void>((resolve) => hooks.close(() => resolve()));
-    h.close();
+    await h.close();
   });
 
   it('authorises a MOTO payment: scheme card, shopperInteraction Moto, our key as reference and Idempotency-Key', async () => {
-    const s = h.session();
+    const s = await h.session();
     const result = await h.authoriser().authorise(s, card(VISA), CALL);
     expect(result).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/), authCode: expect.stringMatching(/^\d{5}$/) });
     const sent = fake.server.received('POST', '/v71/payments').at(-1)!;
-    const key = h.store.getSession(s.id)!.idempotencyKey!;
+    const key = (await h.store.getSession(s.id))!.idempotencyKey!;
     expect(sent.headers['idempotency-key']).toBe(key);
     expect(sent.headers['x-api-key']).toBe(fake.apiKey);
     expect(JSON.parse(sent.body)).toEqual({
@@ -74,12 +74,12 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
   });
 
   it.each(DECLINES)('maps the refusal of %s to %s', async (pan, reason) => {
-    const s = h.session();
+    const s = await h.session();
     expect(await h.authoriser().authorise(s, card(pan), CALL)).toEqual({ kind: 'declined', reason });
-    expect(h.store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: reason, pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
+    expect(await h.store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: reason, pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
   });
 
-  it('maps refusal codes and webhook reason texts alike', () => {
+  it('maps refusal codes and webhook reason texts alike', async () => {
     expect(adyenRefusal('12')).toEqual({ kind: 'declined', reason: 'insufficient-funds' });
     expect(adyenRefusal(undefined, 'Not enough balance')).toEqual({ kind: 'declined', reason: 'insufficient-funds' });
     expect(adyenRefusal('10')).toEqual({ kind: 'declined', reason: 'card-not-supported' });
@@ -87,70 +87,72 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
   });
 
   it('resultCode Error is an error, not a decline', async () => {
-    expect(await h.authoriser().authorise(h.session(), card(ACQUIRER_ERROR), CALL)).toEqual({ kind: 'error', code: 'processing-error' });
+    expect(await h.authoriser().authorise(await h.session(), card(ACQUIRER_ERROR), CALL)).toEqual({ kind: 'error', code: 'processing-error' });
   });
 
   it('retries 429 and 5xx with the same idempotency key and authorises once', async () => {
     fake.server.failNext('POST', '/v71/payments', 429, 500, 503);
     const before = fake.server.received('POST', '/v71/payments').length;
-    const s = h.session();
+    const s = await h.session();
     expect((await h.authoriser({ maxRetries: 3 }).authorise(s, card(VISA), CALL)).kind).toBe('approved');
     const sent = fake.server.received('POST', '/v71/payments').slice(before);
     expect(sent).toHaveLength(4);
-    expect(new Set(sent.map((r) => r.headers['idempotency-key']))).toEqual(new Set([h.store.getSession(s.id)!.idempotencyKey]));
-    expect([...fake.payments.values()].filter((p) => p.reference === h.store.getSession(s.id)!.idempotencyKey)).toHaveLength(1);
+    expect(new Set(sent.map((r) => r.headers['idempotency-key']))).toEqual(new Set([(await h.store.getSession(s.id))!.idempotencyKey]));
+    const sessionKey = (await h.store.getSession(s.id))!.idempotencyKey;
+    expect([...fake.payments.values()].filter((p) => p.reference === sessionKey)).toHaveLength(1);
   });
 
   it('an answer that never comes: in doubt, then the AUTHORISATION webhook settles it', async () => {
-    const s = h.session();
+    const s = await h.session();
     expect(await h.authoriser({ timeoutMs: 400, maxRetries: 0 }).authorise(s, card(NO_ANSWER), CALL)).toEqual({ kind: 'in-doubt' });
     await fake.settled();
     await h.reconciler().reconcileOnce();
-    const charged = [...fake.payments.values()].find((p) => p.reference === h.store.getSession(s.id)!.idempotencyKey)!;
-    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: charged.pspReference, authCode: expect.stringMatching(/^\d{5}$/) });
+    const sessionKey = (await h.store.getSession(s.id))!.idempotencyKey;
+    const charged = [...fake.payments.values()].find((p) => p.reference === sessionKey)!;
+    expect(await h.store.getSession(s.id)).toMatchObject({ status: 'approved', pspReference: charged.pspReference, authCode: expect.stringMatching(/^\d{5}$/) });
   });
 
   it('resultCode Received is in doubt until the webhook says Authorised', async () => {
-    const s = h.session();
+    const s = await h.session();
     expect(await h.authoriser({ maxRetries: 0 }).authorise(s, card(RECEIVED), CALL)).toEqual({ kind: 'in-doubt' });
     await fake.settled();
     await h.reconciler().reconcileOnce();
-    expect(h.store.getSession(s.id)!.status).toBe('approved');
+    expect((await h.store.getSession(s.id))!.status).toBe('approved');
   });
 
   it('no webhook ever: in doubt while Adyen may still send it, then cancelled by our reference and settled as not charged', async () => {
     fake.server.failNext('POST', '/v71/payments', 500);
-    const s = h.session();
+    const s = await h.session();
     expect(await h.authoriser({ maxRetries: 0 }).authorise(s, card(VISA), CALL)).toEqual({ kind: 'in-doubt' });
     await h.reconciler().reconcileOnce();
-    expect(h.store.getSession(s.id)!.status).toBe('in_doubt');
+    expect((await h.store.getSession(s.id))!.status).toBe('in_doubt');
     h.use(adyen({ notificationWaitMs: 0 }));
     await h.reconciler().reconcileOnce();
     h.use(adyen());
-    expect(h.store.getSession(s.id)!.status).toBe('error');
-    expect(JSON.parse(fake.server.received('POST', '/v71/cancels').at(-1)!.body)).toMatchObject({ paymentReference: h.store.getSession(s.id)!.idempotencyKey });
+    expect((await h.store.getSession(s.id))!.status).toBe('error');
+    expect(JSON.parse(fake.server.received('POST', '/v71/cancels').at(-1)!.body)).toMatchObject({ paymentReference: (await h.store.getSession(s.id))!.idempotencyKey });
   });
 
   it('tokenises with storePaymentMethod, shopperReference and UnscheduledCardOnFile; a zero-value authorisation stores only', async () => {
-    const s = h.session(4250, { tokenise: true, customerReference: 'cust-88' });
+    const s = await h.session(4250, { tokenise: true, customerReference: 'cust-88' });
     await h.authoriser().authorise(s, card(VISA), CALL);
     expect(JSON.parse(fake.server.received('POST', '/v71/payments').at(-1)!.body)).toMatchObject({
       storePaymentMethod: true,
       shopperReference: 'cust-88',
       recurringProcessingModel: 'UnscheduledCardOnFile',
     });
-    expect(h.records.getToken(s.id)).toMatchObject({ psp: 'adyen', customer: 'cust-88', token: expect.stringMatching(/^[A-Z0-9]{16}$/), cardLast4: '4242' });
-    const zero = h.session(0);
+    expect(await h.records.getToken(s.id)).toMatchObject({ psp: 'adyen', customer: 'cust-88', token: expect.stringMatching(/^[A-Z0-9]{16}$/), cardLast4: '4242' });
+    const zero = await h.session(0);
     expect((await h.authoriser().authorise(zero, card(VISA), CALL)).kind).toBe('approved');
     expect(JSON.parse(fake.server.received('POST', '/v71/payments').at(-1)!.body)).toMatchObject({ amount: { value: 0 }, storePaymentMethod: true, shopperReference: zero.id });
-    expect(h.records.getToken(zero.id)).toBeDefined();
+    expect(await h.records.getToken(zero.id)).toBeDefined();
   });
 
   it('charges a stored card: storedPaymentMethodId with its shopperReference, ContAuth, UnscheduledCardOnFile, no card data, once per key', async () => {
-    const first = h.session(4250, { tokenise: true, customerReference: 'cust-mit' });
+    const first = await h.session(4250, { tokenise: true, customerReference: 'cust-mit' });
     await h.authoriser().authorise(first, card(VISA), CALL);
-    const token = h.records.getToken(first.id)!;
-    const s = h.storedCardCharge(token, 1200);
+    const token = (await h.records.getToken(first.id))!;
+    const s = await h.storedCardCharge(token, 1200);
     expect(await h.authoriser().chargeStoredCard(s, token, SUPERVISOR)).toMatchObject({ kind: 'approved', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
     const sent = fake.server.received('POST', '/v71/payments').at(-1)!;
     expect(JSON.parse(sent.body)).toEqual({
@@ -165,41 +167,41 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     });
     expect(sent.headers['idempotency-key']).toBe(s.idempotencyKey);
     expect(findCardDataInText(sent.body, ALL_CARDS)).toEqual([]);
-    expect(h.store.getSession(s.id)).toMatchObject({ status: 'approved', cardLast4: '4242' });
+    expect(await h.store.getSession(s.id)).toMatchObject({ status: 'approved', cardLast4: '4242' });
     const sentSoFar = fake.server.received('POST', '/v71/payments').length;
-    expect((await h.authoriser().chargeStoredCard(h.store.getSession(s.id)!, token, SUPERVISOR)).kind).toBe('approved');
+    expect((await h.authoriser().chargeStoredCard((await h.store.getSession(s.id))!, token, SUPERVISOR)).kind).toBe('approved');
     expect(fake.server.received('POST', '/v71/payments')).toHaveLength(sentSoFar);
     // Another shopper's token: Adyen finds no contract, nothing is charged.
-    const foreign = h.storedCardCharge({ ...token, customer: 'cust-other' });
+    const foreign = await h.storedCardCharge({ ...token, customer: 'cust-other' });
     expect(await h.authoriser().chargeStoredCard(foreign, { ...token, customer: 'cust-other' }, SUPERVISOR)).toEqual({ kind: 'error', code: 'adyen-800' });
   });
 
   it('refunds and voids are pending until the REFUND and CANCELLATION webhooks settle them', async () => {
-    const s = h.session(1000);
+    const s = await h.session(1000);
     await h.authoriser().authorise(s, card(VISA), CALL);
     const reversals = h.reversals();
     const refund = await reversals.reverse(s.id, { kind: 'refund', amountMinor: 300 }, SUPERVISOR);
     expect(refund).toMatchObject({ state: 'pending', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
-    expect(fake.server.received('POST', /^\/v71\/payments\/[A-Z0-9]{16}\/refunds$/).at(-1)!.path).toContain(h.store.getSession(s.id)!.pspReference!);
+    expect(fake.server.received('POST', /^\/v71\/payments\/[A-Z0-9]{16}\/refunds$/).at(-1)!.path).toContain((await h.store.getSession(s.id))!.pspReference!);
     await fake.settled();
-    expect(h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    expect(await h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
 
     h.use(adyen({ capture: 'manual' }));
-    const held = h.session(2000);
+    const held = await h.session(2000);
     await h.authoriser().authorise(held, card(VISA), CALL);
     expect(JSON.parse(fake.server.received('POST', '/v71/payments').at(-1)!.body)).toMatchObject({ additionalData: { manualCapture: 'true' } });
     const voided = await h.reversals().reverse(held.id, { kind: 'void' }, SUPERVISOR);
     await fake.settled();
-    expect(h.records.getReversal(voided.idempotencyKey)).toMatchObject({ state: 'succeeded', kind: 'void' });
+    expect(await h.records.getReversal(voided.idempotencyKey)).toMatchObject({ state: 'succeeded', kind: 'void' });
     h.use(adyen());
   });
 
   it('captures a manual authorisation in part at /payments/{id}/captures: pending until the CAPTURE webhook; refunds only what was captured', async () => {
     h.use(adyen({ capture: 'manual' }));
     const manual = h.reversals({ capture: 'manual' });
-    const s = h.session(4250);
+    const s = await h.session(4250);
     await h.authoriser().authorise(s, card(VISA), CALL);
-    const payment = h.store.getSession(s.id)!.pspReference!;
+    const payment = (await h.store.getSession(s.id))!.pspReference!;
     const captured = await manual.capture(s.id, { amountMinor: 3000 }, SUPERVISOR);
     expect(captured).toMatchObject({ kind: 'capture', state: 'pending', pspReference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
     const sent = fake.server.received('POST', `/v71/payments/${payment}/captures`);
@@ -207,13 +209,13 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     expect(JSON.parse(sent[0]!.body)).toEqual({ merchantAccount: fake.merchantAccount, reference: captured.idempotencyKey, amount: { value: 3000, currency: 'EUR' } });
     expect(sent[0]!.headers['idempotency-key']).toBe(captured.idempotencyKey);
     await fake.settled();
-    expect(h.records.getReversal(captured.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    expect(await h.records.getReversal(captured.idempotencyKey)).toMatchObject({ state: 'succeeded' });
     expect(fake.payments.get(payment)!.captured).toBe(3000);
     // Refunds come out of what was captured: more is refused by the checks before Adyen is asked.
     await expect(manual.reverse(s.id, { kind: 'refund', amountMinor: 3001 }, SUPERVISOR)).rejects.toMatchObject({ code: 'amount-too-large' });
     const refund = await manual.reverse(s.id, { kind: 'refund', amountMinor: 3000 }, SUPERVISOR);
     await fake.settled();
-    expect(h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
+    expect(await h.records.getReversal(refund.idempotencyKey)).toMatchObject({ state: 'succeeded' });
     h.use(adyen());
   });
 
@@ -239,7 +241,7 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
       }),
     });
     expect(res.status).toBe(401);
-    expect(h.records.findNotifications({ psp: 'adyen', merchantReference: 'idem_forged' })).toEqual([]);
+    expect(await h.records.findNotifications({ psp: 'adyen', merchantReference: 'idem_forged' })).toEqual([]);
   });
 
   it('the local API refuses what Adyen would: an unknown field, a missing one, a bad key', async () => {
@@ -257,10 +259,10 @@ describe('AdyenPsp against a local Adyen Checkout API', () => {
     expect(await adyen({ apiKey: 'wrong' }).checkCredentials()).toBe(false);
   });
 
-  it('left no card number anywhere but the bodies of the /payments requests, and kept no expiry from the webhooks', () => {
+  it('left no card number anywhere but the bodies of the /payments requests, and kept no expiry from the webhooks', async () => {
     const elsewhere = fake.server.requests.flatMap((r) => [r.path, r.query, JSON.stringify(r.headers), ...(r.path === '/v71/payments' ? [] : [r.body])]);
     expect(findCardDataInText(elsewhere.join('\n'), ALL_CARDS)).toEqual([]);
-    const kept = JSON.stringify(h.records.findNotifications({ psp: 'adyen' }));
+    const kept = JSON.stringify((await h.records.findNotifications({ psp: 'adyen' })));
     expect(kept).not.toMatch(/\/2030|expiry|cardSummary/);
     expect(findCardDataInText(kept, ALL_CARDS)).toEqual([]);
     expect(findCardDataInFiles(h.dir, ALL_CARDS)).toEqual([]);

@@ -47,13 +47,13 @@ export class PspHarness {
   }
 
   /** A direct-pay session whose card is captured, ready to authorise. */
-  session(amountMinor = 4250, extra: { tokenise?: boolean; customerReference?: string } = {}): PaymentSessionRecord {
-    const s = this.store.createSession({ mode: 'direct', reference: 'INV-1001', amountMinor, currency: 'EUR', callId: 'call-1', ...extra });
+  async session(amountMinor = 4250, extra: { tokenise?: boolean; customerReference?: string } = {}): Promise<PaymentSessionRecord> {
+    const s = await this.store.createSession({ mode: 'direct', reference: 'INV-1001', amountMinor, currency: 'EUR', callId: 'call-1', ...extra });
     return this.store.updateSession(s.id, { status: 'capturing' });
   }
 
   /** A merchant-initiated charge on a stored card, as POST /tokens/{token}/charges makes it. */
-  storedCardCharge(token: StoredTokenRecord, amountMinor = 1200): PaymentSessionRecord {
+  storedCardCharge(token: StoredTokenRecord, amountMinor = 1200): Promise<PaymentSessionRecord> {
     return this.store.createSession({
       mode: 'merchant-initiated',
       reference: 'INV-MIT',
@@ -65,8 +65,8 @@ export class PspHarness {
     });
   }
 
-  close(): void {
-    this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -35,11 +35,11 @@ describe('stream server and revoked tokens', () => {
     here = new SqlitePaymentStore({ dataDir: dir });
     elsewhere = new SqlitePaymentStore({ dataDir: dir });
     const identities = new SqliteIdentityStore(here.database);
-    userId = identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: 'x' }).id;
+    userId = (await identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: 'x' })).id;
     tokens = new AccessTokens(KEY);
     const revocations = new TokenRevocations(identities);
     const authenticator = new Authenticator({ adminKey: 'k'.repeat(40), tokens, identities, revocations });
-    stream = new StreamServer({ hub: new ProgressHub(), authenticator, revocations, canSee: () => true, heartbeatMs: 1000 });
+    stream = new StreamServer({ hub: new ProgressHub(), authenticator, revocations, canSee: async () => true, heartbeatMs: 1000 });
     http = createServer();
     stream.attach(http);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -22,7 +22,7 @@ const request = (headers: Record<string, string>): IncomingMessage => ({ headers
 const bearer = (token: string): IncomingMessage => request({ authorization: `Bearer ${token}` });
 const cookie = (token: string): IncomingMessage => request({ cookie: `theme=dark; pay_session=${encodeURIComponent(token)}` });
 
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   const now = (): Date => new Date(clock);
   payments = new SqlitePaymentStore({ file: ':memory:', now });
@@ -30,12 +30,14 @@ beforeEach(() => {
   tokens = new AccessTokens(KEY, 1800, () => clock);
   revocations = new TokenRevocations(identities);
   authenticator = new Authenticator({ adminKey: 'k'.repeat(40), tokens, identities, revocations });
-  userId = identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: 'x' }).id;
+  userId = (await identities.createUser({ username: 'alice', displayName: 'Alice', role: 'agent', passwordHash: 'x' })).id;
 });
-afterEach(() => payments.close());
+afterEach(async () => {
+  await payments.close();
+});
 
 describe('access token ids', () => {
-  it('gives every token its own opaque id', () => {
+  it('gives every token its own opaque id', async () => {
     const a = tokens.issue(userId, 'agent').claims;
     const b = tokens.issue(userId, 'agent').claims;
     expect(a.jti).toMatch(/^tok_[0-9a-f]{24}$/);
@@ -43,7 +45,7 @@ describe('access token ids', () => {
     expect(tokens.verify(tokens.issue(userId, 'agent').token)?.jti).toMatch(/^tok_/);
   });
 
-  it('refuses a correctly signed token that has no id (it could not be revoked)', () => {
+  it('refuses a correctly signed token that has no id (it could not be revoked)', async () => {
     const payload = Buffer.from(JSON.stringify({ sub: userId, role: 'agent', exp: T0 / 1000 + 60 })).toString('base64url');
     const signature = createHmac('sha256', KEY).update(payload).digest('base64url');
     expect(tokens.verify(`${payload}.${signature}`)).toBeUndefined();
@@ -51,36 +53,36 @@ describe('access token ids', () => {
 });
 
 describe('revocation', () => {
-  it('refuses a revoked token by bearer and by cookie, and keeps other tokens of the same user', () => {
+  it('refuses a revoked token by bearer and by cookie, and keeps other tokens of the same user', async () => {
     const { token, claims } = tokens.issue(userId, 'agent');
     const other = tokens.issue(userId, 'agent').token;
-    expect(authenticator.authenticate(bearer(token))).toMatchObject({ kind: 'user', id: userId, token: { jti: claims.jti, exp: claims.exp } });
-    revocations.revoke(claims);
-    expect(authenticator.authenticate(bearer(token))).toBeUndefined();
-    expect(authenticator.authenticate(cookie(token))).toBeUndefined();
-    expect(authenticator.authenticate(bearer(other))).toMatchObject({ kind: 'user', id: userId });
+    expect(await authenticator.authenticate(bearer(token))).toMatchObject({ kind: 'user', id: userId, token: { jti: claims.jti, exp: claims.exp } });
+    await revocations.revoke(claims);
+    expect(await authenticator.authenticate(bearer(token))).toBeUndefined();
+    expect(await authenticator.authenticate(cookie(token))).toBeUndefined();
+    expect(await authenticator.authenticate(bearer(other))).toMatchObject({ kind: 'user', id: userId });
   });
 
-  it('tells subscribers which token was revoked, and stops after unsubscribe', () => {
+  it('tells subscribers which token was revoked, and stops after unsubscribe', async () => {
     const seen: string[] = [];
     const unsubscribe = revocations.subscribe((id) => seen.push(id));
     const first = tokens.issue(userId, 'agent').claims;
-    revocations.revoke(first);
+    await revocations.revoke(first);
     unsubscribe();
-    revocations.revoke(tokens.issue(userId, 'agent').claims);
+    await revocations.revoke(tokens.issue(userId, 'agent').claims);
     expect(seen).toEqual([first.jti]);
   });
 
-  it('revokes in the store even when a subscriber throws', () => {
+  it('revokes in the store even when a subscriber throws', async () => {
     revocations.subscribe(() => {
       throw new Error('broken subscriber');
     });
     const { claims } = tokens.issue(userId, 'agent');
-    revocations.revoke(claims);
-    expect(revocations.isRevoked(claims.jti)).toBe(true);
+    await revocations.revoke(claims);
+    expect(await revocations.isRevoked(claims.jti)).toBe(true);
   });
 
-  it('lists the access tokens a request carries (bearer and cookie, once each), not API keys or bad tokens', () => {
+  it('lists the access tokens a request carries (bearer and cookie, once each), not API keys or bad tokens', async () => {
     const a = tokens.issue(userId, 'agent');
     const b = tokens.issue(userId, 'agent');
     const both = request({ authorization: `Bearer ${a.token}`, cookie: `pay_session=${b.token}` });
@@ -91,21 +93,21 @@ describe('revocation', () => {
     expect(authenticator.accessTokensOf(bearer(`${a.token}x`))).toEqual([]);
   });
 
-  it('says a principal no longer holds once its token is revoked, expired or its user disabled', () => {
+  it('says a principal no longer holds once its token is revoked, expired or its user disabled', async () => {
     const first = tokens.issue(userId, 'agent');
-    const principal = authenticator.authenticate(bearer(first.token))!;
-    expect(authenticator.stillValid(principal)).toBe(true);
-    revocations.revoke(first.claims);
-    expect(authenticator.stillValid(principal)).toBe(false);
+    const principal = (await authenticator.authenticate(bearer(first.token)))!;
+    expect(await authenticator.stillValid(principal)).toBe(true);
+    await revocations.revoke(first.claims);
+    expect(await authenticator.stillValid(principal)).toBe(false);
 
-    const second = authenticator.authenticate(bearer(tokens.issue(userId, 'agent').token))!;
+    const second = (await authenticator.authenticate(bearer(tokens.issue(userId, 'agent').token)))!;
     clock += 1800 * 1000;
-    expect(authenticator.stillValid(second)).toBe(false);
+    expect(await authenticator.stillValid(second)).toBe(false);
 
     clock = T0;
-    const third = authenticator.authenticate(bearer(tokens.issue(userId, 'agent').token))!;
+    const third = (await authenticator.authenticate(bearer(tokens.issue(userId, 'agent').token)))!;
     payments.database.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(userId);
-    expect(authenticator.stillValid(third)).toBe(false);
-    expect(authenticator.stillValid({ kind: 'admin-key', id: 'admin', role: 'supervisor' })).toBe(true);
+    expect(await authenticator.stillValid(third)).toBe(false);
+    expect(await authenticator.stillValid({ kind: 'admin-key', id: 'admin', role: 'supervisor' })).toBe(true);
   });
 });

@@ -55,6 +55,15 @@ describe('config', () => {
     expect(errorOf({ ORDER_LOOKUP: 'http' }).setting).toBe('ORDER_LOOKUP_URL');
   });
 
+  it('the store: SQLite by default, PostgreSQL with its DATABASE_URL', () => {
+    expect(loadConfig({}).STORE).toBe('sqlite');
+    expect(loadConfig({}).DATABASE_URL).toBeUndefined();
+    expect(loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://ivr@db:5432/payments' })).toMatchObject({ STORE: 'postgres' });
+    expect(errorOf({ STORE: 'postgres' }).setting).toBe('DATABASE_URL');
+    expect(errorOf({ STORE: 'postgres', DATABASE_URL: 'mysql://db/payments' }).setting).toBe('DATABASE_URL');
+    expect(errorOf({ STORE: 'mongo' }).setting).toBe('STORE');
+  });
+
   it('SIP transport caps: defaults, overrides, and the bad one named', () => {
     expect(loadConfig({})).toMatchObject({
       SIP_UDP_MAX_MESSAGE_BYTES: 65_507,

@@ -141,7 +141,7 @@ describe('Metrics', () => {
   it('exports each readiness check and the authorisations in doubt as read at each scrape', async () => {
     let checks: Record<string, boolean> = { store: true, mediaServer: true, psp: true };
     let inDoubt = 0;
-    const metrics = new Metrics({ processMetrics: false, readiness: async () => checks, inDoubt: () => inDoubt });
+    const metrics = new Metrics({ processMetrics: false, readiness: async () => checks, inDoubt: async () => inDoubt });
     let samples = await scrape(metrics);
     expect(sampleValue(samples, m('ready'), { check: 'store' })).toBe(1);
     expect(sampleValue(samples, m('ready'), { check: 'psp' })).toBe(1);

@@ -41,9 +41,9 @@ describe('payment call: press 9 for a payment link', () => {
   const logger = createLogger({ level: 'silent' });
   let seq = 0;
 
-  afterAll(() => {
+  afterAll(async () => {
     vault.close();
-    store.close();
+    await store.close();
   });
 
   function service(sms: SmsSender = new OutboxSms(new SandboxSms(), links)): PaymentLinkService {
@@ -79,10 +79,10 @@ describe('payment call: press 9 for a payment link', () => {
     await key(call, '1');
     expect(await call.done).toBe('link-sent');
     const id = call.sessionId!;
-    expect(store.getSession(id)?.status).toBe('link-sent');
-    expect(links.listSms({ sessionId: id }).map((m) => m.recipient)).toEqual([MOBILE]);
-    expect(links.listLinks({ sessionId: id }).map((l) => l.state)).toEqual(['active']);
-    expect(audit.list({ sessionId: id }).find((e) => e.action === 'payment-link-sent')?.detail).toMatchObject({ phoneEnding: '456' });
+    expect((await store.getSession(id))?.status).toBe('link-sent');
+    expect((await links.listSms({ sessionId: id })).map((m) => m.recipient)).toEqual([MOBILE]);
+    expect((await links.listLinks({ sessionId: id })).map((l) => l.state)).toEqual(['active']);
+    expect((await audit.list({ sessionId: id })).find((e) => e.action === 'payment-link-sent')?.detail).toMatchObject({ phoneEnding: '456' });
   });
 
   it('makes no offer to a landline, to a caller with no number, or with PAYMENT_LINK_OFFER=off', async () => {
@@ -102,8 +102,8 @@ describe('payment call: press 9 for a payment link', () => {
     await key(call, '91');
     await until(() => call.flow.state === 'collecting-card', 2000, 'back to the card');
     const id = call.sessionId!;
-    expect(links.listLinks({ sessionId: id }).map((l) => l.state)).toEqual(['cancelled']);
-    expect(audit.list({ sessionId: id }).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: 'sms:http-503' });
+    expect((await links.listLinks({ sessionId: id })).map((l) => l.state)).toEqual(['cancelled']);
+    expect((await audit.list({ sessionId: id })).find((e) => e.action === 'payment-link-failed')?.detail).toEqual({ code: 'sms:http-503' });
     call.hangup();
     expect(await call.done).toBe('caller-hung-up');
   });

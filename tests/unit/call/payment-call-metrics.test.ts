@@ -55,9 +55,9 @@ describe('payment call metrics', () => {
   const now = new Date();
   let seq = 0;
 
-  afterAll(() => {
+  afterAll(async () => {
     vault.close();
-    store.close();
+    await store.close();
   });
 
   function newCall(answeredAt?: Date): { call: PaymentCall; calls: string[] } {

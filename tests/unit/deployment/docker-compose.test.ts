@@ -203,8 +203,6 @@ describe('docker-compose.yml', () => {
 describe('docker-compose.yml, cluster profile', () => {
   const { postgres, kamailio } = compose.services as Record<'postgres' | 'kamailio', Service>;
   const nodes = [compose.services['node-a'], compose.services['node-b']] as Service[];
-  /** The PostgreSQL store's settings (STORE=postgres); a build without it ignores them (each node then keeps its own SQLite). */
-  const SHARED_STORE_SETTINGS = ['STORE', 'DATABASE_URL', 'NODE_ID'];
   const sample: Record<string, string> = { PUBLIC_IP: '198.51.100.7', SIP_ALLOW: '192.0.2.0/24', ADMIN_API_KEY: 'a'.repeat(40), POSTGRES_PASSWORD: 'p'.repeat(24) };
   const resolve = (value: string): string => value.replace(/\$\{([A-Z_]+)(?::([?-])([^}]*))?\}/g, (_m, name: string, kind?: string, rest?: string) => sample[name] ?? (kind === '-' ? (rest ?? '') : ''));
 
@@ -233,8 +231,8 @@ describe('docker-compose.yml, cluster profile', () => {
     for (const config of [a!, b!]) expect(config.SIP_ALLOW).toContain('198.51.100.7/32');
   });
 
-  it('gives the nodes only real settings (and the shared-store ones), the same secrets as the app, and a drain before a stop', () => {
-    const known = [...Object.keys(configSchema.shape), ...SHARED_STORE_SETTINGS];
+  it('gives the nodes only real settings, the same secrets as the app, and a drain before a stop', () => {
+    const known = Object.keys(configSchema.shape);
     for (const node of nodes) {
       const env = node.environment ?? {};
       expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);

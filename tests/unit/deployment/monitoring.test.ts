@@ -33,7 +33,7 @@ async function exportedSeries(): Promise<Map<string, readonly string[]>> {
     rtp: () => ({ packetsIn: 0, packetsOut: 0, late: 0, lost: 0 }),
     sip: () => zero,
     readiness: async () => ({ store: true }),
-    inDoubt: () => 0,
+    inDoubt: async () => 0,
   });
   const series = new Map<string, readonly string[]>([['up', []]]);
   for (const { name, type } of await metrics.registry.getMetricsAsJSON()) {
@@ -58,17 +58,17 @@ function unknownSelectors(selectors: readonly PromSelector[], exported: Map<stri
 }
 
 describe('Prometheus alert rules', () => {
-  it('pass promtool check rules', () => {
+  it('pass promtool check rules', async () => {
     const out = execFileSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS: 6 rules found/);
   });
 
-  it("fire on the series that should raise them and not on healthy ones (promtool test rules)", () => {
+  it("fire on the series that should raise them and not on healthy ones (promtool test rules)", async () => {
     const out = execFileSync('promtool', ['test', 'rules', 'payment-ivr-alerts.test.yml'], { cwd: join(DIR, 'prometheus'), encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
   });
 
-  it('cover PSP errors, in-doubt payments, no calls, readiness and event-loop lag', () => {
+  it('cover PSP errors, in-doubt payments, no calls, readiness and event-loop lag', async () => {
     const names = rules.groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(names.sort()).toEqual([
       'PaymentIvrDown',
@@ -97,7 +97,7 @@ describe('Grafana dashboard', () => {
     expect(unknownSelectors(selectors, exported)).toEqual([]);
   });
 
-  it('charts calls, conversion, time to pay, field errors, PSP latency and errors, RTP loss and event-loop lag', () => {
+  it('charts calls, conversion, time to pay, field errors, PSP latency and errors, RTP loss and event-loop lag', async () => {
     const named = (metric: string): string[] =>
       dashboard.panels.filter((p) => p.targets.some((t) => promSelectors(t.expr).some((s) => s.metric === metric))).map((p) => p.title);
     expect(named('payment_ivr_calls_total')).toContain('Calls answered');
@@ -114,7 +114,7 @@ describe('Grafana dashboard', () => {
 });
 
 describe('promSelectors', () => {
-  it('finds the selectors of an expression, not its functions, groupings, ranges or numbers', () => {
+  it('finds the selectors of an expression, not its functions, groupings, ranges or numbers', async () => {
     expect(promSelectors('sum by (psp) (rate(a_total{outcome=~"error|no-answer",psp!="x"}[5m])) / sum(rate(b_count[5m])) > 0.1 or up == 0')).toEqual([
       { metric: 'a_total', labels: ['outcome', 'psp'] },
       { metric: 'b_count', labels: [] },

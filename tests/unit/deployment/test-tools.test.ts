@@ -36,6 +36,8 @@ const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
   kamailio: 'kamailio',
   kamcmd: 'kamailio',
   baresip: 'baresip-core',
+  // Started by its path (tools/postgres-server.ts): Debian keeps the server's programs off PATH.
+  '/usr/lib/postgresql/15/bin/initdb': 'postgresql-15',
 };
 /** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg. */
 const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg']);

@@ -14,12 +14,12 @@ const VISA = '4242424242424242';
 
 let dir: string;
 let store: SqlitePaymentStore;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'authoriser-latency-'));
   store = new SqlitePaymentStore({ dataDir: dir });
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -35,8 +35,8 @@ async function pspCalls(steps: PspStep[]): Promise<{ psp: string; outcome: PspCa
     sleep: () => Promise.resolve(),
     onPspCall: (psp, outcome, seconds) => void seen.push({ psp, outcome, seconds }),
   });
-  const created = store.createSession({ mode: 'direct', reference: 'INV-1', amountMinor: 100, currency: 'EUR', callId: 'c' });
-  const session = store.updateSession(created.id, { status: 'capturing' });
+  const created = await store.createSession({ mode: 'direct', reference: 'INV-1', amountMinor: 100, currency: 'EUR', callId: 'c' });
+  const session = await store.updateSession(created.id, { status: 'capturing' });
   await authoriser.authorise(session, new CardData({ pan: VISA, expiry: '1230', securityCode: '123', brand: 'visa' }), { kind: 'call', id: 'c' });
   return seen;
 }

@@ -35,7 +35,7 @@ export class CountingPsp implements PaymentServiceProvider {
   readonly charges = new Map<string, number>();
   readonly lookups: string[] = [];
   /** Called as each request arrives, before the PSP answers. */
-  onAuthorise: ((request: AuthorisationRequest) => void) | undefined;
+  onAuthorise: ((request: AuthorisationRequest) => void | Promise<void>) | undefined;
   /** Overrides the ledger for `lookup`. */
   lookupAnswer: ((key: string) => Promise<AuthorisationLookup>) | undefined;
   #script: PspStep[];
@@ -48,9 +48,9 @@ export class CountingPsp implements PaymentServiceProvider {
     return this.requests.length;
   }
 
-  authorise(request: AuthorisationRequest, _card: CardData, options?: AuthoriseOptions): Promise<AuthorisationOutcome> {
+  async authorise(request: AuthorisationRequest, _card: CardData, options?: AuthoriseOptions): Promise<AuthorisationOutcome> {
     this.requests.push(request);
-    this.onAuthorise?.(request);
+    await this.onAuthorise?.(request);
     return this.#answer(request.idempotencyKey, options);
   }
 

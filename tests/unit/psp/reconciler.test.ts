@@ -30,15 +30,15 @@ const logger = {
   error: (_o: object, msg: string) => logged.push({ level: 'error', msg }),
 } as unknown as Logger;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'reconciler-'));
   clock = T0;
   logged = [];
   store = new SqlitePaymentStore({ dataDir: dir, now });
   audit = new SqliteAuditLog(store.database, { key: randomBytes(32), now });
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,30 +46,30 @@ const card = (): CardData => new CardData({ pan: VISA, expiry: '1230', securityC
 const reconciler = (psp: CountingPsp, options: Partial<ReconcilerOptions> = {}): Reconciler =>
   new Reconciler({ psp, store, audit, now, logger, ...options });
 
-function capturedSession(): PaymentSessionRecord {
-  const s = store.createSession({ mode: 'direct', reference: 'INV-1', amountMinor: 990, currency: 'GBP' });
+async function capturedSession(): Promise<PaymentSessionRecord> {
+  const s = await store.createSession({ mode: 'direct', reference: 'INV-1', amountMinor: 990, currency: 'GBP' });
   return store.updateSession(s.id, { status: 'capturing' });
 }
 
 /** What a process that died after writing the intent, before the PSP answered, leaves behind. */
-function crashedMidAuthorisation(key: string): PaymentSessionRecord {
-  const s = capturedSession();
-  store.updateSession(s.id, { status: 'authorising', idempotencyKey: key, cardBrand: 'visa', cardLast4: '4242' });
-  store.recordAuthorisationIntent({ idempotencyKey: key, sessionId: s.id, psp: 'counting', amountMinor: 990, currency: 'GBP' });
-  audit.append({ sessionId: s.id, actor: CALL, action: 'authorisation-requested', detail: { idempotencyKey: key } });
+async function crashedMidAuthorisation(key: string): Promise<PaymentSessionRecord> {
+  const s = await capturedSession();
+  await store.updateSession(s.id, { status: 'authorising', idempotencyKey: key, cardBrand: 'visa', cardLast4: '4242' });
+  await store.recordAuthorisationIntent({ idempotencyKey: key, sessionId: s.id, psp: 'counting', amountMinor: 990, currency: 'GBP' });
+  await audit.append({ sessionId: s.id, actor: CALL, action: 'authorisation-requested', detail: { idempotencyKey: key } });
   return s;
 }
 
 /** An authorisation the authoriser left in doubt: the PSP charged, the answer was lost. */
 async function inDoubt(psp: CountingPsp): Promise<{ session: PaymentSessionRecord; key: string }> {
-  const session = capturedSession();
+  const session = await capturedSession();
   const result = await new Authoriser({ psp, store, audit, timeoutMs: 50, maxRetries: 0 }).authorise(session, card(), CALL);
   expect(result).toEqual({ kind: 'in-doubt' });
   return { session, key: psp.requests.at(-1)!.idempotencyKey };
 }
 
-const trail = (sessionId: string): string[] =>
-  audit.list({ sessionId }).map((a) => `${a.action}:${a.actor.kind}/${a.actor.id}`);
+const trail = async (sessionId: string): Promise<string[]> =>
+  (await audit.list({ sessionId })).map((a) => `${a.action}:${a.actor.kind}/${a.actor.id}`);
 
 describe('Reconciler.reconcileOnce', () => {
   it('settles an in-doubt payment the PSP approved', async () => {
@@ -78,50 +78,50 @@ describe('Reconciler.reconcileOnce', () => {
     clock += 1000;
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
     expect(psp.lookups).toEqual([key]);
-    expect(store.getSession(session.id)).toMatchObject({ status: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
-    expect(store.getAuthorisation(key)).toMatchObject({ state: 'approved', pspReference: 'psp_1', resolvedAt: '2030-01-02T03:04:06.000Z' });
-    expect(trail(session.id)).toEqual([
+    expect(await store.getSession(session.id)).toMatchObject({ status: 'approved', pspReference: 'psp_1', authCode: 'A1B2C3' });
+    expect(await store.getAuthorisation(key)).toMatchObject({ state: 'approved', pspReference: 'psp_1', resolvedAt: '2030-01-02T03:04:06.000Z' });
+    expect(await trail(session.id)).toEqual([
       'authorisation-requested:call/call-1',
       'authorisation-in-doubt:system/authoriser',
       'authorisation-reconciled:system/reconciler',
     ]);
-    expect(audit.list({ sessionId: session.id }).at(-1)!.detail).toEqual({ idempotencyKey: key, outcome: 'approved', state: 'approved', pspReference: 'psp_1' });
+    expect((await audit.list({ sessionId: session.id })).at(-1)!.detail).toEqual({ idempotencyKey: key, outcome: 'approved', state: 'approved', pspReference: 'psp_1' });
     expect(psp.charges.get(key)).toBe(1);
     // Nothing left to do.
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 0, resolved: 0, stillInDoubt: 0 });
-    expect(audit.verify().ok).toBe(true);
+    expect((await audit.verify()).ok).toBe(true);
   });
 
   it('moves an intent left requested by a crash to in doubt (audited), then reconciles it', async () => {
     const psp = new CountingPsp();
-    const s = crashedMidAuthorisation('idem_crashed');
+    const s = await crashedMidAuthorisation('idem_crashed');
     psp.ledger.set('idem_crashed', { kind: 'declined', reason: 'insufficient-funds', pspReference: 'dcl_9' });
-    psp.lookupAnswer = (key) => {
+    psp.lookupAnswer = async (key) => {
       // By the time the PSP is asked, the payment is recorded as in doubt.
-      expect(store.getSession(s.id)?.status).toBe('in_doubt');
-      expect(store.getAuthorisation(key)).toMatchObject({ state: 'in_doubt', detail: 'interrupted' });
+      expect((await store.getSession(s.id))?.status).toBe('in_doubt');
+      expect(await store.getAuthorisation(key)).toMatchObject({ state: 'in_doubt', detail: 'interrupted' });
       return Promise.resolve(psp.ledger.get(key)!);
     };
     clock += 5000; // the process restarts
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
-    expect(store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: 'insufficient-funds', pspReference: 'dcl_9' });
-    expect(store.getAuthorisation('idem_crashed')).toMatchObject({ state: 'declined', detail: 'insufficient-funds', pspReference: 'dcl_9' });
-    expect(trail(s.id)).toEqual([
+    expect(await store.getSession(s.id)).toMatchObject({ status: 'declined', declineReason: 'insufficient-funds', pspReference: 'dcl_9' });
+    expect(await store.getAuthorisation('idem_crashed')).toMatchObject({ state: 'declined', detail: 'insufficient-funds', pspReference: 'dcl_9' });
+    expect(await trail(s.id)).toEqual([
       'authorisation-requested:call/call-1',
       'authorisation-interrupted:system/reconciler',
       'authorisation-reconciled:system/reconciler',
     ]);
-    expect(audit.list({ sessionId: s.id })[1]!.detail).toEqual({ idempotencyKey: 'idem_crashed', sessionStatus: 'authorising' });
+    expect((await audit.list({ sessionId: s.id }))[1]!.detail).toEqual({ idempotencyKey: 'idem_crashed', sessionStatus: 'authorising' });
   });
 
   it('marks a key the PSP never saw as error, not-found-at-psp: nothing was charged', async () => {
     const psp = new CountingPsp();
-    const s = crashedMidAuthorisation('idem_unseen');
+    const s = await crashedMidAuthorisation('idem_unseen');
     clock += 5000;
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
-    expect(store.getSession(s.id)?.status).toBe('error');
-    expect(store.getAuthorisation('idem_unseen')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
-    expect(audit.list({ sessionId: s.id }).at(-1)).toMatchObject({
+    expect((await store.getSession(s.id))?.status).toBe('error');
+    expect(await store.getAuthorisation('idem_unseen')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
+    expect((await audit.list({ sessionId: s.id })).at(-1)).toMatchObject({
       action: 'authorisation-reconciled',
       actor: { kind: 'system', id: 'reconciler' },
       detail: { outcome: 'not-found', state: 'error' },
@@ -133,8 +133,8 @@ describe('Reconciler.reconcileOnce', () => {
     const { session, key } = await inDoubt(psp);
     psp.ledger.set(key, { kind: 'error', code: 'card-blocked', retryable: false });
     await reconciler(psp).reconcileOnce();
-    expect(store.getSession(session.id)?.status).toBe('error');
-    expect(store.getAuthorisation(key)).toMatchObject({ state: 'error', detail: 'card-blocked' });
+    expect((await store.getSession(session.id))?.status).toBe('error');
+    expect(await store.getAuthorisation(key)).toMatchObject({ state: 'error', detail: 'card-blocked' });
   });
 
   it('keeps the payment in doubt while the PSP cannot answer (retryable error or no lookup)', async () => {
@@ -144,8 +144,8 @@ describe('Reconciler.reconcileOnce', () => {
     psp.lookupAnswer = (key) =>
       key === first.key ? Promise.resolve({ kind: 'error', code: 'http-503', retryable: true }) : Promise.reject(new Error('ETIMEDOUT'));
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 2, resolved: 0, stillInDoubt: 2 });
-    expect(store.getSession(first.session.id)?.status).toBe('in_doubt');
-    expect(store.getSession(second.session.id)?.status).toBe('in_doubt');
+    expect((await store.getSession(first.session.id))?.status).toBe('in_doubt');
+    expect((await store.getSession(second.session.id))?.status).toBe('in_doubt');
     expect(logged.filter((l) => l.level === 'warn')).toHaveLength(1);
     psp.lookupAnswer = undefined;
     expect(await reconciler(psp).reconcileOnce()).toEqual({ checked: 2, resolved: 2, stillInDoubt: 0 });
@@ -155,14 +155,14 @@ describe('Reconciler.reconcileOnce', () => {
     const psp = new CountingPsp();
     const r = reconciler(psp, { staleAfterMs: 60_000 });
     clock += 1000; // written after this reconciler started: someone may be waiting for the PSP
-    const s = crashedMidAuthorisation('idem_live');
+    const s = await crashedMidAuthorisation('idem_live');
     expect(await r.reconcileOnce()).toEqual({ checked: 0, resolved: 0, stillInDoubt: 0 });
-    expect(store.getAuthorisation('idem_live')?.state).toBe('requested');
-    expect(store.getSession(s.id)?.status).toBe('authorising');
+    expect((await store.getAuthorisation('idem_live'))?.state).toBe('requested');
+    expect((await store.getSession(s.id))?.status).toBe('authorising');
     clock += 60_000;
     expect(await r.reconcileOnce()).toEqual({ checked: 1, resolved: 1, stillInDoubt: 0 });
-    expect(store.getAuthorisation('idem_live')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
-    expect(trail(s.id)).toContain('authorisation-interrupted:system/reconciler');
+    expect(await store.getAuthorisation('idem_live')).toMatchObject({ state: 'error', detail: 'not-found-at-psp' });
+    expect(await trail(s.id)).toContain('authorisation-interrupted:system/reconciler');
   });
 
   it('shares one pass between concurrent calls', async () => {
@@ -177,11 +177,11 @@ describe('Reconciler.reconcileOnce', () => {
   it('does not overwrite a session already settled otherwise, and says so', async () => {
     const psp = new CountingPsp(['hang']);
     const { session, key } = await inDoubt(psp);
-    store.updateSession(session.id, { status: 'error' });
+    await store.updateSession(session.id, { status: 'error' });
     await reconciler(psp).reconcileOnce();
-    expect(store.getSession(session.id)?.status).toBe('error');
-    expect(store.getAuthorisation(key)?.state).toBe('approved');
-    expect(audit.list({ sessionId: session.id }).at(-1)!.detail).toMatchObject({ outcome: 'approved', sessionStatus: 'error' });
+    expect((await store.getSession(session.id))?.status).toBe('error');
+    expect((await store.getAuthorisation(key))?.state).toBe('approved');
+    expect((await audit.list({ sessionId: session.id })).at(-1)!.detail).toMatchObject({ outcome: 'approved', sessionStatus: 'error' });
     expect(logged.some((l) => l.level === 'error')).toBe(true);
   });
 });
@@ -189,15 +189,16 @@ describe('Reconciler.reconcileOnce', () => {
 describe('Reconciler.start / stop', () => {
   it('runs at once, then every interval, until stopped', async () => {
     const psp = new CountingPsp();
-    crashedMidAuthorisation('idem_a');
+    await crashedMidAuthorisation('idem_a');
     psp.lookupAnswer = () => Promise.resolve({ kind: 'error', code: 'http-503', retryable: true });
     clock += 1000;
     const r = reconciler(psp, { intervalMs: 20 });
     r.start();
     r.start(); // a second start adds no second timer
     // The first pass starts at once: the crashed intent is in doubt and being looked up.
-    expect(store.getAuthorisation('idem_a')?.state).toBe('in_doubt');
-    expect(psp.lookups).toEqual(['idem_a']);
+    await waitFor(() => psp.lookups.length >= 1);
+    expect((await store.getAuthorisation('idem_a'))?.state).toBe('in_doubt');
+    expect(psp.lookups[0]).toBe('idem_a');
     await waitFor(() => psp.lookups.length >= 3);
     r.stop();
     r.stop();
@@ -211,10 +212,10 @@ describe('card data', () => {
   it('leaves no card number in any byte of the data directory', async () => {
     const psp = new CountingPsp(['hang', 'hang']);
     await inDoubt(psp);
-    crashedMidAuthorisation('idem_c');
+    await crashedMidAuthorisation('idem_c');
     clock += 5000;
     await reconciler(psp).reconcileOnce();
-    store.close();
+    await store.close();
     expect(findCardDataInFiles(dir, [VISA])).toEqual([]);
   });
 });

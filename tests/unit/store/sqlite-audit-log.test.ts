@@ -29,14 +29,14 @@ function open(withKey = key): void {
   audit = new SqliteAuditLog(store.database, { key: withKey, now });
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'audit-log-'));
   clock = T0;
   key = randomBytes(32);
   open();
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -71,97 +71,36 @@ function unkeyedHash(e: Row): string {
 }
 
 describe('audit trail', () => {
-  function fill(n: number, sessionId: string | null = null): void {
+  async function fill(n: number, sessionId: string | null = null): Promise<void> {
     for (let i = 0; i < n; i++) {
-      audit.append({ sessionId, actor: CALL, action: `step-${i}`, detail: { i, b: 'x', a: { z: 1, y: [2, 1] } } });
+      await audit.append({ sessionId, actor: CALL, action: `step-${i}`, detail: { i, b: 'x', a: { z: 1, y: [2, 1] } } });
       tick();
     }
   }
 
-  it('appends inside a transaction open on the same connection, and rolls back with it', () => {
-    const s = newSession();
+  // The SQLite adapters write before their promise is returned: inside a transaction, the write is part of it.
+  it('appends inside a transaction open on the same connection, and rolls back with it', async () => {
+    const s = await newSession();
     expect(() =>
       durableTransaction(store.database, () => {
-        store.updateSession(s.id, { status: 'capturing' });
-        audit.append({ sessionId: s.id, actor: CALL, action: 'capture-started' });
+        void store.updateSession(s.id, { status: 'capturing' });
+        void audit.append({ sessionId: s.id, actor: CALL, action: 'capture-started' });
         throw new Error('the write that caused it failed');
       }),
     ).toThrow(/failed/);
-    expect(store.getSession(s.id)?.status).toBe('pending');
-    expect(audit.list({})).toEqual([]);
+    expect((await store.getSession(s.id))?.status).toBe('pending');
+    expect(await audit.list({})).toEqual([]);
     durableTransaction(store.database, () => {
-      store.updateSession(s.id, { status: 'capturing' });
-      audit.append({ sessionId: s.id, actor: CALL, action: 'capture-started' });
+      void store.updateSession(s.id, { status: 'capturing' });
+      void audit.append({ sessionId: s.id, actor: CALL, action: 'capture-started' });
     });
-    expect(audit.list({}).map((e) => e.action)).toEqual(['capture-started']);
-    expect(audit.verify()).toEqual({ ok: true, rows: 1 });
-  });
-
-  it('appends rows chained by HMAC-SHA-256 with the key, over prev_hash and a canonical serialisation, naming the key', () => {
-    const s = newSession();
-    const first = audit.append({ sessionId: s.id, actor: { kind: 'agent', id: 'u1' }, action: 'session-created', detail: { b: 2, a: 1 } });
-    expect(first).toMatchObject({ seq: 1, at: '2030-01-02T03:04:05.000Z', sessionId: s.id, actor: { kind: 'agent', id: 'u1' }, detail: { a: 1, b: 2 } });
-    expect(first.prevHash).toBe('0'.repeat(64));
-    expect(first.hash).toBe(keyedHash(key, { ...first, detail: '{"a":1,"b":2}' }));
-    expect(store.database.prepare('SELECT key_id FROM audit_log WHERE seq = 1').pluck().get()).toBe(keyIdOf(key));
-    const second = audit.append({ sessionId: null, actor: CALL, action: 'x' });
-    expect(second).toMatchObject({ seq: 2, prevHash: first.hash, detail: {} });
-    expect(second.hash).toBe(keyedHash(key, { ...second, detail: '{}' }));
-    // Key order does not change what is stored.
-    const c = audit.append({ sessionId: null, actor: CALL, action: 'y', detail: { n: { b: 1, a: [{ d: 1, c: 2 }] } } });
-    expect(store.database.prepare('SELECT detail FROM audit_log WHERE seq = ?').pluck().get(c.seq)).toBe('{"n":{"a":[{"c":2,"d":1}],"b":1}}');
-  });
-
-  it('lists by session, after a seq, with a limit', () => {
-    const s = newSession();
-    fill(2);
-    fill(3, s.id);
-    expect(audit.list({}).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(audit.list({ sessionId: s.id }).map((r) => r.seq)).toEqual([3, 4, 5]);
-    expect(audit.list({ afterSeq: 3 }).map((r) => r.seq)).toEqual([4, 5]);
-    expect(audit.list({ sessionId: s.id, afterSeq: 3, limit: 1 }).map((r) => r.seq)).toEqual([4]);
-    expect(audit.list({})[0]).toMatchObject({ actor: CALL, detail: { i: 0, b: 'x', a: { z: 1, y: [2, 1] } } });
-  });
-
-  it('verifies an intact chain, also across a reopen', () => {
-    expect(audit.verify()).toEqual({ ok: true, rows: 0 });
-    fill(3);
-    store.close();
-    open();
-    fill(2);
-    expect(audit.verify()).toEqual({ ok: true, rows: 5 });
-  });
-
-  it('keeps one chain when two connections append to the same file', () => {
-    const second = new SqlitePaymentStore({ dataDir: dir, now });
-    const secondAudit = new SqliteAuditLog(second.database, { key, now });
-    try {
-      for (let i = 0; i < 10; i++) (i % 2 ? audit : secondAudit).append({ sessionId: null, actor: CALL, action: `a${i}` });
-    } finally {
-      second.close();
-    }
-    expect(audit.list({}).map((r) => r.action)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9']);
-    expect(audit.verify()).toEqual({ ok: true, rows: 10 });
-  });
-
-  it('refuses UPDATE and DELETE inside SQLite', () => {
-    fill(2);
-    const db = raw();
-    try {
-      expect(() => db.prepare("UPDATE audit_log SET action = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
-      expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
-      expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
-      expect(() => db.prepare('UPDATE audit_chain SET keyed_from_seq = 99').run()).toThrow(/fixed/);
-      expect(() => db.prepare('DELETE FROM audit_chain').run()).toThrow(/fixed/);
-    } finally {
-      db.close();
-    }
-    expect(audit.verify()).toEqual({ ok: true, rows: 2 });
+    expect((await audit.list({})).map((e) => e.action)).toEqual(['capture-started']);
+    expect(await audit.verify()).toEqual({ ok: true, rows: 1 });
   });
 
   /** Tampers with the file through a second connection, then opens a fresh store and log on it. */
-  function tamper(sql: string[], trigger: 'audit_log_no_update' | 'audit_log_no_delete' | 'both'): void {
-    store.close();
+  async function tamper(sql: string[], trigger: 'audit_log_no_update' | 'audit_log_no_delete' | 'both'): Promise<void> {
+    await store.close();
     const db = raw();
     if (trigger !== 'audit_log_no_delete') db.exec('DROP TRIGGER IF EXISTS audit_log_no_update');
     if (trigger !== 'audit_log_no_update') db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
@@ -170,79 +109,79 @@ describe('audit trail', () => {
     open();
   }
 
-  it('finds a row edited by hand with better-sqlite3, at its seq', () => {
-    fill(6);
-    expect(audit.verify()).toEqual({ ok: true, rows: 6 });
-    tamper([`UPDATE audit_log SET detail = '{"i":99}' WHERE seq = 4`], 'audit_log_no_update');
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 4, firstBrokenSeq: 4, problem: 'hash-mismatch', reason: expect.stringMatching(/edited/) });
+  it('finds a row edited by hand with better-sqlite3, at its seq', async () => {
+    await fill(6);
+    expect(await audit.verify()).toEqual({ ok: true, rows: 6 });
+    await tamper([`UPDATE audit_log SET detail = '{"i":99}' WHERE seq = 4`], 'audit_log_no_update');
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 4, firstBrokenSeq: 4, problem: 'hash-mismatch', reason: expect.stringMatching(/edited/) });
   });
 
-  it('finds an edited row whose hash was recomputed without the key (plain SHA-256, or a guessed key), at that row', () => {
-    fill(6);
-    const row4 = audit.list({ afterSeq: 3, limit: 1 })[0]!;
+  it('finds an edited row whose hash was recomputed without the key (plain SHA-256, or a guessed key), at that row', async () => {
+    await fill(6);
+    const row4 = (await audit.list({ afterSeq: 3, limit: 1 }))[0]!;
     const edited = { ...row4, action: 'refund', detail: canonical(row4.detail) };
     for (const forged of [unkeyedHash(edited), keyedHash(randomBytes(32), edited)]) {
-      tamper([`UPDATE audit_log SET action = 'refund', hash = '${forged}' WHERE seq = 4`], 'audit_log_no_update');
-      expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 4, problem: 'hash-mismatch' });
+      await tamper([`UPDATE audit_log SET action = 'refund', hash = '${forged}' WHERE seq = 4`], 'audit_log_no_update');
+      expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 4, problem: 'hash-mismatch' });
     }
   });
 
-  it('finds a keyed row passed off as one from before the key (no key id, plain SHA-256)', () => {
-    fill(4);
-    const row3 = audit.list({ afterSeq: 2, limit: 1 })[0]!;
+  it('finds a keyed row passed off as one from before the key (no key id, plain SHA-256)', async () => {
+    await fill(4);
+    const row3 = (await audit.list({ afterSeq: 2, limit: 1 }))[0]!;
     const downgraded = unkeyedHash({ ...row3, detail: canonical(row3.detail) });
-    tamper([`UPDATE audit_log SET key_id = NULL, hash = '${downgraded}' WHERE seq = 3`], 'audit_log_no_update');
-    expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: 'hash-mismatch', reason: expect.stringMatching(/names no key/) });
+    await tamper([`UPDATE audit_log SET key_id = NULL, hash = '${downgraded}' WHERE seq = 3`], 'audit_log_no_update');
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: 'hash-mismatch', reason: expect.stringMatching(/names no key/) });
   });
 
-  it('finds a deleted row: the gap in seq', () => {
-    fill(6);
-    tamper(['DELETE FROM audit_log WHERE seq = 3'], 'audit_log_no_delete');
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, problem: 'gap', reason: expect.stringMatching(/expected row 3/) });
+  it('finds a deleted row: the gap in seq', async () => {
+    await fill(6);
+    await tamper(['DELETE FROM audit_log WHERE seq = 3'], 'audit_log_no_delete');
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, problem: 'gap', reason: expect.stringMatching(/expected row 3/) });
   });
 
-  it('finds a deleted first row', () => {
-    fill(3);
-    tamper(['DELETE FROM audit_log WHERE seq = 1'], 'audit_log_no_delete');
-    expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: 'gap' });
+  it('finds a deleted first row', async () => {
+    await fill(3);
+    await tamper(['DELETE FROM audit_log WHERE seq = 1'], 'audit_log_no_delete');
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: 'gap' });
   });
 
-  it('finds reordered rows: contents of 3 and 4 swapped', () => {
-    fill(6);
+  it('finds reordered rows: contents of 3 and 4 swapped', async () => {
+    await fill(6);
     const columns = ['at', 'session_id', 'actor_kind', 'actor_id', 'action', 'detail', 'prev_hash', 'hash'];
-    tamper(
+    await tamper(
       [
         `CREATE TEMP TABLE swap AS SELECT seq, ${columns.join(', ')} FROM audit_log WHERE seq IN (3, 4)`,
         ...columns.map((c) => `UPDATE audit_log SET ${c} = (SELECT ${c} FROM swap WHERE swap.seq = 7 - audit_log.seq) WHERE seq IN (3, 4)`),
       ],
       'audit_log_no_update',
     );
-    expect(audit.list({}).map((r) => r.action)).toEqual(['step-0', 'step-1', 'step-3', 'step-2', 'step-4', 'step-5']);
-    expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: 'prev-hash-mismatch' });
+    expect((await audit.list({})).map((r) => r.action)).toEqual(['step-0', 'step-1', 'step-3', 'step-2', 'step-4', 'step-5']);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: 'prev-hash-mismatch' });
   });
 
-  it('finds rows removed from the end while the store was open', () => {
-    fill(5);
+  it('finds rows removed from the end while the store was open', async () => {
+    await fill(5);
     const db = raw();
     db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
     db.exec('DELETE FROM audit_log WHERE seq >= 4');
     db.close();
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, problem: 'gap', reason: expect.stringMatching(/end/) });
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 3, firstBrokenSeq: 4, problem: 'gap', reason: expect.stringMatching(/end/) });
   });
 
-  it('with the wrong key, fails at the first keyed row and names both keys', () => {
-    fill(3);
-    store.close();
+  it('with the wrong key, fails at the first keyed row and names both keys', async () => {
+    await fill(3);
+    await store.close();
     const wrong = randomBytes(32);
     open(wrong);
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 1, firstBrokenSeq: 1, problem: 'hash-mismatch' });
-    const verdict = audit.verify();
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 1, firstBrokenSeq: 1, problem: 'hash-mismatch' });
+    const verdict = await audit.verify();
     expect(verdict.ok === false && verdict.reason).toContain(keyIdOf(key));
     expect(verdict.ok === false && verdict.reason).toContain(keyIdOf(wrong));
     expect(verdict.ok === false && verdict.reason).not.toContain(key.toString('hex'));
   });
 
-  it('refuses a key shorter than 32 bytes, and a new row that names no key', () => {
+  it('refuses a key shorter than 32 bytes, and a new row that names no key', async () => {
     expect(() => new SqliteAuditLog(store.database, { key: randomBytes(31) })).toThrow(AuditKeyError);
     const insert = `INSERT INTO audit_log (seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash)
       VALUES (1, 'now', NULL, 'system', 'x', 'y', '{}', '${'0'.repeat(64)}', '${'1'.repeat(64)}')`;
@@ -254,12 +193,12 @@ describe('a database whose rows were chained before the key (schema 4)', () => {
   const OLD_ROWS = 4;
 
   /** What the earlier version left in DATA_DIR: schema 4, rows chained by plain SHA-256. */
-  function writeOldDatabase(): void {
-    store.close();
+  async function writeOldDatabase(): Promise<void> {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     const db = raw();
-    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration);
+    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration.sqlite);
     db.pragma('user_version = 4');
     const insert = db.prepare(`INSERT INTO audit_log (seq, at, session_id, actor_kind, actor_id, action, detail, prev_hash, hash)
       VALUES (@seq, @at, NULL, 'system', 'old', @action, @detail, @prevHash, @hash)`);
@@ -273,16 +212,16 @@ describe('a database whose rows were chained before the key (schema 4)', () => {
     db.close();
   }
 
-  beforeEach(() => {
-    writeOldDatabase();
+  beforeEach(async () => {
+    await writeOldDatabase();
     open();
   });
 
-  it('still verifies, and the keyed chain starts after its last row', () => {
-    expect(audit.verify()).toEqual({ ok: true, rows: OLD_ROWS });
+  it('still verifies, and the keyed chain starts after its last row', async () => {
+    expect(await audit.verify()).toEqual({ ok: true, rows: OLD_ROWS });
     expect(store.database.prepare('SELECT keyed_from_seq FROM audit_chain').pluck().get()).toBe(OLD_ROWS + 1);
-    const first = audit.append({ sessionId: null, actor: CALL, action: 'first-keyed' });
-    audit.append({ sessionId: null, actor: CALL, action: 'second-keyed' });
+    const first = await audit.append({ sessionId: null, actor: CALL, action: 'first-keyed' });
+    await audit.append({ sessionId: null, actor: CALL, action: 'second-keyed' });
     expect(first.seq).toBe(OLD_ROWS + 1);
     expect(first.hash).toBe(keyedHash(key, { ...first, detail: '{}' }));
     expect(store.database.prepare('SELECT seq, key_id FROM audit_log ORDER BY seq').all()).toEqual([
@@ -290,19 +229,19 @@ describe('a database whose rows were chained before the key (schema 4)', () => {
       { seq: OLD_ROWS + 1, key_id: keyIdOf(key) },
       { seq: OLD_ROWS + 2, key_id: keyIdOf(key) },
     ]);
-    expect(audit.verify()).toEqual({ ok: true, rows: OLD_ROWS + 2 });
+    expect(await audit.verify()).toEqual({ ok: true, rows: OLD_ROWS + 2 });
   });
 
-  it('finds an old row edited by hand, at its seq', () => {
-    audit.append({ sessionId: null, actor: CALL, action: 'keyed' });
-    tamper([`UPDATE audit_log SET detail = '{"n":99}' WHERE seq = 2`]);
-    expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: 'hash-mismatch' });
+  it('finds an old row edited by hand, at its seq', async () => {
+    await audit.append({ sessionId: null, actor: CALL, action: 'keyed' });
+    await tamper([`UPDATE audit_log SET detail = '{"n":99}' WHERE seq = 2`]);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: 'hash-mismatch' });
   });
 
-  it('finds old rows rewritten with every SHA-256 recomputed, at the first keyed row', () => {
-    audit.append({ sessionId: null, actor: CALL, action: 'keyed' });
+  it('finds old rows rewritten with every SHA-256 recomputed, at the first keyed row', async () => {
+    await audit.append({ sessionId: null, actor: CALL, action: 'keyed' });
     // Someone without the key rewrites row 2 and re-chains rows 2..4 by plain SHA-256.
-    const rows = audit.list({ limit: OLD_ROWS });
+    const rows = await audit.list({ limit: OLD_ROWS });
     let prevHash = rows[0]!.hash;
     const statements: string[] = [];
     for (const row of rows.slice(1)) {
@@ -311,13 +250,13 @@ describe('a database whose rows were chained before the key (schema 4)', () => {
       statements.push(`UPDATE audit_log SET detail = '${detail}', prev_hash = '${prevHash}', hash = '${hash}' WHERE seq = ${row.seq}`);
       prevHash = hash;
     }
-    tamper(statements);
-    expect(audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: OLD_ROWS + 1, problem: 'prev-hash-mismatch' });
+    await tamper(statements);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: OLD_ROWS + 1, problem: 'prev-hash-mismatch' });
   });
 
   /** Tampers through a second connection (the update trigger dropped), then reopens. */
-  function tamper(sql: string[]): void {
-    store.close();
+  async function tamper(sql: string[]): Promise<void> {
+    await store.close();
     const db = raw();
     db.exec('DROP TRIGGER IF EXISTS audit_log_no_update');
     for (const statement of sql) db.exec(statement);
