@@ -83,11 +83,11 @@ describe('Twilio status callbacks, posted signed by the strict fake Twilio', () 
   it('sent then delivered: kept on the outbox row, shown on the link and to the agent, counted', async () => {
     const id = await t.textLink();
     const sid = twilio.messages.at(-1)!.sid;
-    expect(t.app.links.findSms('twilio', sid)).toMatchObject({ sessionId: id, recipient: MOBILE, delivery: 'submitted' });
+    expect(await t.app.links.findSms('twilio', sid)).toMatchObject({ sessionId: id, recipient: MOBILE, delivery: 'submitted' });
     expect(await twilio.report(sid, 'queued')).toBe(204);
     expect(await twilio.report(sid, 'sent')).toBe(204);
     expect(await twilio.report(sid, 'delivered')).toBe(204);
-    expect(t.app.links.findSms('twilio', sid)).toMatchObject({ delivery: 'delivered', deliveryError: null });
+    expect(await t.app.links.findSms('twilio', sid)).toMatchObject({ delivery: 'delivered', deliveryError: null });
     expect(await t.link(id)).toMatchObject({ state: 'active', phoneEnding: '456', sms: { provider: 'twilio', delivery: 'delivered', errorCode: null } });
     expect(t.smsEvents(id)).toEqual([{ type: 'sms-delivery', state: 'delivered', phoneEnding: '456', link: true }]);
     expect(await t.metric('sms_delivery_reports_total', { provider: 'twilio', state: 'delivered' })).toBe(1);
