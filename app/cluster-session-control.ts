@@ -14,7 +14,7 @@ export interface ClusterSessionControlOptions {
   readonly store: Pick<PaymentStore, 'getSession'>;
   readonly commands: AgentCommandStore;
   /** Several nodes on PostgreSQL: the notifications that wake them. Unset: every call is on this node. */
-  readonly listener?: PostgresListener;
+  readonly listener?: Pick<PostgresListener, 'on' | 'onListening'>;
   readonly nodeId: string;
   /** How long the REST request waits for the node holding the call. Default 3 000 ms. */
   readonly answerTimeoutMs?: number;

@@ -68,7 +68,12 @@ const sessionAction = (summary: string, body?: z.ZodType) => ({
     security: [{ bearer: [] }, { cookie: [] }],
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     ...(body ? { requestBody: jsonBody(body) } : {}),
-    responses: { '202': jsonResponse('Applied', sessionView), '409': jsonResponse('Not possible in the current state', errorView), ...errors },
+    responses: {
+      '202': jsonResponse('Applied (`command.applied`, and `command.node` when another node holds the call)', sessionView),
+      '409': jsonResponse('Not applied: no call on the session, or not possible in the current state', errorView),
+      '504': jsonResponse('Not applied: the node holding the call did not answer in time (STORE=postgres)', errorView),
+      ...errors,
+    },
   },
 });
 
