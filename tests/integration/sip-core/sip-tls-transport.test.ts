@@ -90,7 +90,8 @@ async function openTcp(port: number): Promise<Socket> {
   return socket;
 }
 
-const closed = (socket: Socket): Promise<unknown> => (socket.closed ? Promise.resolve() : once(socket, 'close'));
+// Not events.once: it rejects on 'error', and the server may end a connection with a reset (ECONNRESET).
+const closed = (socket: Socket): Promise<unknown> => (socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve)));
 
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));

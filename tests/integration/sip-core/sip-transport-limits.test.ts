@@ -68,7 +68,8 @@ async function open(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
   return socket;
 }
 
-const closed = (socket: Socket): Promise<unknown> => (socket.closed ? Promise.resolve() : once(socket, 'close'));
+// Not events.once: it rejects on 'error', and the server may end a connection with a reset (ECONNRESET).
+const closed = (socket: Socket): Promise<unknown> => (socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve)));
 
 /** Polls until `check` holds; the test's own timeout bounds it. */
 async function until(check: () => boolean): Promise<void> {
