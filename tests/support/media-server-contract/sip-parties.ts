@@ -47,24 +47,6 @@ function sdp(rtpPort: number, codecs: 'g711' | 'g729', direction: 'sendrecv' | '
   return lines.join('\r\n');
 }
 
-/**
- * A SIP transport on a free port: port 0 picks a free UDP port, and TCP then
- * listens on the same number, which a busy machine may hold for TCP
- * (EADDRINUSE): another port is tried then.
- */
-async function startTransport(allow: SourceFilter): Promise<SipTransport> {
-  for (let attempt = 1; ; attempt++) {
-    const transport = new SipTransport({ host: '127.0.0.1', port: 0, createFramer: (callbacks) => new SipStreamFramer(callbacks), acceptTcpFrom: (a) => allow.allows(a) });
-    try {
-      await transport.start();
-      return transport;
-    } catch (err) {
-      await transport.stop().catch(() => undefined);
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw err;
-    }
-  }
-}
-
 /** A SIP user agent with an RTP socket: one party. */
 class SipParty {
   readonly received: RtpPacket[] = [];
@@ -90,7 +72,9 @@ class SipParty {
 
   static async open(): Promise<SipParty> {
     const allow = new SourceFilter();
-    const transport = await startTransport(allow);
+    // Port 0: a free port, UDP and TCP on the same number (the transport picks again if TCP's is taken).
+    const transport = new SipTransport({ host: '127.0.0.1', port: 0, createFramer: (callbacks) => new SipStreamFramer(callbacks), acceptTcpFrom: (a) => allow.allows(a) });
+    await transport.start();
     const ua = new SipUserAgent({ transport, allow, contactHost: '127.0.0.1', contactPort: transport.port, userAgent: 'port-contract', logger });
     await ua.start();
     const rtp = createSocket('udp4');

@@ -185,6 +185,29 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   }
 
   async start(): Promise<void> {
+    // Port 0: the kernel picks a free UDP port, and TCP must then take the same number, which
+    // another process may hold for TCP (EADDRINUSE): pick again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#bindUdpAndTcp();
+        break;
+      } catch (err) {
+        const retry = this.#options.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 10;
+        this.#udp?.close();
+        this.#udp = undefined;
+        if (!retry) throw err;
+      }
+    }
+    this.#tlsContext = serverTlsContext(this.#options.tls);
+    if (this.#tlsContext) {
+      const port = this.#options.tls?.port ?? 5061;
+      this.#tls = await this.#listen(port, 'tls');
+      const bound = this.#tls.address();
+      this.#tlsPort = typeof bound === 'object' && bound ? bound.port : port;
+    }
+  }
+
+  async #bindUdpAndTcp(): Promise<void> {
     const family = this.#options.host.includes(':') ? 'udp6' : 'udp4';
     const udp = createSocket({ type: family, reuseAddr: false });
     // Large receive buffer: bursts of INVITEs under load must not be lost in the kernel.
@@ -213,13 +236,6 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     udp.on('error', (err) => this.#reportError(err));
 
     this.#tcp = await this.#listen(this.#port, 'tcp');
-    this.#tlsContext = serverTlsContext(this.#options.tls);
-    if (this.#tlsContext) {
-      const port = this.#options.tls?.port ?? 5061;
-      this.#tls = await this.#listen(port, 'tls');
-      const bound = this.#tls.address();
-      this.#tlsPort = typeof bound === 'object' && bound ? bound.port : port;
-    }
   }
 
   /** A TCP listener; on the TLS port each connection is wrapped once it passed the caps. */
