@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, type Dirent, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { WAV_PCM_HEADER_LENGTH, WavHeaderOffset } from '../media/wav-format.js';
 import type { RecordingSidecar } from './call-recorder.js';
@@ -83,18 +83,23 @@ export function finishedInMemory(wav: Buffer): Buffer {
   return copy;
 }
 
-/** Every recording sidecar (`*.wav.json`) under `dir`, at any depth; none if `dir` does not exist. */
+/**
+ * Every recording sidecar (`*.wav.json`) under `dir`, at any depth; none if
+ * `dir` does not exist. Read from the listing's entry types, never by a stat
+ * per name: a process killed while writing a sidecar leaves its `.tmp`
+ * beside it, which the recovery of that sidecar then renames away while the
+ * listing still names it.
+ */
 export function* recordingSidecars(dir: string): Generator<string> {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const name of names) {
-    const full = join(dir, name);
-    const stat = statSync(full);
-    if (stat.isDirectory()) yield* recordingSidecars(full);
-    else if (stat.isFile() && name.endsWith('.wav.json')) yield full;
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) yield* recordingSidecars(full);
+    else if (entry.isFile() && entry.name.endsWith('.wav.json')) yield full;
   }
 }
