@@ -39,6 +39,8 @@ export interface LegMedia {
   sendTelephoneEvent(key: DtmfKey, durationMs?: number): boolean;
   readonly dtmfMasking: boolean;
   on(event: 'dtmf', listener: (event: DtmfEvent) => void): unknown;
+  /** The engine carrying the media is gone (a media worker exited). */
+  on(event: 'lost', listener: () => void): unknown;
   close(): Promise<void> | void;
 }
 
@@ -91,6 +93,7 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.#onError = options.onError ?? (() => undefined);
     this.#runInCall = options.runInCall;
     this.media.on('dtmf', (event) => this.#onDtmf(event));
+    this.media.on('lost', () => void this.endOnMediaLoss());
   }
 
   /**
@@ -244,6 +247,22 @@ export class EmbeddedCallLeg extends EventEmitter<CallLegEvents> implements Call
     this.end('local-hangup');
   }
 
+  /**
+   * The leg's media engine is gone: the far end would hear nothing and be
+   * heard by no one, so the call ends now (BYE) rather than by the far end's
+   * media timeout, and the leg ends `failed`.
+   */
+  protected async endOnMediaLoss(): Promise<void> {
+    if (this.#ended) return;
+    // Ended first, so the BYE's own 'ended' does not read as an ordinary hang-up.
+    this.end('failed');
+    try {
+      await this.#dialog?.bye();
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
   /** Marks the leg ended once, frees its media and tells the listeners. */
   end(reason: HangupReason, status?: number): void {
     if (this.#ended) return;
@@ -314,6 +333,16 @@ export class EmbeddedInboundCall extends EmbeddedCallLeg implements InboundCall 
     if (this.#answered || this.ended) return;
     this.#invite.reject(status, reason);
     this.end('rejected', status);
+  }
+
+  /** Before the answer, the caller is refused (503: try elsewhere) instead. */
+  protected override async endOnMediaLoss(): Promise<void> {
+    if (!this.#answered && !this.ended) {
+      this.#invite.reject(503, 'Service Unavailable');
+      this.end('failed', 503);
+      return;
+    }
+    await super.endOnMediaLoss();
   }
 
   override async hangup(): Promise<void> {

@@ -68,6 +68,8 @@ export interface SessionDtmfEvent {
 
 export interface RtpSessionEvents {
   dtmf: [event: SessionDtmfEvent];
+  /** The engine carrying the session is gone (its media worker exited): nothing more is sent or received. */
+  lost: [];
 }
 
 export interface RtpSessionStats {

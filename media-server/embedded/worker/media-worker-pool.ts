@@ -202,10 +202,15 @@ export class MediaWorkerPool {
     if (session) this.runInCall(session, () => session.deliverDtmf(message));
   }
 
-  /** A worker that died took its calls' media with it: their legs end by SIP (BYE or timeout); new calls go to the others. */
+  /**
+   * A worker that died took its calls' media with it: each of its sessions
+   * is told, and its leg ends the call (BYE) instead of leaving a caller in
+   * silence until a media timeout; new calls go to the other workers.
+   */
   #lost(index: number, code: number): void {
     const thread = this.#threads[index] as MediaWorkerThread;
-    const sessions = this.#sessions.get(thread);
-    this.#logger.error({ worker: index, code, sessions: sessions?.size ?? 0 }, 'a media worker exited; its calls have no media');
+    const sessions = [...(this.#sessions.get(thread)?.values() ?? [])];
+    this.#logger.error({ worker: index, code, sessions: sessions.length }, 'a media worker exited; its calls are ended');
+    for (const session of sessions) this.runInCall(session, () => session.lose());
   }
 }

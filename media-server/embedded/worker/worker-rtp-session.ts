@@ -108,6 +108,16 @@ export class WorkerRtpSession extends EventEmitter<RtpSessionEvents> {
     return true;
   }
 
+  /** Its worker exited: tells the leg, which ends the call (no one would hear or be heard). */
+  lose(): void {
+    if (this.closed) return;
+    try {
+      this.emit('lost');
+    } catch (err) {
+      this.#logger?.error({ err, session: this.id }, 'a lost media session\'s listener failed');
+    }
+  }
+
   /** A key the worker reported; listener errors are logged, never thrown into the message loop. */
   deliverDtmf(message: DtmfMessage): void {
     if (this.closed) return;

@@ -46,6 +46,17 @@ describe('WorkerRtpSession: a media worker’s session seen from the main thread
     expect(thread.notices.at(-1)).toEqual({ type: 'send-telephone-event', session: 7, key: '5', durationMs: 120 });
   });
 
+  it('tells its listeners once its worker is lost, and nothing once it is closed', async () => {
+    const { media } = session();
+    let lost = 0;
+    media.on('lost', () => lost++);
+    media.lose();
+    expect(lost).toBe(1);
+    await media.close();
+    media.lose();
+    expect(lost).toBe(1);
+  });
+
   it('reads as masking while a key the worker heard under masking is reported, even if masking went off here since', () => {
     const { media } = session();
     const seen: boolean[] = [];
