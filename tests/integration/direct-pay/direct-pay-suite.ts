@@ -62,13 +62,15 @@ export type PspUnderTest = 'sandbox' | 'stripe' | 'adyen';
  * On FreeSWITCH the suite keeps the calls that exercise the media path
  * (each key method, approve, decline, retries, a hang-up); the PSP's
  * in-doubt handling and the 20-call load do not depend on it.
+ * `mediaWorkers`: the embedded server's MEDIA_WORKERS (0, the default: its
+ * RTP on the main thread).
  */
-export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServer['kind'] = 'embedded', store: 'sqlite' | 'postgres' = 'sqlite'): void {
+export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaServer['kind'] = 'embedded', store: 'sqlite' | 'postgres' = 'sqlite', mediaWorkers = 0): void {
   const onFreeswitch = mediaServer === 'freeswitch';
   const missing = onFreeswitch ? telephonyStackMissing() : undefined;
   /** A call that runs on the embedded server only (see MediaServerUnderTest). */
   const embeddedOnly = onFreeswitch ? it.skip : it;
-  const title = `direct pay number with SIPp (PSP=${pspUnderTest}${onFreeswitch ? ', MEDIA_SERVER=freeswitch' : ''}${store === 'postgres' ? ', STORE=postgres' : ''})`;
+  const title = `direct pay number with SIPp (PSP=${pspUnderTest}${onFreeswitch ? ', MEDIA_SERVER=freeswitch' : ''}${store === 'postgres' ? ', STORE=postgres' : ''}${mediaWorkers > 0 ? `, MEDIA_WORKERS=${mediaWorkers}` : ''})`;
   describe.skipIf(missing !== undefined)(missing ? `${title}: skipped, ${missing}` : title, () => {
     // The callers' keys and audio (test input) stay out of the system's data, which CI audits for card numbers.
     const work = mkdtempSync(join(tmpdir(), 'direct-pay-'));
@@ -105,6 +107,7 @@ export function directPaySuite(pspUnderTest: PspUnderTest, mediaServer: MediaSer
         PSP_MAX_RETRIES: '0',
         RECONCILE_INTERVAL_SECONDS: '5',
         ...(postgres ? { STORE: 'postgres', DATABASE_URL: postgres.url() } : {}),
+        ...(mediaWorkers > 0 ? { MEDIA_WORKERS: String(mediaWorkers) } : {}),
       });
     }, 60_000);
 
