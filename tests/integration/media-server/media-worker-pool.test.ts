@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../app/logger.js';
 import { PCMU } from '../../../media-server/embedded/media/g711.js';
@@ -104,12 +107,17 @@ describe('MediaWorkerPool: calls on two worker threads', () => {
   it('the session’s errors keep their class across the thread: PromptLoadError, InvalidStateError', async () => {
     const s = await session();
     await expect(s.play([{ file: '/nonexistent/prompt.wav' }])).rejects.toBeInstanceOf(PromptLoadError);
-    await s.startRecording({ path: `/tmp/media-worker-pool-${process.pid}-${worker}.wav` });
-    await expect(s.startRecording({ path: `/tmp/media-worker-pool-${process.pid}-${worker}-2.wav` })).rejects.toBeInstanceOf(InvalidStateError);
-    await s.stopRecording();
-    await s.close();
-    await s.close();
-    expect(s.closed).toBe(true);
+    const folder = mkdtempSync(join(tmpdir(), 'media-worker-pool-'));
+    try {
+      await s.startRecording({ path: join(folder, 'first.wav') });
+      await expect(s.startRecording({ path: join(folder, 'second.wav') })).rejects.toBeInstanceOf(InvalidStateError);
+      await s.stopRecording();
+      await s.close();
+      await s.close();
+      expect(s.closed).toBe(true);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('bridging a session twice throws InvalidStateError; unbridge is safe twice', async () => {
