@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { projectRoot } from '../app/project-root.js';
 import { startCapture } from '../tools/capture/tcpdump.js';
+import { writeDtmfUlaw } from '../tools/dtmf-audio.js';
 import { keyStepsInjection, runSipp, type SippPortSequence, type SippRun } from '../tools/sipp/sipp-process.js';
 import { countApproved, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
 import { cpuPercent, cpuSample, watchPeakRss } from './process-usage.js';
@@ -10,6 +11,24 @@ import type { MediaServerKind, SystemUnderTest } from './system-under-test.js';
 
 /** Calls started per second in the mixed step (payers and listeners together). */
 const MIXED_RAMP_RATE = 100;
+
+/**
+ * How the embedded server's paying callers key: RFC 4733 events (SIPp's
+ * `play_dtmf`) or tones in their audio (`rtp_stream`). `play_dtmf` sends
+ * through a raw socket held for the call, and the kernel hands every raw UDP
+ * socket a copy of each UDP datagram on the machine, ours included: with
+ * hundreds of calls keying, each RTP packet the system sends costs the
+ * sender one copy per keying call. `inband` loads the system the same way
+ * (the masker's detector reads every frame either way) without that cost.
+ */
+export type Keying = 'rfc4733' | 'inband';
+
+export interface DirectPayStepOptions {
+  /** The share of callers who pay (the mixed step: a tenth); default 1. */
+  readonly keyingShare?: number;
+  /** Default `rfc4733`. FreeSWITCH's callers always key RFC 4733 events, in paced steps. */
+  readonly keying?: Keying;
+}
 
 export interface StepResult {
   readonly mediaServer: MediaServerKind;
@@ -35,6 +54,7 @@ export interface StepResult {
   readonly gcPauseP99Ms: number | null;
   readonly mediaWorkerGcPauseP99Ms: number | null;
   readonly durationS: number;
+  readonly keying: Keying;
 }
 
 /**
@@ -44,8 +64,10 @@ export interface StepResult {
  * keying (SIPp's built-in uac: no RTP of their own) and hang up once every
  * call of the step is up and measured. CPU and RSS are those of `sut.pids`.
  */
-export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequence, calls: number, idleRss: number, work: string, keyingShare = 1): Promise<StepResult> {
+export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequence, calls: number, idleRss: number, work: string, options: DirectPayStepOptions = {}): Promise<StepResult> {
   const sys = sut.system;
+  const keyingShare = options.keyingShare ?? 1;
+  const keying = sut.kind === 'embedded' ? (options.keying ?? 'rfc4733') : 'rfc4733';
   const payers = Math.max(1, Math.round(calls * keyingShare));
   const listeners = calls - payers;
   const port = await ports.next();
@@ -56,7 +78,7 @@ export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequenc
   const run = runSipp({
     args: [
       `127.0.0.1:${sys.sipPort}`,
-      ...payingKeys(sut.kind, work),
+      ...payingKeys(sut.kind, keying, work),
       '-s', 'pay', '-i', '127.0.0.1', '-p', String(port), '-mp', String(port + 2),
       // `payers` calls per ramp: all of them started within it.
       '-m', String(payers), '-l', String(payers), '-r', String(payers), '-rp', String(Math.max(1, Math.round(rampMs))),
@@ -111,17 +133,24 @@ export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequenc
     gcPauseP99Ms: gcPauseP99Ms(metricsBefore, metricsAfter),
     mediaWorkerGcPauseP99Ms: gcPauseP99Ms(metricsBefore, metricsAfter, 'media-workers'),
     durationS: sipp.durationMs / 1000,
+    keying,
   };
 }
 
 /**
  * The paying caller's scenario and keys: the reference and the card as RFC
- * 4733 events, typing ahead of the prompts. On FreeSWITCH the same keys go in
+ * 4733 events (or tones, `inband`), typing ahead of the prompts. On FreeSWITCH the same keys go in
  * paced steps: SIPp's play_dtmf restarts its RTP timestamps for each group of
  * keys, which FreeSWITCH takes for a new stream and loses a key over (README,
  * "Where FreeSWITCH differs"); no phone does this.
  */
-function payingKeys(kind: MediaServerKind, work: string): string[] {
+function payingKeys(kind: MediaServerKind, keying: Keying, work: string): string[] {
+  if (kind === 'embedded' && keying === 'inband') {
+    // The same keys, typed ahead as the RFC 4733 callers do: the reference, then the card, expiry and code in one run.
+    const audio = join(work, 'bench-inband.ulaw');
+    writeDtmfUlaw(audio, [{ waitMs: 1000 }, { keys: '1001#' }, { waitMs: 1500 }, { keys: `${VISA}1230123` }, { waitMs: 500 }]);
+    return ['-sf', join(projectRoot(), 'tests/sipp/direct-pay-inband.xml'), '-key', 'audio', `${audio},1,0`];
+  }
   if (kind === 'embedded') {
     return ['-sf', join(projectRoot(), 'tests/sipp/direct-pay-rfc4733.xml'), '-key', 'ref', '1001', '-key', 'pan', VISA, '-key', 'exp', '1230', '-key', 'cvv', '123'];
   }

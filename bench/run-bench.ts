@@ -2,7 +2,7 @@
  * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke]
  *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
  *   [--soak MINUTES [--soak-calls 200]]
- *   [--profile DIR] [--out FILE]`
+ *   [--media-workers N] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--out FILE]`
  *
  * Builds the system (`npm run build`) and starts what `npm start` runs, the
  * compiled `dist/app/main.js`, on its embedded defaults (a fresh data
@@ -40,7 +40,7 @@ import { telephonyStackMissing } from '../tools/telephony-stack.js';
 import { agentAssistedStep, type AgentStep } from './agent-step.js';
 import { baselineStep, type BaselineStep } from './baseline-step.js';
 import { log, readSysctl, RTP_MAX, RTP_MIN, setSysctl } from './bench-support.js';
-import { directPayStep, type StepResult } from './direct-pay-step.js';
+import { directPayStep, type Keying, type StepResult } from './direct-pay-step.js';
 import { headlineFigures } from './headline-figures.js';
 import { comparisonTable, peerResults, type PeerResults, type PeerStep } from './peer-results.js';
 import { rssMiB } from './process-usage.js';
@@ -72,8 +72,12 @@ const { values } = parseArgs({
     'soak-calls': { type: 'string', default: '200' },
     /** MEDIA_WORKERS of the embedded system under test: its RTP on that many worker threads. Default: the app's default. */
     'media-workers': { type: 'string' },
+    /** How the embedded server's paying callers key in the direct-pay and mixed steps: rfc4733 (SIPp play_dtmf) or inband (tones in their audio; no SIPp raw sockets). */
+    keying: { type: 'string', default: 'rfc4733' },
     /** Writes a V8 CPU profile of the system under test into this folder (node --cpu-prof). */
     profile: { type: 'string' },
+    /** Extra node/V8 options for the system under test, space-separated (e.g. "--max-semi-space-size=32"): what an operator would add to NODE_OPTIONS. */
+    'node-args': { type: 'string', default: '' },
   },
 });
 
@@ -88,6 +92,8 @@ const inlineSteps = list(values['inline-steps'] ?? stepsDefault('10', '100'));
 const peers = values.peers.split(',').filter((p) => p && p !== 'none');
 const dtmfSecurity = values['rtpengine-dtmf-security'] as DtmfSecurity;
 const maxFailureRate = Number(values['max-failure-rate']);
+if (values.keying !== 'rfc4733' && values.keying !== 'inband') throw new Error(`--keying is rfc4733 or inband, not ${values.keying}`);
+const keying: Keying = values.keying;
 const freeswitchMissing = telephonyStackMissing();
 const mediaServers = parseMediaServers(values['media-servers'] ?? (freeswitchMissing ? 'embedded' : 'embedded,freeswitch'));
 if (!values['media-servers'] && freeswitchMissing) log(`FreeSWITCH steps skipped: ${freeswitchMissing}`);
@@ -112,7 +118,7 @@ try {
   for (const kind of mediaServers) {
     sut = await startSystemUnderTest(kind, {
       dataDir: join(work, `data-${kind}`),
-      nodeArgs: values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [],
+      nodeArgs: [...values['node-args'].split(' ').filter(Boolean), ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [])],
       ...(kind === 'embedded'
         ? { env: { INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`, ...(values['media-workers'] !== undefined ? { MEDIA_WORKERS: values['media-workers'] } : {}) } }
         : {}),
@@ -121,14 +127,14 @@ try {
     const run = { direct: [] as StepResult[], mixed: [] as StepResult[], agent: [] as AgentStep[] };
     runs.set(kind, run);
     for (const calls of steps) {
-      const step = await directPayStep(sut, ports, calls, idleRss, work);
+      const step = await directPayStep(sut, ports, calls, idleRss, work, { keying });
       run.direct.push(step);
       log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}, GC p99 ≤ ${step.gcPauseP99Ms ?? '-'} ms (media workers ≤ ${step.mediaWorkerGcPauseP99Ms ?? '-'} ms)`);
       if (step.failureRate > maxFailureRate) break;
     }
     // The mixed step and the soak measure the embedded server's listeners and Node's memory; FreeSWITCH runs the direct-pay and agent-assisted steps.
     for (const calls of kind === 'embedded' ? mixedSteps : []) {
-      const step = await directPayStep(sut, ports, calls, idleRss, work, KEYING_SHARE);
+      const step = await directPayStep(sut, ports, calls, idleRss, work, { keyingShare: KEYING_SHARE, keying });
       run.mixed.push(step);
       log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
       if (step.failureRate > maxFailureRate) break;
@@ -186,6 +192,8 @@ try {
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     systemUnderTest: 'node dist/app/main.js (npm run build first), as npm start runs it',
     mediaWorkers: values['media-workers'] === undefined ? 'app default' : Number(values['media-workers']),
+    keying,
+    nodeArgs: values['node-args'],
     ...embedded,
     mixedMaxCalls: [...mixed].reverse().find((s) => s.failed === 0)?.calls ?? 0,
     mixedPayersApprovedPct: largestMixed ? Math.round((largestMixed.approved / largestMixed.payers) * 1000) / 10 : null,
