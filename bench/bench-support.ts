@@ -27,6 +27,27 @@ export function countApproved(dataDir: string, since: Date): number {
   return withStore(dataDir, (db) => (db.prepare("SELECT count(*) AS n FROM payment_sessions WHERE status = 'approved' AND created_at >= ?").get(since.toISOString()) as { n: number }).n);
 }
 
+/**
+ * Why the calls since `since` that were not approved ended, counted: each
+ * session's status (`status:failed`), and each of their capture attempts that
+ * was not `accepted` (`card-number:invalid-card-number`). Reads no card data: the store
+ * holds none.
+ */
+export function failureBreakdown(dataDir: string, since: Date): Record<string, number> {
+  return withStore(dataDir, (db) => {
+    const counts: Record<string, number> = {};
+    const statuses = db.prepare("SELECT status, count(*) AS n FROM payment_sessions WHERE status <> 'approved' AND created_at >= ? GROUP BY status").all(since.toISOString()) as { status: string; n: number }[];
+    for (const row of statuses) counts[`status:${row.status}`] = row.n;
+    const attempts = db
+      .prepare(
+        "SELECT a.field, a.outcome, count(*) AS n FROM capture_attempts a JOIN payment_sessions s ON s.id = a.session_id WHERE s.status <> 'approved' AND s.created_at >= ? AND a.outcome <> 'accepted' GROUP BY a.field, a.outcome",
+      )
+      .all(since.toISOString()) as { field: string; outcome: string; n: number }[];
+    for (const row of attempts) counts[`${row.field}:${row.outcome}`] = row.n;
+    return counts;
+  });
+}
+
 export function countApprovedAmong(dataDir: string, ids: readonly string[]): number {
   return withStore(dataDir, (db) => {
     const get = db.prepare("SELECT count(*) AS n FROM payment_sessions WHERE id = ? AND status = 'approved'");

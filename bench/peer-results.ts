@@ -90,3 +90,52 @@ export function comparisonTable(ours: readonly AgentStep[], peers: Readonly<Reco
   );
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...notes].join('\n');
 }
+
+/** The figures `mediaServerRatios` compares: a direct-pay step's. */
+interface DirectStepFigures {
+  readonly calls: number;
+  readonly failed: number;
+  readonly cpuPerCallPct: number;
+  readonly rtpJitterP99Ms: number;
+}
+
+/** The embedded server divided by FreeSWITCH (our app on each), where both ran the step. */
+export interface MediaServerRatios {
+  /** The direct-pay step compared: the largest both ran with no failure, else the largest both ran. */
+  readonly comparedAtCalls: number | null;
+  readonly cpuPerCall: number | null;
+  readonly capacityAtZeroFailures: number | null;
+  readonly jitterP99: number | null;
+  /** Agent-assisted: key to agent p99 at the largest agent step both ran. */
+  readonly keyToAgentP99: number | null;
+}
+
+export function mediaServerRatios(
+  embedded: readonly DirectStepFigures[],
+  freeswitch: readonly DirectStepFigures[],
+  embeddedAgent: readonly AgentStep[],
+  freeswitchAgent: readonly AgentStep[],
+): MediaServerRatios {
+  const common = freeswitch.filter((f) => embedded.some((e) => e.calls === f.calls));
+  const clean = common.filter((f) => f.failed === 0 && embedded.some((e) => e.calls === f.calls && e.failed === 0));
+  const theirs = clean.at(-1) ?? common.at(-1);
+  const ours = theirs && embedded.find((e) => e.calls === theirs.calls);
+  const maxClean = (steps: readonly DirectStepFigures[]): number => [...steps].reverse().find((s) => s.failed === 0)?.calls ?? 0;
+  const agentTheirs = freeswitchAgent.filter((f) => embeddedAgent.some((e) => e.calls === f.calls)).at(-1);
+  const agentOurs = agentTheirs && embeddedAgent.find((e) => e.calls === agentTheirs.calls);
+  return {
+    comparedAtCalls: theirs?.calls ?? null,
+    cpuPerCall: ours && theirs ? ratio(ours.cpuPerCallPct, theirs.cpuPerCallPct) : null,
+    capacityAtZeroFailures: ratio(maxClean(embedded), maxClean(freeswitch)),
+    jitterP99: ours && theirs ? ratio(ours.rtpJitterP99Ms, theirs.rtpJitterP99Ms) : null,
+    keyToAgentP99: agentOurs?.keyToAgentP99Ms && agentTheirs?.keyToAgentP99Ms ? ratio(agentOurs.keyToAgentP99Ms, agentTheirs.keyToAgentP99Ms) : null,
+  };
+}
+
+export function mediaServerRatiosLine(r: MediaServerRatios): string {
+  const show = (x: number | null): string => (x === null ? '-' : `${x}×`);
+  return (
+    `embedded / FreeSWITCH (our app on each; direct pay at ${r.comparedAtCalls ?? '-'} calls): CPU per call ${show(r.cpuPerCall)}, ` +
+    `capacity at 0 failures ${show(r.capacityAtZeroFailures)}, jitter p99 ${show(r.jitterP99)}; agent-assisted key to agent p99 ${show(r.keyToAgentP99)}`
+  );
+}

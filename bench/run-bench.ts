@@ -42,7 +42,7 @@ import { baselineStep, type BaselineStep } from './baseline-step.js';
 import { log, readSysctl, RTP_MAX, RTP_MIN, setSysctl } from './bench-support.js';
 import { directPayStep, type Keying, type StepResult } from './direct-pay-step.js';
 import { headlineFigures } from './headline-figures.js';
-import { comparisonTable, peerResults, type PeerResults, type PeerStep } from './peer-results.js';
+import { comparisonTable, mediaServerRatios, mediaServerRatiosLine, peerResults, type PeerResults, type PeerStep } from './peer-results.js';
 import { rssMiB } from './process-usage.js';
 import { RTPENGINE_RTP_MAX, RTPENGINE_RTP_MIN, rtpengineStep } from './rtpengine-step.js';
 import { soak, type SoakResult } from './soak.js';
@@ -81,6 +81,11 @@ const { values } = parseArgs({
   },
 });
 
+/** ` (status:failed 3, card-number:invalid-card-number 3)`, or nothing when every payer was approved. */
+const failuresText = (step: StepResult): string => {
+  const entries = Object.entries(step.failures);
+  return entries.length === 0 ? '' : ` (${entries.map(([why, n]) => `${why} ${n}`).join(', ')})`;
+};
 const list = (text: string): number[] => text.split(',').map(Number).filter((n) => n > 0);
 const soakMinutes = values.soak ? Number(values.soak) : 0;
 // A soak alone runs no steps unless some are asked for.
@@ -129,14 +134,14 @@ try {
     for (const calls of steps) {
       const step = await directPayStep(sut, ports, calls, idleRss, work, { keying });
       run.direct.push(step);
-      log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}, GC p99 ≤ ${step.gcPauseP99Ms ?? '-'} ms (media workers ≤ ${step.mediaWorkerGcPauseP99Ms ?? '-'} ms)`);
+      log(`${kind}: direct pay ${calls}: ${step.approved} approved, ${step.failed} failed${failuresText(step)}, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms, RTP lost ${step.rtpLost ?? '-'}, GC p99 ≤ ${step.gcPauseP99Ms ?? '-'} ms (media workers ≤ ${step.mediaWorkerGcPauseP99Ms ?? '-'} ms)`);
       if (step.failureRate > maxFailureRate) break;
     }
     // The mixed step and the soak measure the embedded server's listeners and Node's memory; FreeSWITCH runs the direct-pay and agent-assisted steps.
     for (const calls of kind === 'embedded' ? mixedSteps : []) {
       const step = await directPayStep(sut, ports, calls, idleRss, work, { keyingShare: KEYING_SHARE, keying });
       run.mixed.push(step);
-      log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
+      log(`mixed ${calls}: ${step.approved}/${step.payers} payers approved${failuresText(step)}, ${step.listenersCompleted}/${step.listeners} listeners completed, CPU ${step.cpuPct.toFixed(0)} %, jitter p99 ${step.rtpJitterP99Ms.toFixed(2)} ms`);
       if (step.failureRate > maxFailureRate) break;
     }
     for (const calls of agentSteps) {
@@ -210,11 +215,20 @@ try {
     inlineRssPerCallMiB: [...inline].reverse().find((s) => s.failed === 0)?.rssPerCallMiB ?? null,
     steps: { direct, mixed, agent, inline, baseline },
     // The app on drachtio-server + FreeSWITCH: the same figures from the same direct-pay and agent-assisted steps.
-    ...(freeswitch ? { freeswitch: { ...headlineFigures(freeswitch.direct, freeswitch.agent, maxFailureRate), steps: { direct: freeswitch.direct, agent: freeswitch.agent } } } : {}),
+    ...(freeswitch
+      ? {
+          freeswitch: {
+            ...headlineFigures(freeswitch.direct, freeswitch.agent, maxFailureRate),
+            ratios: mediaServerRatios(direct, freeswitch.direct, agent, freeswitch.agent),
+            steps: { direct: freeswitch.direct, agent: freeswitch.agent },
+          },
+        }
+      : {}),
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(table([...direct, ...(freeswitch?.direct ?? [])], baseline));
+  if (results.freeswitch) console.log(mediaServerRatiosLine(results.freeswitch.ratios));
   console.log('');
   if (mixed.length > 0) {
     console.log(`mixed: a tenth of the callers pay, the rest listen without keying`);

@@ -26,6 +26,15 @@ export interface ProgressHubOptions {
   readonly historyPerSession?: number;
   /** Sessions kept; the oldest is forgotten past this. Default 10 000. */
   readonly maxSessions?: number;
+  /**
+   * How long an ended session's frames stay for a console that reconnects
+   * (one node). Default 5 minutes; afterwards its final state is the REST
+   * API's. Without it a node taking many short calls held the last 10 000
+   * sessions' frames (tens of MiB).
+   */
+  readonly endedRetentionMs?: number;
+  /** Monotonic milliseconds. Default performance.now. */
+  readonly now?: () => number;
   /** Several nodes: frames stored and numbered in the shared store, replayed from it. Default: this node's memory. */
   readonly shared?: SharedProgress;
 }
@@ -46,6 +55,10 @@ export class ProgressHub {
   readonly #listeners = new Set<FrameListener>();
   readonly #perSession: number;
   readonly #maxSessions: number;
+  readonly #endedRetentionMs: number;
+  readonly #now: () => number;
+  /** One node: sessions whose `ended` frame was published, oldest first, with when. */
+  readonly #ended: { readonly sessionId: string; readonly at: number }[] = [];
   readonly #shared: SharedProgress | undefined;
   /** Shared: the last number handed to subscribers, per session. */
   readonly #delivered = new Map<string, number>();
@@ -57,6 +70,8 @@ export class ProgressHub {
   constructor(options: ProgressHubOptions = {}) {
     this.#perSession = options.historyPerSession ?? 500;
     this.#maxSessions = options.maxSessions ?? 10_000;
+    this.#endedRetentionMs = options.endedRetentionMs ?? 5 * 60_000;
+    this.#now = options.now ?? (() => performance.now());
     this.#shared = options.shared;
     this.#shared?.onStored((sessionId, seq) => this.#catchUp(sessionId, seq));
   }
@@ -69,6 +84,7 @@ export class ProgressHub {
         .then((stored) => this.#catchUp(sessionId, stored.seq), (err: unknown) => shared.onError?.(err));
       return;
     }
+    this.#forgetEnded();
     let frames = this.#history.get(sessionId);
     if (!frames) {
       frames = [];
@@ -78,7 +94,22 @@ export class ProgressHub {
     const frame: ProgressFrame = { sessionId, seq: (frames.at(-1)?.seq ?? 0) + 1, at: new Date().toISOString(), event };
     frames.push(frame);
     if (frames.length > this.#perSession) frames.shift();
+    if (event.type === 'ended') this.#ended.push({ sessionId, at: this.#now() });
     this.#deliver(frame);
+  }
+
+  /** Sessions whose frames are kept for replay (one node). */
+  get sessionsKept(): number {
+    return this.#history.size;
+  }
+
+  /** Drops the frames of sessions that ended more than the retention ago, unless they have published since. */
+  #forgetEnded(): void {
+    const before = this.#now() - this.#endedRetentionMs;
+    while (this.#ended.length > 0 && (this.#ended[0] as { at: number }).at <= before) {
+      const { sessionId } = this.#ended.shift() as { sessionId: string };
+      if (this.#history.get(sessionId)?.at(-1)?.event.type === 'ended') this.#history.delete(sessionId);
+    }
   }
 
   /** Frames of a session after `afterSeq`, oldest first. */
