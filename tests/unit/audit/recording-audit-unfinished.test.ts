@@ -1,10 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WAV_PCM_HEADER_LENGTH, writePcm16WavHeader } from '../../../media-server/embedded/media/wav-format.js';
-import type { RecordingSidecar } from '../../../media-server/embedded/rtp/call-recorder.js';
 import { auditRecordings } from '../../../tools/audit/recording-audit.js';
+import { writeUnfinishedRecording } from '../../support/recordings.js';
 import { keySequence, speechLike } from '../rtp/signals.js';
 
 /**
@@ -13,22 +12,7 @@ import { keySequence, speechLike } from '../rtp/signals.js';
  * reads what reached the disk instead of giving up on it.
  */
 function unfinishedRecording(dir: string, name: string, received: Int16Array, pause: { from: number; to: number | null }): void {
-  const frames = received.length;
-  const file = Buffer.alloc(WAV_PCM_HEADER_LENGTH + frames * 4);
-  writePcm16WavHeader(file, 8000, 2, 0);
-  for (let i = 0; i < frames; i++) file.writeInt16LE(received[i] as number, WAV_PCM_HEADER_LENGTH + i * 4);
-  writeFileSync(join(dir, `${name}.wav`), file);
-  const sidecar: RecordingSidecar = {
-    format: 'secure-ivr-recording/1',
-    recording: `${name}.wav`,
-    sampleRate: 8000,
-    channels: ['received', 'sent'],
-    startedAt: '2026-01-01T10:00:00.000Z',
-    stoppedAt: null,
-    samples: 0,
-    pauses: [{ fromSample: pause.from, from: '2026-01-01T10:00:01.000Z', toSample: pause.to, to: pause.to === null ? null : '2026-01-01T10:00:02.000Z' }],
-  };
-  writeFileSync(join(dir, `${name}.wav.json`), JSON.stringify(sidecar));
+  writeUnfinishedRecording(dir, name, received, [{ fromSample: pause.from, from: '2026-01-01T10:00:01.000Z', toSample: pause.to, to: pause.to === null ? null : '2026-01-01T10:00:02.000Z' }]);
 }
 
 describe('recording audit of a recording never closed', () => {

@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WAV_PCM_HEADER_LENGTH, WavHeaderOffset, writePcm16WavHeader } from '../../../media-server/embedded/media/wav-format.js';
+import { WavHeaderOffset } from '../../../media-server/embedded/media/wav-format.js';
 import type { RecordingSidecar } from '../../../media-server/embedded/rtp/call-recorder.js';
 import { recoverInterruptedRecordings } from '../../../media-server/embedded/rtp/recording-recovery.js';
+import { writeUnfinishedRecording } from '../../support/recordings.js';
 
 /**
  * Start-up recovery of the recordings a killed process left open, as the
@@ -18,21 +19,9 @@ afterEach(() => {
 });
 
 function killedRecording(dir: string, name: string, frames: number, openPauseFrom: number | null): RecordingSidecar {
-  const file = Buffer.alloc(WAV_PCM_HEADER_LENGTH + frames * 4 + 3);
-  writePcm16WavHeader(file, 8000, 2, 0);
-  writeFileSync(join(dir, `${name}.wav`), file);
-  const sidecar: RecordingSidecar = {
-    format: 'secure-ivr-recording/1',
-    recording: `${name}.wav`,
-    sampleRate: 8000,
-    channels: ['received', 'sent'],
-    startedAt: '2026-01-01T10:00:00.000Z',
-    stoppedAt: null,
-    samples: 0,
-    pauses: openPauseFrom === null ? [] : [{ fromSample: openPauseFrom, from: '2026-01-01T10:00:01.000Z', toSample: null, to: null }],
-  };
-  writeFileSync(join(dir, `${name}.wav.json`), JSON.stringify(sidecar));
-  return sidecar;
+  const pauses = openPauseFrom === null ? [] : [{ fromSample: openPauseFrom, from: '2026-01-01T10:00:01.000Z', toSample: null, to: null }];
+  // Three bytes of a frame the kill cut short.
+  return writeUnfinishedRecording(dir, name, new Int16Array(frames), pauses, 3);
 }
 
 describe('recoverInterruptedRecordings', () => {
