@@ -75,6 +75,7 @@ export class Metrics implements CallMetrics, LinkMetrics {
   readonly #payments: Counter<'mode' | 'status'>;
   readonly #cardPrompt: Counter<'mode'>;
   readonly #fieldErrors: Counter<'field' | 'error'>;
+  readonly #keysDiscarded: Counter<'mode'>;
   readonly #dtmf: Counter<'method'>;
   readonly #timeToPay: Histogram<'mode'>;
   readonly #pspLatency: Histogram<'psp' | 'outcome'>;
@@ -111,6 +112,12 @@ export class Metrics implements CallMetrics, LinkMetrics {
       name: name('field_errors_total'),
       help: 'Card fields refused, by field and error type',
       labelNames: ['field', 'error'],
+      registers,
+    });
+    this.#keysDiscarded = new Counter({
+      name: name('keys_discarded_total'),
+      help: 'Caller key presses discarded because no field was being collected (keyed before the prompt): masked, never stored',
+      labelNames: ['mode'],
       registers,
     });
     this.#dtmf = new Counter({
@@ -209,6 +216,10 @@ export class Metrics implements CallMetrics, LinkMetrics {
 
   fieldError(field: CardField, error: CaptureErrorType): void {
     this.#fieldErrors.inc({ field, error });
+  }
+
+  keyDiscarded(mode: EntryMode): void {
+    this.#keysDiscarded.inc({ mode });
   }
 
   paymentEnded(mode: EntryMode, status: PaymentStatus): void {

@@ -57,6 +57,8 @@ export interface StepResult {
   readonly keying: Keying;
   /** Why the payers not approved ended (bench-support `failureBreakdown`); empty when all were. */
   readonly failures: Record<string, number>;
+  /** Caller keys the app discarded as keyed before their prompt during the step (its /metrics; on either media server). */
+  readonly keysDiscarded: number;
 }
 
 /**
@@ -137,6 +139,7 @@ export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequenc
     durationS: sipp.durationMs / 1000,
     keying,
     failures: approved < payers ? failureBreakdown(sys.dataDir, started) : {},
+    keysDiscarded: metricsAfter.keysDiscarded - metricsBefore.keysDiscarded,
   };
 }
 

@@ -84,6 +84,7 @@ const { values } = parseArgs({
 /** ` (status:failed 3, card-number:invalid-card-number 3)`, or nothing when every payer was approved. */
 const failuresText = (step: StepResult): string => {
   const entries = Object.entries(step.failures);
+  if (step.keysDiscarded > 0) entries.push(['keys discarded as keyed before their prompt', step.keysDiscarded]);
   return entries.length === 0 ? '' : ` (${entries.map(([why, n]) => `${why} ${n}`).join(', ')})`;
 };
 const list = (text: string): number[] => text.split(',').map(Number).filter((n) => n > 0);

@@ -4,6 +4,8 @@ import type { RunningSystem } from '../tools/system-process.js';
 export interface SystemMetrics {
   /** payment_ivr_rtp_packets_lost_total: RTP sequence gaps per source (RFC 3550 §6.4.1). */
   readonly rtpLost: number;
+  /** payment_ivr_keys_discarded_total: caller keys discarded because no field was being collected (keyed before the prompt). */
+  readonly keysDiscarded: number;
   /** nodejs_gc_duration_seconds (the perf_hooks GC observer): cumulative count per bucket upper bound in ms, all kinds summed. */
   readonly gcBuckets: ReadonlyMap<number, number>;
   /** payment_ivr_media_worker_gc_duration_seconds: the same for the media worker threads (MEDIA_WORKERS), empty without them. */
@@ -15,11 +17,14 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
   if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
   const text = await res.text();
   let rtpLost = 0;
+  let keysDiscarded = 0;
   const gcBuckets = new Map<number, number>();
   const workerGcBuckets = new Map<number, number>();
   for (const line of text.split('\n')) {
     const lost = /^payment_ivr_rtp_packets_lost_total(?:\{[^}]*\})? (\S+)/.exec(line);
     if (lost) rtpLost += Number(lost[1]);
+    const discarded = /^payment_ivr_keys_discarded_total(?:\{[^}]*\})? (\S+)/.exec(line);
+    if (discarded) keysDiscarded += Number(discarded[1]);
     const gc = /^(nodejs_gc_duration_seconds|payment_ivr_media_worker_gc_duration_seconds)_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
     if (gc) {
       const buckets = gc[1] === 'nodejs_gc_duration_seconds' ? gcBuckets : workerGcBuckets;
@@ -27,7 +32,7 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
       buckets.set(le, (buckets.get(le) ?? 0) + Number(gc[3]));
     }
   }
-  return { rtpLost, gcBuckets, workerGcBuckets };
+  return { rtpLost, keysDiscarded, gcBuckets, workerGcBuckets };
 }
 
 /**

@@ -26,6 +26,8 @@ export interface CallMetrics {
   cardPromptReached(mode: EntryMode): void;
   /** A keyed card field was refused. */
   fieldError(field: CardField, error: CaptureErrorType): void;
+  /** A key pressed while no field was being collected (before its prompt): masked and discarded. */
+  keyDiscarded(mode: EntryMode): void;
   /** A payment session's status when its call ended (approved, declined, in_doubt, abandoned...). */
   paymentEnded(mode: EntryMode, status: PaymentStatus): void;
   /** From the call's answer to the PSP's approval. */
@@ -39,6 +41,7 @@ export const NO_CALL_METRICS: CallMetrics = {
   dtmf: () => undefined,
   cardPromptReached: () => undefined,
   fieldError: () => undefined,
+  keyDiscarded: () => undefined,
   paymentEnded: () => undefined,
   timeToPay: () => undefined,
 };

@@ -458,6 +458,9 @@ export class PaymentCall {
       case 'field-error':
         this.#metrics.fieldError(event.field, event.error);
         return;
+      case 'keyed-early':
+        this.#metrics.keyDiscarded(this.#mode);
+        return;
       case 'approved':
         this.#metrics.timeToPay(this.#mode, Math.max(0, this.#now().getTime() - this.#answeredAt.getTime()) / 1000);
         return;

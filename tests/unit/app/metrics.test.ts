@@ -37,6 +37,9 @@ describe('Metrics', () => {
     metrics.fieldError('expiry', 'input-timeout');
     for (let i = 0; i < 5; i++) metrics.dtmf('rfc4733');
     metrics.dtmf('info');
+    metrics.keyDiscarded('direct');
+    metrics.keyDiscarded('direct');
+    metrics.keyDiscarded('agent-assisted');
 
     const samples = await scrape(metrics);
     expect(sampleValue(samples, m('card_prompt_reached_total'), { mode: 'direct' })).toBe(2);
@@ -46,6 +49,8 @@ describe('Metrics', () => {
     expect(sampleValue(samples, m('field_errors_total'), { field: 'expiry', error: 'input-timeout' })).toBe(1);
     expect(sampleValue(samples, m('dtmf_total'), { method: 'rfc4733' })).toBe(5);
     expect(sampleValue(samples, m('dtmf_total'), { method: 'info' })).toBe(1);
+    expect(sampleValue(samples, m('keys_discarded_total'), { mode: 'direct' })).toBe(2);
+    expect(sampleValue(samples, m('keys_discarded_total'), { mode: 'agent-assisted' })).toBe(1);
   });
 
   it("counts text messages' delivery reports by provider and state, and refused callbacks by reason", async () => {

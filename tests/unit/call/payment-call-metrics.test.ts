@@ -32,6 +32,7 @@ function recordingMetrics(): { calls: string[]; metrics: CallMetrics } {
       dtmf: record('dtmf'),
       cardPromptReached: record('cardPromptReached'),
       fieldError: record('fieldError'),
+      keyDiscarded: record('keyDiscarded'),
       paymentEnded: record('paymentEnded'),
       timeToPay: record('timeToPay'),
     },
