@@ -116,7 +116,7 @@ export class Metrics implements CallMetrics, LinkMetrics {
     });
     this.#keysDiscarded = new Counter({
       name: name('keys_discarded_total'),
-      help: 'Caller key presses discarded because no field was being collected (keyed before the prompt): masked, never stored',
+      help: 'Caller key presses discarded because no field was being collected (keyed before the prompt, or while the secure window opens): masked, never stored',
       labelNames: ['mode'],
       registers,
     });

@@ -44,13 +44,41 @@ export interface PeerResults {
   readonly ratios: PeerRatios;
 }
 
+/** A benchmark step, by its number of calls. */
+interface SizedStep {
+  readonly calls: number;
+}
+
+/** The largest step (steps are in growing size) with every call through; 0 for none. */
+function largestClean<T extends SizedStep>(steps: readonly T[], clean: (step: T) => boolean): number {
+  return [...steps].reverse().find(clean)?.calls ?? 0;
+}
+
+/**
+ * The pair of same-size steps two systems are compared at: the largest both
+ * ran with every call through, else the largest both ran; undefined if none.
+ */
+function comparedSteps<T extends SizedStep, U extends SizedStep>(
+  theirs: readonly T[],
+  ours: readonly U[],
+  theirsClean: (step: T) => boolean,
+  oursClean: (step: U) => boolean,
+): { theirs: T; ours: U } | undefined {
+  const pairs = theirs.flatMap((t) => {
+    const o = ours.find((step) => step.calls === t.calls);
+    return o ? [{ theirs: t, ours: o }] : [];
+  });
+  return pairs.filter((p) => theirsClean(p.theirs) && oursClean(p.ours)).at(-1) ?? pairs.at(-1);
+}
+
+const noFailure = (step: { readonly failed: number }): boolean => step.failed === 0;
+const allApproved = (step: AgentStep): boolean => step.approved === step.calls;
+
 export function peerResults(what: string, setup: PeerResults['setup'], steps: readonly PeerStep[], ours: readonly AgentStep[]): PeerResults {
-  const maxCallsNoFailure = [...steps].reverse().find((s) => s.failed === 0)?.calls ?? 0;
-  const oursMax = [...ours].reverse().find((a) => a.approved === a.calls)?.calls ?? 0;
-  const common = steps.filter((s) => ours.some((a) => a.calls === s.calls));
-  const clean = common.filter((s) => s.failed === 0 && ours.some((a) => a.calls === s.calls && a.approved === a.calls));
-  const peer = clean.at(-1) ?? common.at(-1);
-  const mine = peer && ours.find((a) => a.calls === peer.calls);
+  const maxCallsNoFailure = largestClean(steps, noFailure);
+  const compared = comparedSteps(steps, ours, noFailure, allApproved);
+  const peer = compared?.theirs;
+  const mine = compared?.ours;
   const totalLeak = (xs: readonly { toneLeakMs: number }[]): number => xs.reduce((n, x) => n + x.toneLeakMs, 0);
   return {
     what,
@@ -60,7 +88,7 @@ export function peerResults(what: string, setup: PeerResults['setup'], steps: re
     comparedAtCalls: peer?.calls ?? null,
     ratios: {
       cpuPerCall: mine && peer ? ratio(mine.cpuPerCallPct, peer.cpuPerCallPct) : null,
-      capacityAtZeroFailures: ratio(oursMax, maxCallsNoFailure),
+      capacityAtZeroFailures: ratio(largestClean(ours, allApproved), maxCallsNoFailure),
       jitterP99: mine && peer ? ratio(mine.rtpJitterP99Ms, peer.rtpJitterP99Ms) : null,
       toneLeak: ratio(totalLeak(ours), totalLeak(steps)),
     },
@@ -92,8 +120,7 @@ export function comparisonTable(ours: readonly AgentStep[], peers: Readonly<Reco
 }
 
 /** The figures `mediaServerRatios` compares: a direct-pay step's. */
-interface DirectStepFigures {
-  readonly calls: number;
+interface DirectStepFigures extends SizedStep {
   readonly failed: number;
   readonly cpuPerCallPct: number;
   readonly rtpJitterP99Ms: number;
@@ -106,7 +133,7 @@ export interface MediaServerRatios {
   readonly cpuPerCall: number | null;
   readonly capacityAtZeroFailures: number | null;
   readonly jitterP99: number | null;
-  /** Agent-assisted: key to agent p99 at the largest agent step both ran. */
+  /** Agent-assisted: key to agent p99 at the largest agent step both ran (whatever their failures: FreeSWITCH's collapse is part of the figure). */
   readonly keyToAgentP99: number | null;
 }
 
@@ -116,19 +143,15 @@ export function mediaServerRatios(
   embeddedAgent: readonly AgentStep[],
   freeswitchAgent: readonly AgentStep[],
 ): MediaServerRatios {
-  const common = freeswitch.filter((f) => embedded.some((e) => e.calls === f.calls));
-  const clean = common.filter((f) => f.failed === 0 && embedded.some((e) => e.calls === f.calls && e.failed === 0));
-  const theirs = clean.at(-1) ?? common.at(-1);
-  const ours = theirs && embedded.find((e) => e.calls === theirs.calls);
-  const maxClean = (steps: readonly DirectStepFigures[]): number => [...steps].reverse().find((s) => s.failed === 0)?.calls ?? 0;
-  const agentTheirs = freeswitchAgent.filter((f) => embeddedAgent.some((e) => e.calls === f.calls)).at(-1);
-  const agentOurs = agentTheirs && embeddedAgent.find((e) => e.calls === agentTheirs.calls);
+  const direct = comparedSteps(freeswitch, embedded, noFailure, noFailure);
+  const agent = comparedSteps(freeswitchAgent, embeddedAgent, () => false, () => false);
+  const keyToAgent = (step: AgentStep | undefined): number => step?.keyToAgentP99Ms ?? 0;
   return {
-    comparedAtCalls: theirs?.calls ?? null,
-    cpuPerCall: ours && theirs ? ratio(ours.cpuPerCallPct, theirs.cpuPerCallPct) : null,
-    capacityAtZeroFailures: ratio(maxClean(embedded), maxClean(freeswitch)),
-    jitterP99: ours && theirs ? ratio(ours.rtpJitterP99Ms, theirs.rtpJitterP99Ms) : null,
-    keyToAgentP99: agentOurs?.keyToAgentP99Ms && agentTheirs?.keyToAgentP99Ms ? ratio(agentOurs.keyToAgentP99Ms, agentTheirs.keyToAgentP99Ms) : null,
+    comparedAtCalls: direct?.theirs.calls ?? null,
+    cpuPerCall: direct ? ratio(direct.ours.cpuPerCallPct, direct.theirs.cpuPerCallPct) : null,
+    capacityAtZeroFailures: ratio(largestClean(embedded, noFailure), largestClean(freeswitch, noFailure)),
+    jitterP99: direct ? ratio(direct.ours.rtpJitterP99Ms, direct.theirs.rtpJitterP99Ms) : null,
+    keyToAgentP99: keyToAgent(agent?.ours) > 0 ? ratio(keyToAgent(agent?.ours), keyToAgent(agent?.theirs)) : null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStep } from '../../../bench/agent-step.js';
-import { mediaServerRatios, mediaServerRatiosLine } from '../../../bench/peer-results.js';
+import { mediaServerRatios, mediaServerRatiosLine, peerResults, type PeerStep } from '../../../bench/peer-results.js';
 
 const direct = (calls: number, failed: number, cpuPerCallPct: number, rtpJitterP99Ms: number) => ({ calls, failed, cpuPerCallPct, rtpJitterP99Ms });
 const agent = (mediaServer: AgentStep['mediaServer'], calls: number, keyToAgentP99Ms: number | null): AgentStep => ({
@@ -35,5 +35,19 @@ describe('the embedded server against FreeSWITCH in the benchmark', () => {
     const r = mediaServerRatios([direct(10, 1, 1, 1)], [], [], []);
     expect(r).toEqual({ comparedAtCalls: null, cpuPerCall: null, capacityAtZeroFailures: null, jitterP99: null, keyToAgentP99: null });
     expect(mediaServerRatiosLine(r)).toContain('CPU per call -');
+  });
+});
+
+describe('a peer beside our agent-assisted steps', () => {
+  const peer = (calls: number, failed: number, cpuPerCallPct: number, rtpJitterP99Ms: number): PeerStep => ({
+    calls, completed: calls - failed, failed, failureRate: failed / calls, cpuPct: cpuPerCallPct * calls, cpuPerCallPct, eventPacketsToAgent: 0, toneLeakMs: 0, rtpJitterP99Ms,
+  });
+
+  it('compares at the largest step both ran with every call through, capacity at each one\'s largest clean step', () => {
+    const ours = [{ ...agent('embedded', 10, 5), cpuPerCallPct: 1.5, rtpJitterP99Ms: 3 }, { ...agent('embedded', 100, 70), cpuPerCallPct: 0.7, rtpJitterP99Ms: 25 }];
+    const r = peerResults('relay', {}, [peer(10, 0, 0.3, 20), peer(100, 0, 0.2, 50), peer(200, 3, 0.2, 80)], ours);
+    expect(r.maxCallsNoFailure).toBe(100);
+    expect(r.comparedAtCalls).toBe(100);
+    expect(r.ratios).toEqual({ cpuPerCall: 3.5, capacityAtZeroFailures: 1, jitterP99: 0.5, toneLeak: null });
   });
 });
