@@ -4,7 +4,7 @@ import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { tcpFree } from './sipp/sipp-process.js';
+import { freeTcpPort } from './sipp/sipp-process.js';
 
 /** A throw-away PostgreSQL server on loopback, for tests, demos and the local cluster. */
 export interface RunningPostgres {
@@ -35,6 +35,10 @@ export interface PostgresServerOptions {
   /** SCRAM with a random password (a server other processes use, as `npm run cluster`'s). Default false: trust, loopback only. */
   readonly password?: boolean;
 }
+
+const INITDB_TIMEOUT_MS = 60_000;
+const PROBE_TIMEOUT_MS = 3_000;
+const STOP_TIMEOUT_MS = 10_000;
 
 /** Debian keeps the server programs off PATH, under /usr/lib/postgresql/<version>/bin: the newest there. */
 function debianBinDir(): string {
@@ -78,15 +82,17 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     auth.splice(0, 2, '-A', 'scram-sha-256', '--pwfile', pwfile);
   }
   const [initdb, initArgs] = command('initdb', ['-D', dataDir, ...auth, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
-  const init = spawnSync(initdb, initArgs, { encoding: 'utf8' });
+  const init = spawnSync(initdb, initArgs, { encoding: 'utf8', timeout: INITDB_TIMEOUT_MS });
   rmSync(join(dir, 'pwfile'), { force: true });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+    throw new Error(`initdb failed: ${init.error?.message ?? ''} ${init.stderr || init.stdout}`.trim());
   }
   // In the configuration file, not on the command line, so that a test may change them (ALTER SYSTEM, reload).
   appendFileSync(join(dataDir, 'postgresql.conf'), 'fsync = off\nfull_page_writes = off\nmax_connections = 200\n');
-  const port = await freeTcpPort();
+  // Claimed like the SIPp ports: a port another test's server takes between our check and postgres's bind would
+  // leave postgres exited and our probe talking to that server.
+  const port = await freeTcpPort(40000);
   const [postgres, serverArgs] = command('postgres', ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1']);
   const child = spawn(postgres, serverArgs, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   const log: string[] = [];
@@ -97,13 +103,15 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
   const url = (name = database): string => (password ? `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}` : safeUrl(name));
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    const client = new pg.Client({ connectionString: url('postgres') });
+    // Bounded: pg waits for ever for a server that accepts and never answers.
+    const client = new pg.Client({ connectionString: url('postgres'), connectionTimeoutMillis: PROBE_TIMEOUT_MS });
     try {
       await client.connect();
       await client.end();
       break;
     } catch {
-      await client.end().catch(() => undefined);
+      // Not awaited: after a timed-out connect, pg's end() may wait for a close that already happened.
+      void client.end().catch(() => undefined);
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
         rmSync(dir, { recursive: true, force: true });
@@ -116,7 +124,7 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
   const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
   const createDatabase = async (name: string): Promise<string> => {
-    const client = new pg.Client({ connectionString: url('postgres') });
+    const client = new pg.Client({ connectionString: url('postgres'), connectionTimeoutMillis: PROBE_TIMEOUT_MS });
     await client.connect();
     try {
       // An identifier cannot be a bound parameter: only names of letters, digits and _ are taken.
@@ -135,7 +143,16 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
       } catch {
         // Already gone.
       }
+      // Fast shutdown takes well under a second; a postmaster stuck past that is killed, not waited on for ever.
+      const killer = setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }, STOP_TIMEOUT_MS);
       await exited;
+      clearTimeout(killer);
       rmSync(dir, { recursive: true, force: true });
     })();
     return stopped;
@@ -147,14 +164,6 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     throw err;
   }
   return { host: '127.0.0.1', port, pid, dir, url, safeUrl, createDatabase, stop };
-}
-
-/** A TCP port free on 127.0.0.1 now, spread by the vitest worker like the SIPp ports. */
-async function freeTcpPort(): Promise<number> {
-  const worker = Number(process.env.VITEST_POOL_ID ?? '1');
-  let port = 45000 + worker * 300 + Math.floor(Math.random() * 250);
-  for (let i = 0; i < 100; i++, port++) if (await tcpFree(port)) return port;
-  throw new Error('no free port found');
 }
 
 // `npx tsx tools/postgres-server.ts` starts one and prints its URL until interrupted.

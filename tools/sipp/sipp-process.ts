@@ -90,11 +90,18 @@ export function killAllSipp(): void {
  * nobody is handed a claimed port.
  */
 export async function freePort(base = 30000): Promise<number> {
+  return claimFreePort(base, async (port) => (await udpFree(port)) && (await tcpFree(port)) && claimPorts(port, port + 2));
+}
+
+/** A TCP port free on 127.0.0.1 now and claimed like freePort's, for a server that listens on TCP only (PostgreSQL). */
+export async function freeTcpPort(base = 30000): Promise<number> {
+  return claimFreePort(base, async (port) => (await tcpFree(port)) && claimPorts(port));
+}
+
+async function claimFreePort(base: number, take: (port: number) => Promise<boolean>): Promise<number> {
   const worker = Number(process.env.VITEST_POOL_ID ?? '1');
   let port = base + worker * 1000 + Math.floor(Math.random() * 400) * 2;
-  for (let i = 0; i < 200; i++, port += 2) {
-    if ((await udpFree(port)) && (await tcpFree(port)) && claimPorts(port, port + 2)) return port;
-  }
+  for (let i = 0; i < 200; i++, port += 2) if (await take(port)) return port;
   throw new Error('no free port found');
 }
 
