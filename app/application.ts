@@ -325,6 +325,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
           rtpPortMax: config.RTP_PORT_MAX,
           maskMode: config.MASK_MODE,
           mediaWorkers: config.MEDIA_WORKERS,
+          mediaRealtimePriority: config.MEDIA_REALTIME_PRIORITY,
           onMediaWorkerGcPause: (seconds) => metrics.mediaWorkerGcPause(seconds),
           srtp: config.SRTP,
           logger: logger.child({ component: 'media-server' }),

@@ -175,6 +175,12 @@ export const configSchema = z
      * 0: the RTP runs on the main thread.
      */
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+    /**
+     * SCHED_FIFO priority (1–99) of the media worker threads, so their media clock runs when its timer fires rather
+     * than after SIP, the store or another process on the core; needs CAP_SYS_NICE, else a warning and the normal
+     * policy. 0: the normal policy. Only with MEDIA_WORKERS > 0.
+     */
+    MEDIA_REALTIME_PRIORITY: z.coerce.number().int().min(0).max(99).default(0),
     /** Record every call (stereo WAV under DATA_DIR/recordings), paused during card capture. */
     RECORDING: booleanSetting.default(true),
     /** An external call recorder to pause and resume by webhook (POST {action, callId, sessionId, at}). */

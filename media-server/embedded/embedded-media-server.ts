@@ -103,6 +103,8 @@ export interface EmbeddedMediaServerOptions {
    * thread. Default 0: the RTP runs on this thread.
    */
   readonly mediaWorkers?: number;
+  /** MEDIA_REALTIME_PRIORITY: the media workers' SCHED_FIFO priority (1–99). Default 0: the normal policy. */
+  readonly mediaRealtimePriority?: number;
   /** Each GC pause of a media worker, in seconds (the main thread's are prom-client's). Default: none. */
   readonly onMediaWorkerGcPause?: (seconds: number) => void;
   /**
@@ -302,6 +304,7 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
         rtpPortMin: this.#options.rtpPortMin ?? 20000,
         rtpPortMax: this.#options.rtpPortMax ?? 29999,
         maskMode: this.#options.maskMode ?? 'tone',
+        realtimePriority: this.#options.mediaRealtimePriority ?? 0,
         logger: this.#logger,
         ...(this.#options.onMediaWorkerGcPause ? { onGcPause: this.#options.onMediaWorkerGcPause } : {}),
       });

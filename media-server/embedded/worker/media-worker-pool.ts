@@ -19,6 +19,8 @@ export interface MediaWorkerPoolOptions {
   readonly logger: Logger;
   /** How often each worker sends its totals and GC pauses. Default 1000 ms. */
   readonly totalsIntervalMs?: number;
+  /** SCHED_FIFO priority of each worker thread (1–99); default 0, the normal policy. */
+  readonly realtimePriority?: number;
   /** Each GC pause of a worker, in seconds (for the metrics). */
   readonly onGcPause?: (seconds: number) => void;
 }
@@ -70,6 +72,7 @@ export class MediaWorkerPool {
             maskMode: options.maskMode,
             logLevel: logger.level,
             totalsIntervalMs: options.totalsIntervalMs ?? 1000,
+            realtimePriority: options.realtimePriority ?? 0,
           },
           logger,
           onDtmf: (message) => {

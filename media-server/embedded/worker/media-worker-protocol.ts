@@ -34,6 +34,8 @@ export interface MediaWorkerData {
   readonly logLevel: string;
   /** How often the worker sends its totals, in ms. */
   readonly totalsIntervalMs: number;
+  /** SCHED_FIFO priority for the thread (MEDIA_REALTIME_PRIORITY, 1–99); 0: the normal policy. */
+  readonly realtimePriority: number;
 }
 
 /** Commands from the main thread; those with `id` are answered by a `reply` with the same id. */
