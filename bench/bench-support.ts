@@ -23,6 +23,12 @@ export function sippCounts(run: SippRun): { succeeded: number; failed: number } 
   return { succeeded: cumulative('Successful call'), failed: cumulative('Failed call') };
 }
 
+/** SIPp's own count of the calls its scenario failed (`sipp:failed`), when there are any. */
+export function sippFailed(run: SippRun): Record<string, number> {
+  const { failed } = sippCounts(run);
+  return failed > 0 ? { 'sipp:failed': failed } : {};
+}
+
 export function countApproved(dataDir: string, since: Date): number {
   return withStore(dataDir, (db) => (db.prepare("SELECT count(*) AS n FROM payment_sessions WHERE status = 'approved' AND created_at >= ?").get(since.toISOString()) as { n: number }).n);
 }
@@ -30,12 +36,18 @@ export function countApproved(dataDir: string, since: Date): number {
 /**
  * Why the calls since `since` that were not approved ended, counted: each
  * session's status (`status:failed`), and each of their capture attempts that
- * was not `accepted` (`card-number:invalid-card-number`). Reads no card data: the store
- * holds none.
+ * was not `accepted` (`card-number:invalid-card-number`). With `callers` (a
+ * step whose every call pays), also the calls that never made a session
+ * (`no-session`: the call failed, or its reference was never taken, before the
+ * session was written). Reads no card data: the store holds none.
  */
-export function failureBreakdown(dataDir: string, since: Date): Record<string, number> {
+export function failureBreakdown(dataDir: string, since: Date, callers?: number): Record<string, number> {
   return withStore(dataDir, (db) => {
     const counts: Record<string, number> = {};
+    if (callers !== undefined) {
+      const made = (db.prepare('SELECT count(*) AS n FROM payment_sessions WHERE created_at >= ?').get(since.toISOString()) as { n: number }).n;
+      if (made < callers) counts['no-session'] = callers - made;
+    }
     const statuses = db.prepare("SELECT status, count(*) AS n FROM payment_sessions WHERE status <> 'approved' AND created_at >= ? GROUP BY status").all(since.toISOString()) as { status: string; n: number }[];
     for (const row of statuses) counts[`status:${row.status}`] = row.n;
     const attempts = db

@@ -3,7 +3,7 @@ import { projectRoot } from '../app/project-root.js';
 import { startCapture } from '../tools/capture/tcpdump.js';
 import { writeDtmfUlaw } from '../tools/dtmf-audio.js';
 import { keyStepsInjection, runSipp, type SippPortSequence, type SippRun } from '../tools/sipp/sipp-process.js';
-import { countApproved, failureBreakdown, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
+import { countApproved, failureBreakdown, sippFailed, RAMP_RATE, RTP_MAX, RTP_MIN, sippCounts, sleep, VISA } from './bench-support.js';
 import { cpuPercent, cpuSample, watchPeakRss } from './process-usage.js';
 import { quantile, sendIntervalDeviations } from './rtp-timing.js';
 import { gcPauseP99Ms, readSystemMetrics } from './system-metrics.js';
@@ -138,7 +138,7 @@ export async function directPayStep(sut: SystemUnderTest, ports: SippPortSequenc
     mediaWorkerGcPauseP99Ms: gcPauseP99Ms(metricsBefore, metricsAfter, 'media-workers'),
     durationS: sipp.durationMs / 1000,
     keying,
-    failures: approved < payers ? failureBreakdown(sys.dataDir, started) : {},
+    failures: approved < payers ? { ...failureBreakdown(sys.dataDir, started, listeners === 0 ? payers : undefined), ...sippFailed(sipp) } : {},
     keysDiscarded: metricsAfter.keysDiscarded - metricsBefore.keysDiscarded,
   };
 }

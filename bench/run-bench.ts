@@ -2,7 +2,7 @@
  * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke]
  *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
  *   [--soak MINUTES [--soak-calls 200]]
- *   [--media-workers N] [--media-realtime-priority N] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--out FILE]`
+ *   [--media-workers N] [--media-realtime-priority N] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--sut-log FILE] [--out FILE]`
  *
  * Builds the system (`npm run build`) and starts what `npm start` runs, the
  * compiled `dist/app/main.js`, on its embedded defaults (a fresh data
@@ -80,6 +80,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Extra node/V8 options for the system under test, space-separated (e.g. "--max-semi-space-size=32"): what an operator would add to NODE_OPTIONS. */
     'node-args': { type: 'string', default: '' },
+    /** Writes what the system under test logged (its pino lines, card data scrubbed as always) to FILE-<media server>.log. */
+    'sut-log': { type: 'string' },
   },
 });
 
@@ -178,6 +180,7 @@ try {
       log(`soak ${soakMinutes} min at ${soaked.calls} calls: RSS ${soaked.rssStartMiB} → ${soaked.rssAfterWarmupMiB} (${soaked.warmupS} s) → ${soaked.rssEndMiB} MiB, GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms`);
     }
     await sut.stop();
+    if (values['sut-log']) writeFileSync(`${values['sut-log']}-${kind}.log`, `${sut.system.output.join('\n')}\n`);
     sut = undefined;
   }
   const { direct, mixed, agent } = runs.get('embedded') ?? { direct: [], mixed: [], agent: [] };

@@ -16,6 +16,7 @@ import { MediaClock } from './rtp/media-clock.js';
 import { RtpPortAllocator } from './rtp/rtp-port-allocator.js';
 import { RtpSession, type RtpSessionStats } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
+import { raiseThisThreadToRealtime } from './worker/realtime-priority.js';
 import { MediaWorkerPool } from './worker/media-worker-pool.js';
 import { WorkerRtpSession } from './worker/worker-rtp-session.js';
 import {
@@ -308,6 +309,11 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
         logger: this.#logger,
         ...(this.#options.onMediaWorkerGcPause ? { onGcPause: this.#options.onMediaWorkerGcPause } : {}),
       });
+    } else if (workers === 0 && (this.#options.mediaRealtimePriority ?? 0) > 0) {
+      // The media clock runs on this thread: the whole event loop (SIP, the flow, the store too) takes the priority.
+      const raised = raiseThisThreadToRealtime(this.#options.mediaRealtimePriority ?? 0);
+      if (raised.ok) this.#logger.info({ threadId: raised.threadId, priority: raised.priority }, 'the main thread (and its media clock) runs SCHED_FIFO');
+      else this.#logger.warn({ reason: raised.reason }, 'the main thread keeps the normal scheduling policy (MEDIA_REALTIME_PRIORITY needs CAP_SYS_NICE)');
     }
     await this.#transport.start();
     await this.#ua.start();
