@@ -95,6 +95,14 @@ export interface SandboxPspOptions {
   readonly latencyMs?: number;
   /** `manual`: authorise only; a capture takes the money later (PSP_CAPTURE). Default `auto`. */
   readonly capture?: 'auto' | 'manual';
+  /**
+   * With `ledgerFile`: how many of the latest charges are held in memory
+   * whole. Older ones are answered from the file (a replayed key, a lookup,
+   * a refund, a stored card), and only their idempotency key stays in memory,
+   * so the sandbox's memory stops growing with every payment of an all-day
+   * run. Default 10 000. Without a file every charge stays in memory.
+   */
+  readonly memoryCharges?: number;
 }
 
 /**
@@ -114,31 +122,50 @@ export class SandboxPsp implements PaymentServiceProvider {
   readonly #journal: SandboxLedgerJournal | undefined;
   readonly #latencyMs: number;
   readonly #manualCapture: boolean;
+  /** The latest charges whole, oldest first (all of them without a file). */
   readonly #ledger = new Map<string, SandboxCharge>();
+  readonly #memoryCharges: number;
+  /** With a file: every idempotency key ever recorded, so a new key is told from one whose charge is only on disk. */
+  readonly #keys = new Set<string>();
+  /** Indexes of the charges in #ledger: pspReference and stored-card token → idempotency key. */
+  readonly #byPspReference = new Map<string, string>();
+  readonly #byToken = new Map<string, string>();
 
   /** @throws SandboxLedgerError if `ledgerFile` exists and is not a ledger. */
   constructor(options: SandboxPspOptions = {}) {
     this.#journal = options.ledgerFile === undefined ? undefined : new SandboxLedgerJournal(options.ledgerFile);
     this.#latencyMs = options.latencyMs ?? 150;
     this.#manualCapture = options.capture === 'manual';
+    this.#memoryCharges = this.#journal ? (options.memoryCharges ?? 10_000) : Number.POSITIVE_INFINITY;
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
+    if (!(this.#memoryCharges >= 1)) throw new RangeError(`memoryCharges must be ≥ 1, got ${this.#memoryCharges}`);
     if (options.ledgerFile !== undefined && existsSync(options.ledgerFile)) {
       const { charges, earlierFormat } = loadLedger(options.ledgerFile);
-      for (const charge of charges) this.#ledger.set(charge.idempotencyKey, charge);
+      for (const charge of charges) this.#remember(charge);
+      this.#forgetOldest();
       // An array can't be appended to: rewritten once as JSON Lines (atomically) before the first append.
       if (earlierFormat) rewriteAsJsonLines(options.ledgerFile, charges);
     }
   }
 
-  /** Every charge recorded, oldest first. */
+  /** Every charge recorded, oldest first (with a file and more than `memoryCharges`, read from it: older ones are held there only). */
   charges(): readonly SandboxCharge[] {
-    return [...this.#ledger.values()];
+    if (!this.#journal || this.#ledger.size === this.#keys.size) return [...this.#ledger.values()];
+    const all = new Map(this.#fromFile().map((c) => [c.idempotencyKey, c]));
+    // An append still on its way to the file is in memory already.
+    for (const charge of this.#ledger.values()) all.set(charge.idempotencyKey, charge);
+    return [...all.values()];
+  }
+
+  /** How many charges are held whole in memory (at most `memoryCharges` with a file). */
+  get chargesInMemory(): number {
+    return this.#ledger.size;
   }
 
   async authorise(request: AuthorisationRequest, card: CardData, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
     await delay(this.#latencyMs, options.signal);
     // From here to the ledger write nothing awaits: two concurrent requests with one key cannot both charge.
-    const previous = this.#ledger.get(request.idempotencyKey);
+    const previous = this.#recorded(request.idempotencyKey);
     if (previous) {
       const same = previous.amountMinor === request.amountMinor && previous.currency === request.currency && previous.reference === request.reference;
       return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
@@ -168,8 +195,9 @@ export class SandboxPsp implements PaymentServiceProvider {
       at: new Date().toISOString(),
       ...(this.#manualCapture ? { manualCapture: true } : {}),
     };
-    this.#ledger.set(request.idempotencyKey, charge);
+    this.#remember(charge);
     await this.#persist(charge);
+    this.#forgetOldest();
     if (behaviour.kind === 'no-answer') {
       // Charged, but the answer is lost on the way back: only lookup() tells.
       // Without a signal this waits forever (no timer is held, so it keeps no process alive).
@@ -185,14 +213,14 @@ export class SandboxPsp implements PaymentServiceProvider {
    */
   async chargeStoredCard(request: StoredCardChargeRequest, options: AuthoriseOptions = {}): Promise<AuthorisationOutcome> {
     await delay(this.#latencyMs, options.signal);
-    const previous = this.#ledger.get(request.idempotencyKey);
+    const previous = this.#recorded(request.idempotencyKey);
     if (previous) {
       const same = previous.amountMinor === request.amountMinor && previous.currency === request.currency && previous.reference === request.reference;
       return same ? previous.outcome : { kind: 'error', code: 'idempotency-key-reuse', retryable: false };
     }
     const invalid = invalidRequest(request);
     if (invalid) return { kind: 'error', code: invalid, retryable: false };
-    const stored = [...this.#ledger.values()].find((c) => c.outcome.kind === 'approved' && c.outcome.token?.token === request.storedCard.token);
+    const stored = this.#approvedWhere(this.#byToken.get(request.storedCard.token), (c) => c.outcome.kind === 'approved' && c.outcome.token?.token === request.storedCard.token);
     if (!stored || (stored.outcome.kind === 'approved' && stored.outcome.token?.customer !== request.storedCard.customer)) {
       return { kind: 'error', code: 'unknown-stored-card', retryable: false };
     }
@@ -209,14 +237,15 @@ export class SandboxPsp implements PaymentServiceProvider {
       at: new Date().toISOString(),
       ...(this.#manualCapture ? { manualCapture: true } : {}),
     };
-    this.#ledger.set(request.idempotencyKey, charge);
+    this.#remember(charge);
     await this.#persist(charge);
+    this.#forgetOldest();
     return charge.outcome;
   }
 
   async lookup(idempotencyKey: string, options: AuthoriseOptions = {}): Promise<AuthorisationLookup> {
     await delay(Math.min(this.#latencyMs, 50), options.signal);
-    return this.#ledger.get(idempotencyKey)?.outcome ?? { kind: 'not-found' };
+    return this.#recorded(idempotencyKey)?.outcome ?? { kind: 'not-found' };
   }
 
   /**
@@ -227,7 +256,7 @@ export class SandboxPsp implements PaymentServiceProvider {
    */
   async reverse(request: ReversalRequest, options: AuthoriseOptions = {}): Promise<ReversalOutcome> {
     await delay(Math.min(this.#latencyMs, 50), options.signal);
-    const charge = [...this.#ledger.values()].find((c) => c.outcome.kind === 'approved' && c.pspReference === request.pspReference);
+    const charge = this.#approvedWhere(this.#byPspReference.get(request.pspReference), (c) => c.outcome.kind === 'approved' && c.pspReference === request.pspReference);
     if (!charge) return { kind: 'refused', code: 'payment-not-found' };
     const reversals = charge.reversals ?? [];
     const earlier = reversals.find((r) => r.idempotencyKey === request.idempotencyKey);
@@ -257,14 +286,62 @@ export class SandboxPsp implements PaymentServiceProvider {
     }
     const reversal: SandboxReversal = { idempotencyKey: request.idempotencyKey, kind: request.kind, amountMinor, pspReference: `sbxrev_${randomBytes(12).toString('hex')}` };
     const reversed: SandboxCharge = { ...charge, reversals: [...reversals, reversal] };
-    this.#ledger.set(charge.idempotencyKey, reversed);
+    this.#remember(reversed);
     await this.#persist(reversed);
+    this.#forgetOldest();
     return { kind: 'succeeded', pspReference: reversal.pspReference };
   }
 
   /** The sandbox has no credentials: always ready. */
   checkCredentials(): Promise<boolean> {
     return Promise.resolve(true);
+  }
+
+  /** Holds `charge` (new, or the new state of one recorded) in memory, indexed. */
+  #remember(charge: SandboxCharge): void {
+    const key = charge.idempotencyKey;
+    // An update keeps the charge's place: the map stays oldest first.
+    this.#ledger.set(key, charge);
+    if (this.#journal) this.#keys.add(key);
+    if (charge.outcome.kind === 'approved') {
+      this.#byPspReference.set(charge.pspReference, key);
+      if (charge.outcome.token) this.#byToken.set(charge.outcome.token.token, key);
+    }
+  }
+
+  /**
+   * Past `memoryCharges`, lets the oldest charges go to the file alone. Run
+   * once a charge's append is on disk: the journal writes in order, so every
+   * older charge is there too, and a key whose charge left memory is always
+   * found in the file.
+   */
+  #forgetOldest(): void {
+    for (const [oldKey, old] of this.#ledger) {
+      if (this.#ledger.size <= this.#memoryCharges) break;
+      this.#ledger.delete(oldKey);
+      if (this.#byPspReference.get(old.pspReference) === oldKey) this.#byPspReference.delete(old.pspReference);
+      const token = old.outcome.kind === 'approved' ? old.outcome.token?.token : undefined;
+      if (token !== undefined && this.#byToken.get(token) === oldKey) this.#byToken.delete(token);
+    }
+  }
+
+  /** The charge recorded with `key`: in memory, or read from the file when only its key is held. */
+  #recorded(key: string): SandboxCharge | undefined {
+    const held = this.#ledger.get(key);
+    if (held || !this.#keys.has(key)) return held;
+    return this.#fromFile().find((c) => c.idempotencyKey === key);
+  }
+
+  /** The approved charge an index names (`key`), or, while some charges are on the file only, the first there that `matches`. */
+  #approvedWhere(key: string | undefined, matches: (charge: SandboxCharge) => boolean): SandboxCharge | undefined {
+    if (key !== undefined) return this.#recorded(key);
+    if (!this.#journal || this.#ledger.size === this.#keys.size) return undefined;
+    return this.#fromFile().find(matches);
+  }
+
+  /** Every charge in the ledger file, the latest state of each (read only for a charge that left memory). */
+  #fromFile(): SandboxCharge[] {
+    return this.#journal && existsSync(this.#journal.path) ? loadLedger(this.#journal.path).charges : [];
   }
 
   #persist(charge: SandboxCharge): Promise<void> {

@@ -234,6 +234,49 @@ describe('SandboxPsp ledger file', () => {
     expect(b.charges().find((c) => c.idempotencyKey === 'many-0')?.reversals).toHaveLength(1);
   });
 
+  it('holds only the latest memoryCharges charges whole; older ones are answered from the file: replay, lookup, refund, stored card, all charges', async () => {
+    const ledgerFile = join(dir, 'bounded.jsonl');
+    const psp = new SandboxPsp({ latencyMs: 0, ledgerFile, memoryCharges: 3 });
+    const stored = await psp.authorise(request('old-tok', { tokenise: { customerReference: 'c1' } }), card(APPROVE[0]!));
+    const old = await psp.authorise(request('old-1'), card(APPROVE[1]!, 'mastercard'));
+    const declined = await psp.authorise(request('old-2'), card(DECLINE[0]![0]));
+    for (let i = 0; i < 5; i++) await psp.authorise(request(`new-${i}`), card(APPROVE[0]!));
+    expect(psp.chargesInMemory).toBe(3);
+    const lines = (): number => readFileSync(ledgerFile, 'utf8').trim().split('\n').length;
+    expect(lines()).toBe(8);
+
+    // A replayed key whose charge left memory: the recorded outcome, no second charge; another amount is still refused.
+    expect(await psp.authorise(request('old-1'), card(APPROVE[1]!, 'mastercard'))).toEqual(old);
+    expect(await psp.authorise(request('old-2'), card(DECLINE[0]![0]))).toEqual(declined);
+    expect(await psp.authorise(request('old-1', { amountMinor: 1 }), card(APPROVE[1]!, 'mastercard'))).toEqual({ kind: 'error', code: 'idempotency-key-reuse', retryable: false });
+    expect(lines()).toBe(8);
+    expect(await psp.lookup('old-1')).toEqual(old);
+    expect(await psp.lookup('never')).toEqual({ kind: 'not-found' });
+
+    // A refund of a charge that left memory, and its stored card charged.
+    if (old.kind !== 'approved' || stored.kind !== 'approved' || !stored.token) throw new Error('expected approvals');
+    expect(await psp.reverse({ pspReference: old.pspReference, idempotencyKey: 'refund-old', kind: 'refund', amountMinor: 1000, currency: 'EUR' })).toMatchObject({ kind: 'succeeded' });
+    expect(await psp.chargeStoredCard({ amountMinor: 990, currency: 'EUR', reference: 'SUB-1', idempotencyKey: 'mit-old', storedCard: stored.token })).toMatchObject({ kind: 'approved' });
+    expect(await psp.reverse({ pspReference: 'sbx_unknown_reference', idempotencyKey: 'refund-none', kind: 'refund', amountMinor: 1, currency: 'EUR' })).toEqual({ kind: 'refused', code: 'payment-not-found' });
+    expect(psp.chargesInMemory).toBe(3);
+
+    // Every charge, oldest first, the refunded one in its latest state; a restart sees the same.
+    const all = psp.charges();
+    expect(all.map((c) => c.idempotencyKey)).toEqual(['old-tok', 'old-1', 'old-2', 'new-0', 'new-1', 'new-2', 'new-3', 'new-4', 'mit-old']);
+    expect(all.find((c) => c.idempotencyKey === 'old-1')?.reversals).toHaveLength(1);
+    const restarted = new SandboxPsp({ latencyMs: 0, ledgerFile, memoryCharges: 3 });
+    expect(restarted.chargesInMemory).toBe(3);
+    expect(restarted.charges()).toEqual(all);
+    expect(await restarted.authorise(request('old-1'), card(APPROVE[1]!, 'mastercard'))).toEqual(old);
+  });
+
+  it('without a ledger file keeps every charge in memory, whatever memoryCharges says', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0, memoryCharges: 2 });
+    for (let i = 0; i < 4; i++) await psp.authorise(request(`mem-${i}`), card(APPROVE[0]!));
+    expect(psp.chargesInMemory).toBe(4);
+    expect(psp.charges()).toHaveLength(4);
+  });
+
   it('reads a ledger written in the earlier one-array format', async () => {
     const ledgerFile = join(dir, 'earlier.json');
     const a = new SandboxPsp({ latencyMs: 0 });
