@@ -307,7 +307,9 @@ export function describeMediaServerContract(name: string, setUp: () => Promise<C
       await caller.press('3', 'inband');
       await until(() => log.keys.length >= 3, 'the last key');
       await call.stopRecording();
-      expect(await h.keysInRecording(path)).toBe('13');
+      // Three different keys: a run of one key is one press whose tone a recording frame lost under load
+      // split in two (seen once on the real FreeSWITCH: "113"). A leaked 2 still fails.
+      expect((await h.keysInRecording(path)).replace(/(.)\1+/g, '$1')).toBe('13');
     });
 
     it("through the IVR's own LegCallMedia: a card keyed while masked and paused reaches neither the agent nor the recording", async () => {

@@ -39,8 +39,8 @@ const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
   // Started by its path (tools/postgres-server.ts): Debian keeps the server's programs off PATH.
   '/usr/lib/postgresql/15/bin/initdb': 'postgresql-15',
 };
-/** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg. */
-const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg']);
+/** Started too, but there before any test tool: the shell, Node's own npm, Debian's dpkg, util-linux's chrt (Essential: on every Debian). */
+const ALREADY_THERE = new Set(['sh', 'npm', 'node', 'dpkg', 'chrt']);
 
 function packagesOfScript(): string[] {
   const list = /^PACKAGES=\(\n([\s\S]*?)\n\)$/m.exec(script);
