@@ -176,9 +176,9 @@ export const configSchema = z
      */
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /**
-     * SCHED_FIFO priority (1–99) of the media worker threads, so their media clock runs when its timer fires rather
-     * than after SIP, the store or another process on the core; needs CAP_SYS_NICE, else a warning and the normal
-     * policy. 0: the normal policy. Only with MEDIA_WORKERS > 0.
+     * SCHED_FIFO priority (1–99) of the threads that run a media clock (each media worker, or the main thread with
+     * MEDIA_WORKERS=0), so the clock runs when its timer fires rather than after SIP, the store or another process on
+     * the core; needs CAP_SYS_NICE, else a warning and the normal policy. 0: the normal policy.
      */
     MEDIA_REALTIME_PRIORITY: z.coerce.number().int().min(0).max(99).default(0),
     /** Record every call (stereo WAV under DATA_DIR/recordings), paused during card capture. */

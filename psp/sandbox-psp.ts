@@ -150,7 +150,7 @@ export class SandboxPsp implements PaymentServiceProvider {
 
   /** Every charge recorded, oldest first (with a file and more than `memoryCharges`, read from it: older ones are held there only). */
   charges(): readonly SandboxCharge[] {
-    if (!this.#journal || this.#ledger.size === this.#keys.size) return [...this.#ledger.values()];
+    if (this.#allInMemory) return [...this.#ledger.values()];
     const all = new Map(this.#fromFile().map((c) => [c.idempotencyKey, c]));
     // An append still on its way to the file is in memory already.
     for (const charge of this.#ledger.values()) all.set(charge.idempotencyKey, charge);
@@ -195,9 +195,7 @@ export class SandboxPsp implements PaymentServiceProvider {
       at: new Date().toISOString(),
       ...(this.#manualCapture ? { manualCapture: true } : {}),
     };
-    this.#remember(charge);
-    await this.#persist(charge);
-    this.#forgetOldest();
+    await this.#record(charge);
     if (behaviour.kind === 'no-answer') {
       // Charged, but the answer is lost on the way back: only lookup() tells.
       // Without a signal this waits forever (no timer is held, so it keeps no process alive).
@@ -237,9 +235,7 @@ export class SandboxPsp implements PaymentServiceProvider {
       at: new Date().toISOString(),
       ...(this.#manualCapture ? { manualCapture: true } : {}),
     };
-    this.#remember(charge);
-    await this.#persist(charge);
-    this.#forgetOldest();
+    await this.#record(charge);
     return charge.outcome;
   }
 
@@ -286,15 +282,25 @@ export class SandboxPsp implements PaymentServiceProvider {
     }
     const reversal: SandboxReversal = { idempotencyKey: request.idempotencyKey, kind: request.kind, amountMinor, pspReference: `sbxrev_${randomBytes(12).toString('hex')}` };
     const reversed: SandboxCharge = { ...charge, reversals: [...reversals, reversal] };
-    this.#remember(reversed);
-    await this.#persist(reversed);
-    this.#forgetOldest();
+    await this.#record(reversed);
     return { kind: 'succeeded', pspReference: reversal.pspReference };
   }
 
   /** The sandbox has no credentials: always ready. */
   checkCredentials(): Promise<boolean> {
     return Promise.resolve(true);
+  }
+
+  /** Records `charge` (new, or the new state of one recorded): in memory at once, then on disk; then the oldest may leave memory. */
+  async #record(charge: SandboxCharge): Promise<void> {
+    this.#remember(charge);
+    await this.#journal?.append(charge);
+    this.#forgetOldest();
+  }
+
+  /** Whether every charge recorded is held in memory (always without a file). */
+  get #allInMemory(): boolean {
+    return !this.#journal || this.#ledger.size === this.#keys.size;
   }
 
   /** Holds `charge` (new, or the new state of one recorded) in memory, indexed. */
@@ -335,17 +341,13 @@ export class SandboxPsp implements PaymentServiceProvider {
   /** The approved charge an index names (`key`), or, while some charges are on the file only, the first there that `matches`. */
   #approvedWhere(key: string | undefined, matches: (charge: SandboxCharge) => boolean): SandboxCharge | undefined {
     if (key !== undefined) return this.#recorded(key);
-    if (!this.#journal || this.#ledger.size === this.#keys.size) return undefined;
+    if (this.#allInMemory) return undefined;
     return this.#fromFile().find(matches);
   }
 
   /** Every charge in the ledger file, the latest state of each (read only for a charge that left memory). */
   #fromFile(): SandboxCharge[] {
     return this.#journal && existsSync(this.#journal.path) ? loadLedger(this.#journal.path).charges : [];
-  }
-
-  #persist(charge: SandboxCharge): Promise<void> {
-    return this.#journal?.append(charge) ?? Promise.resolve();
   }
 }
 

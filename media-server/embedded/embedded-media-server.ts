@@ -16,7 +16,7 @@ import { MediaClock } from './rtp/media-clock.js';
 import { RtpPortAllocator } from './rtp/rtp-port-allocator.js';
 import { RtpSession, type RtpSessionStats } from './rtp/rtp-session.js';
 import { MediaBridge } from './rtp/media-bridge.js';
-import { raiseThisThreadToRealtime } from './worker/realtime-priority.js';
+import { raiseMediaClockThread } from './worker/realtime-priority.js';
 import { MediaWorkerPool } from './worker/media-worker-pool.js';
 import { WorkerRtpSession } from './worker/worker-rtp-session.js';
 import {
@@ -104,7 +104,7 @@ export interface EmbeddedMediaServerOptions {
    * thread. Default 0: the RTP runs on this thread.
    */
   readonly mediaWorkers?: number;
-  /** MEDIA_REALTIME_PRIORITY: the media workers' SCHED_FIFO priority (1–99). Default 0: the normal policy. */
+  /** MEDIA_REALTIME_PRIORITY: SCHED_FIFO priority (1–99) of the threads that run a media clock (each worker, else this one). Default 0: the normal policy. */
   readonly mediaRealtimePriority?: number;
   /** Each GC pause of a media worker, in seconds (the main thread's are prom-client's). Default: none. */
   readonly onMediaWorkerGcPause?: (seconds: number) => void;
@@ -309,11 +309,9 @@ export class EmbeddedMediaServer extends EventEmitter<MediaServerEvents> impleme
         logger: this.#logger,
         ...(this.#options.onMediaWorkerGcPause ? { onGcPause: this.#options.onMediaWorkerGcPause } : {}),
       });
-    } else if (workers === 0 && (this.#options.mediaRealtimePriority ?? 0) > 0) {
+    } else if (workers === 0) {
       // The media clock runs on this thread: the whole event loop (SIP, the flow, the store too) takes the priority.
-      const raised = raiseThisThreadToRealtime(this.#options.mediaRealtimePriority ?? 0);
-      if (raised.ok) this.#logger.info({ threadId: raised.threadId, priority: raised.priority }, 'the main thread (and its media clock) runs SCHED_FIFO');
-      else this.#logger.warn({ reason: raised.reason }, 'the main thread keeps the normal scheduling policy (MEDIA_REALTIME_PRIORITY needs CAP_SYS_NICE)');
+      raiseMediaClockThread(this.#options.mediaRealtimePriority ?? 0, 'the main thread (and its media clock)', this.#logger);
     }
     await this.#transport.start();
     await this.#ua.start();

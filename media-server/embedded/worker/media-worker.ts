@@ -8,7 +8,7 @@ import { RtpPortAllocator } from '../rtp/rtp-port-allocator.js';
 import { RtpSession, type SessionDtmfEvent } from '../rtp/rtp-session.js';
 import type { SdesCrypto } from '../sdp/sdes-crypto.js';
 import type { NegotiatedAudio } from '../sdp/sdp-negotiator.js';
-import { raiseThisThreadToRealtime } from './realtime-priority.js';
+import { raiseMediaClockThread } from './realtime-priority.js';
 import type { MediaWorkerCommand, MediaWorkerData, MediaWorkerMessage, WorkerErrorData } from './media-worker-protocol.js';
 
 /**
@@ -171,10 +171,6 @@ setInterval(() => {
   gcCount = 0;
 }, data.totalsIntervalMs).unref();
 
-if (data.realtimePriority > 0) {
-  const raised = raiseThisThreadToRealtime(data.realtimePriority);
-  if (raised.ok) logger.info({ threadId: raised.threadId, priority: raised.priority }, 'media worker runs SCHED_FIFO');
-  else logger.warn({ reason: raised.reason }, 'media worker keeps the normal scheduling policy (MEDIA_REALTIME_PRIORITY needs CAP_SYS_NICE)');
-}
+raiseMediaClockThread(data.realtimePriority, 'media worker', logger);
 
 post({ type: 'ready' });

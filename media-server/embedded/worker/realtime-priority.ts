@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
+import type { Logger } from 'pino';
 
 /** What asking for a real-time priority for this thread came to. */
 export type RealtimePriorityResult =
@@ -34,4 +35,16 @@ export function raiseThisThreadToRealtime(priority: number): RealtimePriorityRes
   if (chrt.error) return { ok: false, reason: `chrt: ${chrt.error.message}` };
   if (chrt.status !== 0) return { ok: false, reason: `chrt: ${(chrt.stderr || chrt.stdout).trim() || `exit ${chrt.status}`}` };
   return { ok: true, threadId, priority };
+}
+
+/**
+ * MEDIA_REALTIME_PRIORITY for the thread that runs a media clock (`thread`
+ * names it in the log): raised and logged, or left on the normal policy with
+ * a warning saying why. Nothing is done for a priority of 0.
+ */
+export function raiseMediaClockThread(priority: number, thread: string, logger: Logger): void {
+  if (priority <= 0) return;
+  const raised = raiseThisThreadToRealtime(priority);
+  if (raised.ok) logger.info({ threadId: raised.threadId, priority: raised.priority }, `${thread} runs SCHED_FIFO`);
+  else logger.warn({ reason: raised.reason }, `${thread} keeps the normal scheduling policy (MEDIA_REALTIME_PRIORITY needs CAP_SYS_NICE)`);
 }
