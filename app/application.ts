@@ -438,6 +438,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
     reversals.stop();
     clearInterval(sweeper);
     clearInterval(linkSweeper);
+    metrics.stop();
     vault.close();
     await store.close();
   };

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DtmfMethod } from '../media-server/media-server-port.js';
+import { LiveHeap } from './live-heap.js';
 import type { PspCallOutcome } from '../psp/authoriser.js';
 import type { LinkMetrics } from '../ivr/links/link-metrics.js';
 import type { CallMetrics, CallOutcome } from '../ivr/call/call-metrics.js';
@@ -70,6 +71,7 @@ const PSP_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
  */
 export class Metrics implements CallMetrics, LinkMetrics {
   readonly registry = new Registry();
+  #liveHeap: LiveHeap | undefined;
   readonly #calls: Counter<'mode' | 'outcome'>;
   readonly #active: Gauge<'mode'>;
   readonly #payments: Counter<'mode' | 'status'>;
@@ -189,7 +191,10 @@ export class Metrics implements CallMetrics, LinkMetrics {
     if (options.readiness) this.#readinessMetric(options.readiness);
     if (options.inDoubt) this.#inDoubtMetric(options.inDoubt);
     // GC pauses in buckets from 0.5 ms: prom-client's default starts at 1 ms and jumps to 10 ms, too coarse for a p99 (the benchmark's soak reads it).
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, gcDurationBuckets: GC_PAUSE_BUCKETS_S });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, gcDurationBuckets: GC_PAUSE_BUCKETS_S });
+      this.#liveHeapMetric();
+    }
   }
 
   /** The exposition (text format) and its Content-Type, for GET /metrics. */
@@ -279,6 +284,24 @@ export class Metrics implements CallMetrics, LinkMetrics {
         for (const [name, ok] of Object.entries(checks)) this.set({ check: name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) }, ok ? 1 : 0);
       },
     });
+  }
+
+  #liveHeapMetric(): void {
+    const heap = new LiveHeap();
+    this.#liveHeap = heap;
+    new Gauge({
+      name: `${METRIC_PREFIX}heap_live_bytes`,
+      help: 'V8 heap in use just after the latest full collection (what is kept alive; RSS and the committed heap grow with V8 heuristics, this only with a leak); 0 until one ran',
+      registers: [this.registry],
+      collect() {
+        if (heap.bytes !== undefined) this.set(heap.bytes);
+      },
+    });
+  }
+
+  /** Stops observing the process (the live-heap GC observer). */
+  stop(): void {
+    this.#liveHeap?.stop();
   }
 
   #inDoubtMetric(read: () => Promise<number>): void {

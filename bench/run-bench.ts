@@ -45,7 +45,7 @@ import { headlineFigures } from './headline-figures.js';
 import { comparisonTable, mediaServerRatios, mediaServerRatiosLine, peerResults, type PeerResults, type PeerStep } from './peer-results.js';
 import { rssMiB } from './process-usage.js';
 import { RTPENGINE_RTP_MAX, RTPENGINE_RTP_MIN, rtpengineStep } from './rtpengine-step.js';
-import { soak, type SoakResult } from './soak.js';
+import { soak, soakCurveTable, type SoakResult } from './soak.js';
 import { measureSrtpCost, srtpTable } from './srtp-cost.js';
 import { SRTP_CRYPTO_SUITES } from '../media-server/embedded/rtp/srtp-context.js';
 import { parseMediaServers, startSystemUnderTest, type MediaServerKind, type SystemUnderTest } from './system-under-test.js';
@@ -255,7 +255,9 @@ try {
   }
   if (soaked) {
     console.log(`\nsoak: ${soaked.minutes} min at ${soaked.calls} direct-pay calls, ${soaked.approved} approved; RSS idle ${soaked.rssIdleMiB}, start ${soaked.rssStartMiB}, after ${soaked.warmupS} s ${soaked.rssAfterWarmupMiB}, end ${soaked.rssEndMiB} MiB ` +
-      `(${soaked.rssGrowthAfterWarmupPct} % after warm-up, ${soaked.rssPerCallMiB} MiB/call); GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms over ${soaked.gcPauses} pauses`);
+      `(${soaked.rssGrowthAfterWarmupPct} % after warm-up, ${soaked.rssPerCallMiB} MiB/call); heap live after the last full GC ${soaked.heapLiveAfterWarmupMiB} → ${soaked.heapLiveEndMiB} MiB ` +
+      `(${soaked.heapLiveGrowthAfterWarmupPct} %); GC pause p99 ≤ ${soaked.gcPauseP99Ms} ms over ${soaked.gcPauses} pauses`);
+    console.log(soakCurveTable(soaked));
   }
   for (const step of inline) {
     console.log(`in-line ${step.calls} relayed calls (${step.payers} paying): ${step.approved} approved, ${step.failed} failed, CPU ${step.cpuPerCallPct.toFixed(2)} %/call, RSS ${step.rssPerCallMiB.toFixed(2)} MiB/call`);

@@ -27,10 +27,25 @@ export interface SoakResult {
   readonly rssPerCallMiB: number;
   /** End against after warm-up, percent (flat: within 5). */
   readonly rssGrowthAfterWarmupPct: number;
+  /** The heap kept alive (in use after the latest full collection) after the warm-up and at the end, and its growth in percent: a leak shows here whatever V8's sizing does to RSS. */
+  readonly heapLiveAfterWarmupMiB: number;
+  readonly heapLiveEndMiB: number;
+  readonly heapLiveGrowthAfterWarmupPct: number;
   /** GC pauses over the soak (perf_hooks GC observer in the system, its nodejs_gc_duration_seconds): the p99's bucket bound. */
   readonly gcPauseP99Ms: number | null;
   readonly gcPauses: number;
-  readonly rssCurve: readonly { readonly atS: number; readonly rssMiB: number }[];
+  /** Every 10 s: RSS, and from /metrics V8's heap committed and in use (garbage included) and external memory, so growth is told apart as heap or native. */
+  readonly rssCurve: readonly SoakSample[];
+}
+
+export interface SoakSample {
+  readonly atS: number;
+  readonly rssMiB: number;
+  readonly heapTotalMiB: number;
+  readonly heapUsedMiB: number;
+  readonly externalMiB: number;
+  /** The heap in use after the latest full collection: what is kept alive (a leak grows this). */
+  readonly heapLiveMiB: number;
 }
 
 /** `calls` direct-pay calls kept on the line for `minutes`, RSS sampled every 10 s, GC pauses from /metrics. */
@@ -52,22 +67,28 @@ export async function soak(sys: RunningSystem, ports: SippPortSequence, minutes:
     ],
     timeoutMs: durationMs,
   });
-  const curve: { atS: number; rssMiB: number }[] = [];
+  const curve: SoakSample[] = [];
   const t0 = performance.now();
   for (let atS = 0; atS * 1000 <= durationMs; atS += SAMPLE_EVERY_S) {
     await sleep(Math.max(0, t0 + atS * 1000 - performance.now()));
-    curve.push({ atS, rssMiB: Math.round(rssMiB([sys.pid]) * 10) / 10 });
-    if (atS % 60 === 0) log(`soak: ${atS} s, RSS ${curve.at(-1)?.rssMiB} MiB`);
+    const rss = Math.round(rssMiB([sys.pid]) * 10) / 10;
+    const { heapTotalMiB, heapUsedMiB, externalMiB, heapLiveMiB } = await readSystemMetrics(sys);
+    curve.push({ atS, rssMiB: rss, heapTotalMiB, heapUsedMiB, heapLiveMiB, externalMiB });
+    if (atS % 60 === 0) log(`soak: ${atS} s, RSS ${rss} MiB (V8 heap ${heapTotalMiB} MiB committed, ${heapUsedMiB} in use, ${heapLiveMiB} live after the last full GC; external ${externalMiB})`);
   }
   const gcTo = await readSystemMetrics(sys);
   await run;
   // Calls cut by the end of the soak finish or time out; the ones that paid are in the store.
   await sleep(2000);
   const rampS = calls / ratePerS;
-  const at = (s: number): number => (curve.find((c) => c.atS >= s) ?? curve.at(-1))?.rssMiB ?? 0;
+  const sampleAt = (s: number): SoakSample | undefined => curve.find((c) => c.atS >= s) ?? curve.at(-1);
+  const at = (s: number): number => sampleAt(s)?.rssMiB ?? 0;
   const rssStartMiB = at(rampS);
   const rssAfterWarmupMiB = at(warmupS);
   const rssEndMiB = curve.at(-1)?.rssMiB ?? 0;
+  const heapLiveAfterWarmupMiB = sampleAt(warmupS)?.heapLiveMiB ?? 0;
+  const heapLiveEndMiB = curve.at(-1)?.heapLiveMiB ?? 0;
+  const growthPct = (from: number, to: number): number => (from > 0 ? Math.round(((to - from) / from) * 1000) / 10 : 0);
   return {
     minutes,
     calls,
@@ -78,9 +99,24 @@ export async function soak(sys: RunningSystem, ports: SippPortSequence, minutes:
     warmupS,
     rssEndMiB,
     rssPerCallMiB: Math.round((Math.max(0, rssAfterWarmupMiB - rssIdleMiB) / calls) * 1000) / 1000,
-    rssGrowthAfterWarmupPct: rssAfterWarmupMiB > 0 ? Math.round(((rssEndMiB - rssAfterWarmupMiB) / rssAfterWarmupMiB) * 1000) / 10 : 0,
+    rssGrowthAfterWarmupPct: growthPct(rssAfterWarmupMiB, rssEndMiB),
+    heapLiveAfterWarmupMiB,
+    heapLiveEndMiB,
+    heapLiveGrowthAfterWarmupPct: growthPct(heapLiveAfterWarmupMiB, heapLiveEndMiB),
     gcPauseP99Ms: gcPauseP99Ms(gcFrom, gcTo),
     gcPauses: (gcTo.gcBuckets.get(Infinity) ?? 0) - (gcFrom.gcBuckets.get(Infinity) ?? 0),
     rssCurve: curve,
   };
+}
+
+/** The curve a minute a row: RSS beside V8's heap (committed, in use, live after the last full GC) and external memory, MiB. */
+export function soakCurveTable(result: SoakResult): string {
+  const rows = result.rssCurve.filter((s) => s.atS % 60 === 0);
+  const cell = (v: number | string, width: number): string => String(v).padStart(width);
+  return [
+    `${cell('minute', 6)}  ${cell('RSS', 7)}  ${cell('heap committed', 14)}  ${cell('heap in use', 11)}  ${cell('heap live', 9)}  ${cell('external', 8)}  ${cell('RSS − heap − external', 21)}`,
+    ...rows.map((s) =>
+      `${cell(s.atS / 60, 6)}  ${cell(s.rssMiB, 7)}  ${cell(s.heapTotalMiB, 14)}  ${cell(s.heapUsedMiB, 11)}  ${cell(s.heapLiveMiB, 9)}  ${cell(s.externalMiB, 8)}  ${cell(Math.round((s.rssMiB - s.heapTotalMiB - s.externalMiB) * 10) / 10, 21)}`,
+    ),
+  ].join('\n');
 }

@@ -10,6 +10,12 @@ export interface SystemMetrics {
   readonly gcBuckets: ReadonlyMap<number, number>;
   /** payment_ivr_media_worker_gc_duration_seconds: the same for the media worker threads (MEDIA_WORKERS), empty without them. */
   readonly workerGcBuckets: ReadonlyMap<number, number>;
+  /** prom-client's process figures (MiB): V8's heap in use and committed, and memory outside it held by JS objects (Buffers). */
+  readonly heapUsedMiB: number;
+  readonly heapTotalMiB: number;
+  readonly externalMiB: number;
+  /** payment_ivr_heap_live_bytes (MiB): the heap in use after the latest full collection, what is really kept; 0 before the first. */
+  readonly heapLiveMiB: number;
 }
 
 export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetrics> {
@@ -20,7 +26,10 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
   let keysDiscarded = 0;
   const gcBuckets = new Map<number, number>();
   const workerGcBuckets = new Map<number, number>();
+  const memory = { nodejs_heap_size_used_bytes: 0, nodejs_heap_size_total_bytes: 0, nodejs_external_memory_bytes: 0, payment_ivr_heap_live_bytes: 0 };
   for (const line of text.split('\n')) {
+    const bytes = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|payment_ivr_heap_live_bytes) (\S+)/.exec(line);
+    if (bytes) memory[bytes[1] as keyof typeof memory] = Number(bytes[2]);
     const lost = /^payment_ivr_rtp_packets_lost_total(?:\{[^}]*\})? (\S+)/.exec(line);
     if (lost) rtpLost += Number(lost[1]);
     const discarded = /^payment_ivr_keys_discarded_total(?:\{[^}]*\})? (\S+)/.exec(line);
@@ -32,7 +41,17 @@ export async function readSystemMetrics(sys: RunningSystem): Promise<SystemMetri
       buckets.set(le, (buckets.get(le) ?? 0) + Number(gc[3]));
     }
   }
-  return { rtpLost, keysDiscarded, gcBuckets, workerGcBuckets };
+  const mib = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
+  return {
+    rtpLost,
+    keysDiscarded,
+    gcBuckets,
+    workerGcBuckets,
+    heapUsedMiB: mib(memory.nodejs_heap_size_used_bytes),
+    heapTotalMiB: mib(memory.nodejs_heap_size_total_bytes),
+    externalMiB: mib(memory.nodejs_external_memory_bytes),
+    heapLiveMiB: mib(memory.payment_ivr_heap_live_bytes),
+  };
 }
 
 /**

@@ -100,7 +100,9 @@ export interface SandboxPspOptions {
    * whole. Older ones are answered from the file (a replayed key, a lookup,
    * a refund, a stored card), and only their idempotency key stays in memory,
    * so the sandbox's memory stops growing with every payment of an all-day
-   * run. Default 10 000. Without a file every charge stays in memory.
+   * run. Default 1 000 (a retry, a lookup or a refund of a recent payment
+   * stays in memory; older ones cost a read of the file). Without a file every
+   * charge stays in memory.
    */
   readonly memoryCharges?: number;
 }
@@ -136,7 +138,7 @@ export class SandboxPsp implements PaymentServiceProvider {
     this.#journal = options.ledgerFile === undefined ? undefined : new SandboxLedgerJournal(options.ledgerFile);
     this.#latencyMs = options.latencyMs ?? 150;
     this.#manualCapture = options.capture === 'manual';
-    this.#memoryCharges = this.#journal ? (options.memoryCharges ?? 10_000) : Number.POSITIVE_INFINITY;
+    this.#memoryCharges = this.#journal ? (options.memoryCharges ?? 1_000) : Number.POSITIVE_INFINITY;
     if (!Number.isFinite(this.#latencyMs) || this.#latencyMs < 0) throw new RangeError(`latencyMs must be ≥ 0, got ${this.#latencyMs}`);
     if (!(this.#memoryCharges >= 1)) throw new RangeError(`memoryCharges must be ≥ 1, got ${this.#memoryCharges}`);
     if (options.ledgerFile !== undefined && existsSync(options.ledgerFile)) {

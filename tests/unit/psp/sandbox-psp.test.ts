@@ -270,6 +270,14 @@ describe('SandboxPsp ledger file', () => {
     expect(await restarted.authorise(request('old-1'), card(APPROVE[1]!, 'mastercard'))).toEqual(old);
   });
 
+  it('with a ledger file and no memoryCharges holds the latest 1 000 charges whole', async () => {
+    const psp = new SandboxPsp({ latencyMs: 0, ledgerFile: join(dir, 'default-bound.jsonl') });
+    for (let i = 0; i < 1_002; i++) await psp.authorise(request(`d-${i}`), card(APPROVE[0]!));
+    expect(psp.chargesInMemory).toBe(1_000);
+    expect(psp.charges()).toHaveLength(1_002);
+    expect(await psp.lookup('d-0')).toMatchObject({ kind: 'approved' });
+  });
+
   it('without a ledger file keeps every charge in memory, whatever memoryCharges says', async () => {
     const psp = new SandboxPsp({ latencyMs: 0, memoryCharges: 2 });
     for (let i = 0; i < 4; i++) await psp.authorise(request(`mem-${i}`), card(APPROVE[0]!));
