@@ -50,6 +50,7 @@ import { StartCodeReader } from '../ivr/flow/start-code-reader.js';
 import { SourceFilter } from '../media-server/embedded/sip/transport/source-filter.js';
 import { settleInterruptedCalls } from '../ivr/call/interrupted-calls.js';
 import { NodeTakeover } from '../ivr/call/node-takeover.js';
+import { SharedStreamRetention } from '../agent-bridge/stream/shared-stream-retention.js';
 import { PostgresListener } from '../store/postgres-listener.js';
 import { CLUSTER_CHANNELS } from '../store/cluster-channels.js';
 import { ClusterSessionControl } from './cluster-session-control.js';
@@ -365,6 +366,14 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
         })
       : undefined;
   takeover?.start();
+  const retention = new SharedStreamRetention({
+    store,
+    commands,
+    ...(progressFrames ? { frames: progressFrames } : {}),
+    retentionMs: config.STREAM_RETENTION_HOURS * 3_600_000,
+    logger: logger.child({ component: 'retention' }),
+  });
+  retention.start();
   const carriers = new SourceFilter(config.INLINE_CARRIERS);
   const inlineCalls = config.INLINE_ROUTE
     ? new InlineCalls({
@@ -433,6 +442,7 @@ export async function buildApplication({ config, logger, dataDir }: ApplicationO
   const closeCore = async (): Promise<void> => {
     clearInterval(heartbeat);
     takeover?.stop();
+    retention.stop();
     await listener?.close();
     reconciler.stop();
     reversals.stop();

@@ -234,6 +234,8 @@ export const configSchema = z
     /** 32-byte AES key for the in-memory vault; unset = a random key per process. Secret. */
     VAULT_KEY: binaryKey(32, 32, 'expected 32 bytes as 64 hex characters or base64').optional(),
     VAULT_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
+    /** Shared progress frames (PostgreSQL) of a session this long after its newest, and agent commands this long after their answer, are deleted. */
+    STREAM_RETENTION_HOURS: z.coerce.number().min(1).max(24 * 366).default(24),
     PSP: z.enum(['sandbox', 'stripe', 'adyen']).default('sandbox'),
     /** auto: the PSP captures at once; manual: authorise only (capture later at the PSP, or void). */
     PSP_CAPTURE: z.enum(['auto', 'manual']).default('auto'),

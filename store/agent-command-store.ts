@@ -54,4 +54,6 @@ export interface AgentCommandStore {
   get(id: string): Promise<AgentCommandRecord | undefined>;
   /** Commands still `sent` to `nodeId`, oldest first: what a node missed while it was not listening. */
   waiting(nodeId: string): Promise<AgentCommandRecord[]>;
+  /** Deletes the commands answered (or given up) before `before`; one still `sent` stays. The audit trail keeps who sent what. Returns how many went. */
+  prune(before: Date): Promise<number>;
 }

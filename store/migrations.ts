@@ -778,6 +778,18 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  // 15: what the retention job (agent-bridge/stream/shared-stream-retention.ts) deletes by: a session's
+  // frames once its newest is old, and agent commands answered long ago.
+  {
+    sqlite: `
+  CREATE INDEX progress_frames_at ON progress_frames (at);
+  CREATE INDEX agent_commands_answered ON agent_commands (answered_at);
+  `,
+    postgres: `
+  CREATE INDEX progress_frames_at ON progress_frames (at);
+  CREATE INDEX agent_commands_answered ON agent_commands (answered_at);
+  `,
+  },
 ];
 
 /**

@@ -136,7 +136,7 @@ export interface NodeRecord {
 }
 
 /** Work that one node of a cluster does at a time: the in-doubt reconciler's pass, taking over a dead node's calls. */
-export type ClusterJob = 'reconcile' | 'takeover';
+export type ClusterJob = 'reconcile' | 'takeover' | 'retention';
 
 /** The store port: sessions, capture attempts, authorisation intents (the audit trail is its own port, audit-log.ts). */
 export interface PaymentStore {

@@ -58,6 +58,11 @@ export class PostgresAgentCommandStore implements AgentCommandStore {
     return rows.map(toAgentCommand);
   }
 
+  async prune(before: Date): Promise<number> {
+    const { rowCount } = await this.#pool.query("DELETE FROM agent_commands WHERE state <> 'sent' AND answered_at < $1", [before.toISOString()]);
+    return rowCount ?? 0;
+  }
+
   async #answer(client: PoolClient, id: string, state: AgentCommandRecord['state'], detail: string | null): Promise<AgentCommandRecord> {
     const { rows } = await client.query<AgentCommandRow>('UPDATE agent_commands SET state = $1, detail = $2, answered_at = $3 WHERE id = $4 RETURNING *', [
       state,

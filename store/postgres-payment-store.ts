@@ -34,7 +34,7 @@ import {
 } from './store-rows.js';
 
 /** The advisory lock of each cluster job. */
-const CLUSTER_JOB_LOCKS: Readonly<Record<ClusterJob, number>> = { reconcile: ADVISORY_LOCKS.reconcile, takeover: ADVISORY_LOCKS.takeover };
+const CLUSTER_JOB_LOCKS: Readonly<Record<ClusterJob, number>> = { reconcile: ADVISORY_LOCKS.reconcile, takeover: ADVISORY_LOCKS.takeover, retention: ADVISORY_LOCKS.retention };
 
 export interface PostgresPaymentStoreOptions {
   /** DATABASE_URL: postgres://user:password@host:port/database. */

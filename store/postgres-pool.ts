@@ -12,6 +12,8 @@ export const ADVISORY_LOCKS = {
   reconcile: 7_240_003,
   /** Taking over a dead node's calls: one live node does it. */
   takeover: 7_240_004,
+  /** Deleting old shared progress frames and answered agent commands: one node at a time. */
+  retention: 7_240_005,
 } as const;
 
 /**

@@ -51,6 +51,17 @@ export class PostgresProgressFrameStore implements ProgressFrameStore {
     ]);
     return rows.map(toFrame);
   }
+
+  async prune(before: Date): Promise<number> {
+    // ISO 8601 UTC strings of one format sort as the times they name.
+    const cutoff = before.toISOString();
+    const { rowCount } = await this.#pool.query(
+      `DELETE FROM progress_frames WHERE at < $1
+        AND session_id NOT IN (SELECT session_id FROM progress_frames WHERE at >= $1)`,
+      [cutoff],
+    );
+    return rowCount ?? 0;
+  }
 }
 
 function toFrame(r: FrameRow): ProgressFrameRecord {

@@ -18,4 +18,10 @@ export interface ProgressFrameStore {
   append(sessionId: string, event: unknown): Promise<ProgressFrameRecord>;
   /** The session's frames after `afterSeq`, in order (at most `limit`, default 1 000). */
   after(sessionId: string, afterSeq: number, limit?: number): Promise<ProgressFrameRecord[]>;
+  /**
+   * Deletes the frames of every session whose newest frame is older than
+   * `before` (a console resuming that late reads the final state from the
+   * REST API). Returns how many frames went.
+   */
+  prune(before: Date): Promise<number>;
 }

@@ -12,7 +12,7 @@ import { AgentCommandNotFoundError } from './store-errors.js';
 export class SqliteAgentCommandStore implements AgentCommandStore {
   readonly #db: Database;
   readonly #now: () => Date;
-  readonly #sql: Record<'insert' | 'get' | 'answer' | 'waiting', Statement>;
+  readonly #sql: Record<'insert' | 'get' | 'answer' | 'waiting' | 'prune', Statement>;
 
   constructor(db: Database, now: () => Date = () => new Date()) {
     this.#db = db;
@@ -24,6 +24,7 @@ export class SqliteAgentCommandStore implements AgentCommandStore {
       get: p('SELECT * FROM agent_commands WHERE id = ?'),
       answer: p('UPDATE agent_commands SET state = @state, detail = @detail, answered_at = @at WHERE id = @id'),
       waiting: p("SELECT * FROM agent_commands WHERE node_id = ? AND state = 'sent' ORDER BY sent_at, rowid"),
+      prune: p("DELETE FROM agent_commands WHERE state <> 'sent' AND answered_at < ?"),
     };
   }
 
@@ -51,6 +52,10 @@ export class SqliteAgentCommandStore implements AgentCommandStore {
       this.#sql.answer.run({ id, state: 'unanswered', detail: null, at: this.#stamp() });
       return this.#command(id)!;
     }).immediate();
+  }
+
+  async prune(before: Date): Promise<number> {
+    return this.#sql.prune.run(before.toISOString()).changes;
   }
 
   async get(id: string): Promise<AgentCommandRecord | undefined> {

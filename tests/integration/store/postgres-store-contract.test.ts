@@ -167,4 +167,28 @@ describe('the shared progress stream on PostgreSQL', { timeout: 30_000 }, () => 
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it('deletes the frames of sessions whose newest frame is older than the cutoff, and only those', async () => {
+    const url = await server.createDatabase('frames_retention');
+    const store = await PostgresPaymentStore.open({ url, poolSize: 2 });
+    try {
+      let clock = Date.parse('2030-01-02T03:00:00.000Z');
+      const frames = new PostgresProgressFrameStore(store.pool, () => new Date(clock));
+      for (let i = 0; i < 3; i++) await frames.append('pay_old', { type: 'digit-entered', field: 'card-number', count: i + 1 });
+      await frames.append('pay_long', { type: 'secure-on' });
+      clock += 60_000;
+      await frames.append('pay_long', { type: 'authorising' });
+      await frames.append('pay_new', { type: 'secure-on' });
+      const cutoff = new Date(clock);
+
+      expect(await frames.prune(cutoff)).toBe(3);
+      expect(await frames.after('pay_old', 0)).toEqual([]);
+      // A session with a frame since the cutoff keeps all of them, the older ones too.
+      expect((await frames.after('pay_long', 0)).map((f) => f.seq)).toEqual([1, 2]);
+      expect((await frames.after('pay_new', 0)).map((f) => f.seq)).toEqual([1]);
+      expect(await frames.prune(cutoff)).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -78,6 +78,26 @@ export function describeAgentCommandContract(open: OpenStore): void {
       await expect(h.commands.giveUp('cmd_nope')).rejects.toBeInstanceOf(AgentCommandNotFoundError);
     });
 
+    it('deletes the commands answered or given up before a time, never one still sent', async () => {
+      const applied = await sent();
+      await h.commands.take(applied.id, 'node-b', () => ({ state: 'applied' }));
+      const givenUp = await sent();
+      await h.commands.giveUp(givenUp.id);
+      const waiting = await sent();
+      clock += 60_000;
+      const recent = await sent();
+      await h.commands.take(recent.id, 'node-b', () => ({ state: 'rejected', detail: 'no call' }));
+
+      expect(await h.commands.prune(new Date(T0))).toBe(0);
+      expect(await h.commands.prune(new Date(T0 + 1))).toBe(2);
+      expect(await h.commands.get(applied.id)).toBeUndefined();
+      expect(await h.commands.get(givenUp.id)).toBeUndefined();
+      expect((await h.commands.get(recent.id))?.state).toBe('rejected');
+      // Still waiting for its node, however old: kept.
+      expect(await h.commands.prune(new Date(T0 + 120_000))).toBe(1);
+      expect((await h.commands.waiting('node-b')).map((c) => c.id)).toEqual([waiting.id]);
+    });
+
     it('takes only the commands and fields the flow knows', async () => {
       const session = await h.store.createSession({ mode: 'agent-assisted', reference: 'INV-1', amountMinor: 1, currency: 'EUR' });
       const base = { sessionId: session.id, nodeId: 'node-b', actor: AGENT };
