@@ -2,7 +2,7 @@
  * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke]
  *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
  *   [--soak MINUTES [--soak-calls 200]]
- *   [--media-workers N] [--media-realtime-priority N] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--sut-log FILE] [--out FILE]`
+ *   [--media-workers N] [--media-realtime-priority N] [--recording on|off] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--sut-log FILE] [--out FILE]`
  *
  * Builds the system (`npm run build`) and starts what `npm start` runs, the
  * compiled `dist/app/main.js`, on its embedded defaults (a fresh data
@@ -74,6 +74,8 @@ const { values } = parseArgs({
     'media-workers': { type: 'string' },
     /** MEDIA_REALTIME_PRIORITY of the embedded system under test (its media workers under SCHED_FIFO). */
     'media-realtime-priority': { type: 'string' },
+    /** RECORDING of the embedded system under test: off leaves out the recording of every call (the WAV writes), to tell its cost from the rest. Default: the app's (on). */
+    recording: { type: 'string' },
     /** How the embedded server's paying callers key in the direct-pay and mixed steps: rfc4733 (SIPp play_dtmf) or inband (tones in their audio; no SIPp raw sockets). */
     keying: { type: 'string', default: 'rfc4733' },
     /** Writes a V8 CPU profile of the system under test into this folder (node --cpu-prof). */
@@ -135,6 +137,7 @@ try {
               INLINE_ROUTE: `sip:{user}@127.0.0.1:${pbxPort}`,
               ...(values['media-workers'] !== undefined ? { MEDIA_WORKERS: values['media-workers'] } : {}),
               ...(values['media-realtime-priority'] !== undefined ? { MEDIA_REALTIME_PRIORITY: values['media-realtime-priority'] } : {}),
+              ...(values.recording !== undefined ? { RECORDING: values.recording } : {}),
             },
           }
         : {}),
@@ -210,6 +213,7 @@ try {
     systemUnderTest: 'node dist/app/main.js (npm run build first), as npm start runs it',
     mediaWorkers: values['media-workers'] === undefined ? 'app default' : Number(values['media-workers']),
     mediaRealtimePriority: values['media-realtime-priority'] === undefined ? 'app default' : Number(values['media-realtime-priority']),
+    recording: values.recording ?? 'app default',
     keying,
     nodeArgs: values['node-args'],
     ...embedded,

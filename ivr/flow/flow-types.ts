@@ -16,7 +16,8 @@ import type { Order, OrderLookupResult } from '../orders/order-lookup-port.js';
  * - collecting-reference: direct pay, the caller keys an order reference
  * - looking-up-order: waiting for the order lookup port
  * - confirming-amount: optional "press 1 to confirm the amount"
- * - securing: the secure window is opening (recording pause asked); waits for the recorder's ack
+ * - securing: the secure window is opening (recording pause asked); waits for the recorder's ack before the
+ *   prompt, while keys go to the field it is for (typed ahead)
  * - collecting-card: one card field at a time (the context says which)
  * - confirming-card: optional "card ending 1111, press 1 to confirm, 2 to re-enter"
  * - offering-link: direct pay, "press 9 for a payment link by text message" (after the amount, or after too many card attempts)

@@ -89,6 +89,8 @@ export class PaymentFlow {
   /** The previous field completed on its length: a `#` keyed now belongs to it. */
   #absorbHash = false;
   #pendingCapture: { field: CardField; lead: PromptItem[] } | undefined;
+  /** The field keyed while the window opened ended (`#`, or its full length): later keys wait for their own prompt. */
+  #typedAheadEnded = false;
   #introPlayed = false;
   /** Where the link offer was made: after the amount (declining goes on to the card) or after too many card attempts (declining ends). */
   #linkStage: 'amount' | 'failures' | undefined;
@@ -185,7 +187,8 @@ export class PaymentFlow {
         if (this.#state === 'securing' && this.#pendingCapture) {
           const { field, lead } = this.#pendingCapture;
           this.#pendingCapture = undefined;
-          this.#startField(field, lead);
+          if (this.#fieldLength > 0) this.#startTypedAheadField(field);
+          else this.#startField(field, lead);
         }
         break;
       case 'recording-pause-failed':
@@ -256,17 +259,24 @@ export class PaymentFlow {
         return this.#onLinkOfferDigit(key);
       case 'confirming-link-number':
         return this.#onLinkNumberDigit(key);
-      case 'awaiting-agent':
       case 'securing':
-        // Keyed before the prompt: masked like every key, then dropped (never
-        // stored, never forwarded); the agent is told so they can say "wait".
-        this.#progress({ type: 'keyed-early', count: ++this.#keyedEarly });
-        return;
+        return this.#onTypedAheadDigit(key);
+      case 'awaiting-agent':
+        return this.#discardEarlyKey();
       default:
         // Keys with nothing to collect (order lookup, authorisation, final
         // prompts) are dropped; masking still covers them.
         return;
     }
+  }
+
+  /**
+   * Keyed before the prompt, with nothing to collect: masked like every key,
+   * then dropped (never stored, never forwarded); the agent is told so they
+   * can say "wait".
+   */
+  #discardEarlyKey(): void {
+    this.#progress({ type: 'keyed-early', count: ++this.#keyedEarly });
   }
 
   #onPromptFinished(playId: number): void {
@@ -571,6 +581,11 @@ export class PaymentFlow {
       return;
     }
     if (this.#state !== 'securing') this.#go('securing');
+    // What the caller keys from now on is this field's, typed ahead of its prompt.
+    this.#card.clearField(field);
+    this.#fieldLength = 0;
+    this.#typedAheadEnded = false;
+    this.#absorbHash = false;
     this.#pendingCapture = { field, lead };
     if (this.#window === 'closed') {
       this.#window = 'opening';
@@ -578,6 +593,49 @@ export class PaymentFlow {
       this.#emit({ type: 'recording', action: 'pause' });
       this.#startTimer('recorder', this.#recorderTimeoutMs);
     }
+  }
+
+  /**
+   * A key while the secure window opens (the recorder has not confirmed the
+   * pause yet): the field about to be prompted for is known, masking is
+   * already on and no key reaches a recording in any state, so a caller who
+   * keys at once (as the agent asked, or before the amount is read) keeps
+   * the digits, into the vault like any other; only the prompt waits for
+   * the recorder. `*` restarts, `#` or the field's full length ends it; keys
+   * after that wait for their own prompt (dropped, as keyed early).
+   */
+  #onTypedAheadDigit(key: DtmfKey): void {
+    const field = this.#pendingCapture?.field;
+    if (!field) return this.#discardEarlyKey();
+    if (key === '#') {
+      if (this.#absorbHash) this.#absorbHash = false;
+      else if (this.#fieldLength > 0) this.#typedAheadEnded = true;
+      return;
+    }
+    if (this.#typedAheadEnded) return this.#discardEarlyKey();
+    if (key === '*') {
+      this.#card.clearField(field);
+      this.#fieldLength = 0;
+      return;
+    }
+    if (!isDigit(key)) return;
+    const progress = this.#card.appendDigit(field, key);
+    this.#fieldLength = progress.length;
+    if (progress.complete) {
+      this.#typedAheadEnded = true;
+      this.#absorbHash = true;
+    }
+  }
+
+  /** The window is open and the caller has keyed part or all of the field already: as if they had barged in on its prompt. */
+  #startTypedAheadField(field: CardField): void {
+    this.#cancelTimer();
+    this.#go('collecting-card');
+    this.#field = field;
+    this.#progress({ type: 'field-started', field, attempt: this.#fieldFailures[field] + 1 });
+    this.#progress({ type: 'digit-entered', field, count: this.#fieldLength });
+    if (this.#typedAheadEnded) this.#finishField();
+    else this.#startTimer('inter-digit', this.#interDigitMs);
   }
 
   #startField(field: CardField, lead: PromptItem[]): void {
@@ -675,6 +733,11 @@ export class PaymentFlow {
       this.#fieldLength = 0;
       this.#cancelTimer();
       this.#bargeIn();
+    }
+    // Keyed ahead for a field the agent no longer asks for.
+    if (this.#state === 'securing' && this.#pendingCapture) {
+      this.#card.clearField(this.#pendingCapture.field);
+      this.#fieldLength = 0;
     }
     this.#pendingCapture = undefined;
   }

@@ -1,4 +1,4 @@
-import { CardVault } from '../../../vault/card-vault.js';
+import { CardVault, type VaultRef } from '../../../vault/card-vault.js';
 import { vaultCardEntry } from '../../../ivr/call/vault-card-entry.js';
 import { PaymentFlow } from '../../../ivr/flow/payment-flow.js';
 import type {
@@ -24,6 +24,8 @@ export const observedTransitions = new Set<string>();
  */
 export class FlowHarness {
   readonly vault: CardVault;
+  /** The vault entry the flow fills. */
+  readonly ref: VaultRef;
   readonly flow: PaymentFlow;
   readonly effects: FlowEffect[] = [];
   lastPlay: Extract<FlowEffect, { type: 'play' }> | undefined;
@@ -34,8 +36,8 @@ export class FlowHarness {
 
   constructor(options: PaymentFlowOptions, accepted: CardBrand[] = ['visa', 'mastercard', 'amex']) {
     this.vault = new CardVault({ acceptedBrands: new Set(accepted) });
-    const ref = this.vault.open();
-    this.flow = new PaymentFlow(options, vaultCardEntry(this.vault, ref));
+    this.ref = this.vault.open();
+    this.flow = new PaymentFlow(options, vaultCardEntry(this.vault, this.ref));
   }
 
   get state(): FlowState {

@@ -523,17 +523,104 @@ describe('recorder', () => {
     h.send({ type: 'recording-pause-failed', reason: 'webhook 503' });
     expect(h.lastProgress()).toEqual({ type: 'waiting-for-recorder', reason: 'webhook 503' });
     expect(h.state).toBe('securing');
-    // Keys before the card prompt are discarded, and the agent told so.
-    expect(h.keys('42')).toEqual([
-      { type: 'progress', event: { type: 'keyed-early', count: 1 } },
-      { type: 'progress', event: { type: 'keyed-early', count: 2 } },
-    ]);
+    // Keys typed ahead of the card prompt wait in the vault, unannounced…
+    expect(h.keys('42')).toEqual([]);
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(2);
     h.expireTimer();
     expect(h.flow.result).toBe('internal-error');
+    // …and go with the card when the payment ends without it.
+    expect(h.count('discard-card')).toBe(1);
     expect(h.recordingPaused).toBe(false);
     expect(h.secureWindow).toBe(false);
     // The window never opened: no secure-on, so no secure-off either.
     expect(h.progress().some((p) => p.type === 'secure-on' || p.type === 'secure-off')).toBe(false);
+  });
+});
+
+describe('keys typed while the secure window opens', () => {
+  /** Direct pay up to the window opening: the order found, the recorder not answered yet. */
+  function securing(): FlowHarness {
+    const h = direct();
+    h.start();
+    h.keys('1001#');
+    h.findOrder();
+    expect(h.state).toBe('securing');
+    return h;
+  }
+
+  it('go to the card number: once the recorder has paused, the field starts with them and the prompt is skipped as if barged in on', () => {
+    const h = securing();
+    const prompts = h.count('play');
+    expect(h.keys(VISA.slice(0, 6))).toEqual([]);
+    const opened = h.ackRecorder();
+    const progress = opened.flatMap((e) => (e.type === 'progress' ? [e.event] : []));
+    expect(progress).toEqual([
+      { type: 'secure-on' },
+      { type: 'field-started', field: 'card-number', attempt: 1 },
+      { type: 'digit-entered', field: 'card-number', count: 6 },
+    ]);
+    expect(h.count('play')).toBe(prompts);
+    expect(h.state).toBe('collecting-card');
+    expect(h.timer?.timer).toBe('inter-digit');
+    h.keys(VISA.slice(6));
+    expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'card-number', valid: true, brand: 'visa', last4: '4242' });
+    expect(h.promptIds()).toEqual(['enter-expiry']);
+    h.keys('1230123');
+    expect(h.state).toBe('authorising');
+    assertNoCardData(h);
+  });
+
+  it('a whole card number keyed early completes on its length; the # after it is absorbed, later keys wait for their prompt', () => {
+    const h = securing();
+    h.keys(`${VISA}#12`);
+    expect(h.progress().filter((p) => p.type === 'keyed-early')).toEqual([
+      { type: 'keyed-early', count: 1 },
+      { type: 'keyed-early', count: 2 },
+    ]);
+    h.ackRecorder();
+    expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'card-number', count: 16 });
+    expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'card-number', valid: true, brand: 'visa', last4: '4242' });
+    expect(h.flow.field).toBe('expiry');
+    expect(h.promptIds()).toEqual(['enter-expiry']);
+    h.keys('1230123');
+    expect(h.state).toBe('authorising');
+    assertNoCardData(h);
+  });
+
+  it('# ends a short field keyed early: refused once the window opens, with its error prompt; * restarts it', () => {
+    const h = securing();
+    h.keys('4242*');
+    h.keys('42#');
+    h.ackRecorder();
+    expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'card-number', count: 2 });
+    expect(h.progress()).toContainEqual({ type: 'field-error', field: 'card-number', error: 'invalid-card-number', attempt: 1, attemptsLeft: 2 });
+    expect(h.promptIds()).toEqual(['error-invalid-card-number', 'enter-card-number']);
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
+  });
+
+  it('with nothing keyed, the window opens on the prompt as before', () => {
+    const h = securing();
+    h.keys('#*');
+    h.ackRecorder();
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'enter-card-number']);
+    expect(h.progress().some((p) => p.type === 'digit-entered')).toBe(false);
+  });
+
+  it('agent-assisted: keys after the agent asks for a field and before the recorder pauses are the field\'s; the agent switching fields drops them', () => {
+    const h = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, autoCapture: false });
+    h.start();
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
+    expect(h.state).toBe('securing');
+    h.keys('4242');
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'expiry' } });
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
+    h.keys('12');
+    h.ackRecorder();
+    expect(h.flow.field).toBe('expiry');
+    expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'expiry', count: 2 });
+    h.keys('30');
+    expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'expiry', valid: true });
+    assertNoCardData(h);
   });
 });
 
