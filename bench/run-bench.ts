@@ -2,7 +2,7 @@
  * `npm run bench [-- --steps 10,50,100,200,400] [--mixed 1000] [--agent-steps 10,100] [--inline-steps 100] [--smoke]
  *   [--media-servers embedded,freeswitch] [--peers rtpengine|none] [--rtpengine-dtmf-security silence]
  *   [--soak MINUTES [--soak-calls 200]]
- *   [--media-workers N] [--media-realtime-priority N] [--recording on|off] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--sut-log FILE] [--out FILE]`
+ *   [--media-workers N] [--media-realtime-priority N] [--recording on|off] [--keying rfc4733|inband] [--node-args "..."] [--profile DIR] [--sut-log FILE] [--keep-data] [--out FILE]`
  *
  * Builds the system (`npm run build`) and starts what `npm start` runs, the
  * compiled `dist/app/main.js`, on its embedded defaults (a fresh data
@@ -82,6 +82,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Extra node/V8 options for the system under test, space-separated (e.g. "--max-semi-space-size=32"): what an operator would add to NODE_OPTIONS. */
     'node-args': { type: 'string', default: '' },
+    /** Keeps the run's folder (the system's DATA_DIR with its store, audit trail and recordings; SIPp's files) and prints where: to read why calls failed. */
+    'keep-data': { type: 'boolean', default: false },
     /** Writes what the system under test logged (its pino lines, card data scrubbed as always) to FILE-<media server>.log. */
     'sut-log': { type: 'string' },
   },
@@ -278,7 +280,8 @@ try {
   killAllSipp();
   await sut?.stop();
   if (rmemBefore) setSysctl('net.core.rmem_default', rmemBefore);
-  rmSync(work, { recursive: true, force: true });
+  if (values['keep-data']) log(`kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 /** rtpengine started for the peer's steps (the same sizes as our agent-assisted ones) and stopped after. */
