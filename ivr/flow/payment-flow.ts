@@ -91,6 +91,12 @@ export class PaymentFlow {
   #pendingCapture: { field: CardField; lead: PromptItem[] } | undefined;
   /** The field keyed while the window opened ended (`#`, or its full length): later keys wait for their own prompt. */
   #typedAheadEnded = false;
+  /** The recorder refused the pause: keys are dropped again (keyed early) until it confirms one. */
+  #pauseRefused = false;
+  /** Digits keyed ahead are the field's only if the caller keys on during its prompt; a stray key and silence are not a card number. */
+  #typedAheadOnProbation = false;
+  /** The prompt items skipped when a field keyed ahead ended before its prompt (the amount, say): said before the next prompt. */
+  #owedLead: PromptItem[] = [];
   #introPlayed = false;
   /** Where the link offer was made: after the amount (declining goes on to the card) or after too many card attempts (declining ends). */
   #linkStage: 'amount' | 'failures' | undefined;
@@ -187,12 +193,19 @@ export class PaymentFlow {
         if (this.#state === 'securing' && this.#pendingCapture) {
           const { field, lead } = this.#pendingCapture;
           this.#pendingCapture = undefined;
-          if (this.#fieldLength > 0) this.#startTypedAheadField(field);
+          if (this.#fieldLength > 0) this.#startTypedAheadField(field, lead);
           else this.#startField(field, lead);
         }
         break;
       case 'recording-pause-failed':
-        if (this.#state === 'securing') this.#progress({ type: 'waiting-for-recorder', reason: event.reason });
+        if (this.#state === 'securing') {
+          // No capture while the recording is not known to be paused: what was keyed ahead goes, and the agent is told.
+          if (this.#pendingCapture) this.#card.clearField(this.#pendingCapture.field);
+          this.#fieldLength = 0;
+          this.#typedAheadEnded = false;
+          this.#pauseRefused = true;
+          this.#progress({ type: 'waiting-for-recorder', reason: event.reason });
+        }
         break;
       case 'agent-command':
         this.#onAgentCommand(event.command);
@@ -287,6 +300,14 @@ export class PaymentFlow {
     }
     if (playId !== this.#playing) return;
     this.#playing = undefined;
+    if (this.#typedAheadOnProbation && this.#state === 'collecting-card') {
+      // The caller stopped keying and heard the prompt through: what they keyed before it was not this field.
+      this.#typedAheadOnProbation = false;
+      const field = this.#field as CardField;
+      this.#card.clearField(field);
+      this.#fieldLength = 0;
+      this.#progress({ type: 'field-restarted', field });
+    }
     const waitingForFirstKey =
       (this.#state === 'collecting-reference' && this.#reference.length === 0) ||
       (this.#state === 'collecting-card' && this.#fieldLength === 0) ||
@@ -377,6 +398,8 @@ export class PaymentFlow {
     switch (command.type) {
       case 'capture':
       case 'recapture': {
+        // Asked again while the window opens: what the caller keyed for it meanwhile stays.
+        if (this.#state === 'securing' && this.#pendingCapture?.field === command.field) return;
         if (command.type === 'capture' && this.#captured.has(command.field)) {
           reject(`${command.field} is already captured; use recapture`);
         }
@@ -586,6 +609,7 @@ export class PaymentFlow {
     this.#fieldLength = 0;
     this.#typedAheadEnded = false;
     this.#absorbHash = false;
+    this.#pauseRefused = false;
     this.#pendingCapture = { field, lead };
     if (this.#window === 'closed') {
       this.#window = 'opening';
@@ -606,18 +630,20 @@ export class PaymentFlow {
    */
   #onTypedAheadDigit(key: DtmfKey): void {
     const field = this.#pendingCapture?.field;
-    if (!field) return this.#discardEarlyKey();
+    if (!field || this.#pauseRefused) return this.#discardEarlyKey();
+    if (key === '*') {
+      this.#card.clearField(field);
+      this.#fieldLength = 0;
+      this.#typedAheadEnded = false;
+      this.#absorbHash = false;
+      return;
+    }
     if (key === '#') {
       if (this.#absorbHash) this.#absorbHash = false;
       else if (this.#fieldLength > 0) this.#typedAheadEnded = true;
       return;
     }
     if (this.#typedAheadEnded) return this.#discardEarlyKey();
-    if (key === '*') {
-      this.#card.clearField(field);
-      this.#fieldLength = 0;
-      return;
-    }
     if (!isDigit(key)) return;
     const progress = this.#card.appendDigit(field, key);
     this.#fieldLength = progress.length;
@@ -627,25 +653,42 @@ export class PaymentFlow {
     }
   }
 
-  /** The window is open and the caller has keyed part or all of the field already: as if they had barged in on its prompt. */
-  #startTypedAheadField(field: CardField): void {
+  /**
+   * The window is open and the caller has keyed part or all of the field
+   * already. An ended field is taken as keyed, and what its prompt would
+   * have said first (the amount) is said before the next prompt. Otherwise
+   * the prompt plays as ever, barged in on by the caller's next key; if
+   * none comes before it ends, the digits were stray (a double press at the
+   * amount, say) and the field starts empty.
+   */
+  #startTypedAheadField(field: CardField, lead: PromptItem[]): void {
     this.#cancelTimer();
     this.#go('collecting-card');
     this.#field = field;
     this.#progress({ type: 'field-started', field, attempt: this.#fieldFailures[field] + 1 });
     this.#progress({ type: 'digit-entered', field, count: this.#fieldLength });
-    if (this.#typedAheadEnded) this.#finishField();
-    else this.#startTimer('inter-digit', this.#interDigitMs);
+    if (this.#typedAheadEnded) {
+      // Owed to the next field's prompt only (#startField takes it), not to a later one.
+      this.#owedLead = lead;
+      this.#finishField();
+      this.#owedLead = [];
+      return;
+    }
+    this.#typedAheadOnProbation = true;
+    this.#playPrompt([...lead, prompt(this.#fieldPrompt(field))]);
   }
 
   #startField(field: CardField, lead: PromptItem[]): void {
+    this.#typedAheadOnProbation = false;
     this.#cancelTimer();
     this.#go('collecting-card');
     this.#field = field;
     this.#fieldLength = 0;
     this.#card.clearField(field);
     this.#progress({ type: 'field-started', field, attempt: this.#fieldFailures[field] + 1 });
-    this.#playPrompt([...lead, prompt(this.#fieldPrompt(field))]);
+    const owed = this.#owedLead;
+    this.#owedLead = [];
+    this.#playPrompt([...owed, ...lead, prompt(this.#fieldPrompt(field))]);
   }
 
   #fieldPrompt(field: CardField): PromptId {
@@ -656,6 +699,7 @@ export class PaymentFlow {
 
   #onCardDigit(key: DtmfKey): void {
     const field = this.#field as CardField;
+    this.#typedAheadOnProbation = false;
     if (key === '#') {
       if (this.#absorbHash) this.#absorbHash = false;
       else if (this.#fieldLength > 0) this.#finishField();

@@ -523,13 +523,14 @@ describe('recorder', () => {
     h.send({ type: 'recording-pause-failed', reason: 'webhook 503' });
     expect(h.lastProgress()).toEqual({ type: 'waiting-for-recorder', reason: 'webhook 503' });
     expect(h.state).toBe('securing');
-    // Keys typed ahead of the card prompt wait in the vault, unannounced…
-    expect(h.keys('42')).toEqual([]);
-    expect(h.vault.progress(h.ref, 'card-number').length).toBe(2);
+    // No capture while the recording is not known to be paused: keys are discarded, and the agent told so.
+    expect(h.keys('42')).toEqual([
+      { type: 'progress', event: { type: 'keyed-early', count: 1 } },
+      { type: 'progress', event: { type: 'keyed-early', count: 2 } },
+    ]);
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
     h.expireTimer();
     expect(h.flow.result).toBe('internal-error');
-    // …and go with the card when the payment ends without it.
-    expect(h.count('discard-card')).toBe(1);
     expect(h.recordingPaused).toBe(false);
     expect(h.secureWindow).toBe(false);
     // The window never opened: no secure-on, so no secure-off either.
@@ -548,21 +549,20 @@ describe('keys typed while the secure window opens', () => {
     return h;
   }
 
-  it('go to the card number: once the recorder has paused, the field starts with them and the prompt is skipped as if barged in on', () => {
+  it('go to the card number: once the recorder has paused, the field starts with them and its prompt plays until the next key', () => {
     const h = securing();
-    const prompts = h.count('play');
     expect(h.keys(VISA.slice(0, 6))).toEqual([]);
     const opened = h.ackRecorder();
-    const progress = opened.flatMap((e) => (e.type === 'progress' ? [e.event] : []));
-    expect(progress).toEqual([
+    expect(opened.flatMap((e) => (e.type === 'progress' ? [e.event] : []))).toEqual([
       { type: 'secure-on' },
       { type: 'field-started', field: 'card-number', attempt: 1 },
       { type: 'digit-entered', field: 'card-number', count: 6 },
     ]);
-    expect(h.count('play')).toBe(prompts);
     expect(h.state).toBe('collecting-card');
-    expect(h.timer?.timer).toBe('inter-digit');
-    h.keys(VISA.slice(6));
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'enter-card-number']);
+    // The caller keys on: a barge-in, and the digits keyed ahead are kept.
+    expect(h.keys(VISA.slice(6, 7))).toContainEqual({ type: 'stop-playback' });
+    h.keys(VISA.slice(7));
     expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'card-number', valid: true, brand: 'visa', last4: '4242' });
     expect(h.promptIds()).toEqual(['enter-expiry']);
     h.keys('1230123');
@@ -570,7 +570,24 @@ describe('keys typed while the secure window opens', () => {
     assertNoCardData(h);
   });
 
-  it('a whole card number keyed early completes on its length; the # after it is absorbed, later keys wait for their prompt', () => {
+  it('a stray key before the window opened (a double press at the amount) is dropped once the prompt has played through', () => {
+    const h = direct({ confirmAmount: true });
+    h.start();
+    h.keys('1001#');
+    h.findOrder();
+    h.keys('11');
+    expect(h.state).toBe('securing');
+    h.ackRecorder();
+    expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'card-number', count: 1 });
+    h.finishPrompt();
+    expect(h.lastProgress()).toEqual({ type: 'field-restarted', field: 'card-number' });
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
+    expect(h.timer?.timer).toBe('first-digit');
+    h.keys(VISA);
+    expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'card-number', valid: true, brand: 'visa', last4: '4242' });
+  });
+
+  it('a whole card number keyed early is taken on its length (the # after it absorbed); the amount is said before the next prompt', () => {
     const h = securing();
     h.keys(`${VISA}#12`);
     expect(h.progress().filter((p) => p.type === 'keyed-early')).toEqual([
@@ -581,20 +598,23 @@ describe('keys typed while the secure window opens', () => {
     expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'card-number', count: 16 });
     expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'card-number', valid: true, brand: 'visa', last4: '4242' });
     expect(h.flow.field).toBe('expiry');
-    expect(h.promptIds()).toEqual(['enter-expiry']);
-    h.keys('1230123');
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'enter-expiry']);
+    h.keys('1230');
+    // Said once: not again before the security code.
+    expect(h.promptIds()).toEqual(['enter-security-code']);
+    h.keys('123');
     expect(h.state).toBe('authorising');
     assertNoCardData(h);
   });
 
-  it('# ends a short field keyed early: refused once the window opens, with its error prompt; * restarts it', () => {
+  it('# ends a short field keyed early: refused once the window opens, with its error prompt; * restarts it, after # too', () => {
     const h = securing();
-    h.keys('4242*');
+    h.keys('4242#*');
     h.keys('42#');
     h.ackRecorder();
     expect(h.progress()).toContainEqual({ type: 'digit-entered', field: 'card-number', count: 2 });
     expect(h.progress()).toContainEqual({ type: 'field-error', field: 'card-number', error: 'invalid-card-number', attempt: 1, attemptsLeft: 2 });
-    expect(h.promptIds()).toEqual(['error-invalid-card-number', 'enter-card-number']);
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'error-invalid-card-number', 'enter-card-number']);
     expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
   });
 
@@ -606,12 +626,14 @@ describe('keys typed while the secure window opens', () => {
     expect(h.progress().some((p) => p.type === 'digit-entered')).toBe(false);
   });
 
-  it('agent-assisted: keys after the agent asks for a field and before the recorder pauses are the field\'s; the agent switching fields drops them', () => {
+  it('agent-assisted: keys after the agent asks for a field are the field\'s; asked again, they stay; switched to another field, they go', () => {
     const h = new FlowHarness({ mode: 'agent-assisted', order: DEMO_ORDER, autoCapture: false });
     h.start();
     h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
     expect(h.state).toBe('securing');
     h.keys('4242');
+    h.send({ type: 'agent-command', command: { type: 'capture', field: 'card-number' } });
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(4);
     h.send({ type: 'agent-command', command: { type: 'capture', field: 'expiry' } });
     expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
     h.keys('12');
@@ -621,6 +643,18 @@ describe('keys typed while the secure window opens', () => {
     h.keys('30');
     expect(h.progress()).toContainEqual({ type: 'field-complete', field: 'expiry', valid: true });
     assertNoCardData(h);
+  });
+
+  it('a recorder that refuses the pause drops what was keyed ahead; a later pause starts the field empty', () => {
+    const h = securing();
+    h.keys('4242');
+    h.send({ type: 'recording-pause-failed', reason: 'webhook 503' });
+    expect(h.vault.progress(h.ref, 'card-number').length).toBe(0);
+    h.keys('4');
+    expect(h.lastProgress()).toEqual({ type: 'keyed-early', count: 1 });
+    h.ackRecorder();
+    expect(h.promptIds()).toEqual(['amount-is', 'say:amount', 'enter-card-number']);
+    expect(h.progress().some((p) => p.type === 'digit-entered')).toBe(false);
   });
 });
 
