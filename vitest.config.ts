@@ -14,6 +14,8 @@ const ALONE = [
   'tests/integration/cluster/kamailio-cluster.test.ts',
   'tests/integration/media-server/port-digits-recording-load.test.ts',
   'tests/integration/rtp/rtp-session-load.test.ts',
+  // Streams tones and replays captures from this process in real time: a starved sender splits a tone into two presses.
+  'tests/integration/rtp/rtp-session-dtmf.test.ts',
   'tests/integration/**/*freeswitch*.test.ts',
 ];
 
