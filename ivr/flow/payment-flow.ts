@@ -200,9 +200,7 @@ export class PaymentFlow {
       case 'recording-pause-failed':
         if (this.#state === 'securing') {
           // No capture while the recording is not known to be paused: what was keyed ahead goes, and the agent is told.
-          if (this.#pendingCapture) this.#card.clearField(this.#pendingCapture.field);
-          this.#fieldLength = 0;
-          this.#typedAheadEnded = false;
+          if (this.#pendingCapture) this.#dropTypedAhead(this.#pendingCapture.field);
           this.#pauseRefused = true;
           this.#progress({ type: 'waiting-for-recorder', reason: event.reason });
         }
@@ -605,10 +603,7 @@ export class PaymentFlow {
     }
     if (this.#state !== 'securing') this.#go('securing');
     // What the caller keys from now on is this field's, typed ahead of its prompt.
-    this.#card.clearField(field);
-    this.#fieldLength = 0;
-    this.#typedAheadEnded = false;
-    this.#absorbHash = false;
+    this.#dropTypedAhead(field);
     this.#pauseRefused = false;
     this.#pendingCapture = { field, lead };
     if (this.#window === 'closed') {
@@ -631,13 +626,7 @@ export class PaymentFlow {
   #onTypedAheadDigit(key: DtmfKey): void {
     const field = this.#pendingCapture?.field;
     if (!field || this.#pauseRefused) return this.#discardEarlyKey();
-    if (key === '*') {
-      this.#card.clearField(field);
-      this.#fieldLength = 0;
-      this.#typedAheadEnded = false;
-      this.#absorbHash = false;
-      return;
-    }
+    if (key === '*') return this.#dropTypedAhead(field);
     if (key === '#') {
       if (this.#absorbHash) this.#absorbHash = false;
       else if (this.#fieldLength > 0) this.#typedAheadEnded = true;
@@ -651,6 +640,14 @@ export class PaymentFlow {
       this.#typedAheadEnded = true;
       this.#absorbHash = true;
     }
+  }
+
+  /** Empties what was keyed ahead for `field` (`*`, a new capture, a refused pause, the agent switching field). */
+  #dropTypedAhead(field: CardField): void {
+    this.#card.clearField(field);
+    this.#fieldLength = 0;
+    this.#typedAheadEnded = false;
+    this.#absorbHash = false;
   }
 
   /**
@@ -779,10 +776,7 @@ export class PaymentFlow {
       this.#bargeIn();
     }
     // Keyed ahead for a field the agent no longer asks for.
-    if (this.#state === 'securing' && this.#pendingCapture) {
-      this.#card.clearField(this.#pendingCapture.field);
-      this.#fieldLength = 0;
-    }
+    if (this.#state === 'securing' && this.#pendingCapture) this.#dropTypedAhead(this.#pendingCapture.field);
     this.#pendingCapture = undefined;
   }
 
